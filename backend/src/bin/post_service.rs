@@ -1,0 +1,16 @@
+//! Ingestion: `POST /event` → Kafka topic `events`, on `INGEST_PORT` (3000).
+
+use anyhow::Context;
+use beacon::{config::Config, ingest, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::load()?;
+    telemetry::init(config.log_format);
+    let addr = (config.bind_host, config.ingest_port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {}:{}", addr.0, addr.1))?;
+    ingest::run(&config, listener, shutdown::on_signals()).await?;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! All configuration, loaded once from the environment (and `.env`) into one typed struct.
+//!
+//! Every service reads the same struct and takes what it needs, so a variable means the same thing
+//! everywhere. A bad value stops the service at start with one line naming the variable, instead
+//! of surfacing later as a confusing runtime failure.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A variable that is set but unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {var}={value:?}: {rule}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `KAFKA_BROKER`: bootstrap servers, comma separated.
+    pub kafka_broker: String,
+    /// `KAFKA_TOPIC`: where accepted events go.
+    pub kafka_topic: String,
+    /// `KAFKA_DLQ_TOPIC`: where the worker parks records it cannot store (default `<topic>.dlq`).
+    pub dlq_topic: String,
+    /// `KAFKA_PARTITIONS`: partitions used when the topic has to be created.
+    pub kafka_partitions: i32,
+    /// `KAFKA_REPLICATION`: replication factor used when the topic has to be created.
+    pub kafka_replication: i32,
+    /// `KAFKA_GROUP`: the worker's consumer group; workers in one group share partitions.
+    pub consumer_group: String,
+    /// `PRODUCE_TIMEOUT_MS`: how long ingestion waits for Kafka's ack before answering 503.
+    pub produce_timeout: Duration,
+    /// `MONGO_URL`: the database name comes from the URL path.
+    pub mongo_url: String,
+    /// `BIND_HOST`: the address the HTTP services listen on.
+    pub bind_host: IpAddr,
+    /// `INGEST_PORT`
+    pub ingest_port: u16,
+    /// `REPORT_PORT`
+    pub report_port: u16,
+    /// `VISITOR_SECRET`: key for anonymous visitor ids. Unset: a random key per process, which
+    /// is only right for a single ingestion instance.
+    pub visitor_secret: Option<String>,
+    /// `TRUST_X_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (behind a proxy only).
+    pub trust_forwarded_for: bool,
+    /// `WORKER_BATCH_SIZE`: most records the worker writes to MongoDB in one bulk insert.
+    pub worker_batch_size: usize,
+    /// `WORKER_BATCH_WAIT_MS`: longest the worker waits to fill a batch.
+    pub worker_batch_wait: Duration,
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and then the process environment; the environment wins.
+    pub fn load() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Builds the config from any variable lookup, so tests need not touch the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        let text = |var: &str, default: &str| get(var).unwrap_or_else(|| default.to_owned());
+        let kafka_topic = text("KAFKA_TOPIC", "events");
+        let config = Self {
+            kafka_broker: text("KAFKA_BROKER", "localhost:9092"),
+            dlq_topic: get("KAFKA_DLQ_TOPIC").unwrap_or_else(|| format!("{kafka_topic}.dlq")),
+            kafka_topic,
+            kafka_partitions: number(&get, "KAFKA_PARTITIONS", 3, 1..=10_000)?,
+            kafka_replication: number(&get, "KAFKA_REPLICATION", 1, 1..=100)?,
+            consumer_group: text("KAFKA_GROUP", "beacon-worker"),
+            produce_timeout: millis(&get, "PRODUCE_TIMEOUT_MS", 5_000)?,
+            mongo_url: mongo_url(text("MONGO_URL", "mongodb://localhost:27017/analytics_db"))?,
+            bind_host: parsed(
+                &get,
+                "BIND_HOST",
+                IpAddr::from([0, 0, 0, 0]),
+                "must be an IP address",
+            )?,
+            ingest_port: number(&get, "INGEST_PORT", 3000, 0..=65_535)?,
+            report_port: number(&get, "REPORT_PORT", 4000, 0..=65_535)?,
+            visitor_secret: get("VISITOR_SECRET"),
+            trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
+            worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 1_000, 1..=100_000)?,
+            worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
+            log_format: match text("LOG_FORMAT", "text").as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(invalid("LOG_FORMAT", other, "must be `text` or `json`")),
+            },
+        };
+        Ok(config)
+    }
+}
+
+fn invalid(var: &'static str, value: &str, rule: &'static str) -> ConfigError {
+    ConfigError {
+        var,
+        value: value.to_owned(),
+        rule,
+    }
+}
+
+fn parsed<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    rule: &'static str,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| invalid(var, &v, rule)),
+    }
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd,
+{
+    let value = parsed(get, var, default, "must be a whole number in range")?;
+    if !range.contains(&value) {
+        let shown = get(var).unwrap_or_default();
+        return Err(invalid(var, &shown, "must be a whole number in range"));
+    }
+    Ok(value)
+}
+
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    number(get, var, default, 1..=3_600_000).map(Duration::from_millis)
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(var, other, "must be true or false")),
+    }
+}
+
+fn mongo_url(url: String) -> Result<String, ConfigError> {
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        Ok(url)
+    } else {
+        Err(invalid(
+            "MONGO_URL",
+            &url,
+            "must start with mongodb:// or mongodb+srv://",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_public_contract() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.kafka_broker, "localhost:9092");
+        assert_eq!(c.mongo_url, "mongodb://localhost:27017/analytics_db");
+        assert_eq!(
+            (c.kafka_topic.as_str(), c.dlq_topic.as_str()),
+            ("events", "events.dlq")
+        );
+        assert_eq!((c.ingest_port, c.report_port), (3000, 4000));
+        assert_eq!(c.consumer_group, "beacon-worker");
+        assert_eq!(c.kafka_partitions, 3);
+    }
+
+    #[test]
+    fn environment_overrides() {
+        let c = load(&[
+            ("KAFKA_TOPIC", "t"),
+            ("INGEST_PORT", "8080"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.kafka_topic.as_str(), c.dlq_topic.as_str()),
+            ("t", "t.dlq")
+        );
+        assert_eq!(c.ingest_port, 8080);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("INGEST_PORT", "70000"),
+            ("REPORT_PORT", "abc"),
+            ("MONGO_URL", "postgres://x"),
+            ("LOG_FORMAT", "xml"),
+            ("TRUST_X_FORWARDED_FOR", "maybe"),
+            ("KAFKA_PARTITIONS", "0"),
+            ("BIND_HOST", "nowhere"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(
+                err.to_string().starts_with(&format!("invalid {var}=")),
+                "{err}"
+            );
+        }
+    }
+}

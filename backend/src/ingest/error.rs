@@ -1,0 +1,70 @@
+//! Everything `POST /event` can fail with, mapped to HTTP in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use beacon_event::EventError;
+
+use crate::http::error_response;
+use crate::pipeline::SinkError;
+
+use super::payload::{MAX_BODY_BYTES, MAX_EVENTS};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unsupported Content-Type `{0}`; send application/json or text/plain")]
+    UnsupportedMediaType(String),
+    #[error("body is larger than {MAX_BODY_BYTES} bytes")]
+    BodyTooLarge,
+    #[error("could not read the request body")]
+    BodyUnreadable,
+    #[error("body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("body must be a JSON object (one event) or a JSON array of events")]
+    NotAnEventOrBatch,
+    #[error("batch is empty")]
+    EmptyBatch,
+    #[error("batch has {0} events; at most {MAX_EVENTS} are accepted per request")]
+    TooManyEvents(usize),
+    /// Every event of a batch broke a rule.
+    #[error("none of the {} events in the batch is valid", .0.len())]
+    NoValidEvents(Vec<super::Rejected>),
+    /// A single event broke a rule.
+    #[error(transparent)]
+    Invalid(#[from] EventError),
+    #[error("events could not be stored right now, retry later: {0}")]
+    Unavailable(#[from] SinkError),
+}
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_SECS: u32 = 5;
+
+impl IntoResponse for IngestError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        if let Self::NoValidEvents(rejected) = &self {
+            let body = serde_json::json!({ "error": message, "rejected": rejected });
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
+        let (status, field, retry_after) = match &self {
+            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None, None),
+            Self::BodyTooLarge | Self::TooManyEvents(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, None, None)
+            }
+            Self::BodyUnreadable
+            | Self::MalformedJson(_)
+            | Self::NotAnEventOrBatch
+            | Self::EmptyBatch
+            | Self::NoValidEvents(_) => (StatusCode::BAD_REQUEST, None, None),
+            Self::Invalid(e) => (StatusCode::BAD_REQUEST, e.field, None),
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e, "publishing failed; answering 503");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    Some(RETRY_AFTER_SECS),
+                )
+            }
+        };
+        error_response(status, &message, field, retry_after)
+    }
+}

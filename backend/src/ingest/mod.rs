@@ -1,0 +1,181 @@
+//! Ingestion (`post_service`): `POST /event` validates events and publishes them to Kafka.
+//!
+//! The request path is: content type → body within limits → JSON → per-event validation into
+//! [`Event`]s (anonymous visitor id derived here, raw IP dropped here) → [`EventSink::publish`].
+//! A `202` is sent only after the sink confirmed every accepted event is durably in Kafka.
+
+mod client_ip;
+pub mod error;
+mod payload;
+#[cfg(test)]
+mod tests;
+mod visitor;
+
+pub use error::IngestError;
+pub use payload::{MAX_BODY_BYTES, MAX_EVENTS};
+pub use visitor::VisitorIds;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use beacon_event::{ClientEvent, Event, EventError, TimeWindow, VisitorId};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::pipeline::{topics, EventSink, KafkaSink};
+use crate::shutdown::Shutdown;
+use crate::{http, ServiceError};
+use payload::Payload;
+
+/// What every request handler shares.
+pub struct IngestState<S> {
+    pub sink: S,
+    pub visitors: VisitorIds,
+    pub trust_forwarded_for: bool,
+}
+
+/// One event of a batch that was refused, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    accepted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<Vec<Rejected>>,
+}
+
+pub fn router<S: EventSink>(state: Arc<IngestState<S>>) -> Router {
+    Router::new()
+        .route("/event", post(post_event::<S>))
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(readyz::<S>))
+        .layer(http::open_cors(&[
+            Method::POST,
+            Method::GET,
+            Method::OPTIONS,
+        ]))
+        .with_state(state)
+}
+
+/// Runs the ingestion service on `listener` until `shutdown`, then flushes the producer.
+pub async fn run(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), ServiceError> {
+    let sink = KafkaSink::new(config)?;
+    let topic_config = config.clone();
+    tokio::spawn(async move {
+        // Keep trying in the background: the service starts (and reports not-ready) even
+        // while the broker is still coming up.
+        let _ = topics::ensure_with_retry(&topic_config, u32::MAX).await;
+    });
+    let state = Arc::new(IngestState {
+        sink: sink.clone(),
+        visitors: VisitorIds::new(config.visitor_secret.as_deref()),
+        trust_forwarded_for: config.trust_forwarded_for,
+    });
+    tracing::info!(addr = %listener.local_addr()?, topic = %config.kafka_topic, "ingestion listening");
+    http::serve(listener, router(state), shutdown).await?;
+    sink.producer().flush(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+async fn readyz<S: EventSink>(State(state): State<Arc<IngestState<S>>>) -> Response {
+    http::readiness(state.sink.is_ready().await, "kafka")
+}
+
+async fn post_event<S: EventSink>(
+    State(state): State<Arc<IngestState<S>>>,
+    request: Request,
+) -> Result<Response, IngestError> {
+    let (parts, body) = request.into_parts();
+    payload::check_content_type(&parts.headers)?;
+    let body = read_body(body).await?;
+    let payload = Payload::parse(&body)?;
+
+    let received_at = OffsetDateTime::now_utc();
+    let window = TimeWindow::standard(received_at);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let ip = client_ip::client_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let complete = |value: &Value| -> Result<Event, EventError> {
+        let client = ClientEvent::from_json(value, &window)?;
+        let visitor = match &client.user_id {
+            Some(user) => VisitorId::parse(user.as_str())?,
+            None => state
+                .visitors
+                .derive(received_at, &client.site_id, ip, user_agent),
+        };
+        Ok(Event::from_client(
+            client,
+            visitor,
+            received_at,
+            Uuid::now_v7,
+        ))
+    };
+
+    match payload {
+        Payload::Single(value) => {
+            let event = complete(&value)?;
+            state.sink.publish(std::slice::from_ref(&event)).await?;
+            Ok(accepted(1, None))
+        }
+        Payload::Batch(values) => {
+            let mut events = Vec::with_capacity(values.len());
+            let mut rejected = Vec::new();
+            for (index, value) in values.iter().enumerate() {
+                match complete(value) {
+                    Ok(event) => events.push(event),
+                    Err(e) => rejected.push(Rejected {
+                        index,
+                        error: e.message,
+                        field: e.field,
+                    }),
+                }
+            }
+            if events.is_empty() {
+                return Err(IngestError::NoValidEvents(rejected));
+            }
+            state.sink.publish(&events).await?;
+            Ok(accepted(events.len(), Some(rejected)))
+        }
+    }
+}
+
+fn accepted(accepted: usize, rejected: Option<Vec<Rejected>>) -> Response {
+    (StatusCode::ACCEPTED, Json(Accepted { accepted, rejected })).into_response()
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]; a longer body is refused without buffering the rest.
+async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, IngestError> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(IngestError::BodyTooLarge),
+        Err(_) => Err(IngestError::BodyUnreadable),
+    }
+}

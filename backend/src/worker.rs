@@ -1,0 +1,175 @@
+//! The worker: moves events from Kafka into MongoDB, at least once and idempotently.
+//!
+//! Each batch goes: decode → poison records to the dead-letter topic → bulk insert into MongoDB →
+//! commit offsets. Offsets are committed only after both writes were acknowledged, so a crash at
+//! any point replays the batch instead of skipping it, and `_id = eid` makes the replay harmless.
+//! When MongoDB or the broker is down the worker retries with backoff and never commits past
+//! what it stored: lag grows, nothing is lost, and it drains once the store is back.
+
+use std::future::Future;
+use std::time::Duration;
+
+use beacon_event::Event;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::pipeline::consumer::{EventConsumer, Record};
+use crate::pipeline::{topics, Producer};
+use crate::shutdown::Shutdown;
+use crate::store::MongoStore;
+use crate::ServiceError;
+
+/// A record that can never be stored, as written to the dead-letter topic.
+#[derive(Debug, Serialize)]
+pub struct DeadLetter {
+    pub reason: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The original bytes, lossily decoded so the envelope stays readable JSON.
+    pub payload: String,
+}
+
+/// Splits a batch into storable events and dead letters.
+pub fn decode(records: &[Record], topic: &str) -> (Vec<Event>, Vec<DeadLetter>) {
+    let mut events = Vec::with_capacity(records.len());
+    let mut dead = Vec::new();
+    for record in records {
+        match serde_json::from_slice::<Event>(&record.payload) {
+            Ok(event) => events.push(event),
+            Err(e) => dead.push(DeadLetter {
+                reason: e.to_string(),
+                topic: topic.to_owned(),
+                partition: record.partition,
+                offset: record.offset,
+                payload: String::from_utf8_lossy(&record.payload).into_owned(),
+            }),
+        }
+    }
+    (events, dead)
+}
+
+/// Runs the worker until `shutdown`; the batch in hand is finished and committed first.
+pub async fn run(config: &Config, mut shutdown: Shutdown) -> Result<(), ServiceError> {
+    let store = MongoStore::connect(&config.mongo_url).await?;
+    if retry("create indexes", &mut shutdown, || store.ensure_indexes())
+        .await
+        .is_none()
+    {
+        return Ok(());
+    }
+    if let Err(e) = topics::ensure_with_retry(config, 10).await {
+        tracing::warn!(error = %e, "could not create topics; subscribing anyway");
+    }
+    let consumer = EventConsumer::subscribe(config)?;
+    let dead_letters = Producer::new(config, "beacon-worker-dlq")?;
+    tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
+
+    while let Some(batch) = consumer
+        .next_batch(
+            config.worker_batch_size,
+            config.worker_batch_wait,
+            &mut shutdown,
+        )
+        .await
+    {
+        let (events, dead) = decode(&batch, &config.kafka_topic);
+        if !dead.is_empty() {
+            let envelopes: Vec<Vec<u8>> = dead
+                .iter()
+                .map(|d| serde_json::to_vec(d).expect("a dead letter always serializes"))
+                .collect();
+            for d in &dead {
+                tracing::warn!(partition = d.partition, offset = d.offset, reason = %d.reason, "record sent to the dead-letter topic");
+            }
+            let send = || {
+                let records = envelopes.iter().map(|e| ("dlq", e.as_slice()));
+                dead_letters.send_all(&config.dlq_topic, records)
+            };
+            if retry("write dead letters", &mut shutdown, send)
+                .await
+                .is_none()
+            {
+                break;
+            }
+        }
+        let Some(outcome) = retry("store events", &mut shutdown, || {
+            store.insert_events(&events)
+        })
+        .await
+        else {
+            break;
+        };
+        if let Err(e) = consumer.commit(&batch) {
+            // Not fatal: the batch is stored, a replay after a rebalance is de-duplicated.
+            tracing::warn!(error = %e, "offset commit failed");
+        }
+        tracing::debug!(
+            records = batch.len(),
+            inserted = outcome.inserted,
+            duplicates = outcome.duplicates,
+            dead_letters = dead.len(),
+            "batch stored"
+        );
+    }
+    dead_letters.flush(Duration::from_secs(5)).await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// Calls `attempt` until it succeeds, backing off from 100 ms to 10 s between tries. Gives up
+/// (returning `None`) only when shutdown is requested, leaving the batch uncommitted.
+async fn retry<T, E, F, Fut>(what: &str, shutdown: &mut Shutdown, mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Some(value),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "could not {what}");
+                tokio::select! {
+                    _ = shutdown.wait() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(offset: i64, payload: &str) -> Record {
+        Record {
+            partition: 1,
+            offset,
+            payload: payload.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn poison_records_become_dead_letters() {
+        let good = r#"{"eid":"0192f0e4-7b1a-7cc3-8d3e-1f2a3b4c5d6e","site_id":"s","event_type":"page_view",
+            "path":"/","visitor_id":"v","timestamp":"2026-11-24T00:00:00Z","received_at":"2026-11-24T00:00:00Z"}"#;
+        let records = [
+            record(0, good),
+            record(1, "not json"),
+            record(2, r#"{"site_id":"s"}"#),
+        ];
+        let (events, dead) = decode(&records, "events");
+        assert_eq!(events.len(), 1);
+        assert_eq!(dead.iter().map(|d| d.offset).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(dead[0].payload, "not json");
+        assert!(
+            dead[1].reason.contains("missing field"),
+            "{}",
+            dead[1].reason
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! Test harness: a whole Beacon system per test, over the real wire.
+//!
+//! Each [`TestSystem`] runs ingestion, worker and report service in-process on random ports,
+//! against the broker and store named by `KAFKA_BROKER` and `MONGO_URL` (the test script starts
+//! Tansu and SecantusDB and sets them). Every system gets its own topic, consumer group and
+//! database, so tests run in parallel without seeing each other's events.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use beacon::config::Config;
+use beacon::shutdown::{self, Trigger};
+use beacon::store::MongoStore;
+use beacon::{ingest, report, worker, ServiceError};
+use mongodb::bson::doc;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// One running service and the means to stop it.
+pub struct Service {
+    trigger: Trigger,
+    task: JoinHandle<Result<(), ServiceError>>,
+}
+
+impl Service {
+    fn spawn<F>(run: impl FnOnce(shutdown::Shutdown) -> F) -> Self
+    where
+        F: std::future::Future<Output = Result<(), ServiceError>> + Send + 'static,
+    {
+        let (trigger, shutdown) = shutdown::channel();
+        Self {
+            trigger,
+            task: tokio::spawn(run(shutdown)),
+        }
+    }
+
+    /// Graceful stop, as on SIGTERM; waits until the service has finished.
+    pub async fn stop(self) {
+        self.trigger.fire();
+        let result = tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("service stops within 30 s")
+            .expect("service task did not panic");
+        result.expect("service stopped cleanly");
+    }
+}
+
+pub struct TestSystem {
+    pub config: Config,
+    pub ingest_url: String,
+    pub report_url: String,
+    pub http: reqwest::Client,
+    pub store: MongoStore,
+    ingest: Option<Service>,
+    report: Option<Service>,
+    worker: Option<Service>,
+}
+
+/// Extra variables for a test's config on top of the per-test isolation.
+pub type Overrides<'a> = &'a [(&'a str, &'a str)];
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// `MONGO_URL` from the environment with the database replaced by `db`.
+fn mongo_url_with_db(db: &str) -> String {
+    let url = std::env::var("MONGO_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
+    let (scheme, rest) = url.split_once("://").expect("MONGO_URL has a scheme");
+    let hosts = rest.split(['/', '?']).next().unwrap_or(rest);
+    format!("{scheme}://{hosts}/{db}")
+}
+
+impl TestSystem {
+    /// A full system: ingestion, worker and reports.
+    pub async fn start() -> Self {
+        Self::start_with(&[], true).await
+    }
+
+    /// A system with config overrides; the worker is started only if `with_worker`.
+    pub async fn start_with(overrides: Overrides<'_>, with_worker: bool) -> Self {
+        init_logs();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let topic = format!("test-events-{id}");
+        let group = format!("test-group-{id}");
+        let mongo_url = mongo_url_with_db(&format!("beacon_test_{}", &id[..12]));
+        let broker = std::env::var("KAFKA_BROKER").unwrap_or_else(|_| "127.0.0.1:9092".into());
+        let mut vars: Vec<(&str, String)> = vec![
+            ("KAFKA_BROKER", broker),
+            ("KAFKA_TOPIC", topic),
+            ("KAFKA_GROUP", group),
+            ("MONGO_URL", mongo_url),
+            ("BIND_HOST", "127.0.0.1".into()),
+            ("TRUST_X_FORWARDED_FOR", "true".into()),
+            ("VISITOR_SECRET", "integration-tests".into()),
+            ("WORKER_BATCH_WAIT_MS", "20".into()),
+        ];
+        vars.extend(overrides.iter().map(|(k, v)| (*k, v.to_string())));
+        let config = Config::from_lookup(|k| {
+            vars.iter()
+                .rev()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.clone())
+        })
+        .expect("test config is valid");
+
+        let ingest_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let report_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ingest_url = format!("http://{}", ingest_listener.local_addr().unwrap());
+        let report_url = format!("http://{}", report_listener.local_addr().unwrap());
+        let ingest = {
+            let config = config.clone();
+            Service::spawn(move |s| async move { ingest::run(&config, ingest_listener, s).await })
+        };
+        let report = {
+            let config = config.clone();
+            Service::spawn(move |s| async move { report::run(&config, report_listener, s).await })
+        };
+        let store = MongoStore::connect(&config.mongo_url).await.unwrap();
+        let mut system = Self {
+            config,
+            ingest_url,
+            report_url,
+            http: reqwest::Client::new(),
+            store,
+            ingest: Some(ingest),
+            report: Some(report),
+            worker: None,
+        };
+        if with_worker {
+            system.start_worker();
+        }
+        system
+    }
+
+    pub fn start_worker(&mut self) {
+        assert!(self.worker.is_none(), "worker already running");
+        let config = self.config.clone();
+        self.worker = Some(Service::spawn(move |s| async move {
+            worker::run(&config, s).await
+        }));
+    }
+
+    pub async fn stop_worker(&mut self) {
+        self.worker.take().expect("worker running").stop().await;
+    }
+
+    pub async fn stop_ingest(&mut self) {
+        self.ingest.take().expect("ingestion running").stop().await;
+    }
+
+    /// POSTs `body` to `/event` with a Content-Type, from client IP `ip` (via X-Forwarded-For).
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/event", self.ingest_url))
+            .header("content-type", content_type)
+            .header("user-agent", "beacon-tests/1.0")
+            .body(body)
+            .send()
+            .await
+            .expect("ingestion answers");
+        json_of(response).await
+    }
+
+    pub async fn post(&self, body: &Value) -> (StatusCode, Value) {
+        self.post_raw(body.to_string(), "application/json").await
+    }
+
+    /// POSTs as a given client (IP and User-Agent), for anonymous visitor ids.
+    pub async fn post_as(&self, body: &Value, ip: &str, user_agent: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/event", self.ingest_url))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", ip)
+            .header("user-agent", user_agent)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("ingestion answers");
+        json_of(response).await
+    }
+
+    /// `GET /stats?{query}`.
+    pub async fn stats(&self, query: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}/stats?{query}", self.report_url))
+            .send()
+            .await
+            .expect("report service answers");
+        json_of(response).await
+    }
+
+    /// Polls `{base}/readyz` until it answers 200 (true) or 15 s pass (false).
+    pub async fn wait_ready(&self, base: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while tokio::time::Instant::now() < deadline {
+            let response = self.http.get(format!("{base}/readyz")).send().await;
+            if response.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Number of event documents in this system's database.
+    pub async fn stored(&self) -> u64 {
+        self.store
+            .database()
+            .collection::<mongodb::bson::Document>("events")
+            .count_documents(doc! {})
+            .await
+            .unwrap_or(0)
+    }
+
+    /// Waits until exactly `expected` events are stored and stay so for a moment.
+    pub async fn wait_stored(&self, expected: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = self.stored().await;
+            assert!(
+                now <= expected,
+                "stored {now} events, expected only {expected}"
+            );
+            if now == expected {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                assert_eq!(
+                    self.stored().await,
+                    expected,
+                    "more events arrived than expected"
+                );
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {now} of {expected} events stored after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops every service and drops the test database.
+    pub async fn shutdown(mut self) {
+        for service in [self.ingest.take(), self.worker.take(), self.report.take()]
+            .into_iter()
+            .flatten()
+        {
+            service.stop().await;
+        }
+        let _ = self.store.database().drop().await;
+    }
+}
+
+pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"));
+    (status, value)
+}
+
+/// Today in UTC as `YYYY-MM-DD`.
+pub fn today() -> String {
+    beacon_event::Day::of(time::OffsetDateTime::now_utc()).to_string()
+}
+
+/// `days` days ago in UTC as `YYYY-MM-DD`, and an RFC 3339 instant at `hh:mm` on that day.
+pub fn day_ago(days: i64, hh: u8, mm: u8) -> (String, String) {
+    let date = (time::OffsetDateTime::now_utc() - time::Duration::days(days)).date();
+    let day = beacon_event::Day::of(date.midnight().assume_utc()).to_string();
+    (day.clone(), format!("{day}T{hh:02}:{mm:02}:00Z"))
+}

@@ -1,0 +1,290 @@
+//! What a tracker or SDK sends to `POST /event`.
+//!
+//! Parsing is done field by field from a JSON value rather than with `#[derive(Deserialize)]` so
+//! that every failure names the field it concerns (`site_id must be 1-128 characters long`), wrong
+//! types included, and unknown fields are ignored, as the public contract promises.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::fields::{names, EventType, PagePath, Props, Referrer, SiteId, UserId};
+use crate::EventError;
+
+/// One event as a client sends it, after validation.
+///
+/// The tracker builds and serializes this same struct, so what it sends is by construction what
+/// ingestion accepts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientEvent {
+    pub site_id: SiteId,
+    pub event_type: EventType,
+    pub path: PagePath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub timestamp: Option<OffsetDateTime>,
+    /// Client-chosen id; a retry carries the same one so the event is stored once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eid: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Referrer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub props: Option<Props>,
+}
+
+/// The accepted range of event timestamps, relative to the time the event was received.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeWindow {
+    pub now: OffsetDateTime,
+    /// How far ahead of `now` a client clock may be.
+    pub max_future: Duration,
+    /// How old a (e.g. retried) event may be.
+    pub max_age: Duration,
+}
+
+impl TimeWindow {
+    /// The public contract: 5 minutes into the future, 30 days into the past.
+    pub fn standard(now: OffsetDateTime) -> Self {
+        Self {
+            now,
+            max_future: Duration::minutes(5),
+            max_age: Duration::days(30),
+        }
+    }
+}
+
+/// Upper bound for `screen_width`: wider than any real display, small enough to reject garbage.
+const MAX_SCREEN_WIDTH: u64 = 100_000;
+
+impl ClientEvent {
+    /// Validates one JSON value as an event. Unknown fields are ignored; optional fields that are
+    /// `null` or `""` count as absent.
+    pub fn from_json(value: &Value, window: &TimeWindow) -> Result<Self, EventError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| EventError::whole("an event must be a JSON object"))?;
+        Ok(Self {
+            site_id: SiteId::parse(required_str(obj, names::SITE_ID)?)?,
+            event_type: EventType::parse(required_str(obj, names::EVENT_TYPE)?)?,
+            path: PagePath::parse(required_str(obj, names::PATH)?)?,
+            user_id: optional_str(obj, names::USER_ID)?
+                .map(UserId::parse)
+                .transpose()?,
+            timestamp: optional_str(obj, names::TIMESTAMP)?
+                .map(|t| parse_timestamp(t, window))
+                .transpose()?,
+            eid: optional_str(obj, names::EID)?
+                .map(|e| {
+                    Uuid::parse_str(e).map_err(|_| EventError::field(names::EID, "must be a UUID"))
+                })
+                .transpose()?,
+            referrer: optional_str(obj, names::REFERRER)?
+                .map(Referrer::parse)
+                .transpose()?,
+            screen_width: parse_screen_width(obj.get(names::SCREEN_WIDTH))?,
+            props: parse_props(obj.get(names::PROPS))?,
+        })
+    }
+}
+
+fn required_str<'a>(
+    obj: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, EventError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Err(EventError::field(name, "is required")),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(EventError::field(name, "must be a string")),
+    }
+}
+
+fn optional_str<'a>(
+    obj: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, EventError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(EventError::field(name, "must be a string")),
+    }
+}
+
+fn parse_timestamp(text: &str, window: &TimeWindow) -> Result<OffsetDateTime, EventError> {
+    let name = names::TIMESTAMP;
+    let ts = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        EventError::field(
+            name,
+            "must be an RFC 3339 date-time, e.g. 2026-11-24T10:00:00Z",
+        )
+    })?;
+    if ts > window.now + window.max_future {
+        return Err(EventError::field(
+            name,
+            "is more than 5 minutes in the future",
+        ));
+    }
+    if ts < window.now - window.max_age {
+        return Err(EventError::field(name, "is older than 30 days"));
+    }
+    Ok(ts)
+}
+
+fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(w) if w <= MAX_SCREEN_WIDTH => Ok(Some(w as u32)),
+            _ => Err(EventError::field(
+                names::SCREEN_WIDTH,
+                "must be a whole number from 0 to 100000",
+            )),
+        },
+        Some(_) => Err(EventError::field(names::SCREEN_WIDTH, "must be a number")),
+    }
+}
+
+fn parse_props(value: Option<&Value>) -> Result<Option<Props>, EventError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Props::parse(map.clone()).map(Some),
+        Some(_) => Err(EventError::field(names::PROPS, "must be a JSON object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn window() -> TimeWindow {
+        TimeWindow::standard(datetime!(2026-11-24 12:00 UTC))
+    }
+
+    fn parse(value: Value) -> Result<ClientEvent, EventError> {
+        ClientEvent::from_json(&value, &window())
+    }
+
+    fn field_of(value: Value) -> Option<&'static str> {
+        parse(value).unwrap_err().field
+    }
+
+    #[test]
+    fn seed_example_is_valid() {
+        let e = parse(
+            json!({"site_id":"site123","event_type":"page_view","path":"/home","user_id":"user1"}),
+        )
+        .unwrap();
+        assert_eq!(e.site_id.as_str(), "site123");
+        assert!(e.event_type.is_page_view());
+        assert_eq!(e.path.as_str(), "/home");
+        assert_eq!(e.user_id.unwrap().as_str(), "user1");
+        assert_eq!(e.timestamp, None);
+    }
+
+    #[test]
+    fn required_fields_are_named() {
+        assert_eq!(
+            field_of(json!({"event_type":"x","path":"/"})),
+            Some("site_id")
+        );
+        assert_eq!(
+            field_of(json!({"site_id":"s","path":"/"})),
+            Some("event_type")
+        );
+        assert_eq!(
+            field_of(json!({"site_id":"s","event_type":"x"})),
+            Some("path")
+        );
+        assert_eq!(
+            field_of(json!({"site_id":1,"event_type":"x","path":"/"})),
+            Some("site_id")
+        );
+        assert_eq!(field_of(json!(["not", "an", "object"])), None);
+    }
+
+    #[test]
+    fn unknown_fields_ignored_and_empty_optionals_absent() {
+        let e = parse(
+            json!({"site_id":"s","event_type":"x","path":"/","extra":{"deep":[1]},
+                             "user_id":"","referrer":null,"timestamp":""}),
+        )
+        .unwrap();
+        assert_eq!((e.user_id, e.referrer, e.timestamp), (None, None, None));
+    }
+
+    #[test]
+    fn timestamp_window() {
+        let base = json!({"site_id":"s","event_type":"x","path":"/"});
+        let with = |ts: &str| {
+            let mut v = base.clone();
+            v["timestamp"] = json!(ts);
+            parse(v)
+        };
+        assert!(with("2026-11-24T12:04:59Z").is_ok());
+        assert!(
+            with("2026-11-24T13:00:00+02:00").is_ok(),
+            "offsets are honoured"
+        );
+        assert!(with("2026-10-26T12:00:00Z").is_ok());
+        for bad in [
+            "2026-11-24T12:05:01Z",
+            "2026-10-25T11:59:59Z",
+            "yesterday",
+            "2026-11-24",
+        ] {
+            assert_eq!(with(bad).unwrap_err().field, Some("timestamp"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn eid_referrer_screen_props() {
+        let base = json!({"site_id":"s","event_type":"x","path":"/"});
+        let with = |k: &str, v: Value| {
+            let mut e = base.clone();
+            e[k] = v;
+            parse(e)
+        };
+        assert!(with("eid", json!("0192f0e4-7b1a-7cc3-8d3e-1f2a3b4c5d6e")).is_ok());
+        assert_eq!(with("eid", json!("nope")).unwrap_err().field, Some("eid"));
+        assert!(with("referrer", json!("https://news.ycombinator.com/")).is_ok());
+        assert!(with("referrer", json!("android-app://com.google.android.gm/")).is_ok());
+        assert_eq!(
+            with("referrer", json!("javascript alert(1)"))
+                .unwrap_err()
+                .field,
+            Some("referrer")
+        );
+        assert!(with("screen_width", json!(1440)).is_ok());
+        assert_eq!(
+            with("screen_width", json!(-1)).unwrap_err().field,
+            Some("screen_width")
+        );
+        assert_eq!(
+            with("screen_width", json!("wide")).unwrap_err().field,
+            Some("screen_width")
+        );
+        assert!(with("props", json!({"plan":"pro"})).is_ok());
+        assert_eq!(with("props", json!([1])).unwrap_err().field, Some("props"));
+    }
+
+    #[test]
+    fn serialized_client_event_parses_back_identically() {
+        let original = parse(
+            json!({"site_id":"s","event_type":"signup","path":"/p","user_id":"u",
+            "timestamp":"2026-11-24T11:00:00Z","eid":"0192f0e4-7b1a-7cc3-8d3e-1f2a3b4c5d6e",
+            "referrer":"https://example.com/","screen_width":390,"props":{"plan":"pro"}}),
+        )
+        .unwrap();
+        let wire = serde_json::to_value(&original).unwrap();
+        assert_eq!(parse(wire).unwrap(), original);
+    }
+}

@@ -1,0 +1,354 @@
+//! Validated field types.
+//!
+//! Every value that crosses a trust boundary is parsed into one of these types at the edge, so
+//! nothing downstream (the Kafka record, the Mongo document, a report query) ever handles a raw,
+//! unchecked string. Each type deserializes through its own `parse`, so the worker re-checks a
+//! Kafka record with exactly the rules ingestion used.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::{macros::format_description, Date, OffsetDateTime, Time};
+
+use crate::EventError;
+
+/// Field names as they appear on the wire.
+pub mod names {
+    pub const SITE_ID: &str = "site_id";
+    pub const EVENT_TYPE: &str = "event_type";
+    pub const PATH: &str = "path";
+    pub const USER_ID: &str = "user_id";
+    pub const TIMESTAMP: &str = "timestamp";
+    pub const EID: &str = "eid";
+    pub const REFERRER: &str = "referrer";
+    pub const SCREEN_WIDTH: &str = "screen_width";
+    pub const PROPS: &str = "props";
+    pub const DATE: &str = "date";
+    pub const VISITOR_ID: &str = "visitor_id";
+}
+
+/// Defines a string newtype whose only constructor is a validating `parse`.
+macro_rules! validated_string {
+    ($(#[$doc:meta])* $name:ident, $field:expr, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` against this field's rule.
+            pub fn parse(value: &str) -> Result<Self, EventError> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(value).map_err(|rule| EventError::field($field, rule))?;
+                Ok(Self(value.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = EventError;
+            fn try_from(value: String) -> Result<Self, EventError> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+validated_string!(
+    /// Which site an event belongs to: 1–128 characters of `[A-Za-z0-9._:-]`.
+    SiteId,
+    names::SITE_ID,
+    |v| {
+        if v.is_empty() || v.len() > 128 {
+            return Err("must be 1-128 characters long".into());
+        }
+        if !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        {
+            return Err("may only contain letters, digits and . _ : -".into());
+        }
+        Ok(())
+    }
+);
+
+validated_string!(
+    /// What happened: `page_view` or a custom name, 1–64 characters, no control characters.
+    EventType,
+    names::EVENT_TYPE,
+    |v| {
+        let chars = v.chars().count();
+        if chars == 0 || chars > 64 {
+            return Err("must be 1-64 characters long".into());
+        }
+        no_control_chars(v)
+    }
+);
+
+validated_string!(
+    /// The page, as a URL path: starts with `/`, at most 2048 bytes, no control characters.
+    PagePath,
+    names::PATH,
+    |v| {
+        if !v.starts_with('/') {
+            return Err("must start with `/`".into());
+        }
+        if v.len() > 2048 {
+            return Err("must be at most 2048 bytes".into());
+        }
+        no_control_chars(v)
+    }
+);
+
+validated_string!(
+    /// A site's own identifier for a signed-in person: 1–256 characters, no control characters.
+    UserId,
+    names::USER_ID,
+    |v| {
+        let chars = v.chars().count();
+        if chars == 0 || chars > 256 {
+            return Err("must be 1-256 characters long".into());
+        }
+        no_control_chars(v)
+    }
+);
+
+validated_string!(
+    /// The page the visitor came from: an absolute URL (`scheme://...`, so `android-app://` referrers
+    /// count too), at most 2048 bytes, no whitespace or control characters.
+    Referrer,
+    names::REFERRER,
+    |v| {
+        if v.len() > 2048 {
+            return Err("must be at most 2048 bytes".into());
+        }
+        let absolute = v.split_once("://").is_some_and(|(scheme, rest)| {
+            !rest.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+        });
+        if !absolute || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must be an absolute URL".into());
+        }
+        Ok(())
+    }
+);
+
+validated_string!(
+    /// Who did it, for counting unique visitors: the site's `user_id` when given, otherwise the
+    /// anonymous id ingestion derives. 1–256 characters.
+    VisitorId,
+    names::VISITOR_ID,
+    |v| {
+        let chars = v.chars().count();
+        if chars == 0 || chars > 256 {
+            return Err("must be 1-256 characters long".into());
+        }
+        Ok(())
+    }
+);
+
+fn no_control_chars(v: &str) -> Result<(), String> {
+    if v.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// The page view's `page_view` event type, the one `total_views` counts.
+pub const PAGE_VIEW: &str = "page_view";
+
+impl EventType {
+    /// True for the event type that counts as a page view.
+    pub fn is_page_view(&self) -> bool {
+        self.0 == PAGE_VIEW
+    }
+}
+
+/// A UTC calendar day, `YYYY-MM-DD`, years 1970–9999: the unit reports are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Day(Date);
+
+impl Day {
+    /// Parses `YYYY-MM-DD`; the error names `field` so report parameters can reuse it.
+    pub fn parse_named(value: &str, field: &'static str) -> Result<Self, EventError> {
+        let format = format_description!("[year]-[month]-[day]");
+        let date = Date::parse(value, format)
+            .map_err(|_| EventError::field(field, "must be a date formatted YYYY-MM-DD"))?;
+        if !(1970..=9999).contains(&date.year()) {
+            return Err(EventError::field(field, "must be between 1970 and 9999"));
+        }
+        Ok(Self(date))
+    }
+
+    /// The UTC day containing `instant`.
+    pub fn of(instant: OffsetDateTime) -> Self {
+        Self(instant.to_offset(time::UtcOffset::UTC).date())
+    }
+
+    /// Midnight UTC at the start of the day.
+    pub fn start(&self) -> OffsetDateTime {
+        self.0.with_time(Time::MIDNIGHT).assume_utc()
+    }
+
+    /// Midnight UTC at the start of the next day (exclusive end).
+    pub fn end(&self) -> OffsetDateTime {
+        self.start() + time::Duration::DAY
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let format = format_description!("[year]-[month]-[day]");
+        let text = self.0.format(format).map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// Custom properties of an event (`{"plan": "pro"}`): at most 30 keys of 1–64 characters, each
+/// value a string of at most 512 bytes, a number or a boolean. Flat on purpose, so a property can
+/// become a report dimension without schema questions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "Map<String, Value>", into = "Map<String, Value>")]
+pub struct Props(Map<String, Value>);
+
+impl Props {
+    pub const MAX_KEYS: usize = 30;
+
+    pub fn parse(map: Map<String, Value>) -> Result<Self, EventError> {
+        let rule = |r: &str| EventError::field(names::PROPS, r);
+        if map.len() > Self::MAX_KEYS {
+            return Err(rule("may have at most 30 keys"));
+        }
+        for (key, value) in &map {
+            if key.is_empty() || key.chars().count() > 64 || key.chars().any(char::is_control) {
+                return Err(rule(
+                    "keys must be 1-64 characters without control characters",
+                ));
+            }
+            match value {
+                Value::String(s) if s.len() > 512 || s.chars().any(char::is_control) => {
+                    return Err(rule(
+                        "string values must be at most 512 bytes without control characters",
+                    ));
+                }
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
+                _ => return Err(rule("values must be strings, numbers or booleans")),
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl TryFrom<Map<String, Value>> for Props {
+    type Error = EventError;
+    fn try_from(map: Map<String, Value>) -> Result<Self, EventError> {
+        Self::parse(map)
+    }
+}
+
+impl From<Props> for Map<String, Value> {
+    fn from(props: Props) -> Self {
+        props.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_id_rules() {
+        assert!(SiteId::parse("site123").is_ok());
+        assert!(SiteId::parse("a.b_c:d-E9").is_ok());
+        assert!(SiteId::parse(&"x".repeat(128)).is_ok());
+        for bad in ["", "has space", "a/b", "é", "{\"$ne\":1}", &"x".repeat(129)] {
+            let err = SiteId::parse(bad).unwrap_err();
+            assert_eq!(err.field, Some("site_id"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn path_rules() {
+        assert!(PagePath::parse("/").is_ok());
+        assert!(PagePath::parse("/products/ünïcode?q=1#x").is_ok());
+        assert!(PagePath::parse(&format!("/{}", "a".repeat(2047))).is_ok());
+        assert!(PagePath::parse(&format!("/{}", "a".repeat(2048))).is_err());
+        assert!(PagePath::parse("home").is_err());
+        assert!(PagePath::parse("").is_err());
+        assert!(PagePath::parse("/a\nb").is_err());
+    }
+
+    #[test]
+    fn event_type_and_user_id_count_characters_not_bytes() {
+        assert!(EventType::parse(&"é".repeat(64)).is_ok());
+        assert!(EventType::parse(&"é".repeat(65)).is_err());
+        assert!(EventType::parse("").is_err());
+        assert!(UserId::parse(&"u".repeat(256)).is_ok());
+        assert!(UserId::parse(&"u".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn day_parses_and_bounds() {
+        let day = Day::parse_named("2026-11-24", "date").unwrap();
+        assert_eq!(day.to_string(), "2026-11-24");
+        assert_eq!(day.end() - day.start(), time::Duration::DAY);
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "24-11-2026",
+            "1969-12-31",
+            "+10000-01-01",
+            "",
+        ] {
+            assert_eq!(
+                Day::parse_named(bad, "date").unwrap_err().field,
+                Some("date"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn props_rules() {
+        let ok: Map<String, Value> =
+            serde_json::from_str(r#"{"plan":"pro","n":3,"trial":false}"#).unwrap();
+        assert!(Props::parse(ok).is_ok());
+        let nested: Map<String, Value> = serde_json::from_str(r#"{"a":{"b":1}}"#).unwrap();
+        assert_eq!(Props::parse(nested).unwrap_err().field, Some("props"));
+        let many: Map<String, Value> = (0..31)
+            .map(|i| (i.to_string(), Value::Bool(true)))
+            .collect();
+        assert!(Props::parse(many).is_err());
+    }
+
+    #[test]
+    fn deserializing_revalidates() {
+        assert!(serde_json::from_str::<SiteId>("\"ok\"").is_ok());
+        assert!(serde_json::from_str::<SiteId>("\"not ok\"").is_err());
+    }
+}
