@@ -267,3 +267,29 @@ async fn events_sent_while_the_worker_is_down_are_counted_after_it_restarts() {
     );
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_workers_in_one_group_store_every_event_exactly_once() {
+    let mut system = TestSystem::start().await;
+    system.start_extra_worker();
+    // 40 sites spread over the 3 partitions, 10 views each, sent as 8 batches of 50.
+    let events: Vec<Value> = (0..400)
+        .map(|i| {
+            json!({"site_id": format!("shop{}", i % 40), "event_type": "page_view",
+                        "path": format!("/item/{}", i % 7)})
+        })
+        .collect();
+    for chunk in events.chunks(50) {
+        let (status, body) = system.post(&Value::Array(chunk.to_vec())).await;
+        assert_eq!(
+            (status, body["accepted"].as_u64()),
+            (StatusCode::ACCEPTED, Some(50))
+        );
+    }
+    system.wait_stored(400).await;
+    for site in ["shop0", "shop17", "shop39"] {
+        let (_, stats) = system.stats(&format!("site_id={site}")).await;
+        assert_eq!(stats["total_views"], 10, "{site}: {stats}");
+    }
+    system.shutdown().await;
+}

@@ -56,6 +56,7 @@ pub struct TestSystem {
     ingest: Option<Service>,
     report: Option<Service>,
     worker: Option<Service>,
+    extra_workers: Vec<Service>,
 }
 
 /// Extra variables for a test's config on top of the per-test isolation.
@@ -133,6 +134,7 @@ impl TestSystem {
             ingest: Some(ingest),
             report: Some(report),
             worker: None,
+            extra_workers: Vec::new(),
         };
         if with_worker {
             system.start_worker();
@@ -144,6 +146,14 @@ impl TestSystem {
         assert!(self.worker.is_none(), "worker already running");
         let config = self.config.clone();
         self.worker = Some(Service::spawn(move |s| async move {
+            worker::run(&config, s).await
+        }));
+    }
+
+    /// Another worker in the same consumer group (they share the topic's partitions).
+    pub fn start_extra_worker(&mut self) {
+        let config = self.config.clone();
+        self.extra_workers.push(Service::spawn(move |s| async move {
             worker::run(&config, s).await
         }));
     }
@@ -255,10 +265,9 @@ impl TestSystem {
 
     /// Stops every service and drops the test database.
     pub async fn shutdown(mut self) {
-        for service in [self.ingest.take(), self.worker.take(), self.report.take()]
-            .into_iter()
-            .flatten()
-        {
+        let services = [self.ingest.take(), self.worker.take(), self.report.take()];
+        let extra = std::mem::take(&mut self.extra_workers);
+        for service in services.into_iter().flatten().chain(extra) {
             service.stop().await;
         }
         let _ = self.store.database().drop().await;

@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# Shared by scripts/dev, scripts/test and .ci/run: installing what Beacon needs (idempotent,
+# pinned, cached outside the repo) and starting/stopping the local stand-ins for Kafka (Tansu)
+# and MongoDB (SecantusDB) on loopback.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BEACON_CACHE="${BEACON_CACHE:-$HOME/.cache/beacon}"
+TOOLS_DIR="$BEACON_CACHE/tools"
+TANSU_VERSION="0.6.0"
+SECANTUS_VERSION="0.7.0b3"
+SECANTUS_VENV="$BEACON_CACHE/secantusdb-$SECANTUS_VERSION"
+APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev zlib1g-dev python3 python3-venv curl)
+
+export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+ensure_apt_packages() {
+  local missing=() pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_rust_toolchain() {
+  command -v rustup >/dev/null || die "rustup not found: install Rust from rustup.rs first"
+  # rust-toolchain.toml pins the version, components and the wasm32 target.
+  (cd "$REPO_ROOT" && rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null)
+  (cd "$REPO_ROOT" && rustup target add wasm32-unknown-unknown >/dev/null 2>&1) || true
+}
+
+ensure_tansu() {
+  if [ -x "$TOOLS_DIR/bin/tansu" ] && "$TOOLS_DIR/bin/tansu" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    return 0
+  fi
+  log "installing Tansu $TANSU_VERSION (Kafka-compatible broker; first time only, takes a while)"
+  mkdir -p "$TOOLS_DIR"
+  (cd "$BEACON_CACHE" && cargo install tansu --version "$TANSU_VERSION" --locked \
+    --features dynostore,libsql --root "$TOOLS_DIR" --quiet)
+}
+
+ensure_secantus() {
+  if [ -x "$SECANTUS_VENV/bin/secantusd-py" ]; then
+    return 0
+  fi
+  log "installing SecantusDB $SECANTUS_VERSION (MongoDB wire protocol server) in $SECANTUS_VENV"
+  rm -rf "$SECANTUS_VENV"
+  python3 -m venv "$SECANTUS_VENV"
+  "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
+}
+
+# Everything the system needs, in order. Safe to run again: each step skips what is present.
+ensure_all() {
+  mkdir -p "$BEACON_CACHE"
+  ensure_apt_packages
+  ensure_rust_toolchain
+  ensure_tansu
+  ensure_secantus
+}
+
+# --- processes -------------------------------------------------------------------------------
+
+BEACON_PIDS=()
+
+# start NAME LOGFILE CMD...: runs CMD in the background and remembers it for stop_all.
+start() {
+  local name="$1" logfile="$2"; shift 2
+  "$@" >"$logfile" 2>&1 &
+  BEACON_PIDS+=("$!:$name")
+}
+
+# wait_port HOST PORT NAME [SECONDS]: until something accepts TCP connections there.
+wait_port() {
+  local host="$1" port="$2" name="$3" seconds="${4:-60}" i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not start listening on $host:$port within ${seconds}s"
+}
+
+# wait_http URL NAME [SECONDS]: until URL answers 200.
+wait_http() {
+  local url="$1" name="$2" seconds="${3:-60}" i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name was not ready at $url within ${seconds}s"
+}
+
+# port_free PORT: true if nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_tansu PORT STORAGE_URL LOGFILE [WORKDIR]
+start_tansu() {
+  local port="$1" storage="$2" logfile="$3" workdir="${4:-$BEACON_CACHE}"
+  port_free "$port" || die "port $port is taken; stop whatever listens there first"
+  start tansu "$logfile" bash -c "cd '$workdir' && exec tansu broker \
+    --listener-url tcp://127.0.0.1:$port --advertised-listener-url tcp://127.0.0.1:$port \
+    --storage-engine '$storage'"
+  wait_port 127.0.0.1 "$port" "Tansu"
+}
+
+# start_secantus PORT STORAGE_PATH LOGFILE
+start_secantus() {
+  local port="$1" storage="$2" logfile="$3"
+  port_free "$port" || die "port $port is taken; stop whatever listens there first"
+  start secantusdb "$logfile" "$SECANTUS_VENV/bin/secantusd-py" \
+    --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING
+  wait_port 127.0.0.1 "$port" "SecantusDB"
+}
+
+# stop_all: SIGTERM everything started, newest first, and wait (SIGKILL after 15 s).
+stop_all() {
+  local i entry pid name
+  for ((i = ${#BEACON_PIDS[@]} - 1; i >= 0; i--)); do
+    entry="${BEACON_PIDS[$i]}"; pid="${entry%%:*}"; name="${entry#*:}"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        log "$name did not stop in 15 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    fi
+  done
+  BEACON_PIDS=()
+}
