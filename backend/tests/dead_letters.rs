@@ -82,3 +82,34 @@ async fn poison_records_land_in_the_dead_letter_topic_and_the_rest_flows() {
     }
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn ingestion_creates_the_topic_with_three_partitions_and_the_dead_letter_topic() {
+    let system = TestSystem::start_with(&[], false).await;
+    assert!(
+        system.wait_ready(&system.ingest_url).await,
+        "ingestion never ready"
+    );
+    let (broker, topic, dlq) = (
+        system.config.kafka_broker.clone(),
+        system.config.kafka_topic.clone(),
+        system.config.dlq_topic.clone(),
+    );
+    let partitions = tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &broker)
+            .create()
+            .unwrap();
+        let count = |name: &str| {
+            let metadata = consumer
+                .fetch_metadata(Some(name), Duration::from_secs(5))
+                .unwrap();
+            metadata.topics()[0].partitions().len()
+        };
+        (count(&topic), count(&dlq))
+    })
+    .await
+    .unwrap();
+    assert_eq!(partitions, (3, 1));
+    system.shutdown().await;
+}
