@@ -42,6 +42,8 @@ pub fn open_cors(methods: &[Method]) -> CorsLayer {
         .allow_origin(Any)
         .allow_methods(methods.to_vec())
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        // The tracker honours Retry-After on a 503; browsers hide it unless exposed.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(86_400))
 }
 

@@ -24,9 +24,11 @@ as_root() {
   fi
 }
 
+# ensure_apt_packages [PKG...]: installs the given (default: APT_PACKAGES) if missing.
 ensure_apt_packages() {
-  local missing=() pkg
-  for pkg in "${APT_PACKAGES[@]}"; do
+  local missing=() pkg wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${APT_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -60,6 +62,19 @@ ensure_secantus() {
   rm -rf "$SECANTUS_VENV"
   python3 -m venv "$SECANTUS_VENV"
   "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
+}
+
+# Headless Chromium and Node.js (with playwright-core from e2e/package-lock.json) for the
+# browser tests. Debian's chromium; Node 18+ from Debian when the machine has none.
+ensure_browser_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_apt_packages nodejs npm
+  fi
+  [ -x /usr/bin/chromium ] || ensure_apt_packages chromium
+  if [ ! -d "$REPO_ROOT/e2e/node_modules/playwright-core" ]; then
+    log "installing the browser-test dependencies (npm ci in e2e/)"
+    (cd "$REPO_ROOT/e2e" && npm ci --no-audit --no-fund --silent)
+  fi
 }
 
 # Everything the system needs, in order. Safe to run again: each step skips what is present.

@@ -1,12 +1,26 @@
 //! The Beacon browser tracker.
 //!
-//! For now this crate only proves the shared wire model builds for the browser target: the
-//! tracker serializes `beacon_event::ClientEvent`, the very type ingestion validates against.
-//! Batching, delivery (`sendBeacon`/`fetch`) and the loader arrive with the tracker issue.
+//! `loader/beacon.js` (the one script tag a site owner pastes) loads this crate compiled to wasm
+//! and calls `start` with the snippet's `data-*` attributes. The tracker then counts
+//! page views (on load and on single-page-app navigation) and custom events, and posts them in
+//! batches to `POST /event` as serialized `beacon_event::ClientEvent`s: the struct ingestion
+//! validates, so the wire format is defined once. See README.md for the snippet and its options.
+//!
+//! The logic lives in plain modules that build and are unit tested on the host; only `web`
+//! touches the browser, and it is compiled for `wasm32` alone. Nothing here may panic into the
+//! page: every browser call that can fail is a `Result`, and a failure drops a page view or a
+//! retry, never the host page.
 
-use beacon_event::ClientEvent;
+pub mod batch;
+pub mod config;
+pub mod event;
+pub mod heap;
+pub mod json;
+pub mod outbox;
+pub mod props;
+pub mod retry;
+pub mod route;
+pub mod tracker;
 
-/// Serializes a batch the way `POST /event` expects it: a JSON array of events.
-pub fn encode_batch(events: &[ClientEvent]) -> String {
-    serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())
-}
+#[cfg(target_arch = "wasm32")]
+pub mod web;

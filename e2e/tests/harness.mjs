@@ -1,0 +1,126 @@
+// Shared pieces of the browser tests: a switchable proxy in front of ingestion (to take the
+// endpoint "down" the way a network outage looks to a browser), a demo-site server per test
+// (each with its own site id), headless Debian Chromium, and polling of the public /stats API.
+import http from 'node:http';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+export const INGEST_URL = need('INGEST_URL');
+export const REPORT_URL = need('REPORT_URL');
+const DEMO_SITE_BIN = need('DEMO_SITE_BIN');
+const DEMO_DIR = need('DEMO_DIR');
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} must be set (scripts/test sets it)`);
+  return value;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** An HTTP proxy to ingestion that can be switched off: when down it drops connections. */
+export async function ingestProxy() {
+  const target = new URL(INGEST_URL);
+  const state = { up: true, received: 0 };
+  const server = http.createServer((req, res) => {
+    if (!state.up) {
+      req.socket.destroy();
+      return;
+    }
+    state.received += 1;
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (reply) => {
+        res.writeHead(reply.statusCode, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Starts the demo-site server for `siteId`, sending events to `ingestUrl`. */
+export async function demoSite(siteId, ingestUrl) {
+  const port = await freePort();
+  const child = spawn(DEMO_SITE_BIN, [], {
+    env: {
+      ...process.env, DEMO_DIR, DEMO_PORT: String(port), INGEST_URL: ingestUrl,
+      REPORT_URL, SITE_ID: siteId, TRACKER_ALLOW_BOTS: '1', RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(url + '/');
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    await sleep(100);
+  }
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Collects uncaught page errors so a test can assert the host page never broke. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+export async function stats(siteId, date) {
+  const day = date || new Date().toISOString().slice(0, 10);
+  const r = await fetch(`${REPORT_URL}/stats?site_id=${encodeURIComponent(siteId)}&date=${day}`);
+  if (!r.ok) throw new Error(`/stats answered ${r.status}`);
+  return r.json();
+}
+
+/** Polls /stats until total_views reaches `views`, then checks it stays there. */
+export async function waitForViews(siteId, views, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await stats(siteId);
+    if (last.total_views > views) throw new Error(`counted ${last.total_views} views, expected ${views}`);
+    if (last.total_views === views) {
+      await sleep(1500);
+      const again = await stats(siteId);
+      if (again.total_views !== views) throw new Error(`count moved on to ${again.total_views}`);
+      return again;
+    }
+    await sleep(200);
+  }
+  throw new Error(`only ${last && last.total_views} of ${views} views counted after ${timeoutMs} ms`);
+}
+
+export function uniqueSite(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}

@@ -1,0 +1,127 @@
+// The tracker on the demo site, in a real browser, end to end through the real pipeline.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, INGEST_URL,
+} from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser.close(); });
+
+/** Loads a page and waits until the tracker reports it is running. */
+async function visit(page, url) {
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.beacon && window.beacon.ready > 0, null, { timeout: 10000 });
+}
+
+test('page views on normal and SPA routes are counted exactly once after the tab closes', async () => {
+  const site = uniqueSite('e2e-views');
+  const demo = await demoSite(site, INGEST_URL);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await visit(page, demo.url + '/');
+    await visit(page, demo.url + '/product');
+    await visit(page, demo.url + '/about');
+    await visit(page, demo.url + '/app/');
+    await page.click('#spa-nav a[href="/app/orders"]');      // pushState
+    await page.click('#spa-nav a[href="/app/settings"]');    // pushState
+    await page.goBack();                                      // popstate → /app/orders
+    await page.waitForURL('**/app/orders');
+    await page.close({ runBeforeUnload: true });              // pagehide → flush
+    await context.close();
+
+    const result = await waitForViews(site, 7);
+    assert.deepEqual(result.top_paths, [
+      { path: '/app/orders', views: 2 },
+      { path: '/', views: 1 },
+      { path: '/about', views: 1 },
+      { path: '/app/', views: 1 },
+      { path: '/app/settings', views: 1 },
+      { path: '/product', views: 1 },
+    ]);
+    assert.equal(result.unique_users, 1, 'one browser is one visitor');
+    assert.deepEqual(errors, []);
+  } finally {
+    demo.stop();
+  }
+});
+
+test('events sent while ingestion is down are delivered on the next page load, once', async () => {
+  const site = uniqueSite('e2e-offline');
+  const proxy = await ingestProxy();
+  const demo = await demoSite(site, proxy.url);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    proxy.state.up = false;
+    await visit(page, demo.url + '/');
+    await visit(page, demo.url + '/about');
+    await sleep(6000); // past the 5 s flush timer: delivery attempts fail while down
+    assert.equal((await stats(site)).total_views, 0, 'nothing can arrive while the endpoint is down');
+    proxy.state.up = true;
+    await visit(page, demo.url + '/product'); // next page load retries the stored batch
+    await page.close({ runBeforeUnload: true });
+    await context.close();
+    const result = await waitForViews(site, 3);
+    assert.deepEqual(result.top_paths.map((p) => p.path).sort(), ['/', '/about', '/product']);
+    assert.deepEqual(errors, []);
+  } finally {
+    demo.stop();
+    await proxy.close();
+  }
+});
+
+test('the page keeps working when the endpoint is unreachable', async () => {
+  const site = uniqueSite('e2e-unreachable');
+  const demo = await demoSite(site, 'http://127.0.0.1:9'); // nothing listens on port 9
+  try {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    await visit(page, demo.url + '/product');
+    await page.click('#add-to-cart');
+    await page.waitForSelector('#cart-status:has-text("Added to cart.")');
+    await page.click('a[href="/about"]');
+    await page.waitForURL('**/about');
+    assert.equal(await page.textContent('h1'), 'About us');
+    await page.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    demo.stop();
+  }
+});
+
+test('the dashboard shows what /stats returns', async () => {
+  const site = uniqueSite('e2e-dashboard');
+  const demo = await demoSite(site, INGEST_URL);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    for (const path of ['/', '/product', '/product', '/about']) await visit(page, demo.url + path);
+    await page.close({ runBeforeUnload: true });
+    const expected = await waitForViews(site, 4);
+
+    const dash = await context.newPage();
+    const errors = watchErrors(dash);
+    await dash.goto(`${demo.url}/dashboard?site=${site}`);
+    await dash.waitForFunction(
+      (n) => document.querySelector('[data-testid="total-views"]').textContent === String(n),
+      expected.total_views, { timeout: 10000 },
+    );
+    assert.equal(await dash.textContent('[data-testid="unique-users"]'), String(expected.unique_users));
+    const bars = await dash.$$eval('[data-testid="top-pages"] g[data-path]',
+      (gs) => gs.map((g) => ({ path: g.dataset.path, views: Number(g.dataset.views) })));
+    assert.deepEqual(bars, expected.top_paths);
+    if (process.env.SCREENSHOT) {
+      await dash.setViewportSize({ width: 1200, height: 820 });
+      await dash.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    demo.stop();
+  }
+});

@@ -1,0 +1,144 @@
+# shellcheck shell=bash
+# The browser tracker's build: its tools (Trunk, the wasm-bindgen CLI, binaryen's wasm-opt),
+# pinned and installed into $TOOLS_DIR on first use, and `build_site`, which builds demo-site/
+# with the wasm tracker into dist/ offline and enforces the tracker's size budget.
+# Sourced after scripts/lib/common.sh (log, die, REPO_ROOT, BEACON_CACHE, TOOLS_DIR on PATH).
+
+TRUNK_VERSION="0.22.1"
+# binaryen's wasm-opt, from the npm package (Debian's is version 108, too old to pin here).
+BINARYEN_VERSION="132"
+# The tracker's size, wasm + JS glue + loader, gzip -9, in bytes. The target is 12 KB and is not
+# met yet (34 KB measured; docs/benchmarks.md). Until it is, the check enforces a ceiling just
+# above today's size so the tracker cannot silently grow, and reports the gap to the target.
+TRACKER_TARGET_BYTES=12288
+TRACKER_BUDGET_BYTES="${TRACKER_BUDGET_BYTES:-36864}"
+# The files the snippet downloads, as Trunk writes them to dist/.
+TRACKER_FILES=(tracker-wasm_bg.wasm tracker-wasm.js beacon.js)
+
+# The wasm-bindgen version Trunk is pinned to; it must be the crate's version in Cargo.lock.
+wasm_bindgen_version() {
+  local pinned locked
+  pinned="$(sed -n 's/^wasm_bindgen *= *"\([^"]*\)".*/\1/p' "$REPO_ROOT/Trunk.toml")"
+  locked="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' \
+    "$REPO_ROOT/Cargo.lock")"
+  [ -n "$pinned" ] || die "Trunk.toml has no [tools] wasm_bindgen version"
+  [ "$pinned" = "$locked" ] ||
+    die "Trunk.toml pins wasm-bindgen $pinned but Cargo.lock has $locked: make them equal"
+  echo "$pinned"
+}
+
+# tool_version BIN: its `--version` line, empty if it is not installed.
+tool_version() { [ -x "$TOOLS_DIR/bin/$1" ] && "$TOOLS_DIR/bin/$1" --version 2>/dev/null | head -n 1; }
+
+ensure_trunk() {
+  [ "$(tool_version trunk)" = "trunk $TRUNK_VERSION" ] && return 0
+  log "installing Trunk $TRUNK_VERSION (first time only, takes a while)"
+  cargo_install_locked trunk "$TRUNK_VERSION"
+}
+
+# cargo install CRATE@VERSION with its own Cargo.lock, from the repository so that
+# rust-toolchain.toml's Rust builds it (Trunk 0.22.1 needs Rust 1.96.1). If a locked dependency version is missing
+# from the registry (a registry mirror can lag or drop a release), the crate's source is copied to
+# $BEACON_CACHE/src and only the missing dependencies are re-locked to what the registry has.
+cargo_install_locked() {
+  local crate="$1" version="$2" log_file src registry_src="" candidate missing _
+  log_file="$(mktemp)"
+  if (cd "$REPO_ROOT" && cargo install "$crate" --version "$version" --locked \
+    --root "$TOOLS_DIR" --quiet 2>"$log_file"); then
+    rm -f "$log_file"
+    return 0
+  fi
+  for candidate in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$crate-$version"; do
+    [ -d "$candidate" ] && registry_src="$candidate" && break
+  done
+  if [ -z "$registry_src" ] || ! grep -q "failed to select a version" "$log_file"; then
+    cat "$log_file" >&2
+    rm -f "$log_file"
+    die "cargo install $crate $version failed"
+  fi
+  src="$BEACON_CACHE/src/$crate-$version"
+  rm -rf "$src"
+  mkdir -p "$BEACON_CACHE/src"
+  cp -r "$registry_src" "$src"
+  for _ in 1 2 3 4 5; do
+    missing="$(sed -n 's/.*failed to select a version for the requirement `\([^ ]*\) = .*/\1/p' \
+      "$log_file" | head -n 1)"
+    [ -n "$missing" ] || break
+    log "$crate $version: $missing's locked version is not in the registry; re-locking only $missing"
+    (cd "$REPO_ROOT" && cargo update --manifest-path "$src/Cargo.toml" -p "$missing" --quiet)
+    if (cd "$REPO_ROOT" && cargo install --path "$src" --locked --root "$TOOLS_DIR" --quiet \
+      2>"$log_file"); then
+      rm -f "$log_file"
+      return 0
+    fi
+  done
+  cat "$log_file" >&2
+  rm -f "$log_file"
+  die "cargo install $crate $version failed"
+}
+
+ensure_wasm_bindgen() {
+  local version
+  version="$(wasm_bindgen_version)"
+  [ "$(tool_version wasm-bindgen)" = "wasm-bindgen $version" ] && return 0
+  log "installing wasm-bindgen-cli $version (must match the wasm-bindgen crate; first time only)"
+  cargo_install_locked wasm-bindgen-cli "$version"
+}
+
+ensure_wasm_opt() {
+  local dir="$TOOLS_DIR/binaryen-$BINARYEN_VERSION"
+  if tool_version wasm-opt | grep -q "(version_$BINARYEN_VERSION)"; then
+    return 0
+  fi
+  log "installing wasm-opt (binaryen $BINARYEN_VERSION, npm)"
+  if ! command -v npm >/dev/null; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+      nodejs npm >/dev/null
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir" "$TOOLS_DIR/bin"
+  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save \
+    "binaryen@$BINARYEN_VERSION.0.0" >/dev/null)
+  ln -sf "../binaryen-$BINARYEN_VERSION/node_modules/binaryen/bin/wasm-opt" "$TOOLS_DIR/bin/wasm-opt"
+  tool_version wasm-opt | grep -q "(version_$BINARYEN_VERSION)" ||
+    die "wasm-opt from binaryen@$BINARYEN_VERSION does not run (node: $(node --version 2>&1))"
+}
+
+# Everything `build_site` needs. Safe to run again: each step skips what is present.
+ensure_tracker_tools() {
+  mkdir -p "$TOOLS_DIR/bin"
+  (cd "$REPO_ROOT" && rustup target add wasm32-unknown-unknown >/dev/null 2>&1) || true
+  ensure_wasm_opt
+  ensure_wasm_bindgen
+  ensure_trunk
+}
+
+# check_tracker_budget DIST: prints the gzip size of each tracker file and fails over budget.
+check_tracker_budget() {
+  local dist="$1" file size total=0
+  for file in "${TRACKER_FILES[@]}"; do
+    [ -f "$dist/$file" ] || die "$dist/$file is missing: did Trunk build the tracker?"
+    size="$(gzip -9 -c "$dist/$file" | wc -c)"
+    total=$((total + size))
+    printf '    %-22s %7d bytes, %6d gzip\n' "$file" "$(wc -c <"$dist/$file")" "$size" >&2
+  done
+  printf '    %-22s %7s        %6d gzip (ceiling %d, target %d: %s)\n' "total" "" "$total" \
+    "$TRACKER_BUDGET_BYTES" "$TRACKER_TARGET_BYTES" \
+    "$([ "$total" -le "$TRACKER_TARGET_BYTES" ] && echo met || echo "NOT met")" >&2
+  if [ "$total" -gt "$TRACKER_BUDGET_BYTES" ]; then
+    die "the tracker is $total bytes gzip, over its budget of $TRACKER_BUDGET_BYTES (wasm + glue + loader); see tracker-wasm/README.md, \"Size\" (TRACKER_BUDGET_BYTES overrides the budget)"
+  fi
+}
+
+# Builds demo-site/ with the tracker into dist/ (Trunk.toml: release, offline, locked), then checks
+# the size budget.
+build_site() {
+  local page="$REPO_ROOT/demo-site/index.html"
+  grep -q 'data-trunk rel="rust" href="../tracker-wasm"' "$page" ||
+    die "$page lacks the tracker's <link data-trunk rel=\"rust\" href=\"../tracker-wasm\" ...> (see tracker-wasm/README.md, \"Building\")"
+  log "trunk build (demo-site/ and the wasm tracker, offline) into dist/"
+  (cd "$REPO_ROOT" && TRUNK_OFFLINE=true trunk build --release)
+  log "tracker size"
+  check_tracker_budget "$REPO_ROOT/dist"
+}

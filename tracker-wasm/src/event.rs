@@ -1,0 +1,224 @@
+//! Turns what the browser reports into a `beacon_event::ClientEvent`, the very struct ingestion
+//! validates, and serializes it once.
+//!
+//! Browser values are made to fit the field rules here (an over-long path is cut, an unusable
+//! referrer or screen width is left out) so a page view is not lost to an odd URL. Nothing that
+//! identifies the visitor is ever set: no `user_id`, no cookie, no stored id; the `eid` is random
+//! per event and only serves de-duplication of retries.
+
+use beacon_event::{ClientEvent, EventType, PagePath, Props, Referrer, SiteId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::batch::Record;
+
+/// Longest `path` ingestion accepts, in bytes.
+const MAX_PATH_BYTES: usize = 2048;
+/// Widest `screen_width` ingestion accepts.
+const MAX_SCREEN_WIDTH: u32 = 100_000;
+
+/// What the page knows at the moment of an event.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// See [`crate::route::Location::page_path`].
+    pub path: String,
+    /// `document.referrer`, empty when there is none.
+    pub referrer: String,
+    /// `screen.width` in CSS pixels.
+    pub screen_width: Option<i32>,
+    /// `Date.now()`: milliseconds since the Unix epoch.
+    pub now_ms: f64,
+    /// A fresh random id (`crypto.randomUUID()`).
+    pub eid: Option<Uuid>,
+}
+
+/// Builds the event, or `None` when `event_type` breaks the rules (e.g. an empty custom name).
+pub fn client_event(
+    site: &SiteId,
+    event_type: &str,
+    facts: &Facts,
+    props: Option<Props>,
+) -> Option<ClientEvent> {
+    Some(ClientEvent {
+        site_id: site.clone(),
+        event_type: EventType::parse(event_type).ok()?,
+        path: PagePath::parse(truncate(&facts.path, MAX_PATH_BYTES)).ok()?,
+        user_id: None,
+        timestamp: timestamp(facts.now_ms),
+        eid: facts.eid,
+        referrer: Some(facts.referrer.as_str())
+            .filter(|r| !r.is_empty())
+            .and_then(|r| Referrer::parse(r).ok()),
+        screen_width: facts
+            .screen_width
+            .and_then(|w| u32::try_from(w).ok())
+            .filter(|w| *w <= MAX_SCREEN_WIDTH),
+        props,
+    })
+}
+
+/// Serializes an event for the outgoing queue, stamped with its creation time (for ageing).
+/// `float` prints numbers with a fraction (see [`crate::json`]).
+pub fn record(event: &ClientEvent, now_ms: f64, float: fn(f64) -> String) -> Option<Record> {
+    let json = crate::json::to_string(event, float)?;
+    Some(Record {
+        at_ms: whole_ms(now_ms),
+        json,
+    })
+}
+
+/// `Date.now()` as an RFC 3339 instant (UTC, millisecond precision).
+pub fn timestamp(now_ms: f64) -> Option<OffsetDateTime> {
+    let ms = whole_ms(now_ms);
+    let seconds = i64::try_from(ms / 1000).ok()?;
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()?
+        .replace_millisecond((ms % 1000) as u16)
+        .ok()
+}
+
+/// Milliseconds as a whole number; negative or NaN clocks become 0 (`as` saturates).
+pub fn whole_ms(ms: f64) -> u64 {
+    ms as u64
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beacon_event::TimeWindow;
+    use serde_json::{json, Map, Value};
+
+    const NOW_MS: f64 = 1_795_600_800_123.0; // 2026-11-25T10:00:00.123Z
+
+    fn facts() -> Facts {
+        Facts {
+            path: "/pricing?utm_source=news".into(),
+            referrer: "https://news.example.org/item?id=1".into(),
+            screen_width: Some(1440),
+            now_ms: NOW_MS,
+            eid: Some(Uuid::from_u128(0x0192f0e4_7b1a_4cc3_8d3e_1f2a3b4c5d6e)),
+        }
+    }
+
+    fn float(n: f64) -> String {
+        n.to_string()
+    }
+
+    fn site() -> SiteId {
+        SiteId::parse("site123").unwrap()
+    }
+
+    /// What ingestion does with the bytes the tracker sends.
+    fn ingest(json: &str) -> ClientEvent {
+        let value: Value = serde_json::from_str(json).unwrap();
+        let now = timestamp(NOW_MS + 1_000.0).unwrap();
+        ClientEvent::from_json(&value, &TimeWindow::standard(now)).unwrap()
+    }
+
+    #[test]
+    fn page_view_round_trips_through_ingestion() {
+        let event = client_event(&site(), "page_view", &facts(), None).unwrap();
+        let record = record(&event, NOW_MS, float).unwrap();
+        assert_eq!(record.at_ms, 1_795_600_800_123);
+        assert_eq!(ingest(&record.json), event);
+        assert_eq!(record.json, serde_json::to_string(&event).unwrap());
+
+        let wire: Value = serde_json::from_str(&record.json).unwrap();
+        assert_eq!(
+            wire,
+            json!({"site_id":"site123","event_type":"page_view","path":"/pricing?utm_source=news",
+                   "timestamp":"2026-11-25T10:00:00.123Z","eid":"0192f0e4-7b1a-4cc3-8d3e-1f2a3b4c5d6e",
+                   "referrer":"https://news.example.org/item?id=1","screen_width":1440})
+        );
+    }
+
+    #[test]
+    fn custom_event_with_props_round_trips() {
+        let props: Map<String, Value> =
+            serde_json::from_value(json!({"plan":"pro","seats":3,"trial":false,"price":9.5}))
+                .unwrap();
+        let props = Props::parse(props).unwrap();
+        let event = client_event(&site(), "signup", &facts(), Some(props)).unwrap();
+        let record = record(&event, NOW_MS, float).unwrap();
+        assert_eq!(ingest(&record.json), event);
+        assert_eq!(record.json, serde_json::to_string(&event).unwrap());
+    }
+
+    #[test]
+    fn nothing_identifying_and_empty_fields_left_out() {
+        let bare = Facts {
+            path: "/".into(),
+            now_ms: NOW_MS,
+            ..Facts::default()
+        };
+        let event = client_event(&site(), "page_view", &bare, None).unwrap();
+        let wire: Value =
+            serde_json::from_str(&record(&event, NOW_MS, float).unwrap().json).unwrap();
+        // Sorted: serde_json's key order depends on its features across the workspace.
+        let mut keys: Vec<&str> = wire
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["event_type", "path", "site_id", "timestamp"]);
+    }
+
+    #[test]
+    fn odd_browser_values_are_made_to_fit() {
+        let long = Facts {
+            path: format!("/{}", "é".repeat(2000)),
+            referrer: "not a url".into(),
+            screen_width: Some(-5),
+            ..facts()
+        };
+        let event = client_event(&site(), "page_view", &long, None).unwrap();
+        assert!(event.path.as_str().len() <= 2048);
+        assert_eq!((event.referrer, event.screen_width), (None, None));
+        assert_eq!(
+            client_event(
+                &site(),
+                "page_view",
+                &Facts {
+                    screen_width: Some(200_000),
+                    ..facts()
+                },
+                None
+            )
+            .unwrap()
+            .screen_width,
+            None
+        );
+        // a custom event name that breaks the rules drops the event
+        assert!(client_event(&site(), "", &facts(), None).is_none());
+        assert!(client_event(&site(), &"x".repeat(65), &facts(), None).is_none());
+    }
+
+    #[test]
+    fn clock_values() {
+        assert_eq!(whole_ms(-3.0), 0);
+        assert_eq!(whole_ms(f64::NAN), 0);
+        assert_eq!(
+            timestamp(0.0).unwrap(),
+            OffsetDateTime::UNIX_EPOCH,
+            "a broken clock still gives a valid instant"
+        );
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

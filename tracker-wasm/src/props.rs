@@ -1,0 +1,115 @@
+//! Custom properties from a page's `beacon('event', name, {plan: 'pro'})` call.
+//!
+//! The browser glue reads the JS object entry by entry (no JSON parsing in the wasm); this module
+//! keeps only what `beacon_event::Props` accepts, so one odd value drops that value rather than
+//! the whole event: nested objects, `null`, functions and non-finite numbers are skipped, long
+//! strings are cut to the limit, and at most 30 keys are kept.
+
+use beacon_event::Props;
+use serde_json::{Map, Number, Value};
+
+use crate::event::truncate;
+
+/// Longest string value ingestion accepts, in bytes.
+const MAX_STRING_BYTES: usize = 512;
+/// Longest key ingestion accepts, in characters.
+const MAX_KEY_CHARS: usize = 64;
+/// Largest integer a JS number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// One property value as JavaScript gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    /// Anything else (`null`, `undefined`, objects, arrays, functions): skipped.
+    Other,
+}
+
+/// Builds the properties from `(key, value)` entries in the object's order; `None` when nothing
+/// usable is left.
+pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<Props> {
+    let mut map = Map::new();
+    for (key, value) in entries {
+        if map.len() == Props::MAX_KEYS {
+            break;
+        }
+        let key_ok = !key.is_empty()
+            && key.chars().count() <= MAX_KEY_CHARS
+            && !key.chars().any(char::is_control);
+        if let (true, Some(value)) = (key_ok, json_value(value)) {
+            map.insert(key, value);
+        }
+    }
+    if map.is_empty() {
+        return None;
+    }
+    Props::parse(map).ok()
+}
+
+fn json_value(value: PropValue) -> Option<Value> {
+    match value {
+        PropValue::Str(s) if s.chars().any(char::is_control) => None,
+        PropValue::Str(s) => Some(Value::String(truncate(&s, MAX_STRING_BYTES).to_owned())),
+        PropValue::Bool(b) => Some(Value::Bool(b)),
+        // Whole numbers stay integers on the wire (`3`, not `3.0`).
+        PropValue::Num(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {
+            Some(Value::Number(Number::from(n as i64)))
+        }
+        PropValue::Num(n) => Number::from_f64(n).map(Value::Number),
+        PropValue::Other => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entries(list: Vec<(&str, PropValue)>) -> Vec<(String, PropValue)> {
+        list.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    #[test]
+    fn keeps_strings_numbers_booleans() {
+        let props = build(entries(vec![
+            ("plan", PropValue::Str("pro".into())),
+            ("seats", PropValue::Num(3.0)),
+            ("price", PropValue::Num(9.5)),
+            ("trial", PropValue::Bool(false)),
+        ]))
+        .unwrap();
+        assert_eq!(
+            Value::Object(props.as_map().clone()),
+            json!({"plan":"pro","seats":3,"price":9.5,"trial":false})
+        );
+        assert!(!serde_json::to_string(&props).unwrap().contains("3.0"));
+    }
+
+    #[test]
+    fn skips_what_ingestion_would_refuse() {
+        let props = build(entries(vec![
+            ("", PropValue::Str("empty key".into())),
+            (&"k".repeat(65), PropValue::Bool(true)),
+            ("nested", PropValue::Other),
+            ("nan", PropValue::Num(f64::NAN)),
+            ("inf", PropValue::Num(f64::INFINITY)),
+            ("ctl", PropValue::Str("a\u{7}b".into())),
+            ("long", PropValue::Str("é".repeat(400))),
+            ("ok", PropValue::Bool(true)),
+        ]))
+        .unwrap();
+        let map = props.as_map();
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["long", "ok"]);
+        assert!(map["long"].as_str().unwrap().len() <= 512);
+    }
+
+    #[test]
+    fn at_most_thirty_keys_and_none_when_empty() {
+        let many = (0..40).map(|i| (format!("k{i}"), PropValue::Num(f64::from(i))));
+        assert_eq!(build(many).unwrap().as_map().len(), 30);
+        assert!(build(Vec::new()).is_none());
+        assert!(build(entries(vec![("x", PropValue::Other)])).is_none());
+    }
+}

@@ -1,0 +1,119 @@
+//! The browser side, compiled for `wasm32` only: the two functions the loader calls, and the one
+//! tracker instance they drive.
+//!
+//! Every call into the tracker goes through [`with_tracker`], which skips the call instead of
+//! panicking if the tracker is missing or (it cannot be, but) already borrowed. Values coming from
+//! the page (command arguments, property objects) are read before the tracker is borrowed, so
+//! nothing the page does can leave tracker state locked.
+
+mod host;
+mod js;
+mod listen;
+mod send;
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use crate::config::{Config, Visit};
+use crate::props::{self, PropValue};
+use crate::tracker::Tracker;
+use host::Browser;
+
+/// Rust's default wasm allocator (dlmalloc) alone is about 7 KB; see [`crate::heap`].
+#[global_allocator]
+static ALLOCATOR: crate::heap::Allocator = crate::heap::Allocator::new(grow);
+
+fn grow(pages: usize) -> usize {
+    core::arch::wasm32::memory_grow(0, pages)
+}
+
+thread_local! {
+    static TRACKER: RefCell<Option<Tracker<Browser>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the tracker, if it is running.
+fn with_tracker(f: impl FnOnce(&mut Tracker<Browser>)) {
+    TRACKER.with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            if let Some(tracker) = slot.as_mut() {
+                f(tracker);
+            }
+        }
+    });
+}
+
+/// Starts tracking. `options` holds the snippet's `data-*` attributes under their `dataset`
+/// names (`site`, `endpoint`, `hash`, `respectDnt`, `allowLocalhost`, `allowBots`) and the
+/// loader's own URL as `src`. Returns false (and tracks nothing) without a valid `data-site`,
+/// when the visit opts out, or when already started.
+#[wasm_bindgen]
+pub fn start(options: &JsValue) -> bool {
+    let attr = |name: &str| js::string(options, name);
+    let src = attr("src").unwrap_or_default();
+    let Some(config) = Config::from_attrs(attr, &src) else {
+        return false;
+    };
+    let hostname = js::string(&js::global("location"), "hostname").unwrap_or_default();
+    let navigator = js::global("navigator");
+    let is_one = |v: Option<String>| matches!(v.as_deref(), Some("1" | "yes"));
+    let visit = Visit {
+        hostname: &hostname,
+        webdriver: js::get(&navigator, "webdriver").is_truthy(),
+        opted_out: is_one(js::string(&navigator, "doNotTrack"))
+            || is_one(js::global("doNotTrack").as_string())
+            || js::get(&navigator, "globalPrivacyControl").is_truthy(),
+    };
+    if !config.allows(&visit) {
+        return false;
+    }
+    let hash = config.hash;
+    let installed = TRACKER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) if slot.is_none() => {
+            *slot = Some(Tracker::new(Browser::new(), config));
+            true
+        }
+        _ => false,
+    });
+    if installed {
+        listen::install(hash);
+        with_tracker(|t| t.start());
+    }
+    installed
+}
+
+/// `beacon('pageview')` and `beacon('event', name, props)`; anything else is ignored.
+#[wasm_bindgen]
+pub fn command(kind: &JsValue, name: &JsValue, props: &JsValue) {
+    match kind.as_string().as_deref() {
+        Some("pageview") => with_tracker(|t| t.page_view()),
+        Some("event") => {
+            let Some(name) = name.as_string() else {
+                return;
+            };
+            let props = read_props(props);
+            with_tracker(|t| t.custom(&name, props));
+        }
+        _ => {}
+    }
+}
+
+/// The own enumerable properties of an object, as property values.
+fn read_props(object: &JsValue) -> Option<beacon_event::Props> {
+    let keys = js::keys(object).ok()?;
+    let entries = keys.into_iter().filter_map(|key| {
+        let key = key.as_string()?;
+        let value = js::get(object, &key);
+        let value = if let Some(s) = value.as_string() {
+            PropValue::Str(s)
+        } else if let Some(n) = value.as_f64() {
+            PropValue::Num(n)
+        } else if let Some(b) = value.as_bool() {
+            PropValue::Bool(b)
+        } else {
+            PropValue::Other
+        };
+        Some((key, value))
+    });
+    props::build(entries)
+}
