@@ -48,6 +48,8 @@ pub struct Config {
     pub ingest_port: u16,
     /// `REPORT_PORT`
     pub report_port: u16,
+    /// `WORKER_PORT`: where the worker serves `/metrics`, `/healthz` and `/readyz`.
+    pub worker_port: u16,
     /// `VISITOR_SECRET`: key for anonymous visitor ids. Unset: a random key per process, which
     /// is only right for a single ingestion instance.
     pub visitor_secret: Option<String>,
@@ -90,6 +92,7 @@ impl Config {
             )?,
             ingest_port: number(&get, "INGEST_PORT", 3000, 0..=65_535)?,
             report_port: number(&get, "REPORT_PORT", 4000, 0..=65_535)?,
+            worker_port: number(&get, "WORKER_PORT", 3001, 0..=65_535)?,
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 1_000, 1..=100_000)?,

@@ -1,15 +1,22 @@
-//! What both HTTP services share: how they serve, their CORS policy, and the JSON error body.
+//! What every HTTP service shares: how it serves (request ids, one tracing span per request,
+//! request metrics, `/metrics`), its CORS policy, and the JSON error body.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::metrics;
 use crate::shutdown::Shutdown;
 
 /// The body of every 4xx/5xx: what went wrong and, when one field is at fault, which.
@@ -66,17 +73,52 @@ pub fn readiness(ready: bool, dependency: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Serves `app` until `shutdown` fires, then lets in-flight requests finish.
+/// Serves `app` as `service` until `shutdown` fires, then lets in-flight requests finish.
+/// Adds `GET /metrics`, request metrics per route, and an `x-request-id` (kept if the client
+/// sent one) that is echoed in the response and recorded on the request's tracing span.
 pub async fn serve(
+    service: &'static str,
     listener: TcpListener,
     app: Router,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    let app = app.layer(TraceLayer::new_for_http());
+    metrics::handle(); // install the recorder before anything is counted
+    let app = app
+        .route("/metrics", get(metrics::render))
+        .route_layer(middleware::from_fn_with_state(service, observe))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(move |request: &Request| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", service, method = %request.method(),
+                path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move { shutdown.wait().await })
     .await
+}
+
+/// Counts every routed request by route and status, and times it.
+async fn observe(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    ::metrics::counter!(metrics::HTTP_REQUESTS, "service" => service, "route" => route.clone(), "status" => status)
+        .increment(1);
+    ::metrics::histogram!(metrics::HTTP_SECONDS, "service" => service, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

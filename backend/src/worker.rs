@@ -12,12 +12,24 @@ use std::time::Duration;
 use beacon_event::Event;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
 use crate::config::Config;
+use crate::metrics::{DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED};
 use crate::pipeline::consumer::{EventConsumer, Record};
 use crate::pipeline::{topics, Producer};
 use crate::shutdown::Shutdown;
 use crate::store::MongoStore;
-use crate::ServiceError;
+use crate::{http, ServiceError};
+
+/// How often the consumer-lag gauge is refreshed.
+const LAG_EVERY: Duration = Duration::from_secs(5);
 
 /// A record that can never be stored, as written to the dead-letter topic.
 #[derive(Debug, Serialize)]
@@ -49,9 +61,42 @@ pub fn decode(records: &[Record], topic: &str) -> (Vec<Event>, Vec<DeadLetter>) 
     (events, dead)
 }
 
+/// `/healthz`, `/readyz` (MongoDB answers) and `/metrics` for the worker.
+fn router(store: Arc<MongoStore>) -> Router {
+    Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(readyz))
+        .with_state(store)
+}
+
+async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
+    http::readiness(store.ping().await, "mongodb")
+}
+
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.
-pub async fn run(config: &Config, mut shutdown: Shutdown) -> Result<(), ServiceError> {
+/// `listener` serves the worker's health and metrics endpoints.
+pub async fn run(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), ServiceError> {
     let store = MongoStore::connect(&config.mongo_url).await?;
+    let endpoints = tokio::spawn(http::serve(
+        "worker",
+        listener,
+        router(Arc::new(store.clone())),
+        shutdown.clone(),
+    ));
+    let result = consume(config, &store, shutdown).await;
+    endpoints.await.map_err(std::io::Error::other)??;
+    result
+}
+
+async fn consume(
+    config: &Config,
+    store: &MongoStore,
+    mut shutdown: Shutdown,
+) -> Result<(), ServiceError> {
     if retry("create indexes", &mut shutdown, || store.ensure_indexes())
         .await
         .is_none()
@@ -64,6 +109,7 @@ pub async fn run(config: &Config, mut shutdown: Shutdown) -> Result<(), ServiceE
     let consumer = EventConsumer::subscribe(config)?;
     let dead_letters = Producer::new(config, "beacon-worker-dlq")?;
     tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
+    let mut lag_updated = tokio::time::Instant::now();
 
     while let Some(batch) = consumer
         .next_batch(
@@ -103,6 +149,13 @@ pub async fn run(config: &Config, mut shutdown: Shutdown) -> Result<(), ServiceE
         if let Err(e) = consumer.commit(&batch) {
             // Not fatal: the batch is stored, a replay after a rebalance is de-duplicated.
             tracing::warn!(error = %e, "offset commit failed");
+        }
+        metrics::counter!(EVENTS_STORED).increment(outcome.inserted as u64);
+        metrics::counter!(EVENTS_DUPLICATE).increment(outcome.duplicates as u64);
+        metrics::counter!(DEAD_LETTERS).increment(dead.len() as u64);
+        if lag_updated.elapsed() >= LAG_EVERY {
+            consumer.record_lag();
+            lag_updated = tokio::time::Instant::now();
         }
         tracing::debug!(
             records = batch.len(),

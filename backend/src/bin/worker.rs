@@ -1,11 +1,16 @@
-//! Worker: Kafka topic `events` → MongoDB, at least once, idempotent.
+//! Worker: Kafka topic `events` → MongoDB, at least once, idempotent; `/metrics` on `WORKER_PORT` (3001).
 
+use anyhow::Context;
 use beacon::{config::Config, shutdown, telemetry, worker};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
     telemetry::init(config.log_format);
-    worker::run(&config, shutdown::on_signals()).await?;
+    let addr = (config.bind_host, config.worker_port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {}:{}", addr.0, addr.1))?;
+    worker::run(&config, listener, shutdown::on_signals()).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use beacon_event::EventError;
 
 use crate::http::error_response;
+use crate::metrics::{DELIVERY_ERRORS, EVENTS_REJECTED};
 use crate::pipeline::SinkError;
 
 use super::payload::{MAX_BODY_BYTES, MAX_EVENTS};
@@ -35,12 +36,42 @@ pub enum IngestError {
     Unavailable(#[from] SinkError),
 }
 
+impl IngestError {
+    /// Records the failure in the metrics: rejected events by reason, or a delivery error.
+    fn count(&self) {
+        match self {
+            Self::Invalid(e) => count_rejected(e.field, 1),
+            Self::NoValidEvents(rejected) => {
+                for r in rejected {
+                    count_rejected(r.field, 1);
+                }
+            }
+            Self::Unavailable(e) => {
+                let kind = match e {
+                    SinkError::QueueFull => "queue_full",
+                    SinkError::Timeout => "timeout",
+                    SinkError::Kafka(_) => "kafka",
+                    SinkError::Encode(_) => "encode",
+                };
+                metrics::counter!(DELIVERY_ERRORS, "kind" => kind).increment(1);
+            }
+            _ => count_rejected(Some("body"), 1),
+        }
+    }
+}
+
+/// Counts `n` refused events under `reason` (the field at fault; `event` for a non-object).
+pub(super) fn count_rejected(field: Option<&'static str>, n: u64) {
+    metrics::counter!(EVENTS_REJECTED, "reason" => field.unwrap_or("event")).increment(n);
+}
+
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_SECS: u32 = 5;
 
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let message = self.to_string();
+        self.count();
         if let Self::NoValidEvents(rejected) = &self {
             let body = serde_json::json!({ "error": message, "rejected": rejected });
             return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();

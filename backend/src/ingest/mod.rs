@@ -92,7 +92,7 @@ pub async fn run(
         trust_forwarded_for: config.trust_forwarded_for,
     });
     tracing::info!(addr = %listener.local_addr()?, topic = %config.kafka_topic, "ingestion listening");
-    http::serve(listener, router(state), shutdown).await?;
+    http::serve("ingest", listener, router(state), shutdown).await?;
     sink.producer().flush(Duration::from_secs(10)).await;
     Ok(())
 }
@@ -141,7 +141,7 @@ async fn post_event<S: EventSink>(
     match payload {
         Payload::Single(value) => {
             let event = complete(&value)?;
-            state.sink.publish(std::slice::from_ref(&event)).await?;
+            publish(&state.sink, std::slice::from_ref(&event)).await?;
             Ok(accepted(1, None))
         }
         Payload::Batch(values) => {
@@ -160,10 +160,22 @@ async fn post_event<S: EventSink>(
             if events.is_empty() {
                 return Err(IngestError::NoValidEvents(rejected));
             }
-            state.sink.publish(&events).await?;
+            publish(&state.sink, &events).await?;
+            for r in &rejected {
+                error::count_rejected(r.field, 1);
+            }
             Ok(accepted(events.len(), Some(rejected)))
         }
     }
+}
+
+/// Publishes and records how long Kafka took to acknowledge, and how many events it accepted.
+async fn publish<S: EventSink>(sink: &S, events: &[Event]) -> Result<(), IngestError> {
+    let started = std::time::Instant::now();
+    sink.publish(events).await?;
+    ::metrics::histogram!(crate::metrics::PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
+    ::metrics::counter!(crate::metrics::EVENTS_ACCEPTED).increment(events.len() as u64);
+    Ok(())
 }
 
 fn accepted(accepted: usize, rejected: Option<Vec<Rejected>>) -> Response {

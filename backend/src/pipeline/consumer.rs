@@ -90,6 +90,29 @@ impl EventConsumer {
         )
     }
 
+    /// Sets the lag gauge (high watermark − position) for each assigned partition. Blocking
+    /// broker round trips: call it now and then, not per record.
+    pub fn record_lag(&self) {
+        let Ok(positions) = self.inner.position() else {
+            return;
+        };
+        for element in positions.elements() {
+            let partition = element.partition();
+            let Ok((low, high)) =
+                self.inner
+                    .fetch_watermarks(&self.topic, partition, Duration::from_secs(1))
+            else {
+                continue;
+            };
+            let position = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => low,
+            };
+            metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => partition.to_string())
+                .set((high - position).max(0) as f64);
+        }
+    }
+
     /// Commits, per partition, the offset after the highest record in `records`.
     pub fn commit(&self, records: &[Record]) -> Result<(), KafkaError> {
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();

@@ -50,7 +50,7 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let store = Arc::new(MongoStore::connect(&config.mongo_url).await?);
     tracing::info!(addr = %listener.local_addr()?, "report service listening");
-    http::serve(listener, router(store), shutdown).await?;
+    http::serve("report", listener, router(store), shutdown).await?;
     Ok(())
 }
 

@@ -89,7 +89,11 @@ impl MongoStore {
             return Ok(InsertOutcome::default());
         }
         let docs: Vec<Document> = events.iter().map(documents::event_document).collect();
-        match self.events.insert_many(docs).ordered(false).await {
+        let started = std::time::Instant::now();
+        let result = self.events.insert_many(docs).ordered(false).await;
+        metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        match result {
             Ok(result) => Ok(InsertOutcome {
                 inserted: result.inserted_ids.len(),
                 duplicates: 0,
@@ -99,7 +103,10 @@ impl MongoStore {
                     inserted: events.len() - duplicates,
                     duplicates,
                 }),
-                None => Err(e.into()),
+                None => {
+                    metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
+                    Err(e.into())
+                }
             },
         }
     }

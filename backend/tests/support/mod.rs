@@ -56,6 +56,8 @@ pub struct TestSystem {
     ingest: Option<Service>,
     report: Option<Service>,
     worker: Option<Service>,
+    /// Base URL of the (first) worker's health and metrics endpoints.
+    pub worker_url: Option<String>,
     extra_workers: Vec<Service>,
 }
 
@@ -134,6 +136,7 @@ impl TestSystem {
             ingest: Some(ingest),
             report: Some(report),
             worker: None,
+            worker_url: None,
             extra_workers: Vec::new(),
         };
         if with_worker {
@@ -144,18 +147,28 @@ impl TestSystem {
 
     pub fn start_worker(&mut self) {
         assert!(self.worker.is_none(), "worker already running");
-        let config = self.config.clone();
-        self.worker = Some(Service::spawn(move |s| async move {
-            worker::run(&config, s).await
-        }));
+        let (worker, url) = self.spawn_worker();
+        self.worker = Some(worker);
+        self.worker_url = Some(url);
     }
 
     /// Another worker in the same consumer group (they share the topic's partitions).
     pub fn start_extra_worker(&mut self) {
+        let (worker, _) = self.spawn_worker();
+        self.extra_workers.push(worker);
+    }
+
+    /// A worker with its health/metrics endpoints on a free port; returns it and their URL.
+    fn spawn_worker(&self) -> (Service, String) {
         let config = self.config.clone();
-        self.extra_workers.push(Service::spawn(move |s| async move {
-            worker::run(&config, s).await
-        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let worker = Service::spawn(move |s| async move {
+            let listener = TcpListener::from_std(listener)?;
+            worker::run(&config, listener, s).await
+        });
+        (worker, url)
     }
 
     pub async fn stop_worker(&mut self) {

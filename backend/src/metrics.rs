@@ -1,0 +1,60 @@
+//! Prometheus metrics: one registry per process, rendered at `GET /metrics` by every service.
+//!
+//! Code records with the `metrics` macros wherever something worth counting happens; this module
+//! only installs the recorder (once, however many services a process runs, as in tests) and
+//! names the metrics, so the set an operator can graph is listed in one place.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// HTTP requests by `service`, `route` and `status`.
+pub const HTTP_REQUESTS: &str = "beacon_http_requests_total";
+/// HTTP request latency by `service` and `route`.
+pub const HTTP_SECONDS: &str = "beacon_http_request_duration_seconds";
+/// Events acknowledged by Kafka and answered 202.
+pub const EVENTS_ACCEPTED: &str = "beacon_events_accepted_total";
+/// Events refused at ingestion, by `reason` (the field at fault, or `body`).
+pub const EVENTS_REJECTED: &str = "beacon_events_rejected_total";
+/// Time from publish to the last Kafka acknowledgement of a request's events.
+pub const PRODUCE_SECONDS: &str = "beacon_kafka_produce_duration_seconds";
+/// Publishes that failed (timeout, queue full, broker error), by `kind`.
+pub const DELIVERY_ERRORS: &str = "beacon_kafka_delivery_errors_total";
+/// Events the worker stored for the first time.
+pub const EVENTS_STORED: &str = "beacon_worker_events_stored_total";
+/// Events the worker found already stored (replays, client retries).
+pub const EVENTS_DUPLICATE: &str = "beacon_worker_events_duplicate_total";
+/// Records sent to the dead-letter topic.
+pub const DEAD_LETTERS: &str = "beacon_worker_dead_letters_total";
+/// MongoDB bulk-insert latency.
+pub const MONGO_WRITE_SECONDS: &str = "beacon_mongo_write_duration_seconds";
+/// MongoDB writes that failed and will be retried.
+pub const MONGO_WRITE_ERRORS: &str = "beacon_mongo_write_errors_total";
+/// Records not yet consumed, by `partition`.
+pub const CONSUMER_LAG: &str = "beacon_consumer_lag";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder on first use and returns its handle.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+            .expect("bucket list is not empty")
+            .install_recorder()
+            .expect("no other metrics recorder is installed")
+    })
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub async fn render() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle().render(),
+    )
+}
