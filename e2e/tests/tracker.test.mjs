@@ -31,9 +31,10 @@ test('page views on normal and SPA routes are counted exactly once after the tab
     await page.goBack();                                      // popstate → /app/orders
     await page.waitForURL('**/app/orders');
     await page.close({ runBeforeUnload: true });              // pagehide → flush
-    await context.close();
-
+    // The browser stays open, as it does when a person closes one tab: closing the whole
+    // context at once could cancel the beacon still in flight.
     const result = await waitForViews(site, 7);
+    await context.close();
     assert.deepEqual(result.top_paths, [
       { path: '/app/orders', views: 2 },
       { path: '/', views: 1 },
@@ -65,8 +66,8 @@ test('events sent while ingestion is down are delivered on the next page load, o
     proxy.state.up = true;
     await visit(page, demo.url + '/product'); // next page load retries the stored batch
     await page.close({ runBeforeUnload: true });
-    await context.close();
     const result = await waitForViews(site, 3);
+    await context.close();
     assert.deepEqual(result.top_paths.map((p) => p.path).sort(), ['/', '/about', '/product']);
     assert.deepEqual(errors, []);
   } finally {

@@ -10,7 +10,7 @@ use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::fields::{names, EventType, PagePath, Props, Referrer, SiteId, UserId};
-use crate::EventError;
+use crate::{json, EventError};
 
 /// One event as a client sends it, after validation.
 ///
@@ -82,7 +82,7 @@ impl ClientEvent {
                 .transpose()?,
             eid: optional_str(obj, names::EID)?
                 .map(|e| {
-                    Uuid::parse_str(e).map_err(|_| EventError::field(names::EID, "must be a UUID"))
+                    Uuid::parse_str(e).map_err(|_| EventError::rule(names::EID, "must be a UUID"))
                 })
                 .transpose()?,
             referrer: optional_str(obj, names::REFERRER)?
@@ -94,14 +94,76 @@ impl ClientEvent {
     }
 }
 
+impl ClientEvent {
+    /// Appends the event as compact JSON: exactly what `serde_json::to_string(self)` writes
+    /// (same fields, order, escaping and RFC 3339 form), except that property numbers with a
+    /// fraction are written by `float` (the browser tracker passes JavaScript's `String(n)`).
+    /// Needs no serde machinery, which keeps the wasm tracker small. False (with `out` partly
+    /// written) when serde_json would fail too: a timestamp outside years 0-9999.
+    pub fn write_json(&self, out: &mut String, float: fn(f64) -> String) -> bool {
+        let field = |out: &mut String, name: &str| {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":");
+        };
+        out.push_str("{\"");
+        out.push_str(names::SITE_ID);
+        out.push_str("\":");
+        json::string(out, self.site_id.as_str());
+        field(out, names::EVENT_TYPE);
+        json::string(out, self.event_type.as_str());
+        field(out, names::PATH);
+        json::string(out, self.path.as_str());
+        if let Some(user_id) = &self.user_id {
+            field(out, names::USER_ID);
+            json::string(out, user_id.as_str());
+        }
+        if let Some(timestamp) = self.timestamp {
+            field(out, names::TIMESTAMP);
+            if !json::rfc3339(out, timestamp) {
+                return false;
+            }
+        }
+        if let Some(eid) = &self.eid {
+            field(out, names::EID);
+            json::uuid(out, eid);
+        }
+        if let Some(referrer) = &self.referrer {
+            field(out, names::REFERRER);
+            json::string(out, referrer.as_str());
+        }
+        if let Some(width) = self.screen_width {
+            field(out, names::SCREEN_WIDTH);
+            json::uint(out, width.into());
+        }
+        if let Some(props) = &self.props {
+            field(out, names::PROPS);
+            out.push('{');
+            for (i, (key, value)) in props.as_map().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::string(out, key);
+                out.push(':');
+                if !json::value(out, value, float) {
+                    return false;
+                }
+            }
+            out.push('}');
+        }
+        out.push('}');
+        true
+    }
+}
+
 fn required_str<'a>(
     obj: &'a Map<String, Value>,
     name: &'static str,
 ) -> Result<&'a str, EventError> {
     match obj.get(name) {
-        None | Some(Value::Null) => Err(EventError::field(name, "is required")),
+        None | Some(Value::Null) => Err(EventError::rule(name, "is required")),
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(EventError::field(name, "must be a string")),
+        Some(_) => Err(EventError::rule(name, "must be a string")),
     }
 }
 
@@ -113,26 +175,26 @@ fn optional_str<'a>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(EventError::field(name, "must be a string")),
+        Some(_) => Err(EventError::rule(name, "must be a string")),
     }
 }
 
 fn parse_timestamp(text: &str, window: &TimeWindow) -> Result<OffsetDateTime, EventError> {
     let name = names::TIMESTAMP;
     let ts = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        EventError::field(
+        EventError::rule(
             name,
             "must be an RFC 3339 date-time, e.g. 2026-11-24T10:00:00Z",
         )
     })?;
     if ts > window.now + window.max_future {
-        return Err(EventError::field(
+        return Err(EventError::rule(
             name,
             "is more than 5 minutes in the future",
         ));
     }
     if ts < window.now - window.max_age {
-        return Err(EventError::field(name, "is older than 30 days"));
+        return Err(EventError::rule(name, "is older than 30 days"));
     }
     Ok(ts)
 }
@@ -142,12 +204,12 @@ fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> 
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
             Some(w) if w <= MAX_SCREEN_WIDTH => Ok(Some(w as u32)),
-            _ => Err(EventError::field(
+            _ => Err(EventError::rule(
                 names::SCREEN_WIDTH,
                 "must be a whole number from 0 to 100000",
             )),
         },
-        Some(_) => Err(EventError::field(names::SCREEN_WIDTH, "must be a number")),
+        Some(_) => Err(EventError::rule(names::SCREEN_WIDTH, "must be a number")),
     }
 }
 
@@ -155,7 +217,7 @@ fn parse_props(value: Option<&Value>) -> Result<Option<Props>, EventError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Props::parse(map.clone()).map(Some),
-        Some(_) => Err(EventError::field(names::PROPS, "must be a JSON object")),
+        Some(_) => Err(EventError::rule(names::PROPS, "must be a JSON object")),
     }
 }
 
@@ -274,6 +336,83 @@ mod tests {
         );
         assert!(with("props", json!({"plan":"pro"})).is_ok());
         assert_eq!(with("props", json!([1])).unwrap_err().field, Some("props"));
+    }
+
+    /// serde_json's own float format, for comparing with the derived `Serialize`.
+    fn serde_float(n: f64) -> String {
+        serde_json::Number::from_f64(n)
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    }
+
+    fn hand_written(event: &ClientEvent) -> String {
+        let mut out = String::new();
+        assert!(event.write_json(&mut out, serde_float));
+        out
+    }
+
+    #[test]
+    fn write_json_is_what_serde_writes() {
+        let all = parse(json!({"site_id":"s.1_:-","event_type":"sign \"up\" \\ é 😀",
+            "path":"/p?q=1#x","user_id":"ü/\\","timestamp":"2026-11-24T11:00:00Z",
+            "eid":"0192f0e4-7b1a-7cc3-8d3e-1f2a3b4c5d6e","referrer":"https://example.com/?a=\"b\"",
+            "screen_width":390,"props":{"plan":"pro","seats":3,"neg":-42,"big":18446744073709551615u64,
+            "price":9.5,"tiny":1.5e-7,"huge":1e300,"yes":true,"no":false,"esc\"key\\":"\"v\\"}}))
+        .unwrap();
+        assert_eq!(hand_written(&all), serde_json::to_string(&all).unwrap());
+        let bare = parse(json!({"site_id":"s","event_type":"x","path":"/"})).unwrap();
+        assert_eq!(hand_written(&bare), serde_json::to_string(&bare).unwrap());
+        let all_controls: String = (0u8..0x20).map(char::from).collect();
+        let with_props = |props: Value| {
+            let mut e = bare.clone();
+            e.props = Some(Props::parse(props.as_object().unwrap().clone()).unwrap());
+            e
+        };
+        let empty = with_props(json!({}));
+        assert_eq!(hand_written(&empty), serde_json::to_string(&empty).unwrap());
+        // The field rules keep control characters out of events; the escaping still matches.
+        for text in [
+            all_controls.as_str(),
+            "quote \" backslash \\ newline \n tab \t bell \u{7} del \u{7f} é 😀",
+            "",
+        ] {
+            let mut out = String::new();
+            json::string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn write_json_timestamps_are_what_time_writes() {
+        let mut event = parse(json!({"site_id":"s","event_type":"x","path":"/"})).unwrap();
+        for text in [
+            "2026-11-24T11:00:00Z",
+            "2026-11-24T11:00:00.1Z",
+            "2026-11-24T11:00:00.123Z",
+            "2026-11-24T11:00:00.000000001Z",
+            "2026-11-24T11:00:00.120000000Z",
+            "2026-11-24T11:00:00.999999999Z",
+            "2026-11-24T13:00:00+02:00",
+            "2026-11-24T06:30:00-04:30",
+            "2026-11-24T11:00:00-00:30",
+            "2026-11-24T11:00:00+00:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.5+23:59",
+            "2024-02-29T12:00:00Z",
+        ] {
+            event.timestamp = Some(OffsetDateTime::parse(text, &Rfc3339).unwrap());
+            assert_eq!(
+                hand_written(&event),
+                serde_json::to_string(&event).unwrap(),
+                "{text}"
+            );
+        }
+        event.timestamp = Some(datetime!(-0001-01-01 0:00 UTC));
+        assert!(serde_json::to_string(&event).is_err());
+        assert!(!event.write_json(&mut String::new(), serde_float));
+        event.timestamp = Some(datetime!(2026-11-24 0:00 +01:00:30));
+        assert!(serde_json::to_string(&event).is_err());
+        assert!(!event.write_json(&mut String::new(), serde_float));
     }
 
     #[test]

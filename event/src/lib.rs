@@ -9,6 +9,7 @@ pub mod client;
 pub mod error;
 pub mod event;
 pub mod fields;
+mod json;
 
 pub use client::{ClientEvent, TimeWindow};
 pub use error::EventError;

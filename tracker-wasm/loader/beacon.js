@@ -1,7 +1,4 @@
-/* Beacon loader: the one script a site pastes. Queues beacon(...) calls made before the tracker
-   is ready, then loads the wasm tracker from next to this file, asynchronously (glue and wasm
-   in parallel), starts it with the data-* options and replays the queue. Any failure leaves the
-   page alone. Docs: tracker-wasm/README.md */
+/* Beacon loader; see tracker-wasm/README.md. Never breaks the page. */
 (function (w) {
   try {
     var s = document.currentScript, d = s.dataset, c = { src: s.src }, k;
@@ -15,7 +12,7 @@
     import(u("tracker-wasm.js")).then(function (m) {
       return m.default({ module_or_path: wasm }).then(function () {
         var q = b.q || [], i = 0;
-        m.start(c);
+        m.start(c, w);
         w.beacon = function (a, n, p) { try { m.command(a, n, p) } catch (e) {} };
         w.beacon.l = 1;
         w.beacon.ready = performance.now(); // ms from navigation start to a running tracker

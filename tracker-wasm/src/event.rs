@@ -58,10 +58,11 @@ pub fn client_event(
 }
 
 /// Serializes an event for the outgoing queue, stamped with its creation time (for ageing).
-/// `float` prints numbers with a fraction (see [`crate::json`]).
+/// `float` prints property numbers with a fraction (JavaScript's `String(n)` in the browser);
+/// the rest is exactly `serde_json::to_string(event)` (see `ClientEvent::write_json`).
 pub fn record(event: &ClientEvent, now_ms: f64, float: fn(f64) -> String) -> Option<Record> {
-    let json = crate::json::to_string(event, float)?;
-    Some(Record {
+    let mut json = String::new();
+    event.write_json(&mut json, float).then(|| Record {
         at_ms: whole_ms(now_ms),
         json,
     })

@@ -85,7 +85,9 @@ unsafe impl GlobalAlloc for Allocator {
         let Some(class) = Self::class(&layout) else {
             return ptr::null_mut();
         };
-        let head = &self.free[class];
+        let Some(head) = self.free.get(class) else {
+            return ptr::null_mut();
+        };
         let block = head.get();
         if block != 0 {
             // SAFETY: a free block of this class starts with the address of the next one.
@@ -96,8 +98,7 @@ unsafe impl GlobalAlloc for Allocator {
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        if let Some(class) = Self::class(&layout) {
-            let head = &self.free[class];
+        if let Some(head) = Self::class(&layout).and_then(|class| self.free.get(class)) {
             // SAFETY: the block is ours, at least 8 bytes and aligned, and no longer in use.
             unsafe { *(block as *mut usize) = head.get() };
             head.set(block as usize);

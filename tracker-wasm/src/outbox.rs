@@ -18,18 +18,49 @@ pub const MAX_BYTES: usize = 64 * 1024;
 /// Events older than this are dropped rather than retried.
 pub const MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Reads the stored text; malformed lines are skipped.
+/// Reads the stored text; malformed lines are skipped. (By hand rather than with `lines`,
+/// `split_once` and `parse`: those bring `str` pattern searching and a general integer parser
+/// into the wasm.)
 pub fn decode(text: &str) -> Vec<Record> {
-    text.lines()
-        .filter_map(|line| {
-            let (at, json) = line.split_once(' ')?;
-            let at_ms = at.parse().ok()?;
-            (json.starts_with('{') && json.ends_with('}')).then(|| Record {
-                at_ms,
-                json: json.to_owned(),
-            })
-        })
-        .collect()
+    let mut records = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.bytes().position(|b| b == b'\n').unwrap_or(rest.len());
+        let mut line = rest.get(..end).unwrap_or_default();
+        rest = rest.get(end + 1..).unwrap_or_default();
+        if line.as_bytes().last() == Some(&b'\r') {
+            line = line.get(..line.len() - 1).unwrap_or_default();
+        }
+        if let Some(record) = decode_line(line) {
+            records.push(record);
+        }
+    }
+    records
+}
+
+/// `<created ms> <event JSON>`.
+fn decode_line(line: &str) -> Option<Record> {
+    let space = line.bytes().position(|b| b == b' ')?;
+    let json = line.get(space + 1..)?;
+    let digits = line.get(..space)?;
+    // As `str::parse::<u64>`: an optional `+`, then at least one digit, no overflow.
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut at_ms: u64 = 0;
+    for b in digits.bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        at_ms = at_ms.checked_mul(10)?.checked_add(digit.into())?;
+    }
+    let bytes = json.as_bytes();
+    (bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}')).then(|| Record {
+        at_ms,
+        json: json.to_owned(),
+    })
 }
 
 /// Writes records in the stored format.
@@ -47,19 +78,22 @@ pub fn encode(records: &[Record]) -> String {
 /// Applies the bounds: drops events older than 24 h (or dated more than 24 h ahead: a broken
 /// clock), then keeps the newest that fit in the count and byte limits, in their original order.
 pub fn bound(records: Vec<Record>, now_ms: u64) -> Vec<Record> {
-    let fresh = |r: &Record| now_ms.abs_diff(r.at_ms) <= MAX_AGE_MS;
-    let mut kept: Vec<Record> = Vec::new();
+    let fresh: Vec<Record> = records
+        .into_iter()
+        .filter(|r| now_ms.abs_diff(r.at_ms) <= MAX_AGE_MS)
+        .collect();
+    let mut kept = 0;
     let mut bytes = 0;
-    for record in records.into_iter().rev().filter(fresh) {
+    for record in fresh.iter().rev() {
         let size = record.json.len() + 16;
-        if kept.len() == MAX_EVENTS || bytes + size > MAX_BYTES {
+        if kept == MAX_EVENTS || bytes + size > MAX_BYTES {
             break;
         }
         bytes += size;
-        kept.push(record);
+        kept += 1;
     }
-    kept.reverse();
-    kept
+    let skip = fresh.len() - kept;
+    fresh.into_iter().skip(skip).collect()
 }
 
 /// The outbox with `new` records added (skipping any already there), bounded.
@@ -97,8 +131,24 @@ mod tests {
         let records = vec![rec(NOW, 1), rec(NOW + 5, 2)];
         let text = encode(&records);
         assert_eq!(decode(&text), records);
-        let messy = format!("garbage\n12 not-json\nx {{}}\n{text}\n");
+        let messy = format!(
+            "garbage\n12 not-json\nx {{}}\n {{}}\n-1 {{}}\n99999999999999999999 {{}}\n{text}\n"
+        );
         assert_eq!(decode(&messy), records);
+        // What `str::lines` + `parse::<u64>` accepted before: CRLF and a leading `+`.
+        assert_eq!(
+            decode("+7 {}\r\n8 {\"a\":1}"),
+            [
+                Record {
+                    at_ms: 7,
+                    json: "{}".into()
+                },
+                Record {
+                    at_ms: 8,
+                    json: "{\"a\":1}".into()
+                },
+            ]
+        );
         assert!(decode("").is_empty());
     }
 

@@ -36,7 +36,8 @@ pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<P
             break;
         }
         let key_ok = !key.is_empty()
-            && key.chars().count() <= MAX_KEY_CHARS
+            // `chars().count()`, without the standard library's vectorized counting code.
+            && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
             && !key.chars().any(char::is_control);
         if let (true, Some(value)) = (key_ok, json_value(value)) {
             map.insert(key, value);

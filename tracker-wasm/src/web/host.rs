@@ -29,7 +29,8 @@ impl Browser {
 
 /// `window.localStorage`: reading it throws where storage is disabled.
 fn storage() -> Option<JsValue> {
-    Some(js::global("localStorage")).filter(|s| s.is_object())
+    // Truthy: a `Storage` object, not `null`/`undefined` (`is_object` would be one more import).
+    Some(js::global("localStorage")).filter(JsValue::is_truthy)
 }
 
 impl Host for Browser {

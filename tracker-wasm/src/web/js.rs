@@ -7,16 +7,16 @@
 //! quota, a page's monkey-patched `fetch`) is bound with `catch`: an exception becomes an `Err`
 //! at the call site instead of unwinding through the tracker.
 
+use std::cell::OnceCell;
+
 use wasm_bindgen::prelude::*;
+
+use super::PageGlobal;
 
 #[wasm_bindgen]
 extern "C" {
     /// Any JS object; methods below are looked up by name on the object they are called on.
     pub type Any;
-
-    /// `globalThis` (the window).
-    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
-    pub static GLOBAL: JsValue;
 
     #[wasm_bindgen(catch, js_namespace = Reflect, js_name = get)]
     fn reflect_get(target: &JsValue, key: &str) -> Result<JsValue, JsValue>;
@@ -28,9 +28,14 @@ extern "C" {
     #[wasm_bindgen(js_name = Object)]
     pub fn new_object() -> JsValue;
 
-    /// `Object.keys(o)`.
+    /// `Object.keys(o)`, an array (read with [`item`]: a `Vec<JsValue>` result would cost more
+    /// glue and wasm).
     #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
-    pub fn keys(object: &JsValue) -> Result<Vec<JsValue>, JsValue>;
+    pub fn keys(object: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// `array[index]`.
+    #[wasm_bindgen(catch, js_namespace = Reflect, js_name = get)]
+    fn reflect_get_index(target: &JsValue, index: u32) -> Result<JsValue, JsValue>;
 
     /// `String(n)`: JavaScript's shortest round-trip number format, valid JSON for finite `n`.
     #[wasm_bindgen(js_name = String)]
@@ -102,9 +107,26 @@ pub fn set(target: &JsValue, key: &str, value: &JsValue) -> bool {
     reflect_set(target, key, value).is_ok_and(|done| done.is_truthy())
 }
 
+/// `globalThis`, handed over by the loader to `start` (a wasm-bindgen `static` import would add
+/// lazy-initialization code and its panics).
+static GLOBAL: PageGlobal<OnceCell<JsValue>> = PageGlobal(OnceCell::new());
+
+/// Keeps the page's `globalThis` (the window) for [`global`].
+pub fn set_global(global: JsValue) {
+    let _ = GLOBAL.0.set(global);
+}
+
 /// `globalThis[key]`: `window`'s `location`, `document`, `navigator`, `history`, ...
 pub fn global(key: &str) -> JsValue {
-    GLOBAL.with(|g| get(g, key))
+    match GLOBAL.0.get() {
+        Some(global) => get(global, key),
+        None => JsValue::UNDEFINED,
+    }
+}
+
+/// `array[index]`; `undefined` when that throws.
+pub fn item(array: &JsValue, index: u32) -> JsValue {
+    reflect_get_index(array, index).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `target[key]` as a string, if it is one.

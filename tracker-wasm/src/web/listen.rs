@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use super::js::{self, any};
 use super::send;
-use super::with_tracker;
+use super::{with_tracker, PageGlobal};
 
 /// What a bound dispatcher function stands for.
 #[derive(Clone, Copy)]
@@ -50,16 +50,19 @@ struct Hooks {
     originals: [JsValue; 2],
 }
 
-thread_local! {
-    static HOOKS_CELL: OnceCell<Hooks> = const { OnceCell::new() };
-}
+static HOOKS_CELL: PageGlobal<OnceCell<Hooks>> = PageGlobal(OnceCell::new());
 
 /// The JS function for `hook`.
 pub fn hook(hook: Hook) -> JsValue {
-    HOOKS_CELL.with(|cell| {
-        let hooks = cell.get_or_init(make_hooks);
-        any(&hooks.dispatch).bind1(&JsValue::NULL, hook as u32)
-    })
+    let cell = &HOOKS_CELL.0;
+    if cell.get().is_none() {
+        // Not `get_or_init`: nothing here can re-enter, and its re-entrancy panic is code.
+        let _ = cell.set(make_hooks());
+    }
+    match cell.get() {
+        Some(hooks) => any(&hooks.dispatch).bind1(&JsValue::NULL, hook as u32),
+        None => JsValue::UNDEFINED,
+    }
 }
 
 fn make_hooks() -> Hooks {
@@ -101,12 +104,12 @@ fn dispatch(hook: Option<Hook>, a: JsValue, b: JsValue, c: JsValue) -> Result<Js
         Some(Hook::FetchFailed) => with_tracker(|t| t.fetch_done(send::FAILED)),
         Some(method @ (Hook::PushState | Hook::ReplaceState)) => {
             let index = (method as usize) - (Hook::PushState as usize);
-            let original = HOOKS_CELL.with(|cell| {
-                cell.get()
-                    .and_then(|h| h.originals.get(index))
-                    .cloned()
-                    .unwrap_or(JsValue::UNDEFINED)
-            });
+            let original = HOOKS_CELL
+                .0
+                .get()
+                .and_then(|h| h.originals.get(index))
+                .cloned()
+                .unwrap_or(JsValue::UNDEFINED);
             let result = any(&original).call3(&js::global("history"), &a, &b, &c)?;
             with_tracker(|t| t.navigated());
             return Ok(result);
@@ -122,7 +125,8 @@ pub fn install(hash: bool) {
         ("pushState", Hook::PushState),
         ("replaceState", Hook::ReplaceState),
     ] {
-        if js::get(&history, name).is_function() {
+        // Truthy rather than `is_function` (one import less): only a function is ever there.
+        if js::get(&history, name).is_truthy() {
             js::set(&history, name, &hook(wrapper));
         }
     }

@@ -28,27 +28,31 @@ fn grow(pages: usize) -> usize {
     core::arch::wasm32::memory_grow(0, pages)
 }
 
-thread_local! {
-    static TRACKER: RefCell<Option<Tracker<Browser>>> = const { RefCell::new(None) };
-}
+/// A global for the page's single thread: `thread_local!` would add an access check that panics
+/// (with formatted messages) and lazy-initialization code, for no gain on wasm32 without atomics.
+pub struct PageGlobal<T>(pub T);
+
+// SAFETY: wasm32-unknown-unknown without the `atomics` feature runs a single thread.
+unsafe impl<T> Sync for PageGlobal<T> {}
+
+static TRACKER: PageGlobal<RefCell<Option<Tracker<Browser>>>> = PageGlobal(RefCell::new(None));
 
 /// Runs `f` on the tracker, if it is running.
 fn with_tracker(f: impl FnOnce(&mut Tracker<Browser>)) {
-    TRACKER.with(|cell| {
-        if let Ok(mut slot) = cell.try_borrow_mut() {
-            if let Some(tracker) = slot.as_mut() {
-                f(tracker);
-            }
+    if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
+        if let Some(tracker) = slot.as_mut() {
+            f(tracker);
         }
-    });
+    }
 }
 
-/// Starts tracking. `options` holds the snippet's `data-*` attributes under their `dataset`
+/// Starts tracking on the page whose `globalThis` is `global`. `options` holds the snippet's `data-*` attributes under their `dataset`
 /// names (`site`, `endpoint`, `hash`, `respectDnt`, `allowLocalhost`, `allowBots`) and the
 /// loader's own URL as `src`. Returns false (and tracks nothing) without a valid `data-site`,
 /// when the visit opts out, or when already started.
 #[wasm_bindgen]
-pub fn start(options: &JsValue) -> bool {
+pub fn start(options: &JsValue, global: JsValue) -> bool {
+    js::set_global(global);
     let attr = |name: &str| js::string(options, name);
     let src = attr("src").unwrap_or_default();
     let Some(config) = Config::from_attrs(attr, &src) else {
@@ -68,13 +72,13 @@ pub fn start(options: &JsValue) -> bool {
         return false;
     }
     let hash = config.hash;
-    let installed = TRACKER.with(|cell| match cell.try_borrow_mut() {
+    let installed = match TRACKER.0.try_borrow_mut() {
         Ok(mut slot) if slot.is_none() => {
             *slot = Some(Tracker::new(Browser::new(), config));
             true
         }
         _ => false,
-    });
+    };
     if installed {
         listen::install(hash);
         with_tracker(|t| t.start());
@@ -101,8 +105,9 @@ pub fn command(kind: &JsValue, name: &JsValue, props: &JsValue) {
 /// The own enumerable properties of an object, as property values.
 fn read_props(object: &JsValue) -> Option<beacon_event::Props> {
     let keys = js::keys(object).ok()?;
-    let entries = keys.into_iter().filter_map(|key| {
-        let key = key.as_string()?;
+    let count = js::get(&keys, "length").as_f64().unwrap_or(0.0) as u32;
+    let entries = (0..count).filter_map(|i| {
+        let key = js::item(&keys, i).as_string()?;
         let value = js::get(object, &key);
         let value = if let Some(s) = value.as_string() {
             PropValue::Str(s)
