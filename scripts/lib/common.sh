@@ -11,7 +11,7 @@ TOOLS_DIR="$BEACON_CACHE/tools"
 TANSU_VERSION="0.6.0"
 SECANTUS_VERSION="0.7.0b3"
 SECANTUS_VENV="$BEACON_CACHE/secantusdb-$SECANTUS_VERSION"
-APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev zlib1g-dev python3 python3-venv curl)
+APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev zlib1g-dev python3 python3-venv curl bc)
 
 export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
 

@@ -1,0 +1,247 @@
+//! The three probes. Each refuses non-loopback targets: load is only ever sent to this machine.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use clap::Args;
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+
+fn loopback(url: &str) -> anyhow::Result<()> {
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or("");
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        bail!("{url}: bench only targets loopback addresses");
+    }
+    Ok(())
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {per_sec}")
+            .expect("valid template"),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    histogram.value_at_quantile(quantile) as f64 / 1000.0
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid bounds")
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// Events per request (1 sends a single JSON object).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Stop after this many requests even if time is left.
+    #[arg(long, default_value_t = 5_000_000)]
+    max_requests: u64,
+    #[arg(long, default_value = "bench")]
+    site: String,
+}
+
+/// Runs closed-loop load; the row: batch, concurrency, req/s, events/s, p50, p99, non-2xx.
+pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
+    loopback(&args.url)?;
+    ensure!(
+        args.batch >= 1 && args.concurrency >= 1,
+        "batch and concurrency must be >= 1"
+    );
+    let events: Vec<serde_json::Value> = (0..args.batch)
+        .map(|i| {
+            serde_json::json!({"site_id": args.site, "event_type": "page_view",
+                "path": format!("/page/{}", i % 20), "user_id": format!("u{}", i % 200)})
+        })
+        .collect();
+    let body = if args.batch == 1 {
+        events[0].to_string()
+    } else {
+        serde_json::Value::Array(events).to_string()
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let endpoint = format!("{}/event", args.url);
+    let sent = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(new_histogram()));
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let bar = progress(args.duration, "seconds");
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            while Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, endpoint, body) = (client.clone(), endpoint.clone(), body.clone());
+        let (sent, failed, latencies) = (sent.clone(), failed.clone(), latencies.clone());
+        let max = args.max_requests;
+        workers.push(tokio::spawn(async move {
+            let mut local = new_histogram();
+            while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < max {
+                let t = Instant::now();
+                let ok = client
+                    .post(&endpoint)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().as_u16() == 202);
+                let _ = local.record(t.elapsed().as_micros() as u64);
+                if !ok {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies.lock().expect("not poisoned").add(&local).ok();
+        }));
+    }
+    for worker in workers {
+        worker.await.context("load task")?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    ticker.abort();
+    bar.finish_and_clear();
+    let histogram = latencies.lock().expect("not poisoned");
+    let requests = histogram.len();
+    let failed = failed.load(Ordering::Relaxed);
+    let ok = requests - failed;
+    Ok(format!(
+        "| {} | {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
+        args.batch,
+        args.concurrency,
+        requests as f64 / elapsed,
+        (ok * args.batch as u64) as f64 / elapsed,
+        ms(&histogram, 0.5),
+        ms(&histogram, 0.95),
+        ms(&histogram, 0.99),
+        failed
+    ))
+}
+
+#[derive(Args)]
+pub struct E2eArgs {
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    ingest: String,
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    report: String,
+    #[arg(long, default_value_t = 30)]
+    samples: u32,
+}
+
+/// POSTs one event to a fresh site, polls /stats every 10 ms until it is counted; row: samples,
+/// p50, p95, max.
+pub async fn e2e(args: E2eArgs) -> anyhow::Result<String> {
+    loopback(&args.ingest)?;
+    loopback(&args.report)?;
+    let client = reqwest::Client::new();
+    let mut histogram = new_histogram();
+    let bar = progress(u64::from(args.samples), "samples");
+    let run = std::process::id();
+    for i in 0..args.samples {
+        let site = format!("e2e-{run}-{i}");
+        let event = serde_json::json!({"site_id": site, "event_type": "page_view", "path": "/"});
+        let t = Instant::now();
+        let status = client
+            .post(format!("{}/event", args.ingest))
+            .header("content-type", "application/json")
+            .body(event.to_string())
+            .send()
+            .await?
+            .status();
+        ensure!(status.as_u16() == 202, "POST /event answered {status}");
+        let stats = format!("{}/stats?site_id={site}", args.report);
+        loop {
+            let body: serde_json::Value = client.get(&stats).send().await?.json().await?;
+            if body["total_views"] == 1 {
+                break;
+            }
+            ensure!(
+                t.elapsed() < Duration::from_secs(30),
+                "{site} not visible after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        histogram.record(t.elapsed().as_micros() as u64)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(format!(
+        "| {} | {:.0} ms | {:.0} ms | {:.0} ms |",
+        args.samples,
+        ms(&histogram, 0.5),
+        ms(&histogram, 0.95),
+        histogram.max() as f64 / 1000.0
+    ))
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    report: String,
+    #[arg(long, default_value = "bench")]
+    site: String,
+    /// YYYY-MM-DD; default today.
+    #[arg(long)]
+    date: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    requests: u32,
+}
+
+/// Sequential GET /stats; row: events counted, requests, p50, p95, max.
+pub async fn stats(args: StatsArgs) -> anyhow::Result<String> {
+    loopback(&args.report)?;
+    let client = reqwest::Client::new();
+    let mut url = format!("{}/stats?site_id={}", args.report, args.site);
+    if let Some(date) = &args.date {
+        url.push_str(&format!("&date={date}"));
+    }
+    let mut histogram = new_histogram();
+    let bar = progress(u64::from(args.requests), "requests");
+    let mut views = 0;
+    for _ in 0..args.requests {
+        let t = Instant::now();
+        let response = client.get(&url).send().await?;
+        ensure!(
+            response.status().is_success(),
+            "/stats answered {}",
+            response.status()
+        );
+        let body: serde_json::Value = response.json().await?;
+        histogram.record(t.elapsed().as_micros() as u64)?;
+        views = body["total_views"].as_u64().unwrap_or(0);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(format!(
+        "| {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+        views,
+        args.requests,
+        ms(&histogram, 0.5),
+        ms(&histogram, 0.95),
+        histogram.max() as f64 / 1000.0
+    ))
+}
