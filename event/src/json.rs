@@ -49,7 +49,7 @@ fn hex(nibble: u8) -> char {
 }
 
 /// Appends `n` in decimal.
-pub(crate) fn uint(out: &mut String, n: u64) {
+pub fn uint(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut len = 0;
     let mut rest = n;

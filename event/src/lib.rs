@@ -15,3 +15,5 @@ pub use client::{ClientEvent, TimeWindow};
 pub use error::EventError;
 pub use event::Event;
 pub use fields::{Day, EventType, PagePath, Props, Referrer, SiteId, UserId, VisitorId};
+/// Appends an unsigned integer in decimal without `core::fmt` (the wasm tracker uses it too).
+pub use json::uint as push_decimal;

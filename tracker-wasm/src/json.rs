@@ -6,25 +6,9 @@
 //! `time` formatter or float-printing tables into the wasm; numbers with a fraction (custom
 //! properties like `{price: 9.5}`) are printed by JavaScript's own `String(n)`.
 
-/// Appends `n` in decimal (without the formatting machinery of `to_string`).
-pub fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = n;
-    loop {
-        if let Some(d) = digits.get_mut(len) {
-            *d = b'0' + (rest % 10) as u8;
-        }
-        len += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in digits.iter().take(len).rev() {
-        out.push(char::from(d));
-    }
-}
+/// Appends `n` in decimal without the formatting machinery of `to_string` (shared with
+/// `ClientEvent::write_json`, so the wasm links one copy).
+pub use beacon_event::push_decimal as push_u64;
 
 #[cfg(test)]
 mod tests {
