@@ -14,8 +14,6 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -65,12 +63,8 @@ pub fn decode(records: &[Record], topic: &str) -> (Vec<Event>, Vec<DeadLetter>) 
 fn router(store: Arc<MongoStore>) -> Router {
     Router::new()
         .route("/healthz", get(http::healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(MongoStore::readyz))
         .with_state(store)
-}
-
-async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
-    http::readiness(store.ping().await, "mongodb")
 }
 
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.

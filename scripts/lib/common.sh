@@ -139,6 +139,19 @@ start_secantus() {
   wait_port 127.0.0.1 "$port" "SecantusDB"
 }
 
+# start_services BIN_DIR LOG_DIR: post_service, worker and report_service from BIN_DIR, configured
+# by the environment, then waits until each answers /readyz (INGEST_PORT, WORKER_PORT and
+# REPORT_PORT, defaults 3000, 3001 and 4000).
+start_services() {
+  local bin="$1" logs="$2" service
+  for service in post_service worker report_service; do
+    start "$service" "$logs/$service.log" "$bin/$service"
+  done
+  wait_http "http://127.0.0.1:${INGEST_PORT:-3000}/readyz" post_service
+  wait_http "http://127.0.0.1:${WORKER_PORT:-3001}/readyz" worker
+  wait_http "http://127.0.0.1:${REPORT_PORT:-4000}/readyz" report_service
+}
+
 # stop_all: SIGTERM everything started, newest first, and wait (SIGKILL after 15 s).
 stop_all() {
   local i entry pid name

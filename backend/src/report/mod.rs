@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
-use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -37,7 +36,7 @@ pub fn router(store: Arc<MongoStore>) -> Router {
     Router::new()
         .route("/stats", get(stats))
         .route("/healthz", get(http::healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(MongoStore::readyz))
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
         .with_state(store)
 }
@@ -67,8 +66,4 @@ async fn stats(
         unique_users: stats.unique_users,
         top_paths: stats.top_paths,
     }))
-}
-
-async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
-    http::readiness(store.ping().await, "mongodb")
 }

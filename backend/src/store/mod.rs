@@ -9,7 +9,11 @@ mod stats;
 
 pub use stats::{DayStats, PathViews};
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::Response;
 
 use beacon_event::Event;
 use mongodb::bson::{doc, Document};
@@ -114,6 +118,11 @@ impl MongoStore {
     /// Whether MongoDB answers a ping.
     pub async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
+    }
+
+    /// `GET /readyz` for the services that depend on MongoDB (reports, worker).
+    pub async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
+        crate::http::readiness(store.ping().await, "mongodb")
     }
 
     /// The database handle, for reports and tests.
