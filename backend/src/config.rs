@@ -61,6 +61,13 @@ pub struct Config {
     pub worker_batch_wait: Duration,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `RETENTION_DAYS`: raw events expire this long after they happened (a TTL index);
+    /// rollups are kept.
+    pub retention: time::Duration,
+    /// `GEOIP_DB`: a MaxMind `.mmdb` country (or city) database; unset: country is unknown.
+    pub geoip_db: Option<std::path::PathBuf>,
+    /// `FILTER_BOTS`: drop crawler, headless-browser and script traffic (default on).
+    pub filter_bots: bool,
 }
 
 impl Config {
@@ -102,6 +109,9 @@ impl Config {
                 "json" => LogFormat::Json,
                 other => return Err(invalid("LOG_FORMAT", other, "must be `text` or `json`")),
             },
+            retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
+            geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
+            filter_bots: boolean(&get, "FILTER_BOTS", true)?,
         };
         Ok(config)
     }

@@ -85,6 +85,10 @@ pub async fn serve(
     metrics::handle(); // install the recorder before anything is counted
     let app = app
         .route("/metrics", get(metrics::render))
+        .fallback(|| async {
+            error_response(StatusCode::NOT_FOUND, "no such endpoint", None, None)
+        })
+        .layer(middleware::map_response(json_method_not_allowed))
         .route_layer(middleware::from_fn_with_state(service, observe))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -99,12 +103,57 @@ pub async fn serve(
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
-    axum::serve(
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.wait().await })
-    .await
+    .with_graceful_shutdown(async move {
+        shutdown.wait().await;
+        let _ = stopping.send(());
+    });
+    // Graceful, but bounded: in-flight requests get SHUTDOWN_GRACE to finish; a connection
+    // still open after that (a client that never completes its request) is dropped.
+    let grace = async {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        _ = grace => {
+            tracing::warn!(service, grace_s = SHUTDOWN_GRACE.as_secs(), "connections still open after the shutdown grace period; closing them");
+            Ok(())
+        }
+    }
+}
+
+/// How long a stopping service waits for in-flight requests.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// axum answers a wrong method with an empty 405; every error of ours is JSON. (Done on the
+/// response rather than with a method fallback, which would bypass the services' CORS layers
+/// and so break preflight requests.)
+async fn json_method_not_allowed(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let body = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint",
+        None,
+        None,
+    );
+    // Keep `Allow` and the other headers axum set.
+    parts
+        .headers
+        .extend(body.headers().iter().map(|(k, v)| (k.clone(), v.clone())));
+    Response::from_parts(parts, body.into_body())
 }
 
 /// Counts every routed request by route and status, and times it.

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod pipeline;
 pub mod report;
+pub mod rollup;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -26,6 +26,8 @@ pub const DELIVERY_ERRORS: &str = "beacon_kafka_delivery_errors_total";
 pub const EVENTS_STORED: &str = "beacon_worker_events_stored_total";
 /// Events the worker found already stored (replays, client retries).
 pub const EVENTS_DUPLICATE: &str = "beacon_worker_events_duplicate_total";
+/// Bot and script events counted as filtered instead of stored.
+pub const BOTS_FILTERED: &str = "beacon_worker_bots_filtered_total";
 /// Records sent to the dead-letter topic.
 pub const DEAD_LETTERS: &str = "beacon_worker_dead_letters_total";
 /// MongoDB bulk-insert latency.

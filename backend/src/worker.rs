@@ -19,11 +19,13 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::metrics::{DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED};
+use crate::metrics::{BOTS_FILTERED, DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED};
 use crate::pipeline::consumer::{EventConsumer, Record};
 use crate::pipeline::{topics, Producer};
+use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 use crate::shutdown::Shutdown;
 use crate::store::MongoStore;
+use crate::store::{InsertOutcome, StoreError, StoredEvent};
 use crate::{http, ServiceError};
 
 /// How often the consumer-lag gauge is refreshed.
@@ -40,13 +42,19 @@ pub struct DeadLetter {
     pub payload: String,
 }
 
-/// Splits a batch into storable events and dead letters.
-pub fn decode(records: &[Record], topic: &str) -> (Vec<Event>, Vec<DeadLetter>) {
+/// Splits a batch into storable events (with their positions) and dead letters.
+pub fn decode(records: &[Record], topic: &str) -> (Vec<(Event, Position)>, Vec<DeadLetter>) {
     let mut events = Vec::with_capacity(records.len());
     let mut dead = Vec::new();
     for record in records {
         match serde_json::from_slice::<Event>(&record.payload) {
-            Ok(event) => events.push(event),
+            Ok(event) => events.push((
+                event,
+                Position {
+                    partition: record.partition,
+                    offset: record.offset,
+                },
+            )),
             Err(e) => dead.push(DeadLetter {
                 reason: e.to_string(),
                 topic: topic.to_owned(),
@@ -134,7 +142,7 @@ async fn consume(
             }
         }
         let Some(outcome) = retry("store events", &mut shutdown, || {
-            store.insert_events(&events)
+            store_batch(store, &events, config.retention)
         })
         .await
         else {
@@ -147,6 +155,7 @@ async fn consume(
         metrics::counter!(EVENTS_STORED).increment(outcome.inserted as u64);
         metrics::counter!(EVENTS_DUPLICATE).increment(outcome.duplicates as u64);
         metrics::counter!(DEAD_LETTERS).increment(dead.len() as u64);
+        metrics::counter!(BOTS_FILTERED).increment(outcome.bots as u64);
         if lag_updated.elapsed() >= LAG_EVERY {
             consumer.record_lag();
             lag_updated = tokio::time::Instant::now();
@@ -162,6 +171,100 @@ async fn consume(
     dead_letters.flush(Duration::from_secs(5)).await;
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// What storing one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub inserted: usize,
+    /// Events stored before by another record (client retries).
+    pub duplicates: usize,
+    pub bots: usize,
+}
+
+/// Stores one batch: raw events, rollup deltas, visitor states, in that order, each write
+/// idempotent by Kafka position (see [`crate::rollup`]). Safe to call again with the same or an
+/// overlapping batch after any failure.
+pub async fn store_batch(
+    store: &MongoStore,
+    events: &[(Event, Position)],
+    retention: time::Duration,
+) -> Result<BatchOutcome, StoreError> {
+    let mut ordered: Vec<&(Event, Position)> = events.iter().collect();
+    ordered.sort_by_key(|(_, at)| *at);
+    let (bots, humans): (Vec<_>, Vec<_>) = ordered.into_iter().partition(|(e, _)| e.context.bot);
+
+    // A record is fresh unless its event was stored by a different record (a client retry).
+    let eids: Vec<String> = humans.iter().map(|(e, _)| e.eid.to_string()).collect();
+    let stored = store.stored_positions(&eids).await?;
+    let mut first_in_batch = std::collections::HashSet::new();
+    let fresh: Vec<&(Event, Position)> = humans
+        .iter()
+        .zip(&eids)
+        .filter(|((_, at), eid)| {
+            stored.get(*eid).is_none_or(|origin| origin == at) && first_in_batch.insert(*eid)
+        })
+        .map(|(pair, _)| *pair)
+        .collect();
+    let duplicates = humans.len() - fresh.len();
+
+    let mut ids: Vec<String> = fresh
+        .iter()
+        .map(|(e, _)| VisitorState::id(e.site_id.as_str(), e.visitor_id.as_str()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut states = store.load_visitors(&ids).await?;
+    let loaded_at: std::collections::HashMap<String, Position> = states
+        .iter()
+        .map(|(id, s)| (id.clone(), s.applied))
+        .collect();
+
+    let mut contributions = Contributions::default();
+    let mut to_store = Vec::with_capacity(fresh.len());
+    let mut changed = std::collections::BTreeSet::new();
+    for (event, at) in fresh {
+        let id = VisitorState::id(event.site_id.as_str(), event.visitor_id.as_str());
+        let state = states.entry(id.clone()).or_insert_with(|| {
+            VisitorState::new(event.site_id.as_str(), event.visitor_id.as_str())
+        });
+        if state.has_applied(*at) {
+            // Replayed after its state was saved: the raw event and its deltas are in already.
+            continue;
+        }
+        let visit = state.apply(event, *at, &mut contributions);
+        changed.insert(id);
+        to_store.push(StoredEvent {
+            event: event.clone(),
+            at: *at,
+            visit,
+        });
+    }
+    for (event, at) in &bots {
+        let bots = Counters {
+            bots: 1,
+            ..Counters::default()
+        };
+        let key = RollupKey::total(event.site_id.as_str(), Bucket::day_of(event.timestamp));
+        contributions.add(key, *at, bots);
+    }
+
+    let InsertOutcome {
+        inserted,
+        duplicates: replayed,
+    } = store.insert_events(&to_store, retention).await?;
+    tracing::trace!(replayed, "raw events already stored by the same record");
+    store.apply_rollups(&contributions).await?;
+    let saves: Vec<(&VisitorState, Option<Position>)> = changed
+        .iter()
+        .map(|id| (&states[id], loaded_at.get(id).copied()))
+        .collect();
+    store.save_visitors(&saves).await?;
+    Ok(BatchOutcome {
+        inserted,
+        duplicates,
+        bots: bots.len(),
+    })
 }
 
 /// Calls `attempt` until it succeeds, backing off from 100 ms to 10 s between tries. Gives up

@@ -1,13 +1,22 @@
 //! `bench`: drives a running Beacon over loopback and prints one Markdown table row per run.
 //!
-//! Three probes, each bounded in duration and request count:
+//! Probes, each bounded in duration and request count:
 //! - `ingest`: closed-loop load on `POST /event` (single events or batches) at a concurrency;
 //! - `e2e`: time from `POST /event` until `/stats` counts the event;
-//! - `stats`: `GET /stats` latency.
+//! - `stats`: `GET /stats` latency;
+//! - `reports`: latency of `/stats`, `/stats/breakdown` and `/stats/timeseries` on a site-day
+//!   filled by `seed`, with the answers checked against what was seeded.
 //!
-//! `scripts/bench` starts the system and runs the matrix; this binary only measures.
+//! And two tools for the reports benchmark: `seed` writes a realistic site-day into MongoDB
+//! through the worker's storage path (`beacon::worker::store_batch`), `counts` prints how many
+//! documents MongoDB holds.
+//!
+//! `scripts/bench` and `scripts/bench-reports` start the system and run the matrix; this binary
+//! only measures (and seeds).
 
 mod probes;
+mod reports;
+mod seed;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +35,12 @@ enum Probe {
     E2e(probes::E2eArgs),
     /// GET /stats latency.
     Stats(probes::StatsArgs),
+    /// GET /stats, /stats/breakdown, /stats/timeseries latency on a seeded site-day.
+    Reports(reports::ReportsArgs),
+    /// Writes a site-day of events into MongoDB through the worker's store_batch.
+    Seed(seed::SeedArgs),
+    /// Raw event, rollup and visitor-state document counts in MongoDB.
+    Counts(reports::CountsArgs),
 }
 
 #[tokio::main]
@@ -34,6 +49,9 @@ async fn main() -> anyhow::Result<()> {
         Probe::Ingest(args) => probes::ingest(args).await?,
         Probe::E2e(args) => probes::e2e(args).await?,
         Probe::Stats(args) => probes::stats(args).await?,
+        Probe::Reports(args) => reports::reports(args).await?,
+        Probe::Seed(args) => seed::seed(args).await?,
+        Probe::Counts(args) => reports::counts(args).await?,
     };
     println!("{row}");
     Ok(())

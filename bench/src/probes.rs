@@ -9,7 +9,7 @@ use clap::Args;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 
-fn loopback(url: &str) -> anyhow::Result<()> {
+pub(crate) fn loopback(url: &str) -> anyhow::Result<()> {
     let host = url
         .split("://")
         .nth(1)
@@ -21,7 +21,7 @@ fn loopback(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {per_sec}")
@@ -31,11 +31,11 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+pub(crate) fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1000.0
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 120_000_000, 3).expect("valid bounds")
 }
 

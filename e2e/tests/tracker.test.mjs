@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, INGEST_URL,
+  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, INGEST_URL, REPORT_URL,
 } from './harness.mjs';
 
 let browser;
@@ -116,6 +116,22 @@ test('the dashboard shows what /stats returns', async () => {
     const bars = await dash.$$eval('[data-testid="top-pages"] g[data-path]',
       (gs) => gs.map((g) => ({ path: g.dataset.path, views: Number(g.dataset.views) })));
     assert.deepEqual(bars, expected.top_paths);
+
+    // The panels show what the breakdown, timeseries and realtime endpoints return.
+    const api = async (path) => (await fetch(`${REPORT_URL}${path}`)).json();
+    const devices = await api(`/stats/breakdown?site_id=${site}&property=device`);
+    assert.deepEqual(devices.results.map((r) => [r.value, r.visitors]), [['desktop', 1]]);
+    await dash.waitForSelector('[data-property="device"] li[data-value="desktop"]', { timeout: 10000 });
+    const sources = await api(`/stats/breakdown?site_id=${site}&property=source`);
+    assert.equal(sources.results.length, 1);
+    await dash.waitForSelector(`[data-property="source"] li[data-value="${sources.results[0].value}"]`);
+    const realtime = await api(`/stats/realtime?site_id=${site}`);
+    assert.equal(realtime.visitors, 1);
+    await dash.waitForFunction(() => document.querySelector('[data-testid="realtime"]')?.dataset.visitors === '1',
+      null, { timeout: 15000 });
+    const series = await api(`/stats/timeseries?site_id=${site}`);
+    assert.equal(series.points.reduce((n, p) => n + p.views, 0), 4);
+    assert.ok(await dash.$('#timeseries svg'), 'the timeseries chart is drawn');
     if (process.env.SCREENSHOT) {
       await dash.setViewportSize({ width: 1200, height: 820 });
       await dash.screenshot({ path: process.env.SCREENSHOT, fullPage: true });

@@ -3,43 +3,59 @@
 //! Parsing is done field by field from a JSON value rather than with `#[derive(Deserialize)]` so
 //! that every failure names the field it concerns (`site_id must be 1-128 characters long`), wrong
 //! types included, and unknown fields are ignored, as the public contract promises.
+//!
+//! Without `std` only the struct and [`ClientEvent::write_json`] are here (what the tracker
+//! needs); parsing, [`TimeWindow`] and serde come with `std`.
 
+use alloc::string::String;
+
+#[cfg(feature = "std")]
 use serde::Serialize;
+#[cfg(feature = "std")]
 use serde_json::{Map, Value};
-use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
+use time::OffsetDateTime;
+#[cfg(feature = "std")]
+use time::{format_description::well_known::Rfc3339, Duration};
 use uuid::Uuid;
 
 use crate::fields::{names, EventType, PagePath, Props, Referrer, SiteId, UserId};
-use crate::{json, EventError};
+use crate::json;
+#[cfg(feature = "std")]
+use crate::EventError;
 
 /// One event as a client sends it, after validation.
 ///
 /// The tracker builds and serializes this same struct, so what it sends is by construction what
 /// ingestion accepts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "std", derive(Serialize))]
 pub struct ClientEvent {
     pub site_id: SiteId,
     pub event_type: EventType,
     pub path: PagePath,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub user_id: Option<UserId>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
+    #[cfg_attr(
+        feature = "std",
+        serde(
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )
     )]
     pub timestamp: Option<OffsetDateTime>,
     /// Client-chosen id; a retry carries the same one so the event is stored once.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub eid: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub referrer: Option<Referrer>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub screen_width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub props: Option<Props>,
 }
 
 /// The accepted range of event timestamps, relative to the time the event was received.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy)]
 pub struct TimeWindow {
     pub now: OffsetDateTime,
@@ -49,6 +65,7 @@ pub struct TimeWindow {
     pub max_age: Duration,
 }
 
+#[cfg(feature = "std")]
 impl TimeWindow {
     /// The public contract: 5 minutes into the future, 30 days into the past.
     pub fn standard(now: OffsetDateTime) -> Self {
@@ -61,8 +78,10 @@ impl TimeWindow {
 }
 
 /// Upper bound for `screen_width`: wider than any real display, small enough to reject garbage.
+#[cfg(feature = "std")]
 const MAX_SCREEN_WIDTH: u64 = 100_000;
 
+#[cfg(feature = "std")]
 impl ClientEvent {
     /// Validates one JSON value as an event. Unknown fields are ignored; optional fields that are
     /// `null` or `""` count as absent.
@@ -139,6 +158,7 @@ impl ClientEvent {
         if let Some(props) = &self.props {
             field(out, names::PROPS);
             out.push('{');
+            #[cfg(feature = "std")]
             for (i, (key, value)) in props.as_map().iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -149,6 +169,16 @@ impl ClientEvent {
                     return false;
                 }
             }
+            // The same keys in the same (sorted) order as the map above; see `Props`.
+            #[cfg(not(feature = "std"))]
+            for (i, (key, value)) in props.values().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::string(out, key);
+                out.push(':');
+                json::prop(out, value, float);
+            }
             out.push('}');
         }
         out.push('}');
@@ -156,6 +186,7 @@ impl ClientEvent {
     }
 }
 
+#[cfg(feature = "std")]
 fn required_str<'a>(
     obj: &'a Map<String, Value>,
     name: &'static str,
@@ -167,6 +198,7 @@ fn required_str<'a>(
     }
 }
 
+#[cfg(feature = "std")]
 fn optional_str<'a>(
     obj: &'a Map<String, Value>,
     name: &'static str,
@@ -179,6 +211,7 @@ fn optional_str<'a>(
     }
 }
 
+#[cfg(feature = "std")]
 fn parse_timestamp(text: &str, window: &TimeWindow) -> Result<OffsetDateTime, EventError> {
     let name = names::TIMESTAMP;
     let ts = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
@@ -199,6 +232,7 @@ fn parse_timestamp(text: &str, window: &TimeWindow) -> Result<OffsetDateTime, Ev
     Ok(ts)
 }
 
+#[cfg(feature = "std")]
 fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> {
     match value {
         None | Some(Value::Null) => Ok(None),
@@ -213,6 +247,7 @@ fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> 
     }
 }
 
+#[cfg(feature = "std")]
 fn parse_props(value: Option<&Value>) -> Result<Option<Props>, EventError> {
     match value {
         None | Some(Value::Null) => Ok(None),
@@ -221,7 +256,61 @@ fn parse_props(value: Option<&Value>) -> Result<Option<Props>, EventError> {
     }
 }
 
+/// `write_json` in both builds (`cargo test -p beacon-event --no-default-features` runs it
+/// without `std`, where `Props` is not a `serde_json::Map`): the same bytes.
 #[cfg(test)]
+mod common_tests {
+    use super::*;
+    use crate::PropValue;
+    use alloc::borrow::ToOwned;
+    use alloc::vec;
+
+    fn float(n: f64) -> String {
+        alloc::format!("{n}")
+    }
+
+    #[test]
+    fn write_json_fixed_output() {
+        let props = Props::from_values(vec![
+            ("seats".to_owned(), PropValue::Int(3)),
+            ("plan".to_owned(), PropValue::Str("pro \"x\"".to_owned())),
+            ("neg".to_owned(), PropValue::Int(-42)),
+            ("price".to_owned(), PropValue::Float(9.5)),
+            ("b".to_owned(), PropValue::Bool(true)),
+            ("Z".to_owned(), PropValue::Bool(false)),
+            ("seats".to_owned(), PropValue::Int(4)),
+        ])
+        .unwrap();
+        let event = ClientEvent {
+            site_id: SiteId::parse("site123").unwrap(),
+            event_type: EventType::parse("signup").unwrap(),
+            path: PagePath::parse("/p?q=1").unwrap(),
+            user_id: None,
+            timestamp: OffsetDateTime::from_unix_timestamp(1_795_600_800)
+                .unwrap()
+                .replace_millisecond(123)
+                .ok(),
+            eid: Some(Uuid::from_u128(0x0192f0e4_7b1a_4cc3_8d3e_1f2a3b4c5d6e)),
+            referrer: Some(Referrer::parse("https://example.com/").unwrap()),
+            screen_width: Some(1440),
+            props: Some(props),
+        };
+        let mut out = String::new();
+        assert!(event.write_json(&mut out, float));
+        assert_eq!(
+            out,
+            concat!(
+                r#"{"site_id":"site123","event_type":"signup","path":"/p?q=1","#,
+                r#""timestamp":"2026-11-25T10:00:00.123Z","#,
+                r#""eid":"0192f0e4-7b1a-4cc3-8d3e-1f2a3b4c5d6e","referrer":"https://example.com/","#,
+                r#""screen_width":1440,"props":{"Z":false,"b":true,"neg":-42,"plan":"pro \"x\"","#,
+                r#""price":9.5,"seats":4}}"#
+            )
+        );
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use serde_json::json;

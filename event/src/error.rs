@@ -3,11 +3,12 @@
 //! It always names the offending field (when there is one) so a developer integrating with Beacon
 //! can fix their payload from the response alone.
 
-use serde::Serialize;
+use alloc::string::String;
 
 /// Why an event was refused: which field, and which rule it broke.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, thiserror::Error))]
+#[cfg_attr(feature = "std", error("{message}"))]
 pub struct EventError {
     /// The JSON field at fault, `None` when the event as a whole is malformed.
     pub field: Option<&'static str>,
@@ -17,10 +18,10 @@ pub struct EventError {
 
 impl EventError {
     /// A rule broken by one field.
-    pub fn field(field: &'static str, rule: impl std::fmt::Display) -> Self {
+    pub fn field(field: &'static str, rule: impl core::fmt::Display) -> Self {
         Self {
             field: Some(field),
-            message: format!("`{field}` {rule}"),
+            message: alloc::format!("`{field}` {rule}"),
         }
     }
 

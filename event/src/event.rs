@@ -32,6 +32,59 @@ pub struct Event {
     pub screen_width: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub props: Option<Props>,
+    /// What ingestion derived from the request (device, source, country...). Records written
+    /// before enrichment existed decode with everything "unknown".
+    #[serde(default, skip_serializing_if = "Context::is_empty")]
+    pub context: Context,
+}
+
+/// What ingestion derives once per event from the request and the page URL, so the worker and
+/// reports work with categories and never see the raw User-Agent or IP address.
+///
+/// Empty strings mean "not known"; reports show them as `unknown` (or `Direct` for `source`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Context {
+    /// A crawler, headless browser or scripted client: counted as filtered, never as traffic.
+    #[serde(skip_serializing_if = "is_false")]
+    pub bot: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub browser: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub browser_version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub os: String,
+    /// `desktop`, `mobile`, `tablet`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub device: String,
+    /// ISO 3166-1 alpha-2.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub country: String,
+    /// Named source (`Google`, `Hacker News`), the referring domain, `utm_source`, or `Direct`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub referrer_domain: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utm_source: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utm_medium: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utm_campaign: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utm_content: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub utm_term: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Context {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Event {
@@ -54,6 +107,7 @@ impl Event {
             referrer: client.referrer,
             screen_width: client.screen_width,
             props: client.props.filter(|p| !p.is_empty()),
+            context: Context::default(),
         }
     }
 

@@ -4,9 +4,21 @@
 //! nothing downstream (the Kafka record, the Mongo document, a report query) ever handles a raw,
 //! unchecked string. Each type deserializes through its own `parse`, so the worker re-checks a
 //! Kafka record with exactly the rules ingestion used.
+//!
+//! Without the `std` feature (the browser tracker) the rules and the string types are all there
+//! is: no serde, no [`Day`], and [`Props`] is a sorted list of [`PropValue`]s instead of a
+//! `serde_json::Map` (see there).
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+#[cfg(not(feature = "std"))]
+use alloc::vec::Vec;
+
+#[cfg(feature = "std")]
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "std")]
 use serde_json::{Map, Value};
+#[cfg(feature = "std")]
 use time::{macros::format_description, Date, OffsetDateTime, Time};
 
 use crate::EventError;
@@ -30,8 +42,9 @@ pub mod names {
 macro_rules! validated_string {
     ($(#[$doc:meta])* $name:ident, $field:expr, $check:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "std", derive(Serialize, Deserialize))]
+        #[cfg_attr(feature = "std", serde(try_from = "String", into = "String"))]
         pub struct $name(String);
 
         impl $name {
@@ -60,8 +73,8 @@ macro_rules! validated_string {
             }
         }
 
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -195,9 +208,11 @@ impl EventType {
 }
 
 /// A UTC calendar day, `YYYY-MM-DD`, years 1970–9999: the unit reports are asked for.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Day(Date);
 
+#[cfg(feature = "std")]
 impl Day {
     /// Parses `YYYY-MM-DD`; the error names `field` so report parameters can reuse it.
     pub fn parse_named(value: &str, field: &'static str) -> Result<Self, EventError> {
@@ -226,6 +241,7 @@ impl Day {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::fmt::Display for Day {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let format = format_description!("[year]-[month]-[day]");
@@ -237,39 +253,155 @@ impl std::fmt::Display for Day {
 /// Custom properties of an event (`{"plan": "pro"}`): at most 30 keys of 1–64 characters, each
 /// value a string of at most 512 bytes, a number or a boolean. Flat on purpose, so a property can
 /// become a report dimension without schema questions.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(try_from = "Map<String, Value>", into = "Map<String, Value>")]
-pub struct Props(Map<String, Value>);
+///
+/// With `std` the properties are the `serde_json::Map` ingestion parsed ([`Props::as_map`]);
+/// without it (the browser tracker) a list of [`PropValue`]s kept in the map's key order (sorted,
+/// a repeated key replacing the earlier value), so the JSON written is the same either way and
+/// the tracker carries no B-tree. [`Props::from_values`] and the rules are common to both.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "std", derive(Serialize, Deserialize))]
+#[cfg_attr(
+    feature = "std",
+    serde(try_from = "Map<String, Value>", into = "Map<String, Value>")
+)]
+pub struct Props(
+    #[cfg(feature = "std")] Map<String, Value>,
+    #[cfg(not(feature = "std"))] Vec<(String, PropValue)>,
+);
+
+/// One property value as a tracker has it, before it is a [`Props`] entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    Str(String),
+    /// A whole number: written without a fraction (`3`, not `3.0`).
+    Int(i64),
+    /// Any other number; only finite ones are accepted.
+    Float(f64),
+    Bool(bool),
+}
+
+const KEYS_RULE: &str = "keys must be 1-64 characters without control characters";
+const STRING_RULE: &str = "string values must be at most 512 bytes without control characters";
+const VALUES_RULE: &str = "values must be strings, numbers or booleans";
+
+fn check_key(key: &str) -> Result<(), &'static str> {
+    if key.is_empty() || char_count(key) > 64 || key.chars().any(char::is_control) {
+        return Err(KEYS_RULE);
+    }
+    Ok(())
+}
+
+fn check_string_value(s: &str) -> Result<(), &'static str> {
+    if s.len() > 512 || s.chars().any(char::is_control) {
+        return Err(STRING_RULE);
+    }
+    Ok(())
+}
+
+fn props_error(rule: &str) -> EventError {
+    EventError::rule(names::PROPS, rule)
+}
 
 impl Props {
     pub const MAX_KEYS: usize = 30;
 
-    pub fn parse(map: Map<String, Value>) -> Result<Self, EventError> {
-        let rule = |r: &str| EventError::rule(names::PROPS, r);
-        if map.len() > Self::MAX_KEYS {
-            return Err(rule("may have at most 30 keys"));
-        }
-        for (key, value) in &map {
-            if key.is_empty() || char_count(key) > 64 || key.chars().any(char::is_control) {
-                return Err(rule(
-                    "keys must be 1-64 characters without control characters",
-                ));
+    /// Builds properties from `(key, value)` pairs, under the same rules (and errors) as
+    /// [`Props::parse`]; a repeated key keeps its last value, as in a JSON object.
+    pub fn from_values(
+        values: impl IntoIterator<Item = (String, PropValue)>,
+    ) -> Result<Self, EventError> {
+        let mut props = Self::default();
+        for (key, value) in values {
+            check_key(&key).map_err(props_error)?;
+            if let PropValue::Str(s) = &value {
+                check_string_value(s).map_err(props_error)?;
             }
-            match value {
-                Value::String(s) if s.len() > 512 || s.chars().any(char::is_control) => {
-                    return Err(rule(
-                        "string values must be at most 512 bytes without control characters",
-                    ));
-                }
-                Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
-                _ => return Err(rule("values must be strings, numbers or booleans")),
+            props.insert(key, value)?;
+            if props.len() > Self::MAX_KEYS {
+                return Err(props_error("may have at most 30 keys"));
             }
         }
-        Ok(Self(map))
+        #[cfg(feature = "std")]
+        let props = props.sorted();
+        Ok(props)
     }
 
+    /// Key order, whatever the map type: serde_json's map keeps insertion order when any crate
+    /// in the build enables its `preserve_order` feature (bson does), and the wire format must
+    /// not depend on that.
+    #[cfg(feature = "std")]
+    fn sorted(self) -> Self {
+        let mut entries: Vec<(String, Value)> = self.0.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Self(entries.into_iter().collect())
+    }
+
+    #[cfg(feature = "std")]
+    fn insert(&mut self, key: String, value: PropValue) -> Result<(), EventError> {
+        let value = match value {
+            PropValue::Str(s) => Value::String(s),
+            PropValue::Int(n) => Value::Number(n.into()),
+            PropValue::Float(n) => Value::Number(
+                serde_json::Number::from_f64(n).ok_or_else(|| props_error(VALUES_RULE))?,
+            ),
+            PropValue::Bool(b) => Value::Bool(b),
+        };
+        self.0.insert(key, value);
+        Ok(())
+    }
+
+    /// Sorted insertion: walks the list carrying the new entry, swapping it with each greater key
+    /// so the rest shifts one place right. No `Vec::insert` or indexing: their bounds-check
+    /// panics format their message, which would link `core::fmt` into the wasm tracker.
+    #[cfg(not(feature = "std"))]
+    fn insert(&mut self, key: String, value: PropValue) -> Result<(), EventError> {
+        if matches!(value, PropValue::Float(n) if !n.is_finite()) {
+            return Err(props_error(VALUES_RULE));
+        }
+        let mut carried = (key, value);
+        for entry in self.0.iter_mut() {
+            if entry.0 == carried.0 {
+                // Only possible before the first swap: the keys after it are all greater.
+                entry.1 = carried.1;
+                return Ok(());
+            }
+            if entry.0 > carried.0 {
+                core::mem::swap(entry, &mut carried);
+            }
+        }
+        self.0.push(carried);
+        Ok(())
+    }
+
+    /// The entries in key order (without `std`).
+    #[cfg(not(feature = "std"))]
+    pub fn values(&self) -> &[(String, PropValue)] {
+        &self.0
+    }
+
+    #[cfg(feature = "std")]
+    pub fn parse(map: Map<String, Value>) -> Result<Self, EventError> {
+        if map.len() > Self::MAX_KEYS {
+            return Err(props_error("may have at most 30 keys"));
+        }
+        for (key, value) in &map {
+            check_key(key).map_err(props_error)?;
+            match value {
+                Value::String(s) => check_string_value(s).map_err(props_error)?,
+                Value::Number(_) | Value::Bool(_) => {}
+                _ => return Err(props_error(VALUES_RULE)),
+            }
+        }
+        Ok(Self(map).sorted())
+    }
+
+    #[cfg(feature = "std")]
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -277,6 +409,7 @@ impl Props {
     }
 }
 
+#[cfg(feature = "std")]
 impl TryFrom<Map<String, Value>> for Props {
     type Error = EventError;
     fn try_from(map: Map<String, Value>) -> Result<Self, EventError> {
@@ -284,13 +417,75 @@ impl TryFrom<Map<String, Value>> for Props {
     }
 }
 
+#[cfg(feature = "std")]
 impl From<Props> for Map<String, Value> {
     fn from(props: Props) -> Self {
         props.0
     }
 }
 
+/// The rules shared by both builds (`cargo test -p beacon-event --no-default-features` runs
+/// them without `std`).
 #[cfg(test)]
+mod common_tests {
+    use super::*;
+    use alloc::vec;
+
+    fn str_value(s: &str) -> PropValue {
+        PropValue::Str(s.to_owned())
+    }
+
+    #[test]
+    fn props_from_values_follow_the_rules() {
+        let ok = Props::from_values(vec![
+            ("plan".to_owned(), str_value("pro")),
+            ("n".to_owned(), PropValue::Int(3)),
+            ("price".to_owned(), PropValue::Float(9.5)),
+            ("trial".to_owned(), PropValue::Bool(false)),
+            ("plan".to_owned(), str_value("team")),
+        ])
+        .unwrap();
+        assert_eq!(ok.len(), 4, "a repeated key replaces its value");
+        for bad in [
+            ("".to_owned(), PropValue::Bool(true)),
+            ("k".repeat(65), PropValue::Bool(true)),
+            ("a\u{7}".to_owned(), PropValue::Bool(true)),
+            ("s".to_owned(), str_value(&"x".repeat(513))),
+            ("s".to_owned(), str_value("a\nb")),
+            ("f".to_owned(), PropValue::Float(f64::NAN)),
+            ("f".to_owned(), PropValue::Float(f64::INFINITY)),
+        ] {
+            let err = Props::from_values(vec![bad.clone()]).unwrap_err();
+            assert_eq!(err.field, Some("props"), "{bad:?}");
+        }
+        assert!(
+            Props::from_values((0..30).map(|i| (alloc::format!("k{i}"), PropValue::Int(i))))
+                .is_ok()
+        );
+        assert!(
+            Props::from_values((0..31).map(|i| (alloc::format!("k{i}"), PropValue::Int(i))))
+                .is_err()
+        );
+        assert!(Props::from_values(vec![]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rules_without_std() {
+        assert!(SiteId::parse("site123").is_ok());
+        assert!(SiteId::parse("has space").is_err());
+        assert!(EventType::parse(&"é".repeat(64)).is_ok());
+        assert!(EventType::parse(&"é".repeat(65)).is_err());
+        assert!(PagePath::parse("/a?b#c").is_ok());
+        assert!(PagePath::parse("a").is_err());
+        assert!(Referrer::parse("https://example.com/").is_ok());
+        assert_eq!(
+            Referrer::parse("nope").unwrap_err().message,
+            "`referrer` must be an absolute URL"
+        );
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -6,9 +6,15 @@
 //! (tests in `client.rs` hold the two together), so the wire format is still defined once, by
 //! the struct and its serde attributes.
 
+use alloc::string::String;
+
+#[cfg(feature = "std")]
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+#[cfg(not(feature = "std"))]
+use crate::fields::PropValue;
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json does (`\"`, `\\`, `\b`, `\f`,
 /// `\n`, `\r`, `\t`, other control characters as `\u00XX`; everything else as it is).
@@ -79,6 +85,7 @@ fn padded(out: &mut String, n: u32, width: u32) {
 
 /// A props value: a string, number or boolean (`Props` holds nothing else). Integers are written
 /// as serde_json writes them; other numbers by `float`.
+#[cfg(feature = "std")]
 pub(crate) fn value(out: &mut String, value: &Value, float: fn(f64) -> String) -> bool {
     match value {
         Value::String(s) => string(out, s),
@@ -97,6 +104,22 @@ pub(crate) fn value(out: &mut String, value: &Value, float: fn(f64) -> String) -
         Value::Array(_) | Value::Object(_) => return false,
     }
     true
+}
+
+/// [`value`] for the `no_std` `Props` entries: the same output for the same value.
+#[cfg(not(feature = "std"))]
+pub(crate) fn prop(out: &mut String, value: &PropValue, float: fn(f64) -> String) {
+    match value {
+        PropValue::Str(s) => string(out, s),
+        PropValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        PropValue::Int(n) => {
+            if *n < 0 {
+                out.push('-');
+            }
+            uint(out, n.unsigned_abs());
+        }
+        PropValue::Float(f) => out.push_str(&float(*f)),
+    }
 }
 
 /// Appends the UUID in its hyphenated lower-case form, quoted.

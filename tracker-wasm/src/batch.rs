@@ -4,6 +4,9 @@
 //! Events are kept as their serialized JSON from the start, so a retry (in this page or the next
 //! one) sends the same bytes, hence the same `eid`s, and the wasm never parses JSON.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Flush as soon as this many events are queued.
 pub const MAX_QUEUED: usize = 10;
 /// Flush at the latest this long after the first queued event.
@@ -61,7 +64,7 @@ impl Batcher {
 
     /// Everything queued, in order, leaving the queue empty.
     pub fn take(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.queued)
+        core::mem::take(&mut self.queued)
     }
 
     pub fn len(&self) -> usize {
@@ -84,7 +87,7 @@ pub fn chunks(records: Vec<Record>) -> Vec<Vec<Record>> {
         if !current.is_empty()
             && (current.len() == MAX_CHUNK_EVENTS || bytes + size > MAX_CHUNK_BYTES)
         {
-            groups.push(std::mem::take(&mut current));
+            groups.push(core::mem::take(&mut current));
             bytes = 2;
         }
         bytes += size;

@@ -4,6 +4,9 @@
 //! Kept free of browser types so the defaults and the opt-outs (Do-Not-Track, localhost, bots)
 //! are unit tested on the host: the loader hands over the attributes as plain strings.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use beacon_event::SiteId;
 
 /// The tracker's settings, read once at start.

@@ -6,6 +6,8 @@
 //! identifies the visitor is ever set: no `user_id`, no cookie, no stored id; the `eid` is random
 //! per event and only serves de-duplication of retries.
 
+use alloc::string::String;
+
 use beacon_event::{ClientEvent, EventType, PagePath, Props, Referrer, SiteId};
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -10,6 +10,15 @@
 //! touches the browser, and it is compiled for `wasm32` alone. Nothing here may panic into the
 //! page: every browser call that can fail is a `Result`, and a failure drops a page view or a
 //! retry, never the host page.
+//!
+//! In the browser (wasm32) the crate is `no_std` + `alloc`: std's panic machinery formats its
+//! message (linking `core::fmt`, several KB) even with `panic = "abort"`, while `web` installs a
+//! panic handler that only traps, so every panic message and the formatting code drop out of the
+//! wasm. On the host it is an ordinary std crate, for the tests.
+
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
 
 pub mod batch;
 pub mod config;

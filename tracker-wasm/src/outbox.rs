@@ -7,6 +7,10 @@
 //! `<created ms> <event JSON>`, which needs no JSON parser to read back (serialized JSON never
 //! contains a raw newline).
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::batch::Record;
 
 /// The `localStorage` key.

@@ -5,8 +5,11 @@
 //! the whole event: nested objects, `null`, functions and non-finite numbers are skipped, long
 //! strings are cut to the limit, and at most 30 keys are kept.
 
-use beacon_event::Props;
-use serde_json::{Map, Number, Value};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use beacon_event::{PropValue as Value, Props};
 
 use crate::event::truncate;
 
@@ -29,10 +32,14 @@ pub enum PropValue {
 
 /// Builds the properties from `(key, value)` entries in the object's order; `None` when nothing
 /// usable is left.
+///
+/// The entries go to `Props::from_values` (a sorted list in the wasm, no `serde_json::Map`);
+/// `Object.keys` never repeats a key, so keeping the first 30 usable ones is what inserting into
+/// a map did.
 pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<Props> {
-    let mut map = Map::new();
+    let mut kept: Vec<(String, Value)> = Vec::new();
     for (key, value) in entries {
-        if map.len() == Props::MAX_KEYS {
+        if kept.len() == Props::MAX_KEYS {
             break;
         }
         let key_ok = !key.is_empty()
@@ -40,33 +47,34 @@ pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<P
             && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
             && !key.chars().any(char::is_control);
         if let (true, Some(value)) = (key_ok, json_value(value)) {
-            map.insert(key, value);
+            kept.push((key, value));
         }
     }
-    if map.is_empty() {
+    if kept.is_empty() {
         return None;
     }
-    Props::parse(map).ok()
+    Props::from_values(kept).ok()
 }
 
 fn json_value(value: PropValue) -> Option<Value> {
     match value {
         PropValue::Str(s) if s.chars().any(char::is_control) => None,
-        PropValue::Str(s) => Some(Value::String(truncate(&s, MAX_STRING_BYTES).to_owned())),
+        PropValue::Str(s) => Some(Value::Str(truncate(&s, MAX_STRING_BYTES).to_owned())),
         PropValue::Bool(b) => Some(Value::Bool(b)),
-        // Whole numbers stay integers on the wire (`3`, not `3.0`).
-        PropValue::Num(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {
-            Some(Value::Number(Number::from(n as i64)))
+        // Whole numbers stay integers on the wire (`3`, not `3.0`). `n % 1.0 == 0.0` is
+        // `n.fract() == 0.0` (false for NaN and infinities too); `fract` is std-only.
+        PropValue::Num(n) if n % 1.0 == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {
+            Some(Value::Int(n as i64))
         }
-        PropValue::Num(n) => Number::from_f64(n).map(Value::Number),
-        PropValue::Other => None,
+        PropValue::Num(n) if n.is_finite() => Some(Value::Float(n)),
+        PropValue::Num(_) | PropValue::Other => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn entries(list: Vec<(&str, PropValue)>) -> Vec<(String, PropValue)> {
         list.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()

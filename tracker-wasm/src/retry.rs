@@ -58,7 +58,8 @@ impl Backoff {
     /// Records a failure and returns how long to wait, in ms. `jitter` is uniform in [0, 1)
     /// (`Math.random()`): the wait is between half and all of the exponential step.
     pub fn next_delay(&mut self, jitter: f64, retry_after_ms: Option<f64>) -> u32 {
-        let step = (BASE_MS * 2f64.powi(self.failures.min(16) as i32)).min(MAX_MS);
+        // 2^failures as a shift: `powi` is std-only (the wasm build is no_std); exact either way.
+        let step = (BASE_MS * f64::from(1u32 << self.failures.min(16))).min(MAX_MS);
         self.failures = self.failures.saturating_add(1);
         let jitter = if jitter.is_finite() {
             jitter.clamp(0.0, 1.0)

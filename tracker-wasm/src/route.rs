@@ -4,6 +4,8 @@
 //! page (scroll restoration, state updates, query-string filters), so an automatic page view is
 //! only counted when the page *key* (the path, plus the fragment in hash mode) changed.
 
+use alloc::string::String;
+
 /// The parts of `window.location` the tracker looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Location {

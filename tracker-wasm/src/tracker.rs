@@ -15,6 +15,9 @@
 //! outage is recovered, and one that did arrive is stored once because ingestion de-duplicates
 //! on `eid`.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use beacon_event::fields::PAGE_VIEW;
 use beacon_event::Props;
 use uuid::Uuid;

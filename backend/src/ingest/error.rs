@@ -18,6 +18,8 @@ pub enum IngestError {
     BodyTooLarge,
     #[error("could not read the request body")]
     BodyUnreadable,
+    #[error("the request body did not arrive within {} seconds", super::BODY_TIMEOUT.as_secs())]
+    BodyTimeout,
     #[error("body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("body must be a JSON object (one event) or a JSON array of events")]
@@ -78,6 +80,7 @@ impl IntoResponse for IngestError {
         }
         let (status, field, retry_after) = match &self {
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None, None),
+            Self::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, None, None),
             Self::BodyTooLarge | Self::TooManyEvents(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, None, None)
             }

@@ -24,6 +24,8 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use beacon_enrich::{Enricher, Input};
+use beacon_event::event::Context;
 use beacon_event::{ClientEvent, Event, EventError, TimeWindow, VisitorId};
 use serde::Serialize;
 use serde_json::Value;
@@ -42,6 +44,9 @@ pub struct IngestState<S> {
     pub sink: S,
     pub visitors: VisitorIds,
     pub trust_forwarded_for: bool,
+    pub enricher: Enricher,
+    /// Whether bot traffic is flagged (and so filtered from reports).
+    pub filter_bots: bool,
 }
 
 /// One event of a batch that was refused, and why.
@@ -65,6 +70,7 @@ pub fn router<S: EventSink>(state: Arc<IngestState<S>>) -> Router {
         .route("/event", post(post_event::<S>))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz::<S>))
+        .route("/openapi.json", get(crate::report::openapi))
         .layer(http::open_cors(&[
             Method::POST,
             Method::GET,
@@ -86,10 +92,13 @@ pub async fn run(
         // while the broker is still coming up.
         let _ = topics::ensure_with_retry(&topic_config, u32::MAX).await;
     });
+    let enricher = Enricher::new(config.geoip_db.as_deref()).map_err(std::io::Error::other)?;
     let state = Arc::new(IngestState {
         sink: sink.clone(),
         visitors: VisitorIds::new(config.visitor_secret.as_deref()),
         trust_forwarded_for: config.trust_forwarded_for,
+        enricher,
+        filter_bots: config.filter_bots,
     });
     tracing::info!(addr = %listener.local_addr()?, topic = %config.kafka_topic, "ingestion listening");
     http::serve("ingest", listener, router(state), shutdown).await?;
@@ -122,6 +131,7 @@ async fn post_event<S: EventSink>(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let site_host = page_host(&parts.headers);
     let complete = |value: &Value| -> Result<Event, EventError> {
         let client = ClientEvent::from_json(value, &window)?;
         let visitor = match &client.user_id {
@@ -130,12 +140,33 @@ async fn post_event<S: EventSink>(
                 .visitors
                 .derive(received_at, &client.site_id, ip, user_agent),
         };
-        Ok(Event::from_client(
-            client,
-            visitor,
-            received_at,
-            Uuid::now_v7,
-        ))
+        let found = state.enricher.enrich(&Input {
+            user_agent: Some(user_agent).filter(|ua| !ua.is_empty()),
+            ip: Some(ip),
+            path: client.path.as_str(),
+            referrer: client.referrer.as_ref().map(|r| r.as_str()),
+            site_host: site_host.as_deref(),
+        });
+        // An event with a `user_id` comes from the site's own server about a known user (the
+        // tracker never sends one): it is counted as sent, whatever HTTP client posted it.
+        let identified = client.user_id.is_some();
+        let mut event = Event::from_client(client, visitor, received_at, Uuid::now_v7);
+        event.context = Context {
+            bot: found.bot && state.filter_bots && !identified,
+            browser: found.browser,
+            browser_version: found.browser_version,
+            os: found.os,
+            device: found.device,
+            country: found.country,
+            source: found.source,
+            referrer_domain: found.referrer_domain,
+            utm_source: found.utm_source,
+            utm_medium: found.utm_medium,
+            utm_campaign: found.utm_campaign,
+            utm_content: found.utm_content,
+            utm_term: found.utm_term,
+        };
+        Ok(event)
     };
 
     match payload {
@@ -169,6 +200,17 @@ async fn post_event<S: EventSink>(
     }
 }
 
+/// The host of the page that sent the request (`Origin`, else `Referer`), so a referrer from
+/// the site itself counts as direct rather than as a source.
+fn page_host(headers: &axum::http::HeaderMap) -> Option<String> {
+    [header::ORIGIN, header::REFERER].iter().find_map(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        let rest = value.split_once("://")?.1;
+        let host = rest.split(['/', '?', '#']).next()?;
+        (!host.is_empty() && host != "null").then(|| host.to_ascii_lowercase())
+    })
+}
+
 /// Publishes and records how long Kafka took to acknowledge, and how many events it accepted.
 async fn publish<S: EventSink>(sink: &S, events: &[Event]) -> Result<(), IngestError> {
     let started = std::time::Instant::now();
@@ -182,10 +224,19 @@ fn accepted(accepted: usize, rejected: Option<Vec<Rejected>>) -> Response {
     (StatusCode::ACCEPTED, Json(Accepted { accepted, rejected })).into_response()
 }
 
-/// Reads at most [`MAX_BODY_BYTES`]; a longer body is refused without buffering the rest.
+/// Longest a client may take to send its body: a tracker's batch arrives in milliseconds; a
+/// client trickling bytes (slow loris) is cut off instead of holding a task and a connection.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads at most [`MAX_BODY_BYTES`] within [`BODY_TIMEOUT`]; a longer or slower body is
+/// refused without buffering the rest.
 async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, IngestError> {
     use http_body_util::{BodyExt, LengthLimitError, Limited};
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
+    let Ok(result) = read.await else {
+        return Err(IngestError::BodyTimeout);
+    };
+    match result {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(IngestError::BodyTooLarge),
         Err(_) => Err(IngestError::BodyUnreadable),

@@ -25,7 +25,8 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
-    let text = value.to_str().unwrap_or("").to_ascii_lowercase();
+    // A header that is not visible ASCII is no media type we know: refused, not read as empty.
+    let text = value.to_str().unwrap_or("\u{fffd}").to_ascii_lowercase();
     let essence = text.split(';').next().unwrap_or("").trim();
     match essence {
         "application/json" | "text/plain" | "" => Ok(()),
@@ -104,5 +105,11 @@ mod tests {
         assert!(with("Application/JSON; charset=utf-8").is_ok());
         assert!(with("application/x-www-form-urlencoded").is_err());
         assert!(with("multipart/form-data; boundary=x").is_err());
+        let mut garbled = HeaderMap::new();
+        garbled.insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_bytes(b"application/json\xff").unwrap(),
+        );
+        assert!(check_content_type(&garbled).is_err());
     }
 }

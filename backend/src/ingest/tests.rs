@@ -15,6 +15,7 @@ use tower::ServiceExt;
 
 use super::{router, IngestState, VisitorIds};
 use crate::pipeline::{EventSink, SinkError};
+use beacon_enrich::Enricher;
 
 #[derive(Default)]
 struct RecordingSink {
@@ -45,6 +46,8 @@ async fn send(
         sink: sink.clone(),
         visitors: VisitorIds::new(Some("unit")),
         trust_forwarded_for: false,
+        enricher: Enricher::new(None).expect("the built-in rules load"),
+        filter_bots: true,
     });
     let mut request = Request::post("/event")
         .header("content-type", "text/plain")

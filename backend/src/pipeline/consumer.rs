@@ -38,6 +38,9 @@ impl EventConsumer {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
+            // Realtime reports promise an event within 2 s: never let an idle fetch long-poll
+            // hold new records back for librdkafka's default 500 ms.
+            .set("fetch.wait.max.ms", "100")
             .create()?;
         inner.subscribe(&[&config.kafka_topic])?;
         Ok(Self {

@@ -1,97 +1,369 @@
-//! `/stats` query parameters, parsed into typed values before anything else happens.
+//! Report query parameters, parsed into typed values before anything else happens.
 //!
-//! Parameters are read one by one from the raw query string: an unknown or repeated name is
-//! refused with its name, so `site_id[$ne]=x` is a 400 and never reaches a query.
+//! Parameters are read one by one from the raw query string and each endpoint lists the names
+//! it accepts: an unknown or repeated name is refused with its name, so `site_id[$ne]=x` is a
+//! 400 and never reaches a query. Every value becomes a typed value (a [`SiteId`], a date
+//! range, a [`Dimension`], a filter list) or a 400 naming the parameter.
 
 use beacon_event::fields::names;
 use beacon_event::{Day, EventError, SiteId};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsQuery {
-    pub site_id: SiteId,
-    pub date: Day,
+use crate::rollup::Dimension;
+
+/// Longest range a report covers.
+pub const MAX_RANGE_DAYS: i64 = 366;
+/// Longest range an hourly timeseries covers.
+pub const MAX_HOURLY_DAYS: i64 = 31;
+pub const MAX_LIMIT: u32 = 1000;
+pub const MAX_FILTERS: usize = 10;
+
+/// Extra `/stats` metrics a client may ask for with `metrics=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Visits,
+    BounceRate,
+    VisitDuration,
+    ViewsPerVisit,
+    Events,
+    BotsFiltered,
 }
 
-impl StatsQuery {
-    /// Parses `site_id` (required) and `date` (default: today in UTC).
-    pub fn parse(query: Option<&str>, now: OffsetDateTime) -> Result<Self, EventError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-            .map_err(|_| EventError::whole("the query string is not valid URL encoding"))?;
-        let mut site_id = None;
-        let mut date = None;
-        for (name, value) in pairs {
-            let slot = match name.as_str() {
-                names::SITE_ID => &mut site_id,
-                names::DATE => &mut date,
-                _ => return Err(unknown_parameter(&name)),
-            };
-            if slot.replace(value).is_some() {
-                return Err(EventError {
-                    field: field_name(&name),
-                    message: format!("`{name}` is given more than once"),
-                });
-            }
-        }
-        let site_id = site_id.ok_or_else(|| EventError::field(names::SITE_ID, "is required"))?;
-        Ok(Self {
-            site_id: SiteId::parse(&site_id)?,
-            date: match date {
-                Some(d) => Day::parse_named(&d, names::DATE)?,
-                None => Day::of(now),
-            },
-        })
+impl Metric {
+    const ALL: [(&'static str, Metric); 6] = [
+        ("visits", Metric::Visits),
+        ("bounce_rate", Metric::BounceRate),
+        ("visit_duration", Metric::VisitDuration),
+        ("views_per_visit", Metric::ViewsPerVisit),
+        ("events", Metric::Events),
+        ("bots_filtered", Metric::BotsFiltered),
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Hour,
+    Day,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub dim: Dimension,
+    pub negated: bool,
+    pub value: String,
+}
+
+impl Filter {
+    pub fn matches(&self, value: &str) -> bool {
+        (self.value == value) != self.negated
     }
 }
 
-fn field_name(name: &str) -> Option<&'static str> {
-    [names::SITE_ID, names::DATE]
-        .into_iter()
-        .find(|n| *n == name)
+/// Everything any report endpoint accepts, typed. Each endpoint reads what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQuery {
+    pub site_id: SiteId,
+    /// Inclusive UTC date range.
+    pub from: Date,
+    pub to: Date,
+    /// Whether the range came from `from`/`to` (rather than `date` or the default).
+    pub ranged: bool,
+    pub filters: Vec<Filter>,
+    pub metrics: Vec<Metric>,
+    pub interval: Interval,
+    pub property: Option<Dimension>,
+    pub limit: u32,
+    pub page: u32,
+    pub csv: bool,
 }
 
-fn unknown_parameter(name: &str) -> EventError {
+/// The parameters of each endpoint.
+pub mod accepts {
+    pub const STATS: &[&str] = &["site_id", "date", "from", "to", "filters", "metrics"];
+    pub const TIMESERIES: &[&str] = &["site_id", "date", "from", "to", "filters", "interval"];
+    pub const BREAKDOWN: &[&str] = &[
+        "site_id", "date", "from", "to", "filters", "property", "limit", "page", "format",
+    ];
+    pub const REALTIME: &[&str] = &["site_id"];
+}
+
+impl ReportQuery {
+    /// Parses `query` for an endpoint that takes the parameters in `accepted`.
+    pub fn parse(
+        query: Option<&str>,
+        accepted: &'static [&'static str],
+        now: OffsetDateTime,
+    ) -> Result<Self, EventError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+            .map_err(|_| EventError::whole("the query string is not valid URL encoding"))?;
+        let mut values: Vec<(&'static str, String)> = Vec::new();
+        for (name, value) in pairs {
+            let Some(known) = accepted.iter().find(|n| **n == name) else {
+                return Err(unknown_parameter(&name, accepted));
+            };
+            if values.iter().any(|(n, _)| n == known) {
+                return Err(EventError::field(known, "is given more than once"));
+            }
+            values.push((known, value));
+        }
+        let get = |name: &str| {
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+
+        let site_id = SiteId::parse(
+            get(names::SITE_ID).ok_or_else(|| EventError::field(names::SITE_ID, "is required"))?,
+        )?;
+        let day = |name: &'static str| -> Result<Option<Date>, EventError> {
+            get(name)
+                .map(|v| Day::parse_named(v, name).map(|d| d.start().date()))
+                .transpose()
+        };
+        let ranged = get("from").is_some();
+        let (from, to) = match (day(names::DATE)?, day("from")?, day("to")?) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(EventError::field(
+                    names::DATE,
+                    "cannot be combined with `from`/`to`",
+                ))
+            }
+            (Some(d), None, None) => (d, d),
+            (None, Some(f), Some(t)) => (f, t),
+            (None, Some(_), None) => {
+                return Err(EventError::field("to", "is required with `from`"))
+            }
+            (None, None, Some(_)) => {
+                return Err(EventError::field("from", "is required with `to`"))
+            }
+            (None, None, None) => {
+                let today = Day::of(now).start().date();
+                (today, today)
+            }
+        };
+        if to < from {
+            return Err(EventError::field("to", "must not be before `from`"));
+        }
+        if (to - from).whole_days() >= MAX_RANGE_DAYS {
+            return Err(EventError::field(
+                "to",
+                format!("must be within {MAX_RANGE_DAYS} days of `from`"),
+            ));
+        }
+
+        let interval = match get("interval") {
+            None if from == to => Interval::Hour,
+            None => Interval::Day,
+            Some("hour") => Interval::Hour,
+            Some("day") => Interval::Day,
+            Some(_) => return Err(EventError::field("interval", "must be `hour` or `day`")),
+        };
+        if interval == Interval::Hour && (to - from).whole_days() >= MAX_HOURLY_DAYS {
+            return Err(EventError::field(
+                "interval",
+                format!("`hour` covers at most {MAX_HOURLY_DAYS} days"),
+            ));
+        }
+        let property = match get("property") {
+            Some(p) => Some(Dimension::parse(p).ok_or_else(|| {
+                EventError::field("property", format!("must be one of: {}", dimension_list()))
+            })?),
+            None if accepted.contains(&"property") => {
+                return Err(EventError::field("property", "is required"))
+            }
+            None => None,
+        };
+        Ok(Self {
+            site_id,
+            from,
+            to,
+            ranged,
+            filters: get("filters")
+                .map(parse_filters)
+                .transpose()?
+                .unwrap_or_default(),
+            metrics: get("metrics")
+                .map(parse_metrics)
+                .transpose()?
+                .unwrap_or_default(),
+            interval,
+            property,
+            limit: bounded(get("limit"), "limit", 10, 1..=MAX_LIMIT)?,
+            page: bounded(get("page"), "page", 1, 1..=100_000)?,
+            csv: match get("format") {
+                None | Some("json") => false,
+                Some("csv") => true,
+                Some(_) => return Err(EventError::field("format", "must be `json` or `csv`")),
+            },
+        })
+    }
+
+    /// The range as instants: `[from 00:00, to + 1 day 00:00)` UTC.
+    pub fn instants(&self) -> (OffsetDateTime, OffsetDateTime) {
+        (
+            self.from.midnight().assume_utc(),
+            self.to.midnight().assume_utc() + time::Duration::DAY,
+        )
+    }
+
+    pub fn wants(&self, metric: Metric) -> bool {
+        self.metrics.contains(&metric)
+    }
+}
+
+fn dimension_list() -> String {
+    Dimension::ALL
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `source==Google;device!=mobile`: up to [`MAX_FILTERS`] conditions, all must hold.
+fn parse_filters(text: &str) -> Result<Vec<Filter>, EventError> {
+    let mut filters = Vec::new();
+    for part in text.split(';').filter(|p| !p.trim().is_empty()) {
+        let (name, negated, value) = if let Some((n, v)) = part.split_once("!=") {
+            (n, true, v)
+        } else if let Some((n, v)) = part.split_once("==") {
+            (n, false, v)
+        } else {
+            return Err(EventError::field(
+                "filters",
+                "must be `property==value` or `property!=value`, separated by `;`",
+            ));
+        };
+        let dim = Dimension::parse(name.trim()).ok_or_else(|| {
+            let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+            EventError::field(
+                "filters",
+                format!(
+                    "has unknown property `{shown}`; use one of: {}",
+                    dimension_list()
+                ),
+            )
+        })?;
+        if value.len() > 2048 || value.chars().any(char::is_control) {
+            return Err(EventError::field(
+                "filters",
+                "values are at most 2048 printable characters",
+            ));
+        }
+        filters.push(Filter {
+            dim,
+            negated,
+            value: value.to_owned(),
+        });
+    }
+    if filters.len() > MAX_FILTERS {
+        return Err(EventError::field(
+            "filters",
+            format!("takes at most {MAX_FILTERS} conditions"),
+        ));
+    }
+    Ok(filters)
+}
+
+fn parse_metrics(text: &str) -> Result<Vec<Metric>, EventError> {
+    let mut out = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some((_, metric)) = Metric::ALL.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = Metric::ALL.iter().map(|(n, _)| *n).collect();
+            return Err(EventError::field(
+                "metrics",
+                format!("must be a comma-separated list of: {}", known.join(", ")),
+            ));
+        };
+        if !out.contains(metric) {
+            out.push(*metric);
+        }
+    }
+    Ok(out)
+}
+
+fn bounded(
+    value: Option<&str>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, EventError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            EventError::field(
+                name,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn unknown_parameter(name: &str, accepted: &[&str]) -> EventError {
     // Echo a bounded, printable version of the name so the client can see what was refused.
     let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
     EventError::whole(format!(
-        "unknown query parameter `{shown}`; /stats accepts site_id and date"
+        "unknown query parameter `{shown}`; this endpoint accepts {}",
+        accepted.join(", ")
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
+    use time::macros::{date, datetime};
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 10:00 UTC);
 
-    fn parse(q: &str) -> Result<StatsQuery, EventError> {
-        StatsQuery::parse(Some(q), NOW)
+    fn parse(q: &str) -> Result<ReportQuery, EventError> {
+        ReportQuery::parse(Some(q), accepts::STATS, NOW)
     }
 
     #[test]
     fn valid_and_default_date() {
         let q = parse("site_id=site123&date=2026-11-24").unwrap();
+        assert_eq!(q.site_id.as_str(), "site123");
         assert_eq!(
-            (q.site_id.as_str(), q.date.to_string().as_str()),
-            ("site123", "2026-11-24")
+            (q.from, q.to),
+            (date!(2026 - 11 - 24), date!(2026 - 11 - 24))
         );
-        assert_eq!(parse("site_id=s").unwrap().date.to_string(), "2026-11-25");
+        let q = parse("site_id=s").unwrap();
+        assert_eq!(
+            (q.from, q.to),
+            (date!(2026 - 11 - 25), date!(2026 - 11 - 25))
+        );
+        let q =
+            parse("site_id=s&from=2026-11-01&to=2026-11-25&metrics=visits,bounce_rate").unwrap();
+        assert_eq!(q.interval, Interval::Day);
+        assert!(q.wants(Metric::BounceRate) && !q.wants(Metric::Events));
     }
 
     #[test]
     fn refusals_name_the_parameter() {
-        assert_eq!(parse("").unwrap_err().field, Some("site_id"));
-        assert_eq!(parse("date=2026-11-24").unwrap_err().field, Some("site_id"));
-        assert_eq!(parse("site_id=a%20b").unwrap_err().field, Some("site_id"));
+        let field = |q: &str| parse(q).unwrap_err().field;
+        assert_eq!(field(""), Some("site_id"));
+        assert_eq!(field("date=2026-11-24"), Some("site_id"));
+        assert_eq!(field("site_id=a%20b"), Some("site_id"));
+        assert_eq!(field("site_id=s&date=tomorrow"), Some("date"));
+        assert_eq!(field("site_id=s&site_id=t"), Some("site_id"));
+        assert_eq!(field("site_id=s&from=2026-11-02&to=2026-11-01"), Some("to"));
+        assert_eq!(field("site_id=s&from=2026-11-02"), Some("to"));
         assert_eq!(
-            parse("site_id=s&date=tomorrow").unwrap_err().field,
+            field("site_id=s&date=2026-11-02&to=2026-11-03"),
             Some("date")
         );
-        assert_eq!(
-            parse("site_id=s&site_id=t").unwrap_err().field,
-            Some("site_id")
-        );
+        assert_eq!(field("site_id=s&from=2024-01-01&to=2026-11-03"), Some("to"));
+        assert_eq!(field("site_id=s&metrics=visits,nope"), Some("metrics"));
+        assert_eq!(field("site_id=s&filters=source"), Some("filters"));
+        assert_eq!(field("site_id=s&filters=colour==red"), Some("filters"));
         let injection = parse("site_id[$ne]=x").unwrap_err();
         assert!(
             injection.message.contains("site_id[$ne]"),
@@ -100,5 +372,57 @@ mod tests {
         );
         assert!(parse("site_id=s&date[$gt]=2026-01-01").is_err());
         assert!(parse("site_id=%7B%22%24where%22%3A1%7D").is_err());
+        // A parameter of another endpoint is unknown here.
+        assert!(parse("site_id=s&property=path")
+            .unwrap_err()
+            .field
+            .is_none());
+    }
+
+    #[test]
+    fn breakdown_and_timeseries_parameters() {
+        let b = |q: &str| ReportQuery::parse(Some(q), accepts::BREAKDOWN, NOW);
+        let q = b("site_id=s&property=source&limit=5&page=2&format=csv").unwrap();
+        assert_eq!(
+            (q.property, q.limit, q.page, q.csv),
+            (Some(Dimension::Source), 5, 2, true)
+        );
+        assert_eq!(b("site_id=s").unwrap_err().field, Some("property"));
+        assert_eq!(
+            b("site_id=s&property=colour").unwrap_err().field,
+            Some("property")
+        );
+        assert_eq!(
+            b("site_id=s&property=path&limit=0").unwrap_err().field,
+            Some("limit")
+        );
+        assert_eq!(
+            b("site_id=s&property=path&format=xml").unwrap_err().field,
+            Some("format")
+        );
+        let t = |q: &str| ReportQuery::parse(Some(q), accepts::TIMESERIES, NOW);
+        assert_eq!(t("site_id=s").unwrap().interval, Interval::Hour);
+        assert_eq!(
+            t("site_id=s&from=2026-01-01&to=2026-11-01&interval=hour")
+                .unwrap_err()
+                .field,
+            Some("interval")
+        );
+        let f = t("site_id=s&filters=source%3D%3DGoogle%3Bdevice!%3Dmobile").unwrap();
+        assert_eq!(
+            f.filters,
+            vec![
+                Filter {
+                    dim: Dimension::Source,
+                    negated: false,
+                    value: "Google".into()
+                },
+                Filter {
+                    dim: Dimension::Device,
+                    negated: true,
+                    value: "mobile".into()
+                },
+            ]
+        );
     }
 }

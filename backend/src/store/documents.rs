@@ -6,9 +6,50 @@
 use beacon_event::Event;
 use mongodb::bson::{doc, Bson, DateTime, Document};
 
+use crate::rollup::{Dimension, Position, VisitTag};
+
 /// A BSON date (millisecond precision) for an instant.
 pub(super) fn date(t: time::OffsetDateTime) -> DateTime {
     DateTime::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// The raw-event document: the event, its context, the visit it belongs to (for filtered
+/// reports), where it came from in Kafka (to tell a replay from a duplicate) and when it expires.
+pub(super) fn stored_document(
+    e: &Event,
+    at: Position,
+    visit: &VisitTag,
+    expire_at: time::OffsetDateTime,
+) -> Document {
+    let mut d = event_document(e);
+    d.insert("src", doc! { "p": at.partition, "o": at.offset });
+    d.insert("expire_at", date(expire_at));
+    let mut s = doc! { "id": &visit.visit_id, Dimension::EntryPage.name(): &visit.entry };
+    for dim in Dimension::SESSION_FIXED {
+        if dim != Dimension::EntryPage {
+            s.insert(dim.name(), dim.of_context(&visit.context));
+        }
+    }
+    d.insert("s", s);
+    if e.context.bot {
+        d.insert("bot", true);
+    }
+    d
+}
+
+/// The position of the record that stored a raw event (`src`); (-1, -1) for events stored
+/// before positions were recorded, which then never match a record.
+pub(super) fn origin(d: &Document) -> Position {
+    let src = d.get_document("src").ok();
+    let field = |f: &str| {
+        src.and_then(|s| s.get(f))
+            .and_then(super::rollups::bson_int)
+            .unwrap_or(-1)
+    };
+    Position {
+        partition: field("p") as i32,
+        offset: field("o"),
+    }
 }
 
 pub(super) fn event_document(e: &Event) -> Document {

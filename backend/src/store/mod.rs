@@ -5,9 +5,10 @@
 //! delivery still counts every event exactly once.
 
 mod documents;
-mod stats;
+mod reports;
+mod rollups;
 
-pub use stats::{DayStats, PathViews};
+pub use reports::{Order, Page, RawEvent, Row};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +17,14 @@ use axum::extract::State;
 use axum::response::Response;
 
 use beacon_event::Event;
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
+use mongodb::options::IndexOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
+
+use crate::rollup::{Position, VisitTag};
 
 /// The duplicate-key error code: the event was stored before.
 const DUPLICATE_KEY: i32 = 11000;
@@ -32,6 +37,18 @@ pub enum StoreError {
     Url(mongodb::error::Error),
     #[error("MongoDB error: {0}")]
     Mongo(#[from] mongodb::error::Error),
+    /// Another writer moved a watermark this write was computed against (two workers briefly
+    /// owning one partition during a rebalance): the batch is recomputed and retried.
+    #[error("{failed} conditional writes to {collection} lost a race; retrying the batch")]
+    Conflict { collection: String, failed: usize },
+}
+
+/// An event ready to store: where it came from and the visit it belongs to.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub event: Event,
+    pub at: Position,
+    pub visit: VisitTag,
 }
 
 /// How a bulk insert went.
@@ -71,28 +88,103 @@ impl MongoStore {
         })
     }
 
-    /// Creates the indexes reports need. Idempotent; run by the worker at start.
+    /// Creates the indexes reports need, and the TTL indexes that expire raw events and
+    /// visitor states. Idempotent; run by the worker at start.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let indexes = [
-            // total_views and top_paths: one site, page views, a time range.
+        let expire = || {
+            IndexOptions::builder()
+                .expire_after(Duration::from_secs(0))
+                .build()
+        };
+        let daily = [IndexModel::builder()
+            .keys(doc! { "site": 1, "dim": 1, "day": 1 })
+            .build()];
+        self.db
+            .collection::<Document>(rollups::DAILY)
+            .create_indexes(daily)
+            .await?;
+        let hourly = [IndexModel::builder()
+            .keys(doc! { "site": 1, "hour": 1 })
+            .build()];
+        self.db
+            .collection::<Document>(rollups::HOURLY)
+            .create_indexes(hourly)
+            .await?;
+        let visitors = [
+            // Realtime: visitors of a site seen since a moment.
             IndexModel::builder()
-                .keys(doc! { "site_id": 1, "event_type": 1, "ts": 1 })
+                .keys(doc! { "site": 1, "last_seen": 1 })
                 .build(),
-            // unique visitors: one site, any event, a time range.
             IndexModel::builder()
-                .keys(doc! { "site_id": 1, "ts": 1 })
+                .keys(doc! { "expire_at": 1 })
+                .options(expire())
                 .build(),
         ];
-        self.events.create_indexes(indexes).await?;
+        self.db
+            .collection::<Document>(rollups::VISITORS)
+            .create_indexes(visitors)
+            .await?;
+        // Retention: each raw event carries its own expiry (RETENTION_DAYS after it happened).
+        self.events
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "expire_at": 1 })
+                    .options(expire())
+                    .build(),
+            )
+            .await?;
+        // Filtered reports: one site's raw events in a time range. (Unfiltered reports read
+        // rollups, so raw events carry no other report index: every index slows the insert.)
+        self.events
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "site_id": 1, "ts": 1 })
+                    .build(),
+            )
+            .await?;
         Ok(())
     }
 
+    /// For each of these event ids that is stored: the position of the record that stored it.
+    pub async fn stored_positions(
+        &self,
+        eids: &[String],
+    ) -> Result<std::collections::HashMap<String, Position>, StoreError> {
+        if eids.is_empty() {
+            return Ok(Default::default());
+        }
+        let docs: Vec<Document> = self
+            .events
+            .find(doc! { "_id": { "$in": eids } })
+            .projection(doc! { "src": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                let at = documents::origin(d);
+                Some((d.get_str("_id").ok()?.to_owned(), at))
+            })
+            .collect())
+    }
+
     /// Stores events; already stored ones are counted as duplicates, not errors.
-    pub async fn insert_events(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
+    /// Each expires `retention` after it happened.
+    pub async fn insert_events(
+        &self,
+        events: &[StoredEvent],
+        retention: time::Duration,
+    ) -> Result<InsertOutcome, StoreError> {
         if events.is_empty() {
             return Ok(InsertOutcome::default());
         }
-        let docs: Vec<Document> = events.iter().map(documents::event_document).collect();
+        let docs: Vec<Document> = events
+            .iter()
+            .map(|s| {
+                documents::stored_document(&s.event, s.at, &s.visit, s.event.timestamp + retention)
+            })
+            .collect();
         let started = std::time::Instant::now();
         let result = self.events.insert_many(docs).ordered(false).await;
         metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)

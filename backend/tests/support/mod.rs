@@ -152,6 +152,20 @@ impl TestSystem {
         self.worker_url = Some(url);
     }
 
+    /// The worker in another consumer group: it reads the topic again from the start.
+    pub fn start_worker_in_group(&mut self, group: &str) {
+        assert!(self.worker.is_none(), "worker already running");
+        let mut config = self.config.clone();
+        config.consumer_group = format!("{}-{group}", self.config.consumer_group);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        listener.set_nonblocking(true).unwrap();
+        self.worker_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        self.worker = Some(Service::spawn(move |s| async move {
+            let listener = TcpListener::from_std(listener)?;
+            worker::run(&config, listener, s).await
+        }));
+    }
+
     /// Another worker in the same consumer group (they share the topic's partitions).
     pub fn start_extra_worker(&mut self) {
         let (worker, _) = self.spawn_worker();
@@ -189,7 +203,7 @@ impl TestSystem {
             .http
             .post(format!("{}/event", self.ingest_url))
             .header("content-type", content_type)
-            .header("user-agent", "beacon-tests/1.0")
+            .header("user-agent", CHROME)
             .body(body)
             .send()
             .await
@@ -266,6 +280,7 @@ impl TestSystem {
                     expected,
                     "more events arrived than expected"
                 );
+                self.wait_rolled_up(expected).await;
                 return;
             }
             assert!(
@@ -274,6 +289,56 @@ impl TestSystem {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Events counted in the daily rollups (site totals), across all sites and days.
+    pub async fn rolled_up(&self) -> i64 {
+        let pipeline = [
+            doc! { "$match": { "dim": "total" } },
+            doc! { "$group": { "_id": null, "n": { "$sum": "$events" } } },
+        ];
+        let Ok(mut cursor) = self
+            .store
+            .database()
+            .collection::<mongodb::bson::Document>("rollups_daily")
+            .aggregate(pipeline)
+            .await
+        else {
+            return 0;
+        };
+        use futures::TryStreamExt;
+        match cursor.try_next().await {
+            Ok(Some(d)) => d
+                .get_i64("n")
+                .or_else(|_| d.get_i32("n").map(i64::from))
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Waits until the rollups count `expected` events: the worker has finished the batch
+    /// that stored them (rollups are written right after the raw events).
+    pub async fn wait_rolled_up(&self, expected: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.rolled_up().await != expected as i64 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "rollups count {} events, expected {expected}",
+                self.rolled_up().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `GET {report_url}{path_and_query}` as JSON.
+    pub async fn report(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.report_url))
+            .send()
+            .await
+            .expect("report service answers");
+        json_of(response).await
     }
 
     /// Stops every service and drops the test database.
@@ -294,6 +359,12 @@ pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
         .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"));
     (status, value)
 }
+
+/// Real browser User-Agents (scripts and bots are filtered out of reports).
+pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+pub const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+pub const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1";
 
 /// Today in UTC as `YYYY-MM-DD`.
 pub fn today() -> String {

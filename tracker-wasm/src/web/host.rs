@@ -2,6 +2,8 @@
 //! the fallible bindings of [`super::js`]. A missing API, disabled storage or a full quota reads
 //! as "no value", never as an exception inside the tracker.
 
+use alloc::string::String;
+
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 

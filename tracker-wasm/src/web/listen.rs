@@ -9,7 +9,7 @@
 //! The history wrappers call the page's original method first and return (or rethrow) what it
 //! did, so routers behave exactly as without the tracker.
 
-use std::cell::OnceCell;
+use core::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
 

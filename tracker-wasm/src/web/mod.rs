@@ -11,7 +11,8 @@ mod js;
 mod listen;
 mod send;
 
-use std::cell::RefCell;
+use alloc::string::String;
+use core::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
@@ -22,10 +23,53 @@ use host::Browser;
 
 /// Rust's default wasm allocator (dlmalloc) alone is about 7 KB; see [`crate::heap`].
 #[global_allocator]
-static ALLOCATOR: crate::heap::Allocator = crate::heap::Allocator::new(grow);
+static ALLOCATOR: Heap = Heap(crate::heap::Allocator::new(grow));
 
 fn grow(pages: usize) -> usize {
     core::arch::wasm32::memory_grow(0, pages)
+}
+
+/// [`crate::heap::Allocator`] that traps when memory is exhausted instead of returning null.
+/// A null answer would reach `handle_alloc_error`, whose message ("memory allocation of N bytes
+/// failed") is formatted even though our panic handler ignores it, linking `core::fmt`; with
+/// this wrapper the compiler sees that allocations never return null and drops that path. The
+/// outcome of exhausted memory is the same trap as before.
+struct Heap(crate::heap::Allocator);
+
+/// Traps on a null block (see [`Heap`]).
+fn non_null(block: *mut u8) -> *mut u8 {
+    if block.is_null() {
+        core::arch::wasm32::unreachable()
+    }
+    block
+}
+
+// SAFETY: forwards to `heap::Allocator`, which upholds `GlobalAlloc`'s contract.
+unsafe impl core::alloc::GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        non_null(unsafe { self.0.alloc(layout) })
+    }
+
+    unsafe fn dealloc(&self, block: *mut u8, layout: core::alloc::Layout) {
+        unsafe { self.0.dealloc(block, layout) }
+    }
+
+    unsafe fn realloc(
+        &self,
+        block: *mut u8,
+        layout: core::alloc::Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        non_null(unsafe { self.0.realloc(block, layout, new_size) })
+    }
+}
+
+/// The crate is `no_std` on wasm32 (see the crate docs): a panic (none is expected: every browser
+/// call is fallible and the logic avoids panicking operations) traps, which the loader's
+/// `try/catch` absorbs, instead of formatting a message with `core::fmt`.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
 }
 
 /// A global for the page's single thread: `thread_local!` would add an access check that panics

@@ -1,0 +1,184 @@
+//! Filtered reports, computed from raw events.
+//!
+//! Rollups hold one property at a time, so `source==Google;device==mobile` cannot be read from
+//! them. A filtered report instead loads the range's raw events (stored with their visit's
+//! properties) and aggregates them here. It is exact but proportional to the range's traffic:
+//! the price of arbitrary filter combinations (docs/architecture.md, "Reports").
+//!
+//! Semantics, shared with the rollups: an event matches when every event filter (`path`,
+//! `event_type`) holds for it and every session filter holds for its visit. Views, events and
+//! visitors count matching events; visits, bounces and durations count the visits that have
+//! at least one matching event, with the whole visit's bounce and duration.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hash;
+
+use time::OffsetDateTime;
+
+use super::query::Filter;
+use crate::rollup::visit::from_millis;
+use crate::rollup::{Counters, Dimension, DIRECT, UNKNOWN};
+use crate::store::RawEvent;
+
+/// One visit as seen in the range.
+#[derive(Debug)]
+pub struct Session {
+    pub visitor: String,
+    pub start_ms: i64,
+    pub last_ms: i64,
+    pub events: i64,
+    pub exit: String,
+    values: BTreeMap<Dimension, String>,
+    matching: bool,
+}
+
+impl Session {
+    pub fn value(&self, dim: Dimension) -> &str {
+        self.values.get(&dim).map_or("", String::as_str)
+    }
+}
+
+pub struct Scan {
+    events: Vec<RawEvent>,
+    matching: Vec<usize>,
+    sessions: HashMap<String, Session>,
+}
+
+fn day_of(ms: i64) -> time::Date {
+    from_millis(ms).date()
+}
+
+impl Scan {
+    pub fn new(mut events: Vec<RawEvent>, filters: &[Filter]) -> Self {
+        events.sort_by_key(|e| e.position);
+        let mut sessions: HashMap<String, Session> = HashMap::new();
+        for e in &events {
+            let is_view = e.event_type == beacon_event::fields::PAGE_VIEW;
+            let s = sessions.entry(e.visit_id.clone()).or_insert_with(|| {
+                let values = Dimension::SESSION_FIXED
+                    .into_iter()
+                    .map(|d| {
+                        let stored = e.session.get_str(d.name()).unwrap_or_default();
+                        let value = match (d, stored) {
+                            (Dimension::Source | Dimension::Referrer, "") => DIRECT,
+                            (Dimension::EntryPage, "") => e.path.as_str(),
+                            (
+                                Dimension::Browser
+                                | Dimension::Os
+                                | Dimension::Device
+                                | Dimension::Country,
+                                "",
+                            ) => UNKNOWN,
+                            (_, v) => v,
+                        };
+                        (d, value.to_owned())
+                    })
+                    .collect();
+                Session {
+                    visitor: e.visitor.clone(),
+                    start_ms: e.ts_ms,
+                    last_ms: e.ts_ms,
+                    events: 0,
+                    exit: e.path.clone(),
+                    values,
+                    matching: false,
+                }
+            });
+            s.events += 1;
+            s.last_ms = s.last_ms.max(e.ts_ms);
+            if is_view {
+                s.exit = e.path.clone();
+            }
+        }
+        for s in sessions.values_mut() {
+            let exit = s.exit.clone();
+            s.values.insert(Dimension::ExitPage, exit);
+        }
+        let mut matching = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let session = &sessions[&e.visit_id];
+            let ok = filters.iter().all(|f| match f.dim {
+                Dimension::Path => f.matches(&e.path),
+                Dimension::EventType => f.matches(&e.event_type),
+                dim => f.matches(session.value(dim)),
+            });
+            if ok {
+                matching.push(i);
+            }
+        }
+        for &i in &matching {
+            if let Some(s) = sessions.get_mut(&events[i].visit_id) {
+                s.matching = true;
+            }
+        }
+        Self {
+            events,
+            matching,
+            sessions,
+        }
+    }
+
+    /// Aggregates matching events by `event_key` and matching visits by `visit_key`.
+    /// Visitors are distinct (UTC day, visitor) pairs per key, as in the daily rollups.
+    pub fn group<K: Ord + Hash + Clone>(
+        &self,
+        event_key: impl Fn(&RawEvent, &Session) -> Option<K>,
+        visit_key: impl Fn(&Session) -> Option<K>,
+    ) -> BTreeMap<K, Counters> {
+        let mut out: BTreeMap<K, Counters> = BTreeMap::new();
+        let mut seen: HashSet<(K, time::Date, &str)> = HashSet::new();
+        for &i in &self.matching {
+            let e = &self.events[i];
+            let session = &self.sessions[&e.visit_id];
+            let Some(key) = event_key(e, session) else {
+                continue;
+            };
+            let c = out.entry(key.clone()).or_default();
+            c.events += 1;
+            c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
+            if seen.insert((key, day_of(e.ts_ms), e.visitor.as_str())) {
+                c.visitors += 1;
+            }
+        }
+        for s in self.sessions.values().filter(|s| s.matching) {
+            let Some(key) = visit_key(s) else {
+                continue;
+            };
+            let c = out.entry(key).or_default();
+            c.visits += 1;
+            c.bounces += i64::from(s.events == 1);
+            c.duration += (s.last_ms - s.start_ms).max(0) / 1000;
+        }
+        out
+    }
+
+    /// The range's totals.
+    pub fn totals(&self) -> Counters {
+        self.group(|_, _| Some(()), |_| Some(()))
+            .remove(&())
+            .unwrap_or_default()
+    }
+
+    /// Totals per bucket; `bucket` maps an instant to its bucket.
+    pub fn series<K: Ord + Hash + Clone>(
+        &self,
+        bucket: impl Fn(OffsetDateTime) -> K,
+    ) -> BTreeMap<K, Counters> {
+        self.group(
+            |e, _| Some(bucket(from_millis(e.ts_ms))),
+            |s| Some(bucket(from_millis(s.start_ms))),
+        )
+    }
+
+    /// Counters per value of `dim`.
+    pub fn by(&self, dim: Dimension) -> BTreeMap<String, Counters> {
+        match dim {
+            Dimension::Path => self.group(|e, _| Some(e.path.clone()), |_| None),
+            Dimension::EventType => self.group(|e, _| Some(e.event_type.clone()), |_| None),
+            dim => self.group(
+                |_, s| Some(s.value(dim).to_owned()),
+                |s| Some(s.value(dim).to_owned()),
+            ),
+        }
+    }
+}

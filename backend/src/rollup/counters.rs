@@ -1,0 +1,185 @@
+//! What a rollup document counts, and where a count goes (site × bucket × property value).
+
+use std::ops::{AddAssign, Sub};
+
+use time::{Date, OffsetDateTime};
+
+use super::Dimension;
+
+/// The additive counters every rollup document carries. Signed: a visit that gets a second page
+/// stops being a bounce, and a moving exit page leaves one value for another, so some
+/// contributions are negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// `page_view` events.
+    pub views: i64,
+    /// All events, page views included.
+    pub events: i64,
+    /// Distinct visitors (each counted once per document).
+    pub visitors: i64,
+    /// Visits (sessions) started.
+    pub visits: i64,
+    /// Visits with a single event.
+    pub bounces: i64,
+    /// Sum of visit durations, in seconds.
+    pub duration: i64,
+    /// Events from bots and scripts, filtered out of everything else.
+    pub bots: i64,
+}
+
+impl Counters {
+    /// Field names in MongoDB, in the order of [`Counters::values`].
+    pub const FIELDS: [&'static str; 7] = [
+        "views", "events", "visitors", "visits", "bounces", "duration", "bots",
+    ];
+
+    pub fn values(&self) -> [i64; 7] {
+        [
+            self.views,
+            self.events,
+            self.visitors,
+            self.visits,
+            self.bounces,
+            self.duration,
+            self.bots,
+        ]
+    }
+
+    pub fn from_values(v: [i64; 7]) -> Self {
+        Self {
+            views: v[0],
+            events: v[1],
+            visitors: v[2],
+            visits: v[3],
+            bounces: v[4],
+            duration: v[5],
+            bots: v[6],
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl AddAssign for Counters {
+    fn add_assign(&mut self, rhs: Self) {
+        let (a, b) = (self.values(), rhs.values());
+        *self = Self::from_values(std::array::from_fn(|i| a[i] + b[i]));
+    }
+}
+
+impl Sub for Counters {
+    type Output = Self;
+    fn sub(self, rhs: Self) -> Self {
+        let (a, b) = (self.values(), rhs.values());
+        Self::from_values(std::array::from_fn(|i| a[i] - b[i]))
+    }
+}
+
+/// A time bucket: a UTC day (every property) or a UTC hour (site totals, for hourly charts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bucket {
+    Day(Date),
+    /// Unix seconds of the hour's start.
+    Hour(i64),
+}
+
+impl Bucket {
+    pub fn day_of(t: OffsetDateTime) -> Self {
+        Self::Day(t.to_offset(time::UtcOffset::UTC).date())
+    }
+
+    pub fn hour_of(t: OffsetDateTime) -> Self {
+        let s = t.unix_timestamp();
+        Self::Hour(s - s.rem_euclid(3600))
+    }
+}
+
+/// Which document a contribution goes to. `dim: None` is the site's total.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RollupKey {
+    pub site: String,
+    pub bucket: Bucket,
+    pub dim: Option<Dimension>,
+    pub value: String,
+}
+
+impl RollupKey {
+    pub fn total(site: &str, bucket: Bucket) -> Self {
+        Self {
+            site: site.to_owned(),
+            bucket,
+            dim: None,
+            value: String::new(),
+        }
+    }
+
+    pub fn of(site: &str, bucket: Bucket, dim: Dimension, value: &str) -> Self {
+        Self {
+            site: site.to_owned(),
+            bucket,
+            dim: Some(dim),
+            value: value.to_owned(),
+        }
+    }
+
+    /// The dimension's name as stored (`total` for the site total).
+    pub fn dim_name(&self) -> &'static str {
+        self.dim.map_or("total", Dimension::name)
+    }
+
+    /// The document id: every part, so one key is one document and an upsert finds it.
+    /// Values may contain `|`; the value is last, so ids stay unambiguous.
+    pub fn id(&self) -> String {
+        let bucket = match self.bucket {
+            Bucket::Day(d) => d.to_string(),
+            Bucket::Hour(s) => format!("h{s}"),
+        };
+        format!(
+            "{}|{}|{}|{}",
+            self.site,
+            bucket,
+            self.dim_name(),
+            self.value
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn arithmetic_and_buckets() {
+        let mut a = Counters {
+            views: 2,
+            bounces: 1,
+            ..Counters::default()
+        };
+        a += Counters {
+            views: 1,
+            bounces: -1,
+            ..Counters::default()
+        };
+        assert_eq!((a.views, a.bounces), (3, 0));
+        assert!((a - a).is_zero());
+        let t = datetime!(2026-11-25 13:59:59 UTC);
+        assert_eq!(
+            Bucket::hour_of(t),
+            Bucket::Hour(datetime!(2026-11-25 13:00 UTC).unix_timestamp())
+        );
+        assert_eq!(
+            RollupKey::of("s", Bucket::day_of(t), Dimension::Path, "/a|b").id(),
+            "s|2026-11-25|path|/a|b"
+        );
+        assert_eq!(
+            RollupKey::total("s", Bucket::hour_of(t)).id(),
+            format!(
+                "s|h{}|total|",
+                datetime!(2026-11-25 13:00 UTC).unix_timestamp()
+            )
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The properties reports break traffic down by, and where each one's value comes from.
+//!
+//! Two kinds: event properties (`path`, `event_type`) belong to each event; session properties
+//! (source, device, entry page...) belong to the visit and are fixed by its first event, except
+//! `exit_page`, which moves as the visit goes on. The distinction decides which counters a
+//! rollup keeps for a value and how a filter matches a raw event.
+
+use std::fmt;
+
+use beacon_event::event::Context;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    Path,
+    EventType,
+    EntryPage,
+    ExitPage,
+    Source,
+    Referrer,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmContent,
+    UtmTerm,
+    Browser,
+    Os,
+    Device,
+    Country,
+}
+
+/// Shown for a session property nobody could determine.
+pub const UNKNOWN: &str = "unknown";
+/// The source of a visit with no referrer and no `utm_source`.
+pub const DIRECT: &str = "Direct";
+
+impl Dimension {
+    pub const ALL: [Dimension; 15] = [
+        Self::Path,
+        Self::EventType,
+        Self::EntryPage,
+        Self::ExitPage,
+        Self::Source,
+        Self::Referrer,
+        Self::UtmSource,
+        Self::UtmMedium,
+        Self::UtmCampaign,
+        Self::UtmContent,
+        Self::UtmTerm,
+        Self::Browser,
+        Self::Os,
+        Self::Device,
+        Self::Country,
+    ];
+
+    /// The session properties whose value is fixed when the visit starts.
+    pub const SESSION_FIXED: [Dimension; 12] = [
+        Self::EntryPage,
+        Self::Source,
+        Self::Referrer,
+        Self::UtmSource,
+        Self::UtmMedium,
+        Self::UtmCampaign,
+        Self::UtmContent,
+        Self::UtmTerm,
+        Self::Browser,
+        Self::Os,
+        Self::Device,
+        Self::Country,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::EventType => "event_type",
+            Self::EntryPage => "entry_page",
+            Self::ExitPage => "exit_page",
+            Self::Source => "source",
+            Self::Referrer => "referrer",
+            Self::UtmSource => "utm_source",
+            Self::UtmMedium => "utm_medium",
+            Self::UtmCampaign => "utm_campaign",
+            Self::UtmContent => "utm_content",
+            Self::UtmTerm => "utm_term",
+            Self::Browser => "browser",
+            Self::Os => "os",
+            Self::Device => "device",
+            Self::Country => "country",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Whether the value belongs to the visit rather than to each event.
+    pub fn is_session(self) -> bool {
+        !matches!(self, Self::Path | Self::EventType)
+    }
+
+    /// The value of a fixed session property, read from the visit's first event.
+    pub fn of_context(self, context: &Context) -> String {
+        let value = match self {
+            Self::Source if context.source.is_empty() => return DIRECT.to_owned(),
+            Self::Source => &context.source,
+            Self::Referrer => &context.referrer_domain,
+            Self::UtmSource => &context.utm_source,
+            Self::UtmMedium => &context.utm_medium,
+            Self::UtmCampaign => &context.utm_campaign,
+            Self::UtmContent => &context.utm_content,
+            Self::UtmTerm => &context.utm_term,
+            Self::Browser => &context.browser,
+            Self::Os => &context.os,
+            Self::Device => &context.device,
+            Self::Country => &context.country,
+            Self::Path | Self::EventType | Self::EntryPage | Self::ExitPage => {
+                unreachable!("{self} is not read from the context")
+            }
+        };
+        match self {
+            // Plausible-style: no referrer domain means a direct visit, shown as such.
+            Self::Referrer if value.is_empty() => DIRECT.to_owned(),
+            // An absent UTM tag is not "unknown", it is absent: the empty value is listed as
+            // "(none)" by the dashboard.
+            Self::UtmSource
+            | Self::UtmMedium
+            | Self::UtmCampaign
+            | Self::UtmContent
+            | Self::UtmTerm => value.clone(),
+            _ if value.is_empty() => UNKNOWN.to_owned(),
+            _ => value.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_kinds() {
+        for d in Dimension::ALL {
+            assert_eq!(Dimension::parse(d.name()), Some(d));
+        }
+        assert_eq!(Dimension::parse("nope"), None);
+        assert!(!Dimension::Path.is_session());
+        assert!(Dimension::ExitPage.is_session());
+        assert!(!Dimension::SESSION_FIXED.contains(&Dimension::ExitPage));
+    }
+
+    #[test]
+    fn context_values_fill_the_gaps() {
+        let empty = Context::default();
+        assert_eq!(Dimension::Source.of_context(&empty), "Direct");
+        assert_eq!(Dimension::Referrer.of_context(&empty), "Direct");
+        assert_eq!(Dimension::Country.of_context(&empty), "unknown");
+        assert_eq!(Dimension::UtmCampaign.of_context(&empty), "");
+        let google = Context {
+            source: "Google".into(),
+            referrer_domain: "google.com".into(),
+            ..Context::default()
+        };
+        assert_eq!(Dimension::Source.of_context(&google), "Google");
+        assert_eq!(Dimension::Referrer.of_context(&google), "google.com");
+    }
+}

@@ -1,0 +1,137 @@
+use std::collections::{BTreeMap, HashMap};
+
+use beacon_event::event::Context;
+use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::*;
+
+fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDateTime) -> Event {
+    Event {
+        eid: Uuid::from_u128(n),
+        site_id: SiteId::parse("s").unwrap(),
+        event_type: EventType::parse(kind).unwrap(),
+        path: PagePath::parse(path).unwrap(),
+        visitor_id: VisitorId::parse(visitor).unwrap(),
+        user_id: None,
+        timestamp: at,
+        received_at: at,
+        referrer: None,
+        screen_width: None,
+        props: None,
+        context: Context {
+            source: if visitor == "a" {
+                "Google".into()
+            } else {
+                String::new()
+            },
+            ..Context::default()
+        },
+    }
+}
+
+/// Applies events in order (positions 0, 1, ...) and sums every delta per document.
+fn run(events: &[Event]) -> BTreeMap<String, Counters> {
+    let mut states: HashMap<String, VisitorState> = HashMap::new();
+    let mut out = Contributions::default();
+    for (i, e) in events.iter().enumerate() {
+        let state = states
+            .entry(e.visitor_id.as_str().to_owned())
+            .or_insert_with(|| VisitorState::new("s", e.visitor_id.as_str()));
+        let at = Position {
+            partition: 0,
+            offset: i as i64,
+        };
+        state.apply(e, at, &mut out);
+    }
+    out.keys()
+        .map(|k| {
+            let (sum, _) = out.pending(k, &BTreeMap::new()).unwrap();
+            (k.id(), sum)
+        })
+        .collect()
+}
+
+const T0: OffsetDateTime = datetime!(2026-11-25 10:00 UTC);
+
+#[test]
+fn a_crafted_clickstream_has_known_visits_bounces_and_durations() {
+    let m = |min: i64| T0 + Duration::minutes(min);
+    let events = [
+        // a: one visit of three pages over 4 minutes, from Google.
+        event(1, "a", "page_view", "/", m(0)),
+        event(2, "a", "page_view", "/pricing", m(1)),
+        event(3, "a", "page_view", "/signup", m(4)),
+        // b: a bounce, then (after 40 minutes) a visit with a page and a signup event.
+        event(4, "b", "page_view", "/blog", m(0)),
+        event(5, "b", "page_view", "/", m(40)),
+        event(6, "b", "signup", "/", m(42)),
+    ];
+    let r = run(&events);
+    let total = r["s|2026-11-25|total|"];
+    assert_eq!(total.views, 5);
+    assert_eq!(total.events, 6);
+    assert_eq!(total.visitors, 2);
+    assert_eq!(total.visits, 3);
+    assert_eq!(total.bounces, 1);
+    assert_eq!(total.duration, 4 * 60 + 2 * 60);
+
+    // Entry and exit pages.
+    assert_eq!(r["s|2026-11-25|entry_page|/"].visits, 2);
+    assert_eq!(r["s|2026-11-25|entry_page|/blog"].visits, 1);
+    assert_eq!(r["s|2026-11-25|exit_page|/signup"].visits, 1);
+    assert_eq!(r["s|2026-11-25|exit_page|/blog"].visits, 1);
+    // The signup event is not a page view: b's second visit exits on "/".
+    assert_eq!(r["s|2026-11-25|exit_page|/"].visits, 1);
+    // Intermediate exits were moved away, not left behind.
+    assert_eq!(r["s|2026-11-25|exit_page|/pricing"], Counters::default());
+
+    // Sources: a's visit from Google; b's two visits direct, b counted once as a visitor.
+    let google = r["s|2026-11-25|source|Google"];
+    assert_eq!(
+        (google.visits, google.visitors, google.views, google.bounces),
+        (1, 1, 3, 0)
+    );
+    let direct = r["s|2026-11-25|source|Direct"];
+    assert_eq!(
+        (direct.visits, direct.visitors, direct.views, direct.bounces),
+        (2, 1, 2, 1)
+    );
+
+    // Paths count views and distinct visitors; the custom event is its own event type.
+    let home = r["s|2026-11-25|path|/"];
+    assert_eq!((home.views, home.events, home.visitors), (2, 3, 2));
+    let signup = r["s|2026-11-25|event_type|signup"];
+    assert_eq!((signup.events, signup.visitors, signup.views), (1, 1, 0));
+
+    // Hourly totals: all three visits started in the 10:00 hour.
+    let hour = format!("s|h{}|total|", T0.unix_timestamp());
+    assert_eq!((r[&hour].visits, r[&hour].views), (3, 5));
+}
+
+#[test]
+fn replayed_deltas_are_dropped_by_the_watermark() {
+    let mut state = VisitorState::new("s", "a");
+    let mut out = Contributions::default();
+    let at = |offset| Position {
+        partition: 2,
+        offset,
+    };
+    state.apply(&event(1, "a", "page_view", "/", T0), at(10), &mut out);
+    state.apply(
+        &event(2, "a", "page_view", "/x", T0 + Duration::minutes(1)),
+        at(11),
+        &mut out,
+    );
+    assert!(state.has_applied(at(11)) && !state.has_applied(at(12)));
+    let key = RollupKey::total("s", Bucket::day_of(T0));
+    let (all, marks) = out.pending(&key, &BTreeMap::new()).unwrap();
+    assert_eq!((all.views, all.visits, all.bounces), (2, 1, 0));
+    assert_eq!(marks, BTreeMap::from([(2, 11)]));
+    // The document already has offset 10: only the second event's delta is left.
+    let (rest, _) = out.pending(&key, &BTreeMap::from([(2, 10)])).unwrap();
+    assert_eq!((rest.views, rest.visits, rest.bounces), (1, 0, -1));
+    assert!(out.pending(&key, &BTreeMap::from([(2, 11)])).is_none());
+}

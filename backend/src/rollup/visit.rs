@@ -1,0 +1,279 @@
+//! Visits (sessions) and what each new event changes in the rollups.
+//!
+//! A visit is the events of one visitor on one site with gaps under 30 minutes. The worker keeps
+//! one [`VisitorState`] per (site, visitor): the visit in progress and which documents already
+//! count this visitor. [`VisitorState::apply`] turns one event into counter deltas. Visit
+//! counters are expressed as "the visit's contribution now minus its contribution before", so a
+//! visit that gets a second page stops being a bounce and a moving exit page moves its visit,
+//! both with plain `$inc`.
+//!
+//! Everything here is a pure function of (state, event): given the same state and the same
+//! events in the same order it produces the same deltas, which is what makes a replay exact (see
+//! [`super`]).
+
+use std::collections::BTreeSet;
+
+use beacon_event::event::Context;
+use beacon_event::Event;
+use time::OffsetDateTime;
+
+use super::{Bucket, Contributions, Counters, Dimension, Position, RollupKey};
+
+/// Longest gap between two events of one visit.
+pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
+/// A visitor's "already counted in" set stops growing here (about 100 KB): beyond it, a new
+/// page is not counted as a new visitor of that page. Real visitors never get near it; it keeps
+/// a runaway client from growing one document without bound.
+pub const MAX_SEEN: usize = 2000;
+
+/// One visit, as far as it has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    /// The `eid` of the visit's first event.
+    pub id: String,
+    /// Unix milliseconds of the first and the latest event.
+    pub start_ms: i64,
+    pub last_ms: i64,
+    pub entry: String,
+    pub exit: String,
+    pub pageviews: i64,
+    pub events: i64,
+    /// The first event's context: source, device, country... of the whole visit.
+    pub context: Context,
+}
+
+impl Visit {
+    fn start(e: &Event) -> Self {
+        let ms = millis(e.timestamp);
+        Self {
+            id: e.eid.to_string(),
+            start_ms: ms,
+            last_ms: ms,
+            entry: e.path.as_str().to_owned(),
+            exit: e.path.as_str().to_owned(),
+            pageviews: i64::from(e.event_type.is_page_view()),
+            events: 1,
+            context: e.context.clone(),
+        }
+    }
+
+    fn started_at(&self) -> OffsetDateTime {
+        from_millis(self.start_ms)
+    }
+
+    /// Seconds from the first to the latest event.
+    pub fn duration(&self) -> i64 {
+        (self.last_ms - self.start_ms).max(0) / 1000
+    }
+
+    pub fn is_bounce(&self) -> bool {
+        self.events == 1
+    }
+
+    /// The counters this visit adds to one document.
+    fn counters(&self) -> Counters {
+        Counters {
+            visits: 1,
+            bounces: i64::from(self.is_bounce()),
+            duration: self.duration(),
+            ..Counters::default()
+        }
+    }
+
+    /// The value of a session property for this visit.
+    pub fn value(&self, dim: Dimension) -> String {
+        match dim {
+            Dimension::EntryPage => self.entry.clone(),
+            Dimension::ExitPage => self.exit.clone(),
+            _ => dim.of_context(&self.context),
+        }
+    }
+
+    /// Every document this visit contributes to, with what it contributes. Visit counters go
+    /// to the site total (day and hour of the visit's start) and to each session property's
+    /// value; page views inside the visit go to the session properties (the site total counts
+    /// page views per event instead).
+    fn contributions(&self, site: &str) -> Vec<(RollupKey, Counters)> {
+        let start = self.started_at();
+        let day = Bucket::day_of(start);
+        let visit = self.counters();
+        let mut out = vec![
+            (RollupKey::total(site, day), visit),
+            (RollupKey::total(site, Bucket::hour_of(start)), visit),
+        ];
+        let with_views = Counters {
+            views: self.pageviews,
+            events: self.events,
+            ..visit
+        };
+        for dim in Dimension::SESSION_FIXED
+            .into_iter()
+            .chain([Dimension::ExitPage])
+        {
+            out.push((RollupKey::of(site, day, dim, &self.value(dim)), with_views));
+        }
+        out
+    }
+}
+
+/// What the worker remembers about one visitor of one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorState {
+    pub site: String,
+    pub visitor: String,
+    /// The last event applied: events at or before it are already in the rollups.
+    pub applied: Position,
+    /// Unix milliseconds of the visitor's latest event (realtime visitors): when it happened,
+    /// not when it arrived, so a late batch from an outbox does not look like live traffic.
+    pub last_seen_ms: i64,
+    /// Documents that already count this visitor (see [`seen_key`]).
+    pub seen: BTreeSet<String>,
+    pub visit: Option<Visit>,
+}
+
+/// The session facts a raw event is stored with, so filtered reports can scan raw events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitTag {
+    pub visit_id: String,
+    pub entry: String,
+    pub context: Context,
+}
+
+impl VisitorState {
+    pub fn id(site: &str, visitor: &str) -> String {
+        format!("{site}|{visitor}")
+    }
+
+    pub fn new(site: &str, visitor: &str) -> Self {
+        Self {
+            site: site.to_owned(),
+            visitor: visitor.to_owned(),
+            applied: Position {
+                partition: -1,
+                offset: -1,
+            },
+            last_seen_ms: 0,
+            seen: BTreeSet::new(),
+            visit: None,
+        }
+    }
+
+    /// Whether the event at `at` is already reflected in this state (a replay).
+    pub fn has_applied(&self, at: Position) -> bool {
+        self.applied.partition == at.partition && at.offset <= self.applied.offset
+    }
+
+    /// Applies one event: updates the visit and records every counter delta, tagged with
+    /// the event's position, in `out`. Returns the visit the event belongs to.
+    pub fn apply(&mut self, e: &Event, at: Position, out: &mut Contributions) -> VisitTag {
+        let site = e.site_id.as_str();
+        let ts = e.timestamp;
+        let ms = millis(ts);
+        let is_view = e.event_type.is_page_view();
+        let day = Bucket::day_of(ts);
+        let day_text = match day {
+            Bucket::Day(d) => d.to_string(),
+            Bucket::Hour(_) => unreachable!(),
+        };
+        let hour = Bucket::hour_of(ts);
+
+        // Event properties: counted where the event happened.
+        let event_counts = Counters {
+            views: i64::from(is_view),
+            events: 1,
+            ..Counters::default()
+        };
+        let targets = [
+            (RollupKey::total(site, day), format!("{day_text}|total")),
+            (RollupKey::total(site, hour), format!("{hour:?}")),
+            (
+                RollupKey::of(site, day, Dimension::Path, e.path.as_str()),
+                format!("{day_text}|path={}", e.path.as_str()),
+            ),
+            (
+                RollupKey::of(site, day, Dimension::EventType, e.event_type.as_str()),
+                format!("{day_text}|event_type={}", e.event_type.as_str()),
+            ),
+        ];
+        for (key, seen) in targets {
+            let visitors = i64::from(self.first_time(seen));
+            out.add(
+                key,
+                at,
+                Counters {
+                    visitors,
+                    ..event_counts
+                },
+            );
+        }
+
+        // The visit: continue it or start a new one.
+        let before = self
+            .visit
+            .clone()
+            .filter(|v| ms - v.last_ms < VISIT_GAP_SECONDS * 1000 && ms >= v.start_ms);
+        let after = match &before {
+            Some(v) => {
+                let mut v = v.clone();
+                v.last_ms = v.last_ms.max(ms);
+                v.events += 1;
+                if is_view {
+                    v.pageviews += 1;
+                    v.exit = e.path.as_str().to_owned();
+                }
+                v
+            }
+            None => Visit::start(e),
+        };
+        let mut delta: std::collections::BTreeMap<RollupKey, Counters> = Default::default();
+        for (key, c) in after.contributions(site) {
+            *delta.entry(key).or_default() += c;
+        }
+        if let Some(v) = &before {
+            for (key, c) in v.contributions(site) {
+                *delta.entry(key).or_default() += Counters::default() - c;
+            }
+        } else {
+            // A new visit: count the visitor once per session-property value of the day.
+            let start_day = after.started_at().date();
+            for dim in Dimension::SESSION_FIXED {
+                let value = after.value(dim);
+                if self.first_time(format!("{start_day}|{dim}={value}")) {
+                    let key = RollupKey::of(site, Bucket::Day(start_day), dim, &value);
+                    delta.entry(key).or_default().visitors += 1;
+                }
+            }
+        }
+        for (key, c) in delta {
+            if !c.is_zero() {
+                out.add(key, at, c);
+            }
+        }
+        let tag = VisitTag {
+            visit_id: after.id.clone(),
+            entry: after.entry.clone(),
+            context: after.context.clone(),
+        };
+        self.visit = Some(after);
+        self.applied = at;
+        self.last_seen_ms = self.last_seen_ms.max(ms);
+        tag
+    }
+
+    /// Marks `key` seen; true the first time.
+    fn first_time(&mut self, key: String) -> bool {
+        if self.seen.contains(&key) || self.seen.len() >= MAX_SEEN {
+            return false;
+        }
+        self.seen.insert(key)
+    }
+}
+
+pub fn millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

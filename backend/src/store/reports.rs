@@ -1,0 +1,216 @@
+//! The reads behind the report API: rollup documents for unfiltered reports (a bounded number
+//! of documents per request, whatever the traffic), raw events for filtered ones.
+//!
+//! Every value in a query comes from a typed value (a site id, a date, a [`Dimension`]); no
+//! request text is spliced into a query.
+
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, DateTime, Document};
+use time::{Date, OffsetDateTime};
+
+use super::rollups::{bson_int, DAILY, HOURLY};
+use super::{MongoStore, StoreError};
+use crate::rollup::{Counters, Dimension, Position};
+
+/// A breakdown row: one property value and its counters over the range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub value: String,
+    pub counters: Counters,
+}
+
+/// How a breakdown is ordered (largest first, ties by value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Views,
+    Visitors,
+    Visits,
+    Events,
+}
+
+impl Order {
+    fn keys(self) -> Document {
+        match self {
+            Self::Views => doc! { "views": -1, "_id": 1 },
+            Self::Visitors => doc! { "visitors": -1, "views": -1, "_id": 1 },
+            Self::Visits => doc! { "visits": -1, "views": -1, "_id": 1 },
+            Self::Events => doc! { "events": -1, "visitors": -1, "_id": 1 },
+        }
+    }
+}
+
+/// Which slice of an ordered breakdown to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub skip: u64,
+    pub limit: u64,
+}
+
+/// One raw event as a filtered report needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    pub visitor: String,
+    pub event_type: String,
+    pub path: String,
+    pub ts_ms: i64,
+    /// The record that stored it: the worker's processing order.
+    pub position: Position,
+    pub visit_id: String,
+    /// The visit's fixed session properties, by dimension name.
+    pub session: Document,
+}
+
+fn counters(d: &Document) -> Counters {
+    let v = Counters::FIELDS.map(|f| d.get(f).and_then(bson_int).unwrap_or(0));
+    Counters::from_values(v)
+}
+
+fn sums() -> Document {
+    Counters::FIELDS
+        .iter()
+        .map(|f| {
+            (
+                (*f).to_owned(),
+                Bson::Document(doc! { "$sum": format!("${f}") }),
+            )
+        })
+        .collect()
+}
+
+fn day_range(from: Date, to: Date) -> Document {
+    doc! { "$gte": from.to_string(), "$lte": to.to_string() }
+}
+
+impl MongoStore {
+    /// The site's total counters per day in `[from, to]` (days without data are absent).
+    pub async fn daily_totals(
+        &self,
+        site: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(String, Counters)>, StoreError> {
+        let docs: Vec<Document> = self
+            .db
+            .collection::<Document>(DAILY)
+            .find(doc! { "site": site, "dim": "total", "day": day_range(from, to) })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| Some((d.get_str("day").ok()?.to_owned(), counters(d))))
+            .collect())
+    }
+
+    /// The site's total counters per hour in `[from, until)` (unix seconds of each hour).
+    pub async fn hourly_totals(
+        &self,
+        site: &str,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<(i64, Counters)>, StoreError> {
+        let millis = |t: OffsetDateTime| DateTime::from_millis(t.unix_timestamp() * 1000);
+        let docs: Vec<Document> = self
+            .db
+            .collection::<Document>(HOURLY)
+            .find(doc! { "site": site, "hour": { "$gte": millis(from), "$lt": millis(until) } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    d.get_datetime("hour").ok()?.timestamp_millis() / 1000,
+                    counters(d),
+                ))
+            })
+            .collect())
+    }
+
+    /// One page of a property's values over `[from, to]`, summed across days and ordered.
+    pub async fn breakdown(
+        &self,
+        site: &str,
+        from: Date,
+        to: Date,
+        dim: Dimension,
+        order: Order,
+        page: Page,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut group = sums();
+        group.insert("_id", "$value");
+        let mut pipeline = vec![
+            doc! { "$match": { "site": site, "dim": dim.name(), "day": day_range(from, to) } },
+            doc! { "$group": group },
+        ];
+        if order == Order::Views {
+            // Top pages: only values that were viewed.
+            pipeline.push(doc! { "$match": { "views": { "$gt": 0 } } });
+        } else {
+            // Values whose visits all moved elsewhere (a former exit page) are not listed.
+            pipeline.push(doc! { "$match": { "$or": [ { "events": { "$gt": 0 } }, { "visits": { "$gt": 0 } } ] } });
+        }
+        pipeline.push(doc! { "$sort": order.keys() });
+        pipeline.push(doc! { "$skip": page.skip as i64 });
+        pipeline.push(doc! { "$limit": page.limit as i64 });
+        let docs: Vec<Document> = self
+            .db
+            .collection::<Document>(DAILY)
+            .aggregate(pipeline)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                Some(Row {
+                    value: d.get_str("_id").ok()?.to_owned(),
+                    counters: counters(d),
+                })
+            })
+            .collect())
+    }
+
+    /// Every raw event of `site` in `[from, until)`, for reports the rollups cannot answer.
+    pub async fn raw_events(
+        &self,
+        site: &str,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let millis = |t: OffsetDateTime| {
+            DateTime::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
+        };
+        let mut cursor = self
+            .events
+            .find(doc! { "site_id": site, "ts": { "$gte": millis(from), "$lt": millis(until) } })
+            .projection(
+                doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1 },
+            )
+            .await?;
+        let mut out = Vec::new();
+        while let Some(d) = cursor.try_next().await? {
+            let origin = super::documents::origin(&d);
+            let session = d.get_document("s").cloned().unwrap_or_default();
+            let (Ok(visitor), Ok(kind), Ok(path), Ok(ts)) = (
+                d.get_str("visitor_id"),
+                d.get_str("event_type"),
+                d.get_str("path"),
+                d.get_datetime("ts"),
+            ) else {
+                continue;
+            };
+            out.push(RawEvent {
+                visitor: visitor.to_owned(),
+                event_type: kind.to_owned(),
+                path: path.to_owned(),
+                ts_ms: ts.timestamp_millis(),
+                position: origin,
+                visit_id: session.get_str("id").unwrap_or_default().to_owned(),
+                session,
+            });
+        }
+        Ok(out)
+    }
+}

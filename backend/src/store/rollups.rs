@@ -1,0 +1,272 @@
+//! Writing rollup deltas and visitor states, idempotently by Kafka position.
+//!
+//! Each write is one `update` command carrying many statements (one round trip per collection
+//! per batch). Every statement is conditional on the watermark it was computed against; if
+//! another worker moved it (a rebalance overlap), the statement fails with a duplicate key on
+//! upsert and the whole batch is retried from fresh reads. See [`crate::rollup`] for why this
+//! makes counts exact under replay.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::TryStreamExt;
+use mongodb::bson::{self, doc, Bson, DateTime, Document};
+
+use super::{MongoStore, StoreError};
+use crate::rollup::visit::Visit;
+use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
+
+/// How long a visitor's state is kept after its last event: visitor ids change daily, so after
+/// two days no event can continue the visit.
+const STATE_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
+
+pub(super) const DAILY: &str = "rollups_daily";
+pub(super) const HOURLY: &str = "rollups_hourly";
+pub(super) const VISITORS: &str = "visitors";
+
+fn collection_of(key: &RollupKey) -> &'static str {
+    match key.bucket {
+        Bucket::Day(_) => DAILY,
+        Bucket::Hour(_) => HOURLY,
+    }
+}
+
+fn watermarks(doc: &Document) -> BTreeMap<i32, i64> {
+    doc.get_document("wm")
+        .map(|wm| {
+            wm.iter()
+                .filter_map(|(p, o)| Some((p.parse().ok()?, bson_int(o)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn bson_int(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        Bson::Double(n) => Some(*n as i64),
+        _ => None,
+    }
+}
+
+impl MongoStore {
+    /// Adds every delta not yet in its document. Returns how many documents changed.
+    pub async fn apply_rollups(&self, contributions: &Contributions) -> Result<usize, StoreError> {
+        let mut by_collection: BTreeMap<&str, Vec<&RollupKey>> = BTreeMap::new();
+        for key in contributions.keys() {
+            by_collection
+                .entry(collection_of(key))
+                .or_default()
+                .push(key);
+        }
+        let mut changed = 0;
+        for (name, keys) in by_collection {
+            let ids: Vec<String> = keys.iter().map(|k| k.id()).collect();
+            let applied: HashMap<String, BTreeMap<i32, i64>> = self
+                .db
+                .collection::<Document>(name)
+                .find(doc! { "_id": { "$in": &ids } })
+                .projection(doc! { "wm": 1 })
+                .await?
+                .try_collect::<Vec<_>>()
+                .await?
+                .into_iter()
+                .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), watermarks(&d))))
+                .collect();
+            let mut statements = Vec::new();
+            for (key, id) in keys.into_iter().zip(ids) {
+                let before = applied.get(&id).cloned().unwrap_or_default();
+                let Some((sum, marks)) = contributions.pending(key, &before) else {
+                    continue;
+                };
+                statements.push(rollup_statement(key, id, &before, &sum, &marks));
+            }
+            changed += statements.len();
+            self.update_all(name, statements).await?;
+        }
+        Ok(changed)
+    }
+
+    /// The stored states of these (site, visitor) ids.
+    pub async fn load_visitors(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, VisitorState>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let docs: Vec<Document> = self
+            .db
+            .collection::<Document>(VISITORS)
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), state_from(d)?)))
+            .collect())
+    }
+
+    /// Saves states; each is conditional on the position it was loaded at (`before`).
+    pub async fn save_visitors(
+        &self,
+        states: &[(&VisitorState, Option<Position>)],
+    ) -> Result<(), StoreError> {
+        let statements = states
+            .iter()
+            .map(|(state, before)| {
+                let id = VisitorState::id(&state.site, &state.visitor);
+                let q = match before {
+                    Some(p) => doc! { "_id": &id, "applied.p": p.partition, "applied.o": p.offset },
+                    None => doc! { "_id": &id, "applied": { "$exists": false } },
+                };
+                doc! { "q": q, "u": state_document(state), "upsert": true }
+            })
+            .collect();
+        self.update_all(VISITORS, statements).await
+    }
+
+    /// Visitors of `site` whose latest event was received at or after `since`.
+    pub async fn active_visitors(
+        &self,
+        site: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let since = super::documents::date(since);
+        Ok(self
+            .db
+            .collection::<Document>(VISITORS)
+            .count_documents(doc! { "site": site, "last_seen": { "$gte": since } })
+            .await?)
+    }
+
+    /// Runs one unordered `update` command; any per-statement failure fails the batch.
+    async fn update_all(
+        &self,
+        collection: &str,
+        statements: Vec<Document>,
+    ) -> Result<(), StoreError> {
+        // Bounded so one command stays far below MongoDB's 16 MB message limit.
+        for chunk in statements.chunks(500) {
+            let started = std::time::Instant::now();
+            let reply = self
+                .db
+                .run_command(doc! { "update": collection, "updates": chunk, "ordered": false })
+                .await;
+            metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
+                .record(started.elapsed().as_secs_f64());
+            let reply = reply.inspect_err(|_| {
+                metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
+            })?;
+            if let Ok(errors) = reply.get_array("writeErrors") {
+                if !errors.is_empty() {
+                    metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
+                    return Err(StoreError::Conflict {
+                        collection: collection.to_owned(),
+                        failed: errors.len(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rollup_statement(
+    key: &RollupKey,
+    id: String,
+    before: &BTreeMap<i32, i64>,
+    sum: &Counters,
+    marks: &BTreeMap<i32, i64>,
+) -> Document {
+    let mut q = doc! { "_id": &id };
+    let mut set = Document::new();
+    for (p, offset) in marks {
+        let field = format!("wm.{p}");
+        match before.get(p) {
+            Some(old) => q.insert(field.clone(), *old),
+            None => q.insert(field.clone(), doc! { "$exists": false }),
+        };
+        set.insert(field, *offset);
+    }
+    let inc: Document = Counters::FIELDS
+        .iter()
+        .zip(sum.values())
+        .map(|(f, v)| ((*f).to_owned(), Bson::Int64(v)))
+        .collect();
+    let mut on_insert = doc! { "site": &key.site, "dim": key.dim_name(), "value": &key.value };
+    match key.bucket {
+        Bucket::Day(day) => on_insert.insert("day", day.to_string()),
+        Bucket::Hour(s) => on_insert.insert("hour", DateTime::from_millis(s * 1000)),
+    };
+    doc! {
+        "q": q,
+        "u": { "$inc": inc, "$set": set, "$setOnInsert": on_insert },
+        "upsert": true,
+    }
+}
+
+fn state_document(s: &VisitorState) -> Document {
+    let mut d = doc! {
+        "site": &s.site,
+        "visitor": &s.visitor,
+        "applied": { "p": s.applied.partition, "o": s.applied.offset },
+        "last_seen": DateTime::from_millis(s.last_seen_ms),
+        "expire_at": DateTime::from_millis(s.last_seen_ms + STATE_TTL_MS),
+        "seen": s.seen.iter().cloned().collect::<Vec<_>>(),
+    };
+    if let Some(v) = &s.visit {
+        d.insert(
+            "visit",
+            doc! {
+                "id": &v.id,
+                "start_ms": v.start_ms,
+                "last_ms": v.last_ms,
+                "entry": &v.entry,
+                "exit": &v.exit,
+                "pageviews": v.pageviews,
+                "events": v.events,
+                "context": bson::to_document(&v.context).unwrap_or_default(),
+            },
+        );
+    }
+    d
+}
+
+fn state_from(d: &Document) -> Option<VisitorState> {
+    let applied = d.get_document("applied").ok()?;
+    let visit = match d.get_document("visit") {
+        Ok(v) => Some(Visit {
+            id: v.get_str("id").ok()?.to_owned(),
+            start_ms: v.get("start_ms").and_then(bson_int)?,
+            last_ms: v.get("last_ms").and_then(bson_int)?,
+            entry: v.get_str("entry").ok()?.to_owned(),
+            exit: v.get_str("exit").ok()?.to_owned(),
+            pageviews: v.get("pageviews").and_then(bson_int)?,
+            events: v.get("events").and_then(bson_int)?,
+            context: v
+                .get_document("context")
+                .ok()
+                .and_then(|c| bson::from_document(c.clone()).ok())
+                .unwrap_or_default(),
+        }),
+        Err(_) => None,
+    };
+    Some(VisitorState {
+        site: d.get_str("site").ok()?.to_owned(),
+        visitor: d.get_str("visitor").ok()?.to_owned(),
+        applied: Position {
+            partition: applied.get("p").and_then(bson_int)? as i32,
+            offset: applied.get("o").and_then(bson_int)?,
+        },
+        last_seen_ms: d.get_datetime("last_seen").ok()?.timestamp_millis(),
+        seen: d
+            .get_array("seen")
+            .ok()?
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect(),
+        visit,
+    })
+}

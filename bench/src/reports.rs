@@ -1,0 +1,234 @@
+//! `reports`: latency of the report endpoints on one seeded site-day, and `counts`: how many
+//! documents MongoDB holds, to show that a report reads a bounded number of them.
+
+use std::time::Instant;
+
+use anyhow::{ensure, Context as _};
+use beacon::store::MongoStore;
+use clap::Args;
+use mongodb::bson::{doc, Document};
+use serde_json::Value;
+
+use crate::probes::{loopback, ms, new_histogram, progress};
+use crate::seed;
+
+#[derive(Args)]
+pub struct ReportsArgs {
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    report: String,
+    #[arg(long, default_value = "bench-reports")]
+    site: String,
+    /// The seeded UTC day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    date: String,
+    /// How many events `bench seed` stored for the day (offsets 0..events): the answers are
+    /// checked against what was seeded.
+    #[arg(long)]
+    events: u64,
+    /// Timed requests per endpoint (after one untimed, checked request).
+    #[arg(long, default_value_t = 50)]
+    requests: u32,
+}
+
+/// One endpoint under test: its label in the table, its path and query, and a check of its body.
+struct Endpoint {
+    label: &'static str,
+    url: String,
+    check: fn(&Value, u64) -> anyhow::Result<()>,
+}
+
+fn views_of(body: &Value) -> anyhow::Result<u64> {
+    body["total_views"]
+        .as_u64()
+        .context("no total_views in the answer")
+}
+
+fn check_stats(body: &Value, views: u64) -> anyhow::Result<()> {
+    let total = views_of(body)?;
+    ensure!(total == views, "total_views = {total}, seeded {views}");
+    let top = body["top_paths"].as_array().context("no top_paths")?;
+    ensure!(top.len() == 10, "top_paths lists {} paths", top.len());
+    ensure!(
+        top[0]["path"] == "/",
+        "top path is {}, the seed's most viewed is /",
+        top[0]["path"]
+    );
+    let users = body["unique_users"].as_u64().unwrap_or(0);
+    ensure!(
+        users > 0 && users < views,
+        "unique_users = {users} for {views} views"
+    );
+    Ok(())
+}
+
+fn check_metrics(body: &Value, views: u64) -> anyhow::Result<()> {
+    check_stats(body, views)?;
+    let visits = body["visits"].as_u64().context("no visits")?;
+    let bounce = body["bounce_rate"].as_f64().context("no bounce_rate")?;
+    let per_visit = body["views_per_visit"]
+        .as_f64()
+        .context("no views_per_visit")?;
+    let duration = body["visit_duration"]
+        .as_u64()
+        .context("no visit_duration")?;
+    ensure!(
+        visits > 0 && visits < views,
+        "visits = {visits} for {views} views"
+    );
+    ensure!((1.0..60.0).contains(&bounce), "bounce_rate = {bounce}");
+    ensure!(
+        (3.0..20.0).contains(&per_visit),
+        "views_per_visit = {per_visit}"
+    );
+    ensure!(duration > 0, "visit_duration = {duration}");
+    Ok(())
+}
+
+fn check_breakdown(expected_rows: usize) -> impl Fn(&Value) -> anyhow::Result<()> {
+    move |body| {
+        let rows = body["results"].as_array().context("no results")?;
+        ensure!(
+            rows.len() == expected_rows,
+            "{} rows, expected {expected_rows}",
+            rows.len()
+        );
+        Ok(())
+    }
+}
+
+fn check_sources(body: &Value, _: u64) -> anyhow::Result<()> {
+    check_breakdown(6)(body)
+}
+
+fn check_paths(body: &Value, _: u64) -> anyhow::Result<()> {
+    // The default page of 10 out of the seed's 50 paths.
+    check_breakdown(10)(body)
+}
+
+fn check_timeseries(body: &Value, views: u64) -> anyhow::Result<()> {
+    let points = body["points"].as_array().context("no points")?;
+    ensure!(points.len() == 24, "{} hourly points", points.len());
+    let sum: u64 = points.iter().filter_map(|p| p["views"].as_u64()).sum();
+    ensure!(sum == views, "hourly views sum to {sum}, seeded {views}");
+    Ok(())
+}
+
+/// Times each endpoint sequentially; rows: events that day, endpoint, requests, p50, p95, max.
+pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
+    loopback(&args.report)?;
+    let views = seed::page_views(args.events);
+    let base = format!(
+        "{}/stats{{}}?site_id={}&date={}",
+        args.report, args.site, args.date
+    );
+    let at = |path: &str, extra: &str| base.replacen("{}", path, 1) + extra;
+    let endpoints = [
+        Endpoint {
+            label: "`/stats`",
+            url: at("", ""),
+            check: check_stats,
+        },
+        Endpoint {
+            label: "`/stats` + `metrics=visits,bounce_rate,visit_duration,views_per_visit`",
+            url: at(
+                "",
+                "&metrics=visits,bounce_rate,visit_duration,views_per_visit",
+            ),
+            check: check_metrics,
+        },
+        Endpoint {
+            label: "`/stats/breakdown?property=source`",
+            url: at("/breakdown", "&property=source"),
+            check: check_sources,
+        },
+        Endpoint {
+            label: "`/stats/breakdown?property=path`",
+            url: at("/breakdown", "&property=path"),
+            check: check_paths,
+        },
+        Endpoint {
+            label: "`/stats/timeseries?interval=hour`",
+            url: at("/timeseries", "&interval=hour"),
+            check: check_timeseries,
+        },
+    ];
+    let client = reqwest::Client::new();
+    let get = |url: &str| {
+        let request = client.get(url);
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.text().await?;
+            ensure!(status.is_success(), "answered {status}: {body}");
+            Ok::<String, anyhow::Error>(body)
+        }
+    };
+    let mut rows = Vec::new();
+    for endpoint in &endpoints {
+        let body: Value = serde_json::from_str(&get(&endpoint.url).await?)?;
+        (endpoint.check)(&body, views)
+            .with_context(|| format!("implausible answer from {}", endpoint.url))?;
+        let mut histogram = new_histogram();
+        let bar = progress(u64::from(args.requests), endpoint.label);
+        for _ in 0..args.requests {
+            let t = Instant::now();
+            let body = get(&endpoint.url).await?;
+            histogram.record(t.elapsed().as_micros() as u64)?;
+            ensure!(!body.is_empty(), "{}: empty answer", endpoint.url);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        rows.push(format!(
+            "| {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            args.events,
+            endpoint.label,
+            args.requests,
+            ms(&histogram, 0.5),
+            ms(&histogram, 0.95),
+            histogram.max() as f64 / 1000.0
+        ));
+    }
+    Ok(rows.join("\n"))
+}
+
+#[derive(Args)]
+pub struct CountsArgs {
+    #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
+    mongo: String,
+    #[arg(long, default_value = "bench-reports")]
+    site: String,
+    /// The seeded UTC day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    date: String,
+}
+
+/// Row: raw events, daily rollup documents (all / the site-day's), hourly rollup documents,
+/// visitor states.
+pub async fn counts(args: CountsArgs) -> anyhow::Result<String> {
+    loopback(&args.mongo)?;
+    let store = MongoStore::connect(&args.mongo).await?;
+    let db = store.database();
+    let collection = |name: &str| db.collection::<Document>(name);
+    // Estimated counts read collection metadata: a filtered count would scan millions of
+    // documents. The database holds this one site only.
+    let events = collection("events").estimated_document_count().await?;
+    let visitors = collection("visitors").estimated_document_count().await?;
+    let daily = collection("rollups_daily")
+        .count_documents(doc! { "site": &args.site, "day": &args.date })
+        .await?;
+    let daily_total = collection("rollups_daily")
+        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "total" })
+        .await?;
+    let daily_paths = collection("rollups_daily")
+        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "path" })
+        .await?;
+    let daily_sources = collection("rollups_daily")
+        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "source" })
+        .await?;
+    let hourly = collection("rollups_hourly")
+        .count_documents(doc! { "site": &args.site })
+        .await?;
+    Ok(format!(
+        "| {events} | {daily} (total {daily_total}, path {daily_paths}, source {daily_sources}) | {hourly} | {visitors} |"
+    ))
+}

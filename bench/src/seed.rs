@@ -1,0 +1,401 @@
+//! `seed`: fills MongoDB with a realistic site-day through the worker's own storage path,
+//! [`beacon::worker::store_batch`] (raw events, rollups and visitor states, exact under replay),
+//! the function the Kafka consumer calls for each batch. Kafka is skipped only so that millions
+//! of events fit in the time a benchmark has; what MongoDB ends up holding is the same.
+//!
+//! Event `i` (its Kafka offset on partition 0) is a pure function of `i` and the planned size of
+//! the day, so seeding can stop and go on later from `--start-offset`, and a repeated range is
+//! harmless (the same `eid`s and positions: the worker's replay rules drop it).
+//!
+//! The shape of the day: timestamps rise with the offset and fill the UTC day when
+//! `--day-events` events are stored. [`SLOT_GAP_SECONDS`] apart, one "slot" of interleaved
+//! traffic gets its next event, so each slot is a sequence of visits: consecutive events of one
+//! visitor about a minute apart, ~10 events per visit (geometric lengths, so some visits bounce),
+//! some visitors returning hours later. Paths follow a Zipf-like law over 50 pages; 5% of events
+//! are a custom `signup`; each visitor has one source, device, browser, OS and country.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _};
+use beacon::rollup::Position;
+use beacon::store::MongoStore;
+use beacon_event::event::Context;
+use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use clap::Args;
+use time::{Date, OffsetDateTime};
+
+/// Seconds between two consecutive events of one visit.
+pub const SLOT_GAP_SECONDS: u64 = 60;
+/// One event in this many is a custom `signup` event (5%).
+const CUSTOM_EVERY: u64 = 20;
+/// A visit ends after an event with probability 1/this: ~10 events per visit.
+const VISIT_LENGTH: u64 = 10;
+/// One visit in this many is by a visitor seen earlier that day...
+const RETURNING_EVERY: u64 = 8;
+/// ...this many visits of the same slot before (hours earlier).
+const RETURN_AFTER_VISITS: u64 = 40;
+
+const SOURCES: [(&str, &str, u64); 6] = [
+    ("", "", 35),
+    ("Google", "google.com", 30),
+    ("Hacker News", "news.ycombinator.com", 12),
+    ("Twitter", "t.co", 10),
+    ("DuckDuckGo", "duckduckgo.com", 8),
+    ("newsletter", "", 5),
+];
+const DEVICES: [(&str, u64); 3] = [("desktop", 60), ("mobile", 35), ("tablet", 5)];
+const BROWSERS: [(&str, u64); 5] = [
+    ("Chrome", 55),
+    ("Safari", 20),
+    ("Firefox", 12),
+    ("Edge", 10),
+    ("Samsung Internet", 3),
+];
+const OSES: [(&str, u64); 4] = [("Windows", 40), ("macOS", 25), ("Android", 20), ("iOS", 15)];
+const COUNTRIES: [(&str, u64); 10] = [
+    ("US", 30),
+    ("DE", 12),
+    ("GB", 10),
+    ("FR", 8),
+    ("IN", 8),
+    ("NL", 7),
+    ("CA", 7),
+    ("BR", 6),
+    ("JP", 6),
+    ("PL", 6),
+];
+
+/// SplitMix64's finalizer: a good 64-bit mix of an integer.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn mix2(a: u64, b: u64) -> u64 {
+    mix(mix(a) ^ b.rotate_left(17))
+}
+
+/// Picks from `(value, weight)` pairs with `hash`.
+fn pick<T: Copy>(items: &[(T, u64)], hash: u64) -> T {
+    let total: u64 = items.iter().map(|(_, w)| w).sum();
+    let mut at = hash % total;
+    for (item, weight) in items {
+        if at < *weight {
+            return *item;
+        }
+        at -= weight;
+    }
+    items[items.len() - 1].0
+}
+
+/// Whether the event at `offset` is a custom event (not a page view).
+pub fn is_custom(offset: u64) -> bool {
+    mix2(0xc057, offset) % CUSTOM_EVERY == 0
+}
+
+/// How many page views the events at offsets `0..events` contain.
+pub fn page_views(events: u64) -> u64 {
+    (0..events).filter(|&i| !is_custom(i)).count() as u64
+}
+
+/// The 50 paths with Zipf-like weights (rank r weighs 1/(r+1)).
+fn paths() -> Vec<(PagePath, u64)> {
+    let named = [
+        "/",
+        "/pricing",
+        "/docs",
+        "/blog",
+        "/features",
+        "/signup",
+        "/login",
+        "/about",
+        "/changelog",
+        "/contact",
+    ];
+    named
+        .iter()
+        .map(|p| (*p).to_owned())
+        .chain((1..=25).map(|k| format!("/blog/post-{k}")))
+        .chain((1..=15).map(|k| format!("/docs/page-{k}")))
+        .enumerate()
+        .map(|(rank, p)| {
+            let path = PagePath::parse(&p).expect("a valid path");
+            (path, 1_000_000 / (rank as u64 + 1))
+        })
+        .collect()
+}
+
+/// Generates the events of one site-day in offset order.
+pub struct Generator {
+    site: SiteId,
+    salt: u64,
+    day_start: OffsetDateTime,
+    day_events: u64,
+    slots: u64,
+    /// Per slot: visits started so far.
+    visits: Vec<u64>,
+    next: u64,
+    paths: Vec<(PagePath, u64)>,
+    signup: EventType,
+    page_view: EventType,
+}
+
+impl Generator {
+    /// A generator positioned at `start` (events before it are replayed in memory only).
+    pub fn new(site: &str, date: Date, day_events: u64, start: u64) -> anyhow::Result<Self> {
+        ensure!(day_events > 0, "--day-events must be > 0");
+        let site = SiteId::parse(site).map_err(|e| anyhow::anyhow!("site: {e}"))?;
+        let salt = site
+            .as_str()
+            .bytes()
+            .fold(0x000b_eac0_u64, |h, b| mix2(h, u64::from(b)));
+        let slots = (day_events * SLOT_GAP_SECONDS / 86_400).max(1);
+        let mut generator = Self {
+            site,
+            salt,
+            day_start: date.midnight().assume_utc(),
+            day_events,
+            slots,
+            visits: vec![0; slots as usize],
+            next: 0,
+            paths: paths(),
+            signup: EventType::parse("signup").expect("valid"),
+            page_view: EventType::parse(beacon_event::fields::PAGE_VIEW).expect("valid"),
+        };
+        for offset in 0..start {
+            generator.visit_of(offset);
+        }
+        generator.next = start;
+        Ok(generator)
+    }
+
+    /// The slot and visit number of the event at `offset`; must be called in offset order.
+    fn visit_of(&mut self, offset: u64) -> (u64, u64) {
+        let slot = offset % self.slots;
+        let step = offset / self.slots;
+        let previous = if step == 0 { None } else { Some(step - 1) };
+        // A visit ends after an event with probability 1/VISIT_LENGTH.
+        let starts = previous.is_none_or(|p| mix2(self.salt ^ slot, p) % VISIT_LENGTH == 0);
+        let visits = &mut self.visits[slot as usize];
+        if starts {
+            *visits += 1;
+        }
+        (slot, *visits - 1)
+    }
+
+    /// The next event and its position (partition 0, offset = its index in the day).
+    pub fn next_event(&mut self, received_at: OffsetDateTime) -> anyhow::Result<(Event, Position)> {
+        let offset = self.next;
+        ensure!(
+            offset < self.day_events,
+            "offset {offset} is past the planned day of {} events (--day-events)",
+            self.day_events
+        );
+        self.next += 1;
+        let (slot, visit) = self.visit_of(offset);
+        let returning = visit >= RETURN_AFTER_VISITS
+            && mix2(self.salt ^ 0x7e7, (slot << 32) | visit) % RETURNING_EVERY == 0;
+        let identity = if returning {
+            visit - RETURN_AFTER_VISITS
+        } else {
+            visit
+        };
+        let who = mix2(self.salt ^ slot, identity);
+        let visitor =
+            VisitorId::parse(&format!("{who:016x}")).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (source, referrer_domain) = pick(&SOURCES.map(|(s, d, w)| ((s, d), w)), mix2(who, 1));
+        let context = Context {
+            browser: pick(&BROWSERS, mix2(who, 2)).to_owned(),
+            os: pick(&OSES, mix2(who, 3)).to_owned(),
+            device: pick(&DEVICES, mix2(who, 4)).to_owned(),
+            country: pick(&COUNTRIES, mix2(who, 5)).to_owned(),
+            source: source.to_owned(),
+            referrer_domain: referrer_domain.to_owned(),
+            utm_source: if source == "newsletter" {
+                "newsletter".to_owned()
+            } else {
+                String::new()
+            },
+            ..Context::default()
+        };
+        let path_index = {
+            let total: u64 = self.paths.iter().map(|(_, w)| w).sum();
+            let mut at = mix2(self.salt ^ 0x9a7, offset) % total;
+            self.paths
+                .iter()
+                .position(|(_, w)| {
+                    let hit = at < *w;
+                    at = at.saturating_sub(*w);
+                    hit
+                })
+                .unwrap_or(0)
+        };
+        let nanos = i128::from(offset) * 86_400_000_000_000 / i128::from(self.day_events);
+        let timestamp = self.day_start + time::Duration::nanoseconds(nanos as i64);
+        let mut eid = [0u8; 16];
+        eid[..8].copy_from_slice(&self.salt.to_be_bytes());
+        eid[8..].copy_from_slice(&offset.to_be_bytes());
+        let event = Event {
+            eid: uuid::Builder::from_custom_bytes(eid).into_uuid(),
+            site_id: self.site.clone(),
+            event_type: if is_custom(offset) {
+                self.signup.clone()
+            } else {
+                self.page_view.clone()
+            },
+            path: self.paths[path_index].0.clone(),
+            visitor_id: visitor,
+            user_id: None,
+            timestamp,
+            received_at,
+            referrer: None,
+            screen_width: None,
+            props: None,
+            context,
+        };
+        let position = Position {
+            partition: 0,
+            offset: offset as i64,
+        };
+        Ok((event, position))
+    }
+}
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// MongoDB URL (loopback only), with the database the services use.
+    #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
+    mongo: String,
+    #[arg(long, default_value = "bench-reports")]
+    site: String,
+    /// The UTC day the events happen on (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    date: String,
+    /// How many events the finished day holds: timestamps are spread so that this many fill
+    /// the day (a smaller run covers its beginning). Keep it the same across continued runs.
+    #[arg(long, default_value_t = 10_000_000)]
+    day_events: u64,
+    /// The offset of the first event to store (where a previous run stopped).
+    #[arg(long, default_value_t = 0)]
+    start_offset: u64,
+    /// How many events to store.
+    #[arg(long)]
+    events: u64,
+    /// Events per `store_batch` call.
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+}
+
+/// Stores events `start_offset..start_offset + events`; row: from, to, seconds, events/s.
+pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
+    crate::probes::loopback(&args.mongo)?;
+    ensure!(args.batch >= 1, "--batch must be >= 1");
+    let date = beacon_event::Day::parse_named(&args.date, "date")
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .start()
+        .date();
+    let end = args.start_offset + args.events;
+    ensure!(
+        end <= args.day_events,
+        "offsets up to {end} do not fit a day of {} events (--day-events)",
+        args.day_events
+    );
+    let store = MongoStore::connect(&args.mongo).await?;
+    store
+        .ensure_indexes()
+        .await
+        .context("creating indexes (is MongoDB up?)")?;
+    let mut generator = Generator::new(&args.site, date, args.day_events, args.start_offset)?;
+    // Raw events expire `retention` after they happened: keep them for the whole benchmark.
+    let retention = time::Duration::days(3650);
+    let started = Instant::now();
+    let mut reported = Instant::now();
+    let mut done = 0u64;
+    let (mut inserted, mut duplicates) = (0usize, 0usize);
+    while done < args.events {
+        let size = (args.events - done).min(args.batch as u64);
+        let now = OffsetDateTime::now_utc();
+        let batch = (0..size)
+            .map(|_| generator.next_event(now))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let outcome = beacon::worker::store_batch(&store, &batch, retention)
+            .await
+            .with_context(|| {
+                format!(
+                    "store_batch at offset {}; continue with --start-offset {}",
+                    args.start_offset + done,
+                    args.start_offset + done
+                )
+            })?;
+        inserted += outcome.inserted;
+        duplicates += outcome.duplicates;
+        done += size;
+        if reported.elapsed() >= Duration::from_secs(10) || done == args.events {
+            let elapsed = started.elapsed().as_secs_f64();
+            eprintln!(
+                "seed: offset {} ({done}/{} this run), {:.0} events/s, {:.0} s",
+                args.start_offset + done,
+                args.events,
+                done as f64 / elapsed,
+                elapsed
+            );
+            reported = Instant::now();
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!("seed: {inserted} raw events inserted, {duplicates} duplicates (a repeated range)");
+    Ok(format!(
+        "| {} | {} | {} | {:.0} s | {:.0} |",
+        args.start_offset,
+        end,
+        inserted,
+        elapsed,
+        args.events as f64 / elapsed
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn continuing_from_an_offset_generates_the_same_events() {
+        let now = OffsetDateTime::now_utc();
+        let mut whole = Generator::new("s", date!(2026 - 11 - 02), 100_000, 0).unwrap();
+        let all: Vec<_> = (0..3000).map(|_| whole.next_event(now).unwrap()).collect();
+        let mut tail = Generator::new("s", date!(2026 - 11 - 02), 100_000, 2000).unwrap();
+        let rest: Vec<_> = (0..1000).map(|_| tail.next_event(now).unwrap()).collect();
+        assert_eq!(&all[2000..], &rest[..]);
+    }
+
+    #[test]
+    fn the_day_has_its_shape() {
+        let now = OffsetDateTime::now_utc();
+        let n = 100_000;
+        let mut g = Generator::new("s", date!(2026 - 11 - 02), n, 0).unwrap();
+        let events: Vec<_> = (0..n).map(|_| g.next_event(now).unwrap().0).collect();
+        assert!(events.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+        assert_eq!(events[0].timestamp.date(), date!(2026 - 11 - 02));
+        assert_eq!(
+            events[n as usize - 1].timestamp.date(),
+            date!(2026 - 11 - 02)
+        );
+        let custom = events
+            .iter()
+            .filter(|e| !e.event_type.is_page_view())
+            .count() as u64;
+        assert_eq!(n - custom, page_views(n));
+        assert!((4_000..6_000).contains(&custom), "{custom}");
+        let visitors: std::collections::HashSet<_> = events.iter().map(|e| &e.visitor_id).collect();
+        let per_visitor = n as f64 / visitors.len() as f64;
+        assert!((8.0..14.0).contains(&per_visitor), "{per_visitor}");
+        let paths: std::collections::HashSet<_> = events.iter().map(|e| &e.path).collect();
+        assert_eq!(paths.len(), 50);
+        let sources: std::collections::HashSet<_> =
+            events.iter().map(|e| &e.context.source).collect();
+        assert_eq!(sources.len(), 6);
+    }
+}

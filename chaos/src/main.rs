@@ -1,0 +1,212 @@
+//! The chaos suite: real Beacon processes (post_service, worker, report_service, Tansu,
+//! SecantusDB) on loopback, a known stream of events with client eids, one injected fault per
+//! scenario, and an exact accounting afterwards: every acknowledged event stored and counted
+//! once, nothing else. See docs/reliability.md and scripts/chaos.
+
+mod kafka;
+mod load;
+mod procs;
+mod scenarios;
+mod system;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::kafka::Broker;
+use crate::procs::{Proc, Tools};
+use crate::scenarios::Report;
+use crate::system::Suite;
+
+#[derive(Parser, Debug)]
+#[command(about = "Fault-injection suite for Beacon's real processes")]
+struct Args {
+    /// Directory with post_service, worker and report_service.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// The Tansu binary.
+    #[arg(long)]
+    tansu: PathBuf,
+    /// SecantusDB's secantusd-py.
+    #[arg(long)]
+    secantus: PathBuf,
+    /// Logs and data go here (one folder per scenario).
+    #[arg(long)]
+    work_dir: PathBuf,
+    /// Where to write the results as Markdown table rows.
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Scenarios to run (1-6), comma separated; default all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u16>,
+    /// Events per second the client sends (batches of 10).
+    #[arg(long, default_value_t = 300)]
+    rate: u32,
+    /// Ports used: BASE+92 (broker), BASE+17 (store), BASE+n00.. BASE+n92 for scenario n.
+    #[arg(long, default_value_t = 33000)]
+    base_port: u16,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mut args = Args::parse();
+    std::fs::create_dir_all(&args.work_dir)?;
+    // The services run in per-scenario folders: every path must be absolute.
+    for path in [
+        &mut args.bin_dir,
+        &mut args.tansu,
+        &mut args.secantus,
+        &mut args.work_dir,
+    ] {
+        *path = std::fs::canonicalize(&*path).with_context(|| path.display().to_string())?;
+    }
+    procs::set_pids_file(args.work_dir.join("chaos.pids"));
+    let tools = Tools {
+        bin_dir: args.bin_dir.clone(),
+        tansu: args.tansu.clone(),
+        secantus: args.secantus.clone(),
+    };
+    let suite_started = Instant::now();
+    let broker_port = args.base_port + 92;
+    let store_port = args.base_port + 17;
+    let _tansu: Proc = tools
+        .tansu(
+            broker_port,
+            "memory://tansu/",
+            &args.work_dir,
+            &args.work_dir.join("tansu.log"),
+        )
+        .await?;
+    let store = tools
+        .secantus(store_port, &args.work_dir.join("secantusdb.log"))
+        .await?;
+    let mut options =
+        mongodb::options::ClientOptions::parse(format!("mongodb://127.0.0.1:{store_port}")).await?;
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    let suite = Suite {
+        tools,
+        work_dir: args.work_dir.clone(),
+        broker: Broker {
+            addr: format!("127.0.0.1:{broker_port}"),
+        },
+        mongo_port: store_port,
+        mongo: mongodb::Client::with_options(options)?,
+        http: reqwest::Client::new(),
+        rate: args.rate,
+        base_port: args.base_port,
+        store,
+    };
+
+    let selected: Vec<u16> = if args.only.is_empty() {
+        (1..=6).collect()
+    } else {
+        args.only.clone()
+    };
+    let mut reports = Vec::new();
+    for n in selected {
+        eprintln!(
+            "chaos: scenario {n}: {}",
+            scenarios::NAMES[usize::from(n) - 1]
+        );
+        let report = scenarios::run(&suite, n).await;
+        print_report(&report);
+        reports.push(report);
+    }
+    let failed = reports.iter().filter(|r| r.status() == "FAIL").count();
+    let blocked = reports.iter().filter(|r| r.status() == "BLOCKED").count();
+    println!(
+        "chaos: {} passed, {failed} failed, {blocked} blocked by a stand-in in {:.0} s",
+        reports.len() - failed - blocked,
+        suite_started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.table {
+        let mut f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
+        for r in &reports {
+            writeln!(f, "{}", table_row(r))?;
+        }
+        for r in &reports {
+            for note in r
+                .failures
+                .iter()
+                .chain(&r.notes)
+                .chain(&r.known)
+                .chain(&r.blocked)
+            {
+                writeln!(f, "NOTE {}. {}: {note}", r.n, r.name)?;
+            }
+        }
+    }
+    // Stop the broker and the store before exiting (process::exit runs no destructors).
+    drop(suite);
+    drop(_tansu);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn print_report(r: &Report) {
+    let v = &r.verdict;
+    println!(
+        "{} {}. {} — sent {}, acked {}, stored {}, /stats views {} (acked page views {}), lost {}, duplicates {}, 503s {}, other errors {}{}; {}; {:.0} s",
+        r.status(),
+        r.n,
+        r.name,
+        r.sent,
+        r.acked,
+        v.raw,
+        v.stats_views,
+        v.acked_views,
+        v.lost,
+        v.duplicates().max(0),
+        r.s503,
+        r.errors,
+        if r.error_detail.is_empty() { String::new() } else { format!(" ({})", r.error_detail) },
+        r.recovery,
+        r.wall_s
+    );
+    for f in &r.failures {
+        println!("  failure: {f}");
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+    if let Some(b) = &r.blocked {
+        println!("  blocked: {b}");
+    }
+    for k in &r.known {
+        println!("  known limitation: {k}");
+    }
+}
+
+fn table_row(r: &Report) -> String {
+    let v = &r.verdict;
+    format!(
+        "| {}. {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+        r.n,
+        r.name,
+        r.sent,
+        r.acked,
+        v.raw,
+        v.stats_views,
+        v.acked_views,
+        v.lost,
+        v.duplicates().max(0),
+        r.s503,
+        if r.error_detail.is_empty() {
+            "0".to_owned()
+        } else {
+            format!("{} ({})", r.errors, r.error_detail)
+        },
+        r.recovery,
+        match r.status() {
+            "FAIL" => "**FAIL**",
+            "BLOCKED" => "blocked by the stand-in (below)",
+            "PASS" => "pass",
+            _ => "pass, with a stand-in limitation (below)",
+        }
+    )
+}
