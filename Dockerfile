@@ -15,7 +15,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home beacon
 COPY --from=build /src/target/release/post_service /src/target/release/worker \
-     /src/target/release/report_service /usr/local/bin/
+     /src/target/release/report_service /src/target/release/beacon-admin /usr/local/bin/
 USER beacon
 ENV BIND_HOST=0.0.0.0 LOG_FORMAT=json
 EXPOSE 3000 4000

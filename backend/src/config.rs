@@ -68,6 +68,12 @@ pub struct Config {
     pub geoip_db: Option<std::path::PathBuf>,
     /// `FILTER_BOTS`: drop crawler, headless-browser and script traffic (default on).
     pub filter_bots: bool,
+    /// `RATE_LIMIT_PER_IP`: sustained events per second one client IP may send (0: no limit).
+    pub rate_per_ip: u32,
+    /// `RATE_LIMIT_PER_SITE`: sustained events per second for one site (0: no limit).
+    pub rate_per_site: u32,
+    /// `RATE_LIMIT_BURST_SECONDS`: how many seconds' worth of events a client may burst.
+    pub rate_burst_seconds: u32,
 }
 
 impl Config {
@@ -112,6 +118,9 @@ impl Config {
             retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
             geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
             filter_bots: boolean(&get, "FILTER_BOTS", true)?,
+            rate_per_ip: number(&get, "RATE_LIMIT_PER_IP", 100, 0..=10_000_000)?,
+            rate_per_site: number(&get, "RATE_LIMIT_PER_SITE", 10_000, 0..=100_000_000)?,
+            rate_burst_seconds: number(&get, "RATE_LIMIT_BURST_SECONDS", 10, 1..=3_600)?,
         };
         Ok(config)
     }

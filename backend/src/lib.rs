@@ -3,6 +3,7 @@
 //!
 //! The three binaries in `src/bin` are thin: they load [`config::Config`], set up [`telemetry`],
 //! call one `run` function here and wait for [`shutdown`]. Tests drive the same functions.
+//! `beacon-admin` (registered sites and API keys, [`sites`]) is as thin over [`sites::cli`].
 
 pub mod config;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod pipeline;
 pub mod report;
 pub mod rollup;
 pub mod shutdown;
+pub mod sites;
 pub mod store;
 pub mod telemetry;
 pub mod worker;

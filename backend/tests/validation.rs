@@ -221,3 +221,57 @@ async fn unreachable_kafka_is_a_503_with_retry_after_never_a_2xx() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn rate_limits_per_client_ip_and_per_site_answer_429_with_retry_after() {
+    let system = TestSystem::start_with(
+        &[
+            ("RATE_LIMIT_PER_IP", "5"),
+            ("RATE_LIMIT_PER_SITE", "8"),
+            ("RATE_LIMIT_BURST_SECONDS", "1"),
+        ],
+        false,
+    )
+    .await;
+    let event = |site: &str| json!({"site_id": site, "event_type": "page_view", "path": "/"});
+    let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    // One client: 5 events pass, the 6th is over its limit.
+    for _ in 0..5 {
+        let (status, body) = system.post_as(&event("busy"), "192.0.2.70", ua).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let response = system
+        .http
+        .post(format!("{}/event", system.ingest_url))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", "192.0.2.70")
+        .header("user-agent", ua)
+        .body(event("busy").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let (_, body) = support::json_of(response).await;
+    assert!(body["error"].as_str().unwrap().contains("client"), "{body}");
+    // Another client is not affected, until the site's own limit (8) is reached.
+    for _ in 0..3 {
+        let (status, _) = system.post_as(&event("busy"), "192.0.2.71", ua).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let (status, body) = system.post_as(&event("busy"), "192.0.2.72", ua).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["field"], "site_id");
+    // Other sites are not affected; and after the bucket refills the client is served again.
+    let (status, _) = system.post_as(&event("quiet"), "192.0.2.73", ua).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = system.post_as(&event("busy"), "192.0.2.70", ua).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    system.shutdown().await;
+}

@@ -34,8 +34,24 @@ pub enum IngestError {
     /// A single event broke a rule.
     #[error(transparent)]
     Invalid(#[from] EventError),
+    /// A single event for a registered site that lists its domains, from a page on none of
+    /// them (or naming no page); see [`crate::sites`].
+    #[error("{ORIGIN_REFUSED}")]
+    OriginRefused,
+    /// Every event of a batch was refused for its origin.
+    #[error("none of the {} events in the batch may be sent from this page", .0.len())]
+    NoAllowedEvents(Vec<super::Rejected>),
     #[error("events could not be stored right now, retry later: {0}")]
     Unavailable(#[from] SinkError),
+    #[error("{}", rate_message(.0))]
+    RateLimited(#[from] super::limits::Exceeded),
+}
+
+fn rate_message(e: &super::limits::Exceeded) -> String {
+    match &e.site {
+        Some(site) => format!("too many events for site `{site}`; retry after the given seconds"),
+        None => "too many events from this client; retry after the given seconds".to_owned(),
+    }
 }
 
 impl IngestError {
@@ -43,7 +59,7 @@ impl IngestError {
     fn count(&self) {
         match self {
             Self::Invalid(e) => count_rejected(e.field, 1),
-            Self::NoValidEvents(rejected) => {
+            Self::NoValidEvents(rejected) | Self::NoAllowedEvents(rejected) => {
                 for r in rejected {
                     count_rejected(r.field, 1);
                 }
@@ -57,6 +73,8 @@ impl IngestError {
                 };
                 metrics::counter!(DELIVERY_ERRORS, "kind" => kind).increment(1);
             }
+            Self::RateLimited(_) => count_rejected(Some("rate_limit"), 1),
+            Self::OriginRefused => count_rejected(Some(SITE_ID), 1),
             _ => count_rejected(Some("body"), 1),
         }
     }
@@ -67,6 +85,11 @@ pub(super) fn count_rejected(field: Option<&'static str>, n: u64) {
     metrics::counter!(EVENTS_REJECTED, "reason" => field.unwrap_or("event")).increment(n);
 }
 
+/// Why an event of a site restricted to its domains was refused (single event or batch entry).
+pub const ORIGIN_REFUSED: &str =
+    "`site_id` does not accept events from this page (check the site's registered domains)";
+const SITE_ID: &str = beacon_event::fields::names::SITE_ID;
+
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_SECS: u32 = 5;
 
@@ -74,9 +97,13 @@ impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let message = self.to_string();
         self.count();
-        if let Self::NoValidEvents(rejected) = &self {
+        if let Self::NoValidEvents(rejected) | Self::NoAllowedEvents(rejected) = &self {
+            let status = match self {
+                Self::NoAllowedEvents(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
             let body = serde_json::json!({ "error": message, "rejected": rejected });
-            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            return (status, axum::Json(body)).into_response();
         }
         let (status, field, retry_after) = match &self {
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None, None),
@@ -90,6 +117,17 @@ impl IntoResponse for IngestError {
             | Self::EmptyBatch
             | Self::NoValidEvents(_) => (StatusCode::BAD_REQUEST, None, None),
             Self::Invalid(e) => (StatusCode::BAD_REQUEST, e.field, None),
+            Self::OriginRefused | Self::NoAllowedEvents(_) => {
+                (StatusCode::FORBIDDEN, Some(SITE_ID), None)
+            }
+            Self::RateLimited(e) => {
+                let field = e
+                    .site
+                    .as_ref()
+                    .map(|_| beacon_event::fields::names::SITE_ID);
+                let seconds = e.retry_after.as_secs_f64().ceil().max(1.0) as u32;
+                (StatusCode::TOO_MANY_REQUESTS, field, Some(seconds))
+            }
             Self::Unavailable(e) => {
                 tracing::warn!(error = %e, "publishing failed; answering 503");
                 (

@@ -6,6 +6,7 @@
 
 mod client_ip;
 pub mod error;
+pub mod limits;
 mod payload;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::pipeline::{topics, EventSink, KafkaSink};
 use crate::shutdown::Shutdown;
+use crate::sites::{SiteCache, Sites};
 use crate::{http, ServiceError};
 use payload::Payload;
 
@@ -47,6 +49,9 @@ pub struct IngestState<S> {
     pub enricher: Enricher,
     /// Whether bot traffic is flagged (and so filtered from reports).
     pub filter_bots: bool,
+    /// Registered sites, for their allowed domains ([`crate::sites`]).
+    pub sites: SiteCache,
+    pub limits: limits::Limits,
 }
 
 /// One event of a batch that was refused, and why.
@@ -93,12 +98,29 @@ pub async fn run(
         let _ = topics::ensure_with_retry(&topic_config, u32::MAX).await;
     });
     let enricher = Enricher::new(config.geoip_db.as_deref()).map_err(std::io::Error::other)?;
+    // Lazy: connects on first use, so ingestion starts (and keeps accepting events for
+    // unregistered sites) while MongoDB is down.
+    let store = crate::store::MongoStore::connect(&config.mongo_url).await?;
     let state = Arc::new(IngestState {
+        sites: SiteCache::new(Sites::new(&store), crate::sites::cache::TTL),
         sink: sink.clone(),
         visitors: VisitorIds::new(config.visitor_secret.as_deref()),
         trust_forwarded_for: config.trust_forwarded_for,
         enricher,
         filter_bots: config.filter_bots,
+        limits: limits::Limits::new(
+            config.rate_per_ip,
+            config.rate_per_site,
+            config.rate_burst_seconds,
+        ),
+    });
+    let forgetful = Arc::clone(&state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            forgetful.limits.forget_idle();
+        }
     });
     tracing::info!(addr = %listener.local_addr()?, topic = %config.kafka_topic, "ingestion listening");
     http::serve("ingest", listener, router(state), shutdown).await?;
@@ -131,7 +153,30 @@ async fn post_event<S: EventSink>(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let site_host = page_host(&parts.headers);
+    // Registered sites that list domains take events only from pages on them. Looked up once
+    // per request for the distinct site ids (from the cache), before any event is completed.
+    // The page's host (`Origin`, else `Referer`): for allowed domains, and so that a referrer
+    // from the site itself counts as direct rather than as a source.
+    let origin = crate::sites::request_host(&parts.headers);
+    let values = match &payload {
+        Payload::Single(value) => std::slice::from_ref(value),
+        Payload::Batch(values) => values.as_slice(),
+    };
+    let registered = state
+        .sites
+        .resolve(
+            values
+                .iter()
+                .filter_map(|v| v.get(beacon_event::fields::names::SITE_ID)?.as_str()),
+        )
+        .await;
+    let refused = |value: &Value| {
+        value
+            .get(beacon_event::fields::names::SITE_ID)
+            .and_then(Value::as_str)
+            .and_then(|id| registered.get(id))
+            .is_some_and(|site| !site.allows(origin.as_deref()))
+    };
     let complete = |value: &Value| -> Result<Event, EventError> {
         let client = ClientEvent::from_json(value, &window)?;
         let visitor = match &client.user_id {
@@ -145,7 +190,7 @@ async fn post_event<S: EventSink>(
             ip: Some(ip),
             path: client.path.as_str(),
             referrer: client.referrer.as_ref().map(|r| r.as_str()),
-            site_host: site_host.as_deref(),
+            site_host: origin.as_deref(),
         });
         // An event with a `user_id` comes from the site's own server about a known user (the
         // tracker never sends one): it is counted as sent, whatever HTTP client posted it.
@@ -171,14 +216,28 @@ async fn post_event<S: EventSink>(
 
     match payload {
         Payload::Single(value) => {
+            if refused(&value) {
+                return Err(IngestError::OriginRefused);
+            }
             let event = complete(&value)?;
+            state.limits.check(ip, &[(event.site_id.as_str(), 1)])?;
             publish(&state.sink, std::slice::from_ref(&event)).await?;
             Ok(accepted(1, None))
         }
         Payload::Batch(values) => {
             let mut events = Vec::with_capacity(values.len());
             let mut rejected = Vec::new();
+            let mut refusals = 0;
             for (index, value) in values.iter().enumerate() {
+                if refused(value) {
+                    refusals += 1;
+                    rejected.push(Rejected {
+                        index,
+                        error: error::ORIGIN_REFUSED.to_owned(),
+                        field: Some(beacon_event::fields::names::SITE_ID),
+                    });
+                    continue;
+                }
                 match complete(value) {
                     Ok(event) => events.push(event),
                     Err(e) => rejected.push(Rejected {
@@ -188,9 +247,13 @@ async fn post_event<S: EventSink>(
                     }),
                 }
             }
+            if events.is_empty() && refusals == rejected.len() {
+                return Err(IngestError::NoAllowedEvents(rejected));
+            }
             if events.is_empty() {
                 return Err(IngestError::NoValidEvents(rejected));
             }
+            state.limits.check(ip, &events_per_site(&events))?;
             publish(&state.sink, &events).await?;
             for r in &rejected {
                 error::count_rejected(r.field, 1);
@@ -200,15 +263,16 @@ async fn post_event<S: EventSink>(
     }
 }
 
-/// The host of the page that sent the request (`Origin`, else `Referer`), so a referrer from
-/// the site itself counts as direct rather than as a source.
-fn page_host(headers: &axum::http::HeaderMap) -> Option<String> {
-    [header::ORIGIN, header::REFERER].iter().find_map(|name| {
-        let value = headers.get(name)?.to_str().ok()?;
-        let rest = value.split_once("://")?.1;
-        let host = rest.split(['/', '?', '#']).next()?;
-        (!host.is_empty() && host != "null").then(|| host.to_ascii_lowercase())
-    })
+/// How many of `events` belong to each site (rate limits are per site).
+fn events_per_site(events: &[Event]) -> Vec<(&str, u32)> {
+    let mut counts: Vec<(&str, u32)> = Vec::new();
+    for e in events {
+        match counts.iter_mut().find(|(s, _)| *s == e.site_id.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((e.site_id.as_str(), 1)),
+        }
+    }
+    counts
 }
 
 /// Publishes and records how long Kafka took to acknowledge, and how many events it accepted.

@@ -48,6 +48,8 @@ async fn send(
         trust_forwarded_for: false,
         enricher: Enricher::new(None).expect("the built-in rules load"),
         filter_bots: true,
+        limits: super::limits::Limits::new(0, 0, 1),
+        sites: crate::sites::SiteCache::disabled(),
     });
     let mut request = Request::post("/event")
         .header("content-type", "text/plain")

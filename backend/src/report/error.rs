@@ -14,6 +14,10 @@ pub enum ReportError {
     BadParameter(#[from] EventError),
     #[error("the store is unavailable, retry later")]
     Unavailable(#[from] StoreError),
+    /// The site's reports are private and no valid key was presented. The same answer for a
+    /// missing and a wrong key, and nothing about the site or its keys.
+    #[error("this report requires a valid API key: send `Authorization: Bearer <key>`")]
+    Unauthorized,
 }
 
 impl IntoResponse for ReportError {
@@ -21,6 +25,15 @@ impl IntoResponse for ReportError {
         match &self {
             Self::BadParameter(e) => {
                 error_response(StatusCode::BAD_REQUEST, &e.message, e.field, None)
+            }
+            Self::Unauthorized => {
+                let mut response =
+                    error_response(StatusCode::UNAUTHORIZED, &self.to_string(), None, None);
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"beacon\""),
+                );
+                response
             }
             Self::Unavailable(e) => {
                 tracing::warn!(error = %e, "report query failed");

@@ -69,6 +69,11 @@ pub fn router(store: Arc<MongoStore>) -> Router {
         .route("/stats/timeseries", get(timeseries))
         .route("/stats/breakdown", get(breakdown))
         .route("/stats/realtime", get(realtime))
+        // Only the routes above: health, metrics and the API document stay open.
+        .route_layer(axum::middleware::from_fn_with_state(
+            store.clone(),
+            require_key,
+        ))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(MongoStore::readyz))
@@ -89,6 +94,23 @@ pub async fn run(
 }
 
 use tokio::net::TcpListener;
+
+/// Reports of a registered private site need one of its API keys ([`crate::sites`]). Checked
+/// before the handler parses anything, so a caller without a key learns nothing from
+/// validation errors either.
+async fn require_key(
+    State(store): State<Arc<MongoStore>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let sites = crate::sites::Sites::new(&store);
+    let token = crate::sites::bearer_token(request.headers());
+    match crate::sites::may_read(&sites, request.uri().query(), token).await {
+        Ok(true) => next.run(request).await,
+        Ok(false) => ReportError::Unauthorized.into_response(),
+        Err(e) => ReportError::Unavailable(e).into_response(),
+    }
+}
 
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()

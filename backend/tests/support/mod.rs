@@ -104,6 +104,9 @@ impl TestSystem {
             ("TRUST_X_FORWARDED_FOR", "true".into()),
             ("VISITOR_SECRET", "integration-tests".into()),
             ("WORKER_BATCH_WAIT_MS", "20".into()),
+            // Tests send fast from one IP; the rate-limit test turns limits back on.
+            ("RATE_LIMIT_PER_IP", "0".into()),
+            ("RATE_LIMIT_PER_SITE", "0".into()),
         ];
         vars.extend(overrides.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::from_lookup(|k| {

@@ -1,0 +1,19 @@
+//! `beacon-admin`: manage registered sites and their API keys (see `beacon::sites::cli`).
+//!
+//! Thin on purpose: parse, load the same [`Config`] as the services (so `MONGO_URL` means the
+//! same database), run. Errors are printed by `anyhow` and exit with status 1.
+
+use beacon::config::Config;
+use beacon::sites::cli::Cli;
+use beacon::sites::Sites;
+use beacon::store::MongoStore;
+use clap::Parser;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load()?;
+    let store = MongoStore::connect(&config.mongo_url).await?;
+    let mut out = std::io::stdout().lock();
+    cli.run(&Sites::new(&store), &mut out).await
+}

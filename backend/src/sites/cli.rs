@@ -1,0 +1,180 @@
+//! `beacon-admin`: register sites and manage their API keys from a shell.
+//!
+//! The commands and their output live here rather than in `src/bin/beacon_admin.rs`, so tests
+//! drive exactly what the binary runs ([`Cli::run`] with any writer). The output is for people;
+//! `key add` prints the secret alone on its last line, so `| tail -n1` captures it.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use mongodb::bson::DateTime;
+
+use super::{Site, Sites};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "beacon-admin",
+    about = "Manage Beacon's registered sites and their API keys (MONGO_URL from the environment or .env)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register, inspect, change or remove sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Create, list or revoke a site's API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Register a site. Without --public its reports need an API key.
+    Add {
+        id: String,
+        /// Accept events only from pages on this host or its subdomains (repeatable).
+        #[arg(long = "domain", value_name = "HOST")]
+        domains: Vec<String>,
+        /// Reports are readable without a key.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List registered sites.
+    List,
+    /// Show one site.
+    Show { id: String },
+    /// Change a site: --domain replaces the whole list.
+    Set {
+        id: String,
+        #[arg(long, value_name = "true|false")]
+        public: Option<bool>,
+        #[arg(long = "domain", value_name = "HOST", conflicts_with = "any_domain")]
+        domains: Vec<String>,
+        /// Remove every domain: accept the site's events from anywhere.
+        #[arg(long)]
+        any_domain: bool,
+    },
+    /// Unregister a site: it becomes open and public again, like any unknown site.
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key; it is printed once and stored only hashed.
+    Add {
+        site: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List a site's keys (ids, labels, dates; never secrets).
+    List { site: String },
+    /// Revoke a key by its id.
+    Revoke { site: String, key_id: String },
+}
+
+impl Cli {
+    /// Runs the command against `sites`, writing its output to `out`.
+    pub async fn run(self, sites: &Sites, out: &mut dyn Write) -> anyhow::Result<()> {
+        match self.command {
+            Command::Site(SiteCommand::Add {
+                id,
+                domains,
+                public,
+            }) => {
+                let site = sites.add(&id, &domains, public).await?;
+                writeln!(out, "registered site {}", site.id)?;
+                describe(&site, out)?;
+            }
+            Command::Site(SiteCommand::List) => {
+                for site in sites.list().await? {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{} keys\t{}",
+                        site.id,
+                        if site.public { "public" } else { "private" },
+                        site.keys.len(),
+                        domains_text(&site),
+                    )?;
+                }
+            }
+            Command::Site(SiteCommand::Show { id }) => {
+                let site = sites
+                    .get(&id)
+                    .await?
+                    .ok_or(super::SitesError::NoSuchSite(id))?;
+                describe(&site, out)?;
+            }
+            Command::Site(SiteCommand::Set {
+                id,
+                public,
+                domains,
+                any_domain,
+            }) => {
+                let domains = (any_domain || !domains.is_empty()).then_some(domains);
+                if public.is_none() && domains.is_none() {
+                    anyhow::bail!("nothing to change: give --public, --domain or --any-domain");
+                }
+                let site = sites.update(&id, public, domains.as_deref()).await?;
+                describe(&site, out)?;
+            }
+            Command::Site(SiteCommand::Remove { id }) => {
+                sites.remove(&id).await?;
+                writeln!(out, "removed site {id}")?;
+            }
+            Command::Key(KeyCommand::Add { site, label }) => {
+                let key = sites.add_key(&site, label.as_deref()).await?;
+                writeln!(
+                    out,
+                    "created key {} for site {site}; it is shown only this once:",
+                    key.id
+                )?;
+                writeln!(out, "{}", key.secret)?;
+            }
+            Command::Key(KeyCommand::List { site: id }) => {
+                let site = sites
+                    .get(&id)
+                    .await?
+                    .ok_or(super::SitesError::NoSuchSite(id))?;
+                for key in &site.keys {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}",
+                        key.id,
+                        date_text(key.created_at),
+                        key.label.as_deref().unwrap_or("-"),
+                    )?;
+                }
+            }
+            Command::Key(KeyCommand::Revoke { site, key_id }) => {
+                sites.revoke_key(&site, &key_id).await?;
+                writeln!(out, "revoked key {key_id} of site {site}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "site:    {}", site.id)?;
+    writeln!(out, "public:  {}", site.public)?;
+    writeln!(out, "domains: {}", domains_text(site))?;
+    writeln!(out, "keys:    {}", site.keys.len())?;
+    writeln!(out, "created: {}", date_text(site.created_at))
+}
+
+fn domains_text(site: &Site) -> String {
+    if site.domains.is_empty() {
+        "(any)".to_owned()
+    } else {
+        site.domains.join(",")
+    }
+}
+
+fn date_text(date: Option<DateTime>) -> String {
+    date.and_then(|d| d.try_to_rfc3339_string().ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
