@@ -293,3 +293,73 @@ async fn two_workers_in_one_group_store_every_event_exactly_once() {
     }
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn daily_salts_are_random_shared_and_deleted_after_their_day() {
+    use beacon::ingest::VisitorIds;
+    use beacon_event::Day;
+    use mongodb::bson::{doc, Document};
+    let system = TestSystem::start().await;
+    let event = json!({"site_id":"salty","event_type":"page_view","path":"/"});
+    for _ in 0..2 {
+        assert_eq!(
+            system.post_as(&event, "203.0.113.9", FIREFOX).await.0,
+            StatusCode::ACCEPTED
+        );
+    }
+    system.wait_stored(2).await;
+    let (_, stats) = system.stats("site_id=salty").await;
+    assert_eq!(stats["unique_users"], 1);
+
+    // Ingestion stored today's salt: random, 32 bytes, expiring an hour after the day ends.
+    let salts = system.store.database().collection::<Document>("salts");
+    let today = Day::of(time::OffsetDateTime::now_utc());
+    let stored = salts
+        .find_one(doc! { "_id": today.to_string() })
+        .await
+        .unwrap()
+        .expect("today's salt is stored");
+    let salt = stored.get_binary_generic("salt").unwrap().clone();
+    assert_eq!(salt.len(), 32);
+    assert_eq!(
+        stored.get_datetime("expire_at").unwrap().timestamp_millis(),
+        ((today.end() + time::Duration::HOUR).unix_timestamp() * 1000)
+    );
+    // Every instance gets the same salt, whatever it would have drawn itself.
+    assert_eq!(
+        system
+            .store
+            .daily_salt(today, [7; 32])
+            .await
+            .unwrap()
+            .to_vec(),
+        salt
+    );
+    let other_instance = VisitorIds::new(None, Some(system.store.clone()));
+    assert_eq!(other_instance.salt(today).await.to_vec(), salt);
+
+    // A past day's salt is deleted by the TTL index: its ids can no longer be recomputed.
+    let old = Day::of(time::OffsetDateTime::now_utc() - time::Duration::days(3));
+    system.store.daily_salt(old, [1; 32]).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while salts
+        .count_documents(doc! { "_id": old.to_string() })
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "old salt still there after 120 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        salts
+            .count_documents(doc! { "_id": today.to_string() })
+            .await
+            .unwrap(),
+        1
+    );
+    system.shutdown().await;
+}

@@ -104,7 +104,7 @@ pub async fn run(
     let state = Arc::new(IngestState {
         sites: SiteCache::new(Sites::new(&store), crate::sites::cache::TTL),
         sink: sink.clone(),
-        visitors: VisitorIds::new(config.visitor_secret.as_deref()),
+        visitors: VisitorIds::new(config.visitor_secret.as_deref(), Some(store.clone())),
         trust_forwarded_for: config.trust_forwarded_for,
         enricher,
         filter_bots: config.filter_bots,
@@ -177,13 +177,15 @@ async fn post_event<S: EventSink>(
             .and_then(|id| registered.get(id))
             .is_some_and(|site| !site.allows(origin.as_deref()))
     };
+    let salt = state
+        .visitors
+        .salt(beacon_event::Day::of(received_at))
+        .await;
     let complete = |value: &Value| -> Result<Event, EventError> {
         let client = ClientEvent::from_json(value, &window)?;
         let visitor = match &client.user_id {
             Some(user) => VisitorId::parse(user.as_str())?,
-            None => state
-                .visitors
-                .derive(received_at, &client.site_id, ip, user_agent),
+            None => VisitorIds::derive_with(&salt, &client.site_id, ip, user_agent),
         };
         let found = state.enricher.enrich(&Input {
             user_agent: Some(user_agent).filter(|ua| !ua.is_empty()),

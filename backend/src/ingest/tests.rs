@@ -44,7 +44,7 @@ async fn send(
 ) -> (StatusCode, Value, Option<String>) {
     let state = Arc::new(IngestState {
         sink: sink.clone(),
-        visitors: VisitorIds::new(Some("unit")),
+        visitors: VisitorIds::new(Some("unit"), None),
         trust_forwarded_for: false,
         enricher: Enricher::new(None).expect("the built-in rules load"),
         filter_bots: true,

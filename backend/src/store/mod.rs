@@ -7,6 +7,7 @@
 mod documents;
 mod reports;
 mod rollups;
+mod salts;
 
 pub use reports::{Order, Page, RawEvent, Row};
 
@@ -37,6 +38,9 @@ pub enum StoreError {
     Url(mongodb::error::Error),
     #[error("MongoDB error: {0}")]
     Mongo(#[from] mongodb::error::Error),
+    /// A document that should not be possible (written by something else).
+    #[error("unexpected document: {0}")]
+    Corrupt(String),
     /// Another writer moved a watermark this write was computed against (two workers briefly
     /// owning one partition during a rebalance): the batch is recomputed and retried.
     #[error("{failed} conditional writes to {collection} lost a race; retrying the batch")]
@@ -123,6 +127,16 @@ impl MongoStore {
         self.db
             .collection::<Document>(rollups::VISITORS)
             .create_indexes(visitors)
+            .await?;
+        // Daily visitor salts are deleted an hour after their day ends.
+        self.db
+            .collection::<Document>(salts::SALTS)
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "expire_at": 1 })
+                    .options(expire())
+                    .build(),
+            )
             .await?;
         // Retention: each raw event carries its own expiry (RETENTION_DAYS after it happened).
         self.events
@@ -221,6 +235,11 @@ impl MongoStore {
     pub fn database(&self) -> &Database {
         &self.db
     }
+}
+
+/// Whether a single write failed because the document exists.
+fn is_duplicate(error: &mongodb::error::Error) -> bool {
+    matches!(error.kind.as_ref(), ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY)
 }
 
 /// If a bulk insert failed only because some documents already exist, how many.

@@ -1,0 +1,37 @@
+//! The daily visitor salts (see `ingest::visitor`): one random salt per UTC day, shared by every
+//! ingestion instance, deleted by a TTL index an hour after its day ends.
+
+use beacon_event::Day;
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{doc, Binary, Document};
+
+use super::documents::date;
+use super::{MongoStore, StoreError};
+
+pub(super) const SALTS: &str = "salts";
+
+impl MongoStore {
+    /// The salt of `day`: the stored one, or `fresh` if this call is the first to store one.
+    pub async fn daily_salt(&self, day: Day, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        let salts = self.db.collection::<Document>(SALTS);
+        let id = day.to_string();
+        let new = doc! {
+            "_id": &id,
+            "salt": Binary { subtype: BinarySubtype::Generic, bytes: fresh.to_vec() },
+            "expire_at": date(day.end() + time::Duration::HOUR),
+        };
+        match salts.insert_one(new).await {
+            Ok(_) => return Ok(fresh),
+            Err(e) if super::is_duplicate(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Another instance stored the day's salt first: use that one.
+        let stored = salts
+            .find_one(doc! { "_id": &id })
+            .await?
+            .and_then(|d| d.get_binary_generic("salt").ok().cloned())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok());
+        stored
+            .ok_or_else(|| StoreError::Corrupt(format!("the salt of {id} is missing or malformed")))
+    }
+}
