@@ -112,6 +112,7 @@ async fn consume(
     let dead_letters = Producer::new(config, "beacon-worker-dlq")?;
     tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
     let mut lag_updated = tokio::time::Instant::now();
+    let mut next_offsets = std::collections::HashMap::new();
 
     while let Some(batch) = consumer
         .next_batch(
@@ -121,6 +122,17 @@ async fn consume(
         )
         .await
     {
+        for gap in offset_gaps(&mut next_offsets, &batch) {
+            // Offsets of a non-transactional topic are contiguous: a forward jump means records
+            // this worker never saw will be committed past (or another member handled them
+            // after a rebalance). Logged so an operator can tell which.
+            tracing::warn!(
+                partition = gap.0,
+                expected = gap.1,
+                got = gap.2,
+                "offset jump in the consumed stream"
+            );
+        }
         let (events, dead) = decode(&batch, &config.kafka_topic);
         if !dead.is_empty() {
             let envelopes: Vec<Vec<u8>> = dead
@@ -171,6 +183,24 @@ async fn consume(
     dead_letters.flush(Duration::from_secs(5)).await;
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// Forward jumps in each partition's offsets, against the offset expected next (from the
+/// previous batches); updates the expectations. Backward moves (replays) are not jumps.
+pub fn offset_gaps(
+    next: &mut std::collections::HashMap<i32, i64>,
+    batch: &[Record],
+) -> Vec<(i32, i64, i64)> {
+    let mut gaps = Vec::new();
+    for r in batch {
+        if let Some(&expected) = next.get(&r.partition) {
+            if r.offset > expected {
+                gaps.push((r.partition, expected, r.offset));
+            }
+        }
+        next.insert(r.partition, r.offset + 1);
+    }
+    gaps
 }
 
 /// What storing one batch did.
@@ -301,6 +331,18 @@ mod tests {
             offset,
             payload: payload.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn offset_jumps_are_found_and_replays_are_not() {
+        let mut next = std::collections::HashMap::new();
+        assert!(offset_gaps(&mut next, &[record(0, ""), record(1, "")]).is_empty());
+        assert_eq!(
+            offset_gaps(&mut next, &[record(2, ""), record(5, "")]),
+            [(1, 3, 5)]
+        );
+        // A replay from an earlier offset (after a rebalance) is not a jump.
+        assert!(offset_gaps(&mut next, &[record(3, ""), record(4, "")]).is_empty());
     }
 
     #[test]

@@ -46,7 +46,9 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     rate: u32,
     /// Ports used: BASE+92 (broker), BASE+17 (store), BASE+n00.. BASE+n92 for scenario n.
-    #[arg(long, default_value_t = 33000)]
+    /// Below Linux's ephemeral range (32768–60999): a listening port there can be taken by
+    /// some client connection's local port, and a service then fails to bind.
+    #[arg(long, default_value_t = 31000)]
     base_port: u16,
 }
 
