@@ -29,6 +29,8 @@ use crate::rollup::{Position, VisitTag};
 
 /// The duplicate-key error code: the event was stored before.
 const DUPLICATE_KEY: i32 = 11000;
+/// The raw events, one document per event.
+const EVENTS: &str = "events";
 /// Database used when `MONGO_URL` names none.
 const DEFAULT_DATABASE: &str = "analytics_db";
 
@@ -87,75 +89,53 @@ impl MongoStore {
         let client = Client::with_options(options).map_err(StoreError::Url)?;
         let db = client.database(&db_name);
         Ok(Self {
-            events: db.collection("events"),
+            events: db.collection(EVENTS),
             db,
         })
     }
 
-    /// Creates the indexes reports need, and the TTL indexes that expire raw events and
-    /// visitor states. Idempotent; run by the worker at start.
+    /// Creates the indexes reports need, and the TTL indexes that expire raw events, visitor
+    /// states and visitor salts. Idempotent; run by the worker at start.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let expire = || {
-            IndexOptions::builder()
-                .expire_after(Duration::from_secs(0))
-                .build()
-        };
-        let daily = [IndexModel::builder()
-            .keys(doc! { "site": 1, "dim": 1, "day": 1 })
-            .build()];
-        self.db
-            .collection::<Document>(rollups::DAILY)
-            .create_indexes(daily)
-            .await?;
-        let hourly = [IndexModel::builder()
-            .keys(doc! { "site": 1, "hour": 1 })
-            .build()];
-        self.db
-            .collection::<Document>(rollups::HOURLY)
-            .create_indexes(hourly)
-            .await?;
-        let visitors = [
-            // Realtime: visitors of a site seen since a moment.
-            IndexModel::builder()
-                .keys(doc! { "site": 1, "last_seen": 1 })
-                .build(),
+        let index = |keys: Document| IndexModel::builder().keys(keys).build();
+        // Each document of these collections carries its own expiry instant in `expire_at`.
+        let expires = || {
             IndexModel::builder()
                 .keys(doc! { "expire_at": 1 })
-                .options(expire())
-                .build(),
+                .options(
+                    IndexOptions::builder()
+                        .expire_after(Duration::from_secs(0))
+                        .build(),
+                )
+                .build()
+        };
+        let plan = [
+            (
+                rollups::DAILY,
+                vec![index(doc! { "site": 1, "dim": 1, "day": 1 })],
+            ),
+            (rollups::HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),
+            // Realtime: visitors of a site seen since a moment.
+            (
+                rollups::VISITORS,
+                vec![index(doc! { "site": 1, "last_seen": 1 }), expires()],
+            ),
+            // Daily visitor salts are deleted an hour after their day ends.
+            (salts::SALTS, vec![expires()]),
+            // Filtered reports: one site's raw events in a time range (unfiltered reports read
+            // rollups, so raw events carry no other report index: every index slows the
+            // insert); retention: RETENTION_DAYS after each event happened.
+            (
+                EVENTS,
+                vec![index(doc! { "site_id": 1, "ts": 1 }), expires()],
+            ),
         ];
-        self.db
-            .collection::<Document>(rollups::VISITORS)
-            .create_indexes(visitors)
-            .await?;
-        // Daily visitor salts are deleted an hour after their day ends.
-        self.db
-            .collection::<Document>(salts::SALTS)
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "expire_at": 1 })
-                    .options(expire())
-                    .build(),
-            )
-            .await?;
-        // Retention: each raw event carries its own expiry (RETENTION_DAYS after it happened).
-        self.events
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "expire_at": 1 })
-                    .options(expire())
-                    .build(),
-            )
-            .await?;
-        // Filtered reports: one site's raw events in a time range. (Unfiltered reports read
-        // rollups, so raw events carry no other report index: every index slows the insert.)
-        self.events
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "site_id": 1, "ts": 1 })
-                    .build(),
-            )
-            .await?;
+        for (collection, indexes) in plan {
+            self.db
+                .collection::<Document>(collection)
+                .create_indexes(indexes)
+                .await?;
+        }
         Ok(())
     }
 

@@ -5,9 +5,10 @@
 //! request text is spliced into a query.
 
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
+use super::documents::date;
 use super::rollups::{bson_int, DAILY, HOURLY};
 use super::{MongoStore, StoreError};
 use crate::rollup::{Counters, Dimension, Position};
@@ -109,11 +110,10 @@ impl MongoStore {
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<(i64, Counters)>, StoreError> {
-        let millis = |t: OffsetDateTime| DateTime::from_millis(t.unix_timestamp() * 1000);
         let docs: Vec<Document> = self
             .db
             .collection::<Document>(HOURLY)
-            .find(doc! { "site": site, "hour": { "$gte": millis(from), "$lt": millis(until) } })
+            .find(doc! { "site": site, "hour": { "$gte": date(from), "$lt": date(until) } })
             .await?
             .try_collect()
             .await?;
@@ -179,12 +179,9 @@ impl MongoStore {
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<RawEvent>, StoreError> {
-        let millis = |t: OffsetDateTime| {
-            DateTime::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
-        };
         let mut cursor = self
             .events
-            .find(doc! { "site_id": site, "ts": { "$gte": millis(from), "$lt": millis(until) } })
+            .find(doc! { "site_id": site, "ts": { "$gte": date(from), "$lt": date(until) } })
             .projection(
                 doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1 },
             )
