@@ -55,6 +55,9 @@ pub struct Config {
     pub visitor_secret: Option<String>,
     /// `TRUST_X_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (behind a proxy only).
     pub trust_forwarded_for: bool,
+    /// `MAX_CONNECTIONS`: open connections each HTTP service accepts at once; more wait in
+    /// the listen backlog. Keep it under the process's file descriptor limit.
+    pub max_connections: usize,
     /// `WORKER_BATCH_SIZE`: most records the worker writes to MongoDB in one bulk insert.
     pub worker_batch_size: usize,
     /// `WORKER_BATCH_WAIT_MS`: longest the worker waits to fill a batch.
@@ -108,7 +111,8 @@ impl Config {
             worker_port: number(&get, "WORKER_PORT", 3001, 0..=65_535)?,
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
-            worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 1_000, 1..=100_000)?,
+            max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
+            worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
             log_format: match text("LOG_FORMAT", "text").as_str() {
                 "text" => LogFormat::Text,

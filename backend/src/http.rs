@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -18,6 +19,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::metrics;
 use crate::shutdown::Shutdown;
+
+mod connections;
 
 /// The body of every 4xx/5xx: what went wrong and, when one field is at fault, which.
 #[derive(Debug, Serialize)]
@@ -76,9 +79,12 @@ pub fn readiness(ready: bool, dependency: &str) -> Response {
 /// Serves `app` as `service` until `shutdown` fires, then lets in-flight requests finish.
 /// Adds `GET /metrics`, request metrics per route, and an `x-request-id` (kept if the client
 /// sent one) that is echoed in the response and recorded on the request's tracing span.
+///
+/// At most `max_connections` connections are open at once (see [`connections`]).
 pub async fn serve(
     service: &'static str,
     listener: TcpListener,
+    max_connections: usize,
     app: Router,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
@@ -104,6 +110,9 @@ pub async fn serve(
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    // `tap_io` (doing nothing) only because axum provides `ConnectInfo<SocketAddr>` for a tapped
+    // listener of any kind, and the client address is needed (rate limits, visitor ids).
+    let listener = connections::CappedListener::new(listener, max_connections).tap_io(|_| ());
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -86,6 +86,7 @@ pub async fn run(
     let endpoints = tokio::spawn(http::serve(
         "worker",
         listener,
+        config.max_connections,
         router(Arc::new(store.clone())),
         shutdown.clone(),
     ));

@@ -1127,3 +1127,44 @@ async fn a_slow_client_does_not_block_shutdown() {
         .expect("ingestion stops within 20 s despite a slow client");
     system.shutdown().await;
 }
+
+/// Sends `GET /healthz` on a new keep-alive connection and returns it once answered.
+async fn served_connection(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: beacon\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut head))
+        .await
+        .expect("no answer within 10 s")
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    stream
+}
+
+/// `MAX_CONNECTIONS`: with every slot held by an open connection, one more client waits (it is
+/// neither refused nor answered) and is served as soon as a connection closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_max_connections_waits_for_a_free_slot() {
+    let system = TestSystem::start_with(&[("MAX_CONNECTIONS", "2")], false).await;
+    let addr = system.ingest_url.trim_start_matches("http://").to_owned();
+    let first = served_connection(&addr).await;
+    let _second = served_connection(&addr).await;
+    let waiting = {
+        let addr = addr.clone();
+        tokio::spawn(async move { served_connection(&addr).await })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served over MAX_CONNECTIONS=2"
+    );
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("closing a connection did not let the waiting client in")
+        .unwrap();
+    system.shutdown().await;
+}

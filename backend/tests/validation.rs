@@ -267,6 +267,17 @@ async fn rate_limits_per_client_ip_and_per_site_answer_429_with_retry_after() {
     let (status, body) = system.post_as(&event("busy"), "192.0.2.72", ua).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["field"], "site_id");
+    // Invalid events cost their sender too (the budget is charged before validation), but not
+    // the site they name.
+    let invalid = json!({"site_id": "quiet", "event_type": "page_view", "path": 7});
+    for _ in 0..5 {
+        let (status, body) = system.post_as(&invalid, "192.0.2.74", ua).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], "path");
+    }
+    let (status, body) = system.post_as(&event("quiet"), "192.0.2.74", ua).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("client"), "{body}");
     // Other sites are not affected; and after the bucket refills the client is served again.
     let (status, _) = system.post_as(&event("quiet"), "192.0.2.73", ua).await;
     assert_eq!(status, StatusCode::ACCEPTED);

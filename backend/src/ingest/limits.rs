@@ -57,17 +57,21 @@ impl Limits {
         }
     }
 
-    /// Charges `events` events to `ip` and each site's share to that site. Nothing is charged
-    /// to the sites when the IP is over its limit.
-    pub fn check(&self, ip: IpAddr, sites: &[(&str, u32)]) -> Result<(), Exceeded> {
-        let total: u32 = sites.iter().map(|(_, n)| n).sum();
-        if let Some(limiter) = &self.per_ip {
-            charge(limiter, &ip, total).map_err(|retry_after| Exceeded {
+    /// Charges `events` events to `ip`. Called before anything else is spent on a request
+    /// (site lookups, validation, enrichment), so a flood costs its sender only parsing.
+    pub fn check_ip(&self, ip: IpAddr, events: u32) -> Result<(), Exceeded> {
+        match &self.per_ip {
+            Some(limiter) => charge(limiter, &ip, events).map_err(|retry_after| Exceeded {
                 scope: Scope::ClientIp,
                 retry_after,
                 site: None,
-            })?;
+            }),
+            None => Ok(()),
         }
+    }
+
+    /// Charges each site its share of a request's valid events.
+    pub fn check_sites(&self, sites: &[(&str, u32)]) -> Result<(), Exceeded> {
         if let Some(limiter) = &self.per_site {
             for (site, n) in sites {
                 charge(limiter, &(*site).to_owned(), *n).map_err(|retry_after| Exceeded {
@@ -118,20 +122,23 @@ mod tests {
         let limits = Limits::new(10, 15, 1);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(limits.check(a, &[("s", 10)]).is_ok());
-        let over = limits.check(a, &[("s", 1)]).unwrap_err();
+        assert!(limits.check_ip(a, 10).is_ok());
+        let over = limits.check_ip(a, 1).unwrap_err();
         assert_eq!(over.scope, Scope::ClientIp);
         assert!(over.retry_after > Duration::ZERO && over.retry_after <= Duration::from_secs(1));
-        // Another IP has its own bucket, but the site's is nearly spent (10 of 15).
-        assert!(limits.check(b, &[("s", 5)]).is_ok());
-        let site = limits.check(b, &[("s", 1)]).unwrap_err();
+        // Another IP has its own bucket.
+        assert!(limits.check_ip(b, 5).is_ok());
+        // A site's bucket is shared by every client: 10 + 5 of 15 spent.
+        assert!(limits.check_sites(&[("s", 10)]).is_ok());
+        assert!(limits.check_sites(&[("s", 5), ("t", 3)]).is_ok());
+        let site = limits.check_sites(&[("t", 1), ("s", 1)]).unwrap_err();
         assert_eq!((site.scope, site.site.as_deref()), (Scope::Site, Some("s")));
         // A request larger than the whole bucket is refused outright.
-        assert!(limits
-            .check("192.0.2.3".parse().unwrap(), &[("t", 11)])
-            .is_err());
+        assert!(limits.check_ip("192.0.2.3".parse().unwrap(), 11).is_err());
+        assert!(limits.check_sites(&[("u", 16)]).is_err());
         // Off means off.
         let off = Limits::new(0, 0, 1);
-        assert!(off.check(a, &[("s", 1_000_000)]).is_ok());
+        assert!(off.check_ip(a, 1_000_000).is_ok());
+        assert!(off.check_sites(&[("s", 1_000_000)]).is_ok());
     }
 }

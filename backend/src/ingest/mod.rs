@@ -123,7 +123,14 @@ pub async fn run(
         }
     });
     tracing::info!(addr = %listener.local_addr()?, topic = %config.kafka_topic, "ingestion listening");
-    http::serve("ingest", listener, router(state), shutdown).await?;
+    http::serve(
+        "ingest",
+        listener,
+        config.max_connections,
+        router(state),
+        shutdown,
+    )
+    .await?;
     sink.producer().flush(Duration::from_secs(10)).await;
     Ok(())
 }
@@ -148,6 +155,14 @@ async fn post_event<S: EventSink>(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let ip = client_ip::client_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let values = match &payload {
+        Payload::Single(value) => std::slice::from_ref(value),
+        Payload::Batch(values) => values.as_slice(),
+    };
+    // The client's budget is charged first, for every event it sent, valid or not: beyond it
+    // a request costs no site lookup, salt, validation or enrichment.
+    let sent = u32::try_from(values.len()).unwrap_or(u32::MAX);
+    state.limits.check_ip(ip, sent)?;
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -158,10 +173,6 @@ async fn post_event<S: EventSink>(
     // The page's host (`Origin`, else `Referer`): for allowed domains, and so that a referrer
     // from the site itself counts as direct rather than as a source.
     let origin = crate::sites::request_host(&parts.headers);
-    let values = match &payload {
-        Payload::Single(value) => std::slice::from_ref(value),
-        Payload::Batch(values) => values.as_slice(),
-    };
     let registered = state
         .sites
         .resolve(
@@ -222,7 +233,7 @@ async fn post_event<S: EventSink>(
                 return Err(IngestError::OriginRefused);
             }
             let event = complete(&value)?;
-            state.limits.check(ip, &[(event.site_id.as_str(), 1)])?;
+            state.limits.check_sites(&[(event.site_id.as_str(), 1)])?;
             publish(&state.sink, std::slice::from_ref(&event)).await?;
             Ok(accepted(1, None))
         }
@@ -255,7 +266,7 @@ async fn post_event<S: EventSink>(
             if events.is_empty() {
                 return Err(IngestError::NoValidEvents(rejected));
             }
-            state.limits.check(ip, &events_per_site(&events))?;
+            state.limits.check_sites(&events_per_site(&events))?;
             publish(&state.sink, &events).await?;
             for r in &rejected {
                 error::count_rejected(r.field, 1);

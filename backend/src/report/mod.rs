@@ -89,7 +89,14 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let store = Arc::new(MongoStore::connect(&config.mongo_url).await?);
     tracing::info!(addr = %listener.local_addr()?, "report service listening");
-    http::serve("report", listener, router(store), shutdown).await?;
+    http::serve(
+        "report",
+        listener,
+        config.max_connections,
+        router(store),
+        shutdown,
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, DateTime, Document};
 
 use super::{MongoStore, StoreError};
@@ -63,12 +62,7 @@ impl MongoStore {
         for (name, keys) in by_collection {
             let ids: Vec<String> = keys.iter().map(|k| k.id()).collect();
             let applied: HashMap<String, BTreeMap<i32, i64>> = self
-                .db
-                .collection::<Document>(name)
-                .find(doc! { "_id": { "$in": &ids } })
-                .projection(doc! { "wm": 1 })
-                .await?
-                .try_collect::<Vec<_>>()
+                .find_by_ids(name, &ids, Some(doc! { "wm": 1 }))
                 .await?
                 .into_iter()
                 .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), watermarks(&d))))
@@ -95,13 +89,7 @@ impl MongoStore {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let docs: Vec<Document> = self
-            .db
-            .collection::<Document>(VISITORS)
-            .find(doc! { "_id": { "$in": ids } })
-            .await?
-            .try_collect()
-            .await?;
+        let docs = self.find_by_ids(VISITORS, ids, None).await?;
         Ok(docs
             .iter()
             .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), state_from(d)?)))
