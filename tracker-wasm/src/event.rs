@@ -12,8 +12,6 @@ use beacon_event::{ClientEvent, EventType, PagePath, Props, Referrer, SiteId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::batch::Record;
-
 /// Longest `path` ingestion accepts, in bytes.
 const MAX_PATH_BYTES: usize = 2048;
 /// Widest `screen_width` ingestion accepts.
@@ -59,15 +57,13 @@ pub fn client_event(
     })
 }
 
-/// Serializes an event for the outgoing queue, stamped with its creation time (for ageing).
-/// `float` prints property numbers with a fraction (JavaScript's `String(n)` in the browser);
-/// the rest is exactly `serde_json::to_string(event)` (see `ClientEvent::write_json`).
-pub fn record(event: &ClientEvent, now_ms: f64, float: fn(f64) -> String) -> Option<Record> {
+/// Serializes an event, once: `beacon.js` queues, stores and resends these very bytes, so a
+/// retry carries the same `eid`. `float` prints property numbers with a fraction (JavaScript's
+/// `String(n)` in the browser); the rest is exactly `serde_json::to_string(event)` (see
+/// `ClientEvent::write_json`).
+pub fn to_json(event: &ClientEvent, float: fn(f64) -> String) -> Option<String> {
     let mut json = String::new();
-    event.write_json(&mut json, float).then(|| Record {
-        at_ms: whole_ms(now_ms),
-        json,
-    })
+    event.write_json(&mut json, float).then_some(json)
 }
 
 /// `Date.now()` as an RFC 3339 instant (UTC, millisecond precision).
@@ -130,12 +126,11 @@ mod tests {
     #[test]
     fn page_view_round_trips_through_ingestion() {
         let event = client_event(&site(), "page_view", &facts(), None).unwrap();
-        let record = record(&event, NOW_MS, float).unwrap();
-        assert_eq!(record.at_ms, 1_795_600_800_123);
-        assert_eq!(ingest(&record.json), event);
-        assert_eq!(record.json, serde_json::to_string(&event).unwrap());
+        let json = to_json(&event, float).unwrap();
+        assert_eq!(ingest(&json), event);
+        assert_eq!(json, serde_json::to_string(&event).unwrap());
 
-        let wire: Value = serde_json::from_str(&record.json).unwrap();
+        let wire: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(
             wire,
             json!({"site_id":"site123","event_type":"page_view","path":"/pricing?utm_source=news",
@@ -151,9 +146,9 @@ mod tests {
                 .unwrap();
         let props = Props::parse(props).unwrap();
         let event = client_event(&site(), "signup", &facts(), Some(props)).unwrap();
-        let record = record(&event, NOW_MS, float).unwrap();
-        assert_eq!(ingest(&record.json), event);
-        assert_eq!(record.json, serde_json::to_string(&event).unwrap());
+        let json = to_json(&event, float).unwrap();
+        assert_eq!(ingest(&json), event);
+        assert_eq!(json, serde_json::to_string(&event).unwrap());
     }
 
     #[test]
@@ -164,8 +159,7 @@ mod tests {
             ..Facts::default()
         };
         let event = client_event(&site(), "page_view", &bare, None).unwrap();
-        let wire: Value =
-            serde_json::from_str(&record(&event, NOW_MS, float).unwrap().json).unwrap();
+        let wire: Value = serde_json::from_str(&to_json(&event, float).unwrap()).unwrap();
         // Sorted: serde_json's key order depends on its features across the workspace.
         let mut keys: Vec<&str> = wire
             .as_object()
@@ -223,5 +217,31 @@ mod tests {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("héllo", 3), "hé");
         assert_eq!(truncate("abc", 10), "abc");
+    }
+
+    #[test]
+    fn escaping_and_numbers_match_serde_json() {
+        // Escaping and number forms through the tracker's own path: props as the page gives them, the event, its record.
+        let props = [
+            json!({"a":1,"b":-42,"c":18446744073709551615u64,"d":true,"e":false,"f":"x","g":9.5,
+                   "h":-0.25,"i":0}),
+            json!({"esc\"aped\\key":"quote \" backslash \\ é 😀 \u{7f}","":"empty key"}),
+            json!({"k":""}),
+        ];
+        let facts = Facts {
+            path: "/a\"b\\c?d=é".into(),
+            referrer: "https://example.com/?q=\"x\"".into(),
+            screen_width: Some(0),
+            now_ms: 1_795_600_800_001.0,
+            eid: Some(uuid::Uuid::from_u128(u128::MAX)),
+        };
+        let site = SiteId::parse("s").unwrap();
+        for value in props {
+            let map: Map<String, Value> = serde_json::from_value(value.clone()).unwrap();
+            let map: Map<String, Value> = map.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+            let event = client_event(&site, "e\"\\", &facts, Props::parse(map).ok()).unwrap();
+            let json = to_json(&event, float).unwrap();
+            assert_eq!(json, serde_json::to_string(&event).unwrap(), "{value}");
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! tested on the host against a fake memory).
 //!
 //! Rust's default wasm allocator (dlmalloc) is about 7 KB of code, more than half of the
-//! tracker's whole size budget. The tracker allocates little and repeatedly (event strings, one
-//! batch body, a few vectors), so exact-class reuse without coalescing keeps memory flat: a block
+//! tracker's whole size budget. The tracker allocates little and repeatedly (the page's strings,
+//! one event's fields and JSON, a few vectors), so exact-class reuse without coalescing keeps memory flat: a block
 //! freed by one event is the block the next event of similar size gets. wasm32 without the
 //! `atomics` feature has a single thread, so plain `Cell`s are enough.
 

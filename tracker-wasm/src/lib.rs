@@ -1,15 +1,17 @@
 //! The Beacon browser tracker.
 //!
 //! `loader/beacon.js` (the one script tag a site owner pastes) loads this crate compiled to wasm
-//! and calls `start` with the snippet's `data-*` attributes. The tracker then counts
-//! page views (on load and on single-page-app navigation) and custom events, and posts them in
-//! batches to `POST /event` as serialized `beacon_event::ClientEvent`s: the struct ingestion
-//! validates, so the wire format is defined once. See README.md for the snippet and its options.
+//! and starts it with the snippet's `data-site` and `data-hash`. For each page view (on load and on
+//! single-page-app navigation) and custom event, the loader hands the wasm the page's state as
+//! plain strings and numbers, and the wasm decides whether it is an event, fits the values to
+//! the field rules and returns it serialized as a `beacon_event::ClientEvent`: the struct
+//! ingestion validates, so the wire format is defined once. The loader batches those JSON
+//! strings, keeps undelivered ones in `localStorage` and posts them to `POST /event` (see
+//! README.md for the snippet, its options and the split between the two).
 //!
 //! The logic lives in plain modules that build and are unit tested on the host; only `web`
-//! touches the browser, and it is compiled for `wasm32` alone. Nothing here may panic into the
-//! page: every browser call that can fail is a `Result`, and a failure drops a page view or a
-//! retry, never the host page.
+//! is the wasm's boundary, compiled for `wasm32` alone. Nothing here may panic into the page:
+//! browser values that do not fit leave a field out (or drop the event), never trap.
 //!
 //! In the browser (wasm32) the crate is `no_std` + `alloc`: std's panic machinery formats its
 //! message (linking `core::fmt`, several KB) even with `panic = "abort"`, while `web` installs a
@@ -20,14 +22,9 @@
 
 extern crate alloc;
 
-pub mod batch;
-pub mod config;
 pub mod event;
 pub mod heap;
-pub mod json;
-pub mod outbox;
 pub mod props;
-pub mod retry;
 pub mod route;
 pub mod tracker;
 

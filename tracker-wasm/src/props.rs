@@ -1,6 +1,6 @@
 //! Custom properties from a page's `beacon('event', name, {plan: 'pro'})` call.
 //!
-//! The browser glue reads the JS object entry by entry (no JSON parsing in the wasm); this module
+//! `beacon.js` hands the JS object over entry by entry (no JSON parsing in the wasm); this module
 //! keeps only what `beacon_event::Props` accepts, so one odd value drops that value rather than
 //! the whole event: nested objects, `null`, functions and non-finite numbers are skipped, long
 //! strings are cut to the limit, and at most 30 keys are kept.
@@ -31,25 +31,31 @@ pub enum PropValue {
 }
 
 /// Builds the properties from `(key, value)` entries in the object's order; `None` when nothing
-/// usable is left.
-///
-/// The entries go to `Props::from_values` (a sorted list in the wasm, no `serde_json::Map`);
-/// `Object.keys` never repeats a key, so keeping the first 30 usable ones is what inserting into
-/// a map did.
+/// usable is left. (What [`crate::tracker::Tracker::prop`] does entry by entry in the browser.)
 pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<Props> {
-    let mut kept: Vec<(String, Value)> = Vec::new();
-    for (key, value) in entries {
-        if kept.len() == Props::MAX_KEYS {
-            break;
-        }
-        let key_ok = !key.is_empty()
-            // `chars().count()`, without the standard library's vectorized counting code.
-            && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
-            && !key.chars().any(char::is_control);
-        if let (true, Some(value)) = (key_ok, json_value(value)) {
-            kept.push((key, value));
-        }
-    }
+    let kept: Vec<(String, Value)> = entries
+        .into_iter()
+        .filter_map(|(key, value)| entry(key, value))
+        .take(Props::MAX_KEYS)
+        .collect();
+    finish(kept)
+}
+
+/// One entry made to fit, or `None` when ingestion would refuse it (its key or its value).
+///
+/// The page's `beacon.js` hands over `Object.keys` in order, and never the same key twice, so
+/// keeping the first 30 fitting entries is what inserting into a map did.
+pub fn entry(key: String, value: PropValue) -> Option<(String, Value)> {
+    let key_ok = !key.is_empty()
+        // `chars().count()`, without the standard library's vectorized counting code.
+        && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
+        && !key.chars().any(char::is_control);
+    Some((key, json_value(value)?)).filter(|_| key_ok)
+}
+
+/// The kept entries as `Props` (a sorted list in the wasm, no `serde_json::Map`); `None` when
+/// there are none.
+pub fn finish(kept: Vec<(String, Value)>) -> Option<Props> {
     if kept.is_empty() {
         return None;
     }

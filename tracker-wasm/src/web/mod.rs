@@ -1,25 +1,20 @@
-//! The browser side, compiled for `wasm32` only: the two functions the loader calls, and the one
-//! tracker instance they drive.
+//! The browser side, compiled for `wasm32` only: the four functions `beacon.js` calls, and the
+//! one tracker instance they drive.
 //!
-//! Every call into the tracker goes through [`with_tracker`], which skips the call instead of
-//! panicking if the tracker is missing or (it cannot be, but) already borrowed. Values coming from
-//! the page (command arguments, property objects) are read before the tracker is borrowed, so
-//! nothing the page does can leave tracker state locked.
-
-mod host;
-mod js;
-mod listen;
-mod send;
+//! Only strings and numbers cross the boundary (no JS objects, closures or `Reflect`), and
+//! strings only through [`put`]: the generated glue is then one string copy in each direction,
+//! and the wasm imports nothing from the page. Nothing here can throw into the page: a panic
+//! (none is expected) traps, and the loader calls every export inside `try`.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::config::{Config, Visit};
-use crate::props::{self, PropValue};
-use crate::tracker::Tracker;
-use host::Browser;
+use crate::props::PropValue;
+use crate::route::Location;
+use crate::tracker::{self, Kind, Page, Tracker};
 
 /// Rust's default wasm allocator (dlmalloc) alone is about 7 KB; see [`crate::heap`].
 #[global_allocator]
@@ -64,8 +59,8 @@ unsafe impl core::alloc::GlobalAlloc for Heap {
     }
 }
 
-/// The crate is `no_std` on wasm32 (see the crate docs): a panic (none is expected: every browser
-/// call is fallible and the logic avoids panicking operations) traps, which the loader's
+/// The crate is `no_std` on wasm32 (see the crate docs): a panic (none is expected: the logic
+/// avoids panicking operations) traps, which the loader's
 /// `try/catch` absorbs, instead of formatting a message with `core::fmt`.
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -79,90 +74,121 @@ pub struct PageGlobal<T>(pub T);
 // SAFETY: wasm32-unknown-unknown without the `atomics` feature runs a single thread.
 unsafe impl<T> Sync for PageGlobal<T> {}
 
-static TRACKER: PageGlobal<RefCell<Option<Tracker<Browser>>>> = PageGlobal(RefCell::new(None));
+static TRACKER: PageGlobal<RefCell<Option<Tracker>>> = PageGlobal(RefCell::new(None));
+
+/// The strings of the next [`start`], [`prop`] or [`track`] call, by slot number (see [`put`]).
+static TEXT: PageGlobal<RefCell<[String; 8]>> =
+    PageGlobal(RefCell::new([const { String::new() }; 8]));
+
+/// Fractional property numbers with the text JavaScript's `String(n)` made of them (the loader
+/// hands both over), for `ClientEvent::write_json`: the wasm needs no float printer and no
+/// import.
+static FLOATS: PageGlobal<RefCell<Vec<(u64, String)>>> = PageGlobal(RefCell::new(Vec::new()));
+
+/// Takes the string in `slot`, leaving it empty.
+fn take(slot: usize) -> String {
+    match TEXT.0.try_borrow_mut() {
+        Ok(mut text) => text.get_mut(slot).map(core::mem::take).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `String(n)` for a property number the loader handed over; `0` cannot be needed (every
+/// fractional number came with its text).
+fn float_text(n: f64) -> String {
+    let floats = FLOATS.0.try_borrow().ok();
+    let found = floats
+        .as_ref()
+        .and_then(|f| f.iter().find(|(bits, _)| *bits == n.to_bits()));
+    found.map_or_else(|| String::from("0"), |(_, text)| text.clone())
+}
 
 /// Runs `f` on the tracker, if it is running.
-fn with_tracker(f: impl FnOnce(&mut Tracker<Browser>)) {
-    if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
-        if let Some(tracker) = slot.as_mut() {
-            f(tracker);
+fn with_tracker<T>(f: impl FnOnce(&mut Tracker) -> Option<T>) -> Option<T> {
+    f(TRACKER.0.try_borrow_mut().ok()?.as_mut()?)
+}
+
+/// Hands over one string for the next call: slot 0 the site id (for [`start`]); 1 the event
+/// name, 2 `location.pathname`, 3 `location.search`, 4 `location.hash`, 5 `document.referrer`
+/// (for [`track`]); 6 a property key and 7 its string value or `String(number)` (for [`prop`]).
+#[wasm_bindgen]
+pub fn put(slot: u32, text: &str) {
+    if let Ok(mut all) = TEXT.0.try_borrow_mut() {
+        if let Some(place) = all.get_mut(slot as usize) {
+            place.clear();
+            place.push_str(text);
         }
     }
 }
 
-/// Starts tracking on the page whose `globalThis` is `global`. `options` holds the snippet's `data-*` attributes under their `dataset`
-/// names (`site`, `endpoint`, `hash`, `respectDnt`, `allowLocalhost`, `allowBots`) and the
-/// loader's own URL as `src`. Returns false (and tracks nothing) without a valid `data-site`,
-/// when the visit opts out, or when already started.
+/// Starts tracking the site in slot 0 (`data-site`, trimmed; the loader has applied the other
+/// options and the opt-outs); `hash` is `data-hash`. False (and nothing is ever tracked) without
+/// a valid site id, or when already started.
 #[wasm_bindgen]
-pub fn start(options: &JsValue, global: JsValue) -> bool {
-    js::set_global(global);
-    let attr = |name: &str| js::string(options, name);
-    let src = attr("src").unwrap_or_default();
-    let Some(config) = Config::from_attrs(attr, &src) else {
+pub fn start(hash: bool) -> bool {
+    let site = take(0);
+    let Ok(mut slot) = TRACKER.0.try_borrow_mut() else {
         return false;
     };
-    let hostname = js::string(&js::global("location"), "hostname").unwrap_or_default();
-    let navigator = js::global("navigator");
-    let is_one = |v: Option<String>| matches!(v.as_deref(), Some("1" | "yes"));
-    let visit = Visit {
-        hostname: &hostname,
-        webdriver: js::get(&navigator, "webdriver").is_truthy(),
-        opted_out: is_one(js::string(&navigator, "doNotTrack"))
-            || is_one(js::global("doNotTrack").as_string())
-            || js::get(&navigator, "globalPrivacyControl").is_truthy(),
-    };
-    if !config.allows(&visit) {
+    if slot.is_some() {
         return false;
     }
-    let hash = config.hash;
-    let installed = match TRACKER.0.try_borrow_mut() {
-        Ok(mut slot) if slot.is_none() => {
-            *slot = Some(Tracker::new(Browser::new(), config));
-            true
-        }
-        _ => false,
-    };
-    if installed {
-        listen::install(hash);
-        with_tracker(|t| t.start());
-    }
-    installed
+    *slot = Tracker::new(&site, hash);
+    slot.is_some()
 }
 
-/// `beacon('pageview')` and `beacon('event', name, props)`; anything else is ignored.
+/// One property of the next custom event, its key in slot 6: `kind` 1 a string (slot 7), 2 a
+/// number (`number`, and `String(number)` in slot 7), 3 a boolean (`number` 1 or 0), anything
+/// else a value that is left out.
 #[wasm_bindgen]
-pub fn command(kind: &JsValue, name: &JsValue, props: &JsValue) {
-    match kind.as_string().as_deref() {
-        Some("pageview") => with_tracker(|t| t.page_view()),
-        Some("event") => {
-            let Some(name) = name.as_string() else {
-                return;
-            };
-            let props = read_props(props);
-            with_tracker(|t| t.custom(&name, props));
+pub fn prop(kind: u32, number: f64) {
+    let (key, text) = (take(6), take(7));
+    let value = match kind {
+        1 => PropValue::Str(text),
+        2 => {
+            if let Ok(mut floats) = FLOATS.0.try_borrow_mut() {
+                floats.push((number.to_bits(), text));
+            }
+            PropValue::Num(number)
         }
-        _ => {}
-    }
-}
-
-/// The own enumerable properties of an object, as property values.
-fn read_props(object: &JsValue) -> Option<beacon_event::Props> {
-    let keys = js::keys(object).ok()?;
-    let count = js::get(&keys, "length").as_f64().unwrap_or(0.0) as u32;
-    let entries = (0..count).filter_map(|i| {
-        let key = js::item(&keys, i).as_string()?;
-        let value = js::get(object, &key);
-        let value = if let Some(s) = value.as_string() {
-            PropValue::Str(s)
-        } else if let Some(n) = value.as_f64() {
-            PropValue::Num(n)
-        } else if let Some(b) = value.as_bool() {
-            PropValue::Bool(b)
-        } else {
-            PropValue::Other
-        };
-        Some((key, value))
+        3 => PropValue::Bool(number != 0.0),
+        _ => PropValue::Other,
+    };
+    with_tracker(|t| {
+        t.prop(key, value);
+        Some(())
     });
-    props::build(entries)
+}
+
+/// An event: `kind` 0 a navigation, 1 `beacon('pageview')`, 2 `beacon('event', name)` with the
+/// properties given by [`prop`]; the page's strings are in slots 1-5 (see [`put`]), and
+/// `r0`..`r3` are 128 random bits for the `eid` (`crypto.getRandomValues`). Returns the event's
+/// JSON, or nothing.
+#[wasm_bindgen]
+pub fn track(
+    kind: u32,
+    screen_width: f64,
+    now_ms: f64,
+    r0: u32,
+    r1: u32,
+    r2: u32,
+    r3: u32,
+) -> Option<String> {
+    let name = take(1);
+    let page = Page {
+        location: Location {
+            pathname: take(2),
+            search: take(3),
+            hash: take(4),
+        },
+        referrer: take(5),
+        screen_width,
+        now_ms,
+        eid: tracker::eid([r0, r1, r2, r3]),
+    };
+    let json = with_tracker(|t| t.track(Kind::from_code(kind), &name, &page, float_text));
+    if let Ok(mut floats) = FLOATS.0.try_borrow_mut() {
+        floats.clear();
+    }
+    json
 }
