@@ -88,12 +88,10 @@ ensure_wasm_bindgen() {
   cargo_install_locked wasm-bindgen-cli "$version"
 }
 
-ensure_wasm_opt() {
-  local dir="$TOOLS_DIR/binaryen-$BINARYEN_VERSION"
-  if tool_version wasm-opt | grep -q "(version_$BINARYEN_VERSION)"; then
-    return 0
-  fi
-  log "installing wasm-opt (binaryen $BINARYEN_VERSION, npm)"
+# npm_tool DIR PACKAGE@VERSION BIN NAME: installs an npm package into $TOOLS_DIR/DIR (node and npm
+# from apt when missing) and links its executable BIN (relative to DIR) as $TOOLS_DIR/bin/NAME.
+npm_tool() {
+  local dir="$TOOLS_DIR/$1" spec="$2" bin="$3" name="$4"
   if ! command -v npm >/dev/null; then
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
@@ -101,29 +99,27 @@ ensure_wasm_opt() {
   fi
   rm -rf "$dir"
   mkdir -p "$dir" "$TOOLS_DIR/bin"
-  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save \
-    "binaryen@$BINARYEN_VERSION.0.0" >/dev/null)
-  ln -sf "../binaryen-$BINARYEN_VERSION/node_modules/binaryen/bin/wasm-opt" "$TOOLS_DIR/bin/wasm-opt"
+  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save "$spec" >/dev/null)
+  ln -sf "../$1/$bin" "$TOOLS_DIR/bin/$name"
+}
+
+ensure_wasm_opt() {
+  if tool_version wasm-opt | grep -q "(version_$BINARYEN_VERSION)"; then
+    return 0
+  fi
+  log "installing wasm-opt (binaryen $BINARYEN_VERSION, npm)"
+  npm_tool "binaryen-$BINARYEN_VERSION" "binaryen@$BINARYEN_VERSION.0.0" \
+    node_modules/binaryen/bin/wasm-opt wasm-opt
   tool_version wasm-opt | grep -q "(version_$BINARYEN_VERSION)" ||
     die "wasm-opt from binaryen@$BINARYEN_VERSION does not run (node: $(node --version 2>&1))"
 }
 
 ensure_terser() {
-  local dir="$TOOLS_DIR/terser-$TERSER_VERSION"
   if [ "$(tool_version terser)" = "terser $TERSER_VERSION" ]; then
     return 0
   fi
   log "installing terser $TERSER_VERSION (npm)"
-  if ! command -v npm >/dev/null; then
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-      nodejs npm >/dev/null
-  fi
-  rm -rf "$dir"
-  mkdir -p "$dir" "$TOOLS_DIR/bin"
-  (cd "$dir" && npm install --no-audit --no-fund --silent --no-save \
-    "terser@$TERSER_VERSION" >/dev/null)
-  ln -sf "../terser-$TERSER_VERSION/node_modules/terser/bin/terser" "$TOOLS_DIR/bin/terser"
+  npm_tool "terser-$TERSER_VERSION" "terser@$TERSER_VERSION" node_modules/terser/bin/terser terser
   [ "$(tool_version terser)" = "terser $TERSER_VERSION" ] ||
     die "terser $TERSER_VERSION does not run (node: $(node --version 2>&1))"
 }
