@@ -7,6 +7,7 @@
 //! what it stored: lag grows, nothing is lost, and it drains once the store is back.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use beacon_event::Event;
@@ -14,6 +15,8 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -67,12 +70,36 @@ pub fn decode(records: &[Record], topic: &str) -> (Vec<(Event, Position)>, Vec<D
     (events, dead)
 }
 
-/// `/healthz`, `/readyz` (MongoDB answers) and `/metrics` for the worker.
-fn router(store: Arc<MongoStore>) -> Router {
+/// Whether the worker's latest attempt to store a batch failed. A MongoDB that answers pings
+/// can still refuse every write (a full cache, a rejected document, lost permissions), and the
+/// worker then stalls just as surely as if it were down: `/readyz` reports both.
+#[derive(Clone, Default)]
+struct StoreHealth(Arc<AtomicBool>);
+
+impl StoreHealth {
+    fn record<T, E>(&self, attempt: &Result<T, E>) {
+        self.0.store(attempt.is_err(), Ordering::Relaxed);
+    }
+
+    fn failing(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// `/readyz`: MongoDB answers pings and the last batch could be stored.
+async fn readyz(State((store, health)): State<(Arc<MongoStore>, StoreHealth)>) -> Response {
+    if health.failing() {
+        return http::readiness(false, "mongodb writes");
+    }
+    http::readiness(store.ping().await, "mongodb")
+}
+
+/// `/healthz`, `/readyz` and `/metrics` for the worker.
+fn router(store: Arc<MongoStore>, health: StoreHealth) -> Router {
     Router::new()
         .route("/healthz", get(http::healthz))
-        .route("/readyz", get(MongoStore::readyz))
-        .with_state(store)
+        .route("/readyz", get(readyz))
+        .with_state((store, health))
 }
 
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.
@@ -83,14 +110,15 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
     let store = MongoStore::connect(&config.mongo_url).await?;
+    let health = StoreHealth::default();
     let endpoints = tokio::spawn(http::serve(
         "worker",
         listener,
         config.max_connections,
-        router(Arc::new(store.clone())),
+        router(Arc::new(store.clone()), health.clone()),
         shutdown.clone(),
     ));
-    let result = consume(config, &store, shutdown).await;
+    let result = consume(config, &store, &health, shutdown).await;
     endpoints.await.map_err(std::io::Error::other)??;
     result
 }
@@ -98,6 +126,7 @@ pub async fn run(
 async fn consume(
     config: &Config,
     store: &MongoStore,
+    health: &StoreHealth,
     mut shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
     if retry("create indexes", &mut shutdown, || store.ensure_indexes())
@@ -154,8 +183,10 @@ async fn consume(
                 break;
             }
         }
-        let Some(outcome) = retry("store events", &mut shutdown, || {
-            store_batch(store, &events, config.retention)
+        let Some(outcome) = retry("store events", &mut shutdown, || async {
+            let stored = store_batch(store, &events, config.retention).await;
+            health.record(&stored);
+            stored
         })
         .await
         else {

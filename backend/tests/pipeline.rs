@@ -363,3 +363,58 @@ async fn daily_salts_are_random_shared_and_deleted_after_their_day() {
     );
     system.shutdown().await;
 }
+
+/// MongoDB answering pings is not enough: a worker whose writes are refused is not ready
+/// (`/readyz` 503 naming the writes), keeps its batch, and stores it once writes work again.
+#[tokio::test]
+async fn a_worker_whose_writes_fail_is_not_ready_and_catches_up_afterwards() {
+    let mut system = TestSystem::start_with(&[], false).await;
+    let db = system.store.database().clone();
+    // A validator that refuses every document: pings work, inserts fail (code 121).
+    db.run_command(mongodb::bson::doc! {
+        "create": "events",
+        "validator": { "$expr": { "$eq": [1, 0] } },
+    })
+    .await
+    .unwrap();
+    system.start_worker();
+    let worker = system.worker_url.clone().unwrap();
+    let event =
+        json!({"site_id": "refused", "event_type": "page_view", "path": "/", "user_id": "u1"});
+    let (status, body) = system.post(&event).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        let response = system
+            .http
+            .get(format!("{worker}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response.json::<Value>().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker stayed ready for 30 s while every write failed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(body["dependency"], "mongodb writes", "{body}");
+    assert_eq!(system.stored().await, 0);
+
+    db.run_command(mongodb::bson::doc! { "collMod": "events", "validator": {} })
+        .await
+        .unwrap();
+    system.wait_stored(1).await;
+    assert!(
+        system.wait_ready(&worker).await,
+        "the worker did not become ready again after its batch was stored"
+    );
+    let (_, stats) = system
+        .stats(&format!("site_id=refused&date={}", today()))
+        .await;
+    assert_eq!(stats["total_views"], 1, "{stats}");
+    system.shutdown().await;
+}
