@@ -55,6 +55,10 @@ pub struct Config {
     pub visitor_secret: Option<String>,
     /// `TRUST_X_FORWARDED_FOR`: take the client IP from `X-Forwarded-For` (behind a proxy only).
     pub trust_forwarded_for: bool,
+    /// `KAFKA_IDEMPOTENCE`: rdkafka's idempotent producer (no duplicates from its own retries).
+    /// On by default; off only for brokers that mishandle it (Tansu 0.6.0's SQLite engine, see
+    /// docs/reliability.md): storage drops duplicate `eid`s either way, so counts stay exact.
+    pub kafka_idempotence: bool,
     /// `MAX_CONNECTIONS`: open connections each HTTP service accepts at once; more wait in
     /// the listen backlog. Keep it under the process's file descriptor limit.
     pub max_connections: usize,
@@ -111,6 +115,7 @@ impl Config {
             worker_port: number(&get, "WORKER_PORT", 3001, 0..=65_535)?,
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
+            kafka_idempotence: boolean(&get, "KAFKA_IDEMPOTENCE", true)?,
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,

@@ -298,19 +298,22 @@ async fn broker_restart(suite: &Suite, report: &mut Report) -> Result<()> {
     let broker = Broker {
         addr: format!("127.0.0.1:{port}"),
     };
-    let system = System::new(suite, 3, broker)?;
+    let mut system = System::new(suite, 3, broker)?;
+    // Tansu 0.6.0's SQLite engine breaks under rdkafka's idempotent producer: its storage task
+    // stops seconds into the load and, restarted, it panics checking the producer's sequence
+    // (docs/reliability.md). Without idempotence it survives, and the scenario tests what it is
+    // about: ingestion during and after a broker restart. Duplicates a non-idempotent retry may
+    // write are dropped by `eid` in storage, which the scenario's accounting checks.
+    system.extra_env.push(("KAFKA_IDEMPOTENCE", "false"));
     let _ingest = system.start_ingest().await?;
     let _worker = system.start_worker(1).await?;
     let _reports = system.start_report().await?;
     let load = system.load();
     sleep_until(&load, 6.0).await;
     let fault_at = load.elapsed();
-    // A restart, as an operator does it: SIGTERM (Tansu 0.6's SQLite engine does not survive
-    // kill -9, see docs/reliability.md), SIGKILL only if it does not stop within 10 s.
-    tansu.signal("TERM")?;
-    if tansu.wait_exit(Duration::from_secs(10)).await.is_none() {
-        tansu.kill9().await?;
-    }
+    // The harder restart: a crash (kill -9), so whatever the broker acknowledged must already be
+    // in its SQLite file.
+    tansu.kill9().await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let restart_at = load.elapsed();
     let _tansu = suite
@@ -376,7 +379,7 @@ async fn broker_restart(suite: &Suite, report: &mut Report) -> Result<()> {
         .reduce(f64::max);
     report.recovery = match first_ok {
         Some(t) => format!(
-            "broker down {:.1} s; first 2xx {:.1} s after it listened again (last non-2xx at +{:.1} s)",
+            "broker down {:.1} s; first 2xx {:.1} s after it listened again (last non-2xx at {:+.1} s)",
             back_at - fault_at,
             t - back_at,
             last_bad.map_or(0.0, |b| b - back_at)

@@ -57,6 +57,8 @@ pub struct System<'a> {
     pub db: String,
     pub sites: Vec<String>,
     pub date: String,
+    /// Settings this scenario's services get on top of the common ones.
+    pub extra_env: Vec<(&'static str, &'static str)>,
 }
 
 impl<'a> System<'a> {
@@ -78,6 +80,7 @@ impl<'a> System<'a> {
             db: format!("chaos_{n}_{suffix}"),
             sites: (0..6).map(|i| format!("chaos{n}-site{i}")).collect(),
             date: date.to_string(),
+            extra_env: Vec::new(),
         })
     }
 
@@ -113,6 +116,7 @@ impl<'a> System<'a> {
             .env("WORKER_BATCH_WAIT_MS", "50")
             .env("LOG_FORMAT", "text")
             .env("RUST_LOG", "info");
+        cmd.envs(self.extra_env.iter().copied());
         cmd
     }
 

@@ -51,7 +51,7 @@ impl Producer {
         let inner: FutureProducer = super::client_config(&config.kafka_broker, client_id)
             // Durability first: all in-sync replicas, no duplicates from internal retries.
             .set("acks", "all")
-            .set("enable.idempotence", "true")
+            .set("enable.idempotence", config.kafka_idempotence.to_string())
             // Bounded wait: a delivery not confirmed by then fails and the client gets 503.
             .set("message.timeout.ms", &timeout_ms)
             // Small linger lets concurrent requests share broker round trips.
