@@ -384,23 +384,14 @@ async fn a_worker_whose_writes_fail_is_not_ready_and_catches_up_afterwards() {
     let (status, body) = system.post(&event).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let body = loop {
-        let response = system
-            .http
-            .get(format!("{worker}/readyz"))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-            break response.json::<Value>().await.unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the worker stayed ready for 30 s while every write failed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let body = system
+        .wait_readyz(
+            &worker,
+            StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .expect("the worker stayed ready for 30 s while every write failed");
     assert_eq!(body["dependency"], "mongodb writes", "{body}");
     assert_eq!(system.stored().await, 0);
 

@@ -163,26 +163,13 @@ minify_tracker_js() {
   mv "$dist/tracker-wasm.js.min" "$dist/tracker-wasm.js"
 }
 
-# test_loader: the loader's unit tests (tracker-wasm/loader/beacon.test.mjs: Node, no browser).
-test_loader() {
-  local out
-  out="$(mktemp)"
-  if ! node --test "$REPO_ROOT/tracker-wasm/loader/beacon.test.mjs" >"$out" 2>&1; then
-    cat "$out" >&2
-    rm -f "$out"
-    die "the loader's unit tests failed (node --test tracker-wasm/loader/beacon.test.mjs)"
-  fi
-  rm -f "$out"
-}
-
-# Builds demo-site/ with the tracker into dist/ (Trunk.toml: release, offline, locked), tests and
-# minifies the loader, minifies the glue, then checks the size budget.
+# Builds demo-site/ with the tracker into dist/ (Trunk.toml: release, offline, locked), minifies
+# the loader and the glue, then checks the size budget. (The loader's unit tests run in
+# scripts/test, not in every build.)
 build_site() {
   local page="$REPO_ROOT/demo-site/index.html"
   grep -q 'data-trunk rel="rust" href="../tracker-wasm"' "$page" ||
     die "$page lacks the tracker's <link data-trunk rel=\"rust\" href=\"../tracker-wasm\" ...> (see tracker-wasm/README.md, \"Building\")"
-  log "the loader's unit tests"
-  test_loader
   log "trunk build (demo-site/ and the wasm tracker, offline) into dist/"
   (cd "$REPO_ROOT" && TRUNK_OFFLINE=true trunk build --release)
   minify_tracker_js "$REPO_ROOT/dist"

@@ -246,15 +246,29 @@ impl TestSystem {
 
     /// Polls `{base}/readyz` until it answers 200 (true) or 15 s pass (false).
     pub async fn wait_ready(&self, base: &str) -> bool {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        self.wait_readyz(base, StatusCode::OK, Duration::from_secs(15))
+            .await
+            .is_some()
+    }
+
+    /// Polls `{base}/readyz` until it answers `status` (its JSON body) or `limit` passes (None).
+    pub async fn wait_readyz(
+        &self,
+        base: &str,
+        status: StatusCode,
+        limit: Duration,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < deadline {
-            let response = self.http.get(format!("{base}/readyz")).send().await;
-            if response.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return true;
+            match self.http.get(format!("{base}/readyz")).send().await {
+                Ok(response) if response.status() == status => {
+                    return Some(response.json().await.unwrap_or(Value::Null));
+                }
+                _ => {}
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        false
+        None
     }
 
     /// Number of event documents in this system's database.
