@@ -59,6 +59,11 @@ pub struct Config {
     /// On by default; off only for brokers that mishandle it (Tansu 0.6.0's SQLite engine, see
     /// docs/reliability.md): storage drops duplicate `eid`s either way, so counts stay exact.
     pub kafka_idempotence: bool,
+    /// `KAFKA_LINGER_MS`: how long the producer holds a record to batch it with others (may be
+    /// fractional). Every `202` waits for it, so it is a floor under ingestion latency and, for
+    /// a client that waits for each answer, a ceiling on its throughput; measured in
+    /// docs/benchmarks.md ("Producer linger").
+    pub kafka_linger_ms: f64,
     /// `MAX_CONNECTIONS`: open connections each HTTP service accepts at once; more wait in
     /// the listen backlog. Keep it under the process's file descriptor limit.
     pub max_connections: usize,
@@ -116,6 +121,7 @@ impl Config {
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
             kafka_idempotence: boolean(&get, "KAFKA_IDEMPOTENCE", true)?,
+            kafka_linger_ms: decimal(&get, "KAFKA_LINGER_MS", DEFAULT_LINGER_MS, 0.0..=1_000.0)?,
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
@@ -168,6 +174,23 @@ where
     if !range.contains(&value) {
         let shown = get(var).unwrap_or_default();
         return Err(invalid(var, &shown, "must be a whole number in range"));
+    }
+    Ok(value)
+}
+
+/// Measured best on the benchmark machine (docs/benchmarks.md, "Producer linger").
+const DEFAULT_LINGER_MS: f64 = 0.5;
+
+fn decimal(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: f64,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<f64, ConfigError> {
+    const RULE: &str = "must be a number in range";
+    let value = parsed(get, var, default, RULE)?;
+    if !range.contains(&value) {
+        return Err(invalid(var, &get(var).unwrap_or_default(), RULE));
     }
     Ok(value)
 }
@@ -230,6 +253,7 @@ mod tests {
         assert_eq!((c.ingest_port, c.report_port), (3000, 4000));
         assert_eq!(c.consumer_group, "beacon-worker");
         assert_eq!(c.kafka_partitions, 3);
+        assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
     }
 
     #[test]
@@ -238,8 +262,10 @@ mod tests {
             ("KAFKA_TOPIC", "t"),
             ("INGEST_PORT", "8080"),
             ("LOG_FORMAT", "json"),
+            ("KAFKA_LINGER_MS", "0.5"),
         ])
         .unwrap();
+        assert_eq!(c.kafka_linger_ms, 0.5);
         assert_eq!(
             (c.kafka_topic.as_str(), c.dlq_topic.as_str()),
             ("t", "t.dlq")
@@ -257,6 +283,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("TRUST_X_FORWARDED_FOR", "maybe"),
             ("KAFKA_PARTITIONS", "0"),
+            ("KAFKA_LINGER_MS", "-1"),
+            ("KAFKA_LINGER_MS", "NaN"),
             ("BIND_HOST", "nowhere"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();

@@ -7,6 +7,9 @@
 //! - `reports`: latency of `/stats`, `/stats/breakdown` and `/stats/timeseries` on a site-day
 //!   filled by `seed`, with the answers checked against what was seeded.
 //!
+//! `bare-insert` and `store-path` compare the worker's writes with a bare bulk-insert loop on the
+//! same store.
+//!
 //! And two tools for the reports benchmark: `seed` writes a realistic site-day into MongoDB
 //! through the worker's storage path (`beacon::worker::store_batch`), `counts` prints how many
 //! documents MongoDB holds.
@@ -17,6 +20,7 @@
 mod probes;
 mod reports;
 mod seed;
+mod storepath;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +45,10 @@ enum Probe {
     Seed(seed::SeedArgs),
     /// Raw event, rollup and visitor-state document counts in MongoDB.
     Counts(reports::CountsArgs),
+    /// Copies the worker's stored raw events with a bare insert_many loop (same store).
+    BareInsert(storepath::BareInsertArgs),
+    /// The worker's store_batch against a bare insert_many loop on a generated day.
+    StorePath(storepath::StorePathArgs),
 }
 
 #[tokio::main]
@@ -52,6 +60,8 @@ async fn main() -> anyhow::Result<()> {
         Probe::Reports(args) => reports::reports(args).await?,
         Probe::Seed(args) => seed::seed(args).await?,
         Probe::Counts(args) => reports::counts(args).await?,
+        Probe::BareInsert(args) => storepath::bare_insert(args).await?,
+        Probe::StorePath(args) => storepath::store_path(args).await?,
     };
     println!("{row}");
     Ok(())

@@ -56,6 +56,12 @@ pub struct IngestArgs {
     max_requests: u64,
     #[arg(long, default_value = "bench")]
     site: String,
+    /// Open loop: offer this many requests/s on a fixed schedule (at most `concurrency` in
+    /// flight) and time each request from the moment it was due, so a stall counts against
+    /// every request it delayed (no coordinated omission). Without it: closed loop, each of
+    /// `concurrency` clients sends its next request as soon as the last one is answered.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 /// Runs closed-loop load; the row: batch, concurrency, req/s, events/s, p50, p99, non-2xx.
@@ -94,16 +100,29 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
             }
         })
     };
+    if let Some(rate) = args.rate {
+        ensure!(rate > 0.0, "--rate must be > 0");
+    }
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
         let (client, endpoint, body) = (client.clone(), endpoint.clone(), body.clone());
         let (sent, failed, latencies) = (sent.clone(), failed.clone(), latencies.clone());
-        let max = args.max_requests;
+        let (max, rate) = (args.max_requests, args.rate);
         workers.push(tokio::spawn(async move {
             let mut local = new_histogram();
-            while Instant::now() < deadline && sent.fetch_add(1, Ordering::Relaxed) < max {
-                let t = Instant::now();
+            loop {
+                let i = sent.fetch_add(1, Ordering::Relaxed);
+                // Closed loop: now. Open loop: request i is due at i / rate.
+                let due = match rate {
+                    Some(rate) => started + Duration::from_secs_f64(i as f64 / rate),
+                    None => Instant::now(),
+                };
+                if due >= deadline || i >= max {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                let t = due;
                 let ok = client
                     .post(&endpoint)
                     .header("content-type", "application/json")
@@ -129,10 +148,14 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
     let requests = histogram.len();
     let failed = failed.load(Ordering::Relaxed);
     let ok = requests - failed;
+    let load = match args.rate {
+        Some(rate) => format!("{rate:.0}/s offered (≤ {} open)", args.concurrency),
+        None => args.concurrency.to_string(),
+    };
     Ok(format!(
         "| {} | {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
         args.batch,
-        args.concurrency,
+        load,
         requests as f64 / elapsed,
         (ok * args.batch as u64) as f64 / elapsed,
         ms(&histogram, 0.5),

@@ -3,6 +3,12 @@
 use anyhow::Context;
 use beacon::{config::Config, shutdown, telemetry, worker};
 
+/// glibc's allocator took a fifth of ingestion's CPU under load (perf, docs/benchmarks.md);
+/// mimalloc's thread-local free lists cost less for the many small, short-lived allocations of
+/// requests, events and BSON documents.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;

@@ -54,8 +54,9 @@ impl Producer {
             .set("enable.idempotence", config.kafka_idempotence.to_string())
             // Bounded wait: a delivery not confirmed by then fails and the client gets 503.
             .set("message.timeout.ms", &timeout_ms)
-            // Small linger lets concurrent requests share broker round trips.
-            .set("linger.ms", "2")
+            // A short linger lets concurrent requests share broker round trips; every 202
+            // waits for it (KAFKA_LINGER_MS, measured in docs/benchmarks.md).
+            .set("linger.ms", config.kafka_linger_ms.to_string())
             .set("compression.type", "lz4")
             .set("queue.buffering.max.messages", "500000")
             .create()?;

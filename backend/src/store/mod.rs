@@ -61,6 +61,18 @@ pub struct StoredEvent {
     pub visit: VisitTag,
 }
 
+impl StoredEvent {
+    /// The raw-event document as the worker stores it, expiring `retention` after the event.
+    pub fn document(&self, retention: time::Duration) -> Document {
+        documents::stored_document(
+            &self.event,
+            self.at,
+            &self.visit,
+            self.event.timestamp + retention,
+        )
+    }
+}
+
 /// How a bulk insert went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InsertOutcome {
@@ -173,12 +185,7 @@ impl MongoStore {
         if events.is_empty() {
             return Ok(InsertOutcome::default());
         }
-        let docs: Vec<Document> = events
-            .iter()
-            .map(|s| {
-                documents::stored_document(&s.event, s.at, &s.visit, s.event.timestamp + retention)
-            })
-            .collect();
+        let docs: Vec<Document> = events.iter().map(|s| s.document(retention)).collect();
         let started = std::time::Instant::now();
         let result = self.events.insert_many(docs).ordered(false).await;
         metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)

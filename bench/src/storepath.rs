@@ -1,0 +1,282 @@
+//! The worker against a bare bulk-insert loop on the same store.
+//!
+//! Issue 7 asks for the worker to reach 80% of what the store accepts from a bare bulk-insert
+//! loop in the same run. Two ways to measure it:
+//! - `bare-insert` (used by `scripts/bench` right after the worker drained its burst): copies the
+//!   raw-event documents the worker just stored into a fresh database on the same MongoDB with
+//!   `insert_many` and nothing else, so the bare loop writes exactly the worker's documents;
+//! - `store-path`: both sides on a realistic generated site-day (the `seed` generator), the
+//!   bare loop against [`beacon::worker::store_batch`] (replay check, raw events, rollups,
+//!   visitor states) in the same batches. Kafka is left out of both, so the ratio is the
+//!   store's alone; it shows what visitor states cost when most events of a batch are by
+//!   different visitors, which the benchmark's burst (200 user ids) does not.
+//!
+//! The bare side's collection carries the same indexes as the worker's `events` collection
+//! (`ensure_indexes`): index upkeep is part of what a store accepts.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{ensure, Context as _};
+use beacon::rollup::{Position, VisitTag};
+use beacon::store::{MongoStore, StoredEvent};
+use beacon_event::Event;
+use clap::Args;
+use futures::TryStreamExt as _;
+use mongodb::bson::{doc, Document};
+use time::OffsetDateTime;
+
+use crate::seed::Generator;
+
+/// Raw events expire `RETENTION` after they happened: keep them for the whole benchmark.
+const RETENTION: time::Duration = time::Duration::days(3650);
+
+#[derive(Args)]
+pub struct BareInsertArgs {
+    /// MongoDB URL (loopback only) of the database the worker wrote; the copy goes to
+    /// `<database>_bare`, dropped first and after.
+    #[arg(long, default_value = "mongodb://127.0.0.1:27017/bench")]
+    mongo: String,
+    /// How many of the stored raw events to copy (at most).
+    #[arg(long, default_value_t = 200_000)]
+    events: u64,
+    /// Documents per `insert_many` (the worker's default WORKER_BATCH_SIZE).
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Connection counts to try, e.g. 1,2.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    connections: Vec<usize>,
+}
+
+#[derive(Args)]
+pub struct StorePathArgs {
+    /// MongoDB URL (loopback only); the run uses `<database>_bare` and `<database>_worker` and
+    /// drops them first and after.
+    #[arg(long, default_value = "mongodb://127.0.0.1:27017/storepath")]
+    mongo: String,
+    /// Events written by each side.
+    #[arg(long, default_value_t = 100_000)]
+    events: u64,
+    /// The generated day's planned size: with 10M, consecutive events are mostly by different
+    /// visitors (a busy site); small values make each visitor's events dense.
+    #[arg(long, default_value_t = 10_000_000)]
+    day_events: u64,
+    /// Events per write (the worker's default WORKER_BATCH_SIZE).
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Connection counts to try for the bare loop, e.g. 1,2.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    connections: Vec<usize>,
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, rest) = url
+        .rsplit_once('/')
+        .filter(|(b, _)| b.contains("://") && !b.ends_with('/'))
+        .context("--mongo must name a database: mongodb://host:port/db")?;
+    let query = rest.split_once('?').map(|(_, q)| format!("?{q}"));
+    Ok(format!("{base}/{name}{}", query.unwrap_or_default()))
+}
+
+fn database_of(url: &str) -> anyhow::Result<String> {
+    url.rsplit('/')
+        .next()
+        .and_then(|d| d.split('?').next())
+        .filter(|d| !d.is_empty() && !url.ends_with("//"))
+        .map(str::to_owned)
+        .context("--mongo must name a database")
+}
+
+/// `url` with a long `connectTimeoutMS` unless it sets one. The driver's server monitor uses it
+/// for its heartbeat, and SecantusDB (one Python process) may not answer a heartbeat while it
+/// works through a 10,000-document insert on a collection of millions; the monitor would then
+/// drop the connections of the writes in flight.
+fn patient(url: &str) -> String {
+    if url.contains("connectTimeoutMS=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connectTimeoutMS=120000")
+}
+
+/// A fresh database named `name` on `url`'s server, with the worker's indexes.
+async fn fresh_store(url: &str, name: &str) -> anyhow::Result<MongoStore> {
+    let store = MongoStore::connect(&patient(&with_database(url, name)?)).await?;
+    store
+        .database()
+        .drop()
+        .await
+        .context("dropping (is MongoDB up?)")?;
+    store.ensure_indexes().await?;
+    Ok(store)
+}
+
+/// `insert_many` of `docs` in batches of `batch` on `k` connections at once; docs/s.
+async fn bare_loop(
+    store: &MongoStore,
+    docs: Arc<Vec<Document>>,
+    batch: usize,
+    k: usize,
+) -> anyhow::Result<f64> {
+    let events = store.database().collection::<Document>("events");
+    let bar = crate::probes::progress(docs.len() as u64, &format!("bare insert_many, {k} conn"));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    // Connection i writes batches i, i + k, i + 2k, ...
+    for i in 0..k {
+        let (events, docs, bar) = (events.clone(), docs.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            for chunk in docs.chunks(batch).skip(i).step_by(k) {
+                events.insert_many(chunk).ordered(false).await?;
+                bar.inc(chunk.len() as u64);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    bar.finish_and_clear();
+    Ok(docs.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Runs the bare loop for each connection count; the best rate and one row per count.
+async fn bare_rows(
+    url: &str,
+    name: &str,
+    docs: Arc<Vec<Document>>,
+    batch: usize,
+    connections: &[usize],
+) -> anyhow::Result<(f64, Vec<String>)> {
+    let mut best = 0f64;
+    let mut rows = Vec::new();
+    for &k in connections {
+        ensure!(k >= 1, "--connections must be >= 1");
+        let store = fresh_store(url, name).await?;
+        let rate = bare_loop(&store, docs.clone(), batch, k).await?;
+        store.database().drop().await?;
+        eprintln!("bare insert_many, {k} connection(s): {rate:.0} docs/s");
+        best = best.max(rate);
+        rows.push(format!(
+            "| bare `insert_many`, {k} connection(s) | {} | {rate:.0} docs/s |",
+            docs.len()
+        ));
+    }
+    Ok((best, rows))
+}
+
+/// Copies the worker's stored raw events into a scratch database; row per connection count.
+pub async fn bare_insert(args: BareInsertArgs) -> anyhow::Result<String> {
+    crate::probes::loopback(&args.mongo)?;
+    ensure!(args.batch >= 1, "--batch must be >= 1");
+    let source = MongoStore::connect(&patient(&args.mongo)).await?;
+    let docs: Vec<Document> = source
+        .database()
+        .collection::<Document>("events")
+        .find(doc! {})
+        .limit(i64::try_from(args.events).unwrap_or(i64::MAX))
+        .await?
+        .try_collect()
+        .await
+        .context("reading the stored raw events")?;
+    ensure!(!docs.is_empty(), "no raw events stored in {}", args.mongo);
+    let name = format!("{}_bare", database_of(&args.mongo)?);
+    let (best, rows) = bare_rows(
+        &args.mongo,
+        &name,
+        Arc::new(docs),
+        args.batch,
+        &args.connections,
+    )
+    .await?;
+    eprintln!("bare insert_many: best {best:.0} docs/s");
+    Ok(rows.join("\n"))
+}
+
+/// The worker's `store_batch` against the bare loop on one generated day; rows and the ratio.
+pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
+    crate::probes::loopback(&args.mongo)?;
+    ensure!(
+        args.batch >= 1 && args.events >= 1 && args.day_events >= args.events,
+        "--batch, --events must be >= 1 and --day-events >= --events"
+    );
+    let database = database_of(&args.mongo)?;
+    let now = OffsetDateTime::now_utc();
+    let mut generator = Generator::new("store-path", now.date(), args.day_events, 0)?;
+    let events: Vec<(Event, Position)> = (0..args.events)
+        .map(|_| generator.next_event(now))
+        .collect::<anyhow::Result<_>>()?;
+    let docs: Vec<Document> = events
+        .iter()
+        .map(|(event, at)| {
+            StoredEvent {
+                event: event.clone(),
+                at: *at,
+                visit: VisitTag {
+                    visit_id: format!("{:x}", at.offset),
+                    entry: event.path.as_str().to_owned(),
+                    context: event.context.clone(),
+                },
+            }
+            .document(RETENTION)
+        })
+        .collect();
+    let (best, mut rows) = bare_rows(
+        &args.mongo,
+        &format!("{database}_bare"),
+        Arc::new(docs),
+        args.batch,
+        &args.connections,
+    )
+    .await?;
+
+    let store = fresh_store(&args.mongo, &format!("{database}_worker")).await?;
+    let bar = crate::probes::progress(args.events, "worker store_batch");
+    let started = Instant::now();
+    for chunk in events.chunks(args.batch) {
+        beacon::worker::store_batch(&store, chunk, RETENTION).await?;
+        bar.inc(chunk.len() as u64);
+    }
+    let rate = args.events as f64 / started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    store.database().drop().await?;
+    eprintln!("worker store_batch: {rate:.0} events/s");
+    rows.push(format!(
+        "| worker `store_batch` (replay check, raw events, rollups, visitor states) | {} | {rate:.0} events/s |",
+        args.events
+    ));
+    rows.push(format!(
+        "| **worker / best bare** | | **{:.0}%** |",
+        100.0 * rate / best
+    ));
+    Ok(rows.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{database_of, with_database};
+
+    #[test]
+    fn the_database_is_swapped_and_options_kept() {
+        assert_eq!(
+            with_database("mongodb://127.0.0.1:27017/bench", "bench_bare").unwrap(),
+            "mongodb://127.0.0.1:27017/bench_bare"
+        );
+        assert_eq!(
+            with_database("mongodb://127.0.0.1:27017/b?appName=x", "c").unwrap(),
+            "mongodb://127.0.0.1:27017/c?appName=x"
+        );
+        assert!(with_database("mongodb://127.0.0.1:27017", "c").is_err());
+        assert_eq!(database_of("mongodb://127.0.0.1:27017/b?x=1").unwrap(), "b");
+        assert!(database_of("mongodb://127.0.0.1:27017/").is_err());
+        assert_eq!(
+            super::patient("mongodb://h:1/b"),
+            "mongodb://h:1/b?connectTimeoutMS=120000"
+        );
+        assert_eq!(
+            super::patient("mongodb://h:1/b?appName=x"),
+            "mongodb://h:1/b?appName=x&connectTimeoutMS=120000"
+        );
+    }
+}
