@@ -2,9 +2,10 @@
 //!
 //! Issue 7 asks for the worker to reach 80% of what the store accepts from a bare bulk-insert
 //! loop in the same run. Two ways to measure it:
-//! - `bare-insert` (used by `scripts/bench` right after the worker drained its burst): copies the
-//!   raw-event documents the worker just stored into a fresh database on the same MongoDB with
-//!   `insert_many` and nothing else, so the bare loop writes exactly the worker's documents;
+//! - `bare-insert` (used by `scripts/bench` right after the worker stored a backlog into an empty
+//!   database): copies the raw-event documents the worker stored into a fresh database on the
+//!   same MongoDB with `insert_many` and nothing else, so the bare loop writes exactly the
+//!   worker's documents, as many of them, from the same empty start;
 //! - `store-path`: both sides on a realistic generated site-day (the `seed` generator), the
 //!   bare loop against [`beacon::worker::store_batch`] (replay check, raw events, rollups,
 //!   visitor states) in the same batches. Kafka is left out of both, so the ratio is the
