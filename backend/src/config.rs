@@ -121,7 +121,13 @@ impl Config {
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
             kafka_idempotence: boolean(&get, "KAFKA_IDEMPOTENCE", true)?,
-            kafka_linger_ms: decimal(&get, "KAFKA_LINGER_MS", DEFAULT_LINGER_MS, 0.0..=1_000.0)?,
+            kafka_linger_ms: ranged(
+                &get,
+                "KAFKA_LINGER_MS",
+                DEFAULT_LINGER_MS,
+                0.0..=1_000.0,
+                "must be a number of milliseconds in range",
+            )?,
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
@@ -170,30 +176,29 @@ fn number<T>(
 where
     T: FromStr + PartialOrd,
 {
-    let value = parsed(get, var, default, "must be a whole number in range")?;
+    ranged(get, var, default, range, "must be a whole number in range")
+}
+
+/// `var` parsed as a `T` within `range` (else `default` when unset); `rule` names the error.
+fn ranged<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    rule: &'static str,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd,
+{
+    let value = parsed(get, var, default, rule)?;
     if !range.contains(&value) {
-        let shown = get(var).unwrap_or_default();
-        return Err(invalid(var, &shown, "must be a whole number in range"));
+        return Err(invalid(var, &get(var).unwrap_or_default(), rule));
     }
     Ok(value)
 }
 
 /// Measured best on the benchmark machine (docs/benchmarks.md, "Producer linger").
 const DEFAULT_LINGER_MS: f64 = 0.5;
-
-fn decimal(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: f64,
-    range: std::ops::RangeInclusive<f64>,
-) -> Result<f64, ConfigError> {
-    const RULE: &str = "must be a number in range";
-    let value = parsed(get, var, default, RULE)?;
-    if !range.contains(&value) {
-        return Err(invalid(var, &get(var).unwrap_or_default(), RULE));
-    }
-    Ok(value)
-}
 
 fn millis(
     get: &impl Fn(&str) -> Option<String>,

@@ -64,7 +64,8 @@ pub struct IngestArgs {
     rate: Option<f64>,
 }
 
-/// Runs closed-loop load; the row: batch, concurrency, req/s, events/s, p50, p99, non-2xx.
+/// Runs closed- or open-loop load; the row: batch, concurrency or offered rate, req/s, events/s,
+/// p50, p95, p99, non-2xx.
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
     loopback(&args.url)?;
     ensure!(

@@ -70,25 +70,6 @@ pub struct StorePathArgs {
     connections: Vec<usize>,
 }
 
-/// `url` with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, rest) = url
-        .rsplit_once('/')
-        .filter(|(b, _)| b.contains("://") && !b.ends_with('/'))
-        .context("--mongo must name a database: mongodb://host:port/db")?;
-    let query = rest.split_once('?').map(|(_, q)| format!("?{q}"));
-    Ok(format!("{base}/{name}{}", query.unwrap_or_default()))
-}
-
-fn database_of(url: &str) -> anyhow::Result<String> {
-    url.rsplit('/')
-        .next()
-        .and_then(|d| d.split('?').next())
-        .filter(|d| !d.is_empty() && !url.ends_with("//"))
-        .map(str::to_owned)
-        .context("--mongo must name a database")
-}
-
 /// `url` with a long `connectTimeoutMS` unless it sets one. The driver's server monitor uses it
 /// for its heartbeat, and SecantusDB (one Python process) may not answer a heartbeat while it
 /// works through a 10,000-document insert on a collection of millions; the monitor would then
@@ -101,9 +82,14 @@ fn patient(url: &str) -> String {
     format!("{url}{separator}connectTimeoutMS=120000")
 }
 
-/// A fresh database named `name` on `url`'s server, with the worker's indexes.
-async fn fresh_store(url: &str, name: &str) -> anyhow::Result<MongoStore> {
-    let store = MongoStore::connect(&patient(&with_database(url, name)?)).await?;
+/// The store `url` names, with [`patient`] timeouts.
+async fn connect(url: &str) -> anyhow::Result<MongoStore> {
+    Ok(MongoStore::connect(&patient(url)).await?)
+}
+
+/// A fresh database named `name` beside `base`, with the worker's indexes.
+async fn fresh_store(base: &MongoStore, name: &str) -> anyhow::Result<MongoStore> {
+    let store = base.with_database(name);
     store
         .database()
         .drop()
@@ -144,7 +130,7 @@ async fn bare_loop(
 
 /// Runs the bare loop for each connection count; the best rate and one row per count.
 async fn bare_rows(
-    url: &str,
+    base: &MongoStore,
     name: &str,
     docs: Arc<Vec<Document>>,
     batch: usize,
@@ -154,7 +140,7 @@ async fn bare_rows(
     let mut rows = Vec::new();
     for &k in connections {
         ensure!(k >= 1, "--connections must be >= 1");
-        let store = fresh_store(url, name).await?;
+        let store = fresh_store(base, name).await?;
         let rate = bare_loop(&store, docs.clone(), batch, k).await?;
         store.database().drop().await?;
         eprintln!("bare insert_many, {k} connection(s): {rate:.0} docs/s");
@@ -171,7 +157,7 @@ async fn bare_rows(
 pub async fn bare_insert(args: BareInsertArgs) -> anyhow::Result<String> {
     crate::probes::loopback(&args.mongo)?;
     ensure!(args.batch >= 1, "--batch must be >= 1");
-    let source = MongoStore::connect(&patient(&args.mongo)).await?;
+    let source = connect(&args.mongo).await?;
     let docs: Vec<Document> = source
         .database()
         .collection::<Document>("events")
@@ -182,9 +168,9 @@ pub async fn bare_insert(args: BareInsertArgs) -> anyhow::Result<String> {
         .await
         .context("reading the stored raw events")?;
     ensure!(!docs.is_empty(), "no raw events stored in {}", args.mongo);
-    let name = format!("{}_bare", database_of(&args.mongo)?);
+    let name = format!("{}_bare", source.database().name());
     let (best, rows) = bare_rows(
-        &args.mongo,
+        &source,
         &name,
         Arc::new(docs),
         args.batch,
@@ -202,7 +188,8 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
         args.batch >= 1 && args.events >= 1 && args.day_events >= args.events,
         "--batch, --events must be >= 1 and --day-events >= --events"
     );
-    let database = database_of(&args.mongo)?;
+    let base = connect(&args.mongo).await?;
+    let database = base.database().name().to_owned();
     let now = OffsetDateTime::now_utc();
     let mut generator = Generator::new("store-path", now.date(), args.day_events, 0)?;
     let events: Vec<(Event, Position)> = (0..args.events)
@@ -224,7 +211,7 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
         })
         .collect();
     let (best, mut rows) = bare_rows(
-        &args.mongo,
+        &base,
         &format!("{database}_bare"),
         Arc::new(docs),
         args.batch,
@@ -232,7 +219,7 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     )
     .await?;
 
-    let store = fresh_store(&args.mongo, &format!("{database}_worker")).await?;
+    let store = fresh_store(&base, &format!("{database}_worker")).await?;
     let bar = crate::probes::progress(args.events, "worker store_batch");
     let started = Instant::now();
     for chunk in events.chunks(args.batch) {
@@ -256,28 +243,21 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{database_of, with_database};
+    use super::patient;
 
     #[test]
-    fn the_database_is_swapped_and_options_kept() {
+    fn a_long_connect_timeout_is_added_unless_set() {
         assert_eq!(
-            with_database("mongodb://127.0.0.1:27017/bench", "bench_bare").unwrap(),
-            "mongodb://127.0.0.1:27017/bench_bare"
-        );
-        assert_eq!(
-            with_database("mongodb://127.0.0.1:27017/b?appName=x", "c").unwrap(),
-            "mongodb://127.0.0.1:27017/c?appName=x"
-        );
-        assert!(with_database("mongodb://127.0.0.1:27017", "c").is_err());
-        assert_eq!(database_of("mongodb://127.0.0.1:27017/b?x=1").unwrap(), "b");
-        assert!(database_of("mongodb://127.0.0.1:27017/").is_err());
-        assert_eq!(
-            super::patient("mongodb://h:1/b"),
+            patient("mongodb://h:1/b"),
             "mongodb://h:1/b?connectTimeoutMS=120000"
         );
         assert_eq!(
-            super::patient("mongodb://h:1/b?appName=x"),
+            patient("mongodb://h:1/b?appName=x"),
             "mongodb://h:1/b?appName=x&connectTimeoutMS=120000"
+        );
+        assert_eq!(
+            patient("mongodb://h:1/b?connectTimeoutMS=5"),
+            "mongodb://h:1/b?connectTimeoutMS=5"
         );
     }
 }

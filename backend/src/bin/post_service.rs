@@ -3,9 +3,9 @@
 use anyhow::Context;
 use beacon::{config::Config, ingest, shutdown, telemetry};
 
-/// glibc's allocator took a fifth of ingestion's CPU under load (perf, docs/benchmarks.md);
-/// mimalloc's thread-local free lists cost less for the many small, short-lived allocations of
-/// requests, events and BSON documents.
+/// glibc's malloc/free took a quarter of this service's CPU under load (perf, docs/benchmarks.md,
+/// "Profiling ingestion"); mimalloc's thread-local free lists cost less for the many small,
+/// short-lived allocations of requests and events.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

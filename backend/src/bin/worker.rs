@@ -3,9 +3,8 @@
 use anyhow::Context;
 use beacon::{config::Config, shutdown, telemetry, worker};
 
-/// glibc's allocator took a fifth of ingestion's CPU under load (perf, docs/benchmarks.md);
-/// mimalloc's thread-local free lists cost less for the many small, short-lived allocations of
-/// requests, events and BSON documents.
+/// mimalloc, as in post_service (docs/benchmarks.md, "Profiling ingestion"): the worker too makes
+/// many small, short-lived allocations (records, events, BSON documents).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

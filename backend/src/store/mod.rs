@@ -110,6 +110,16 @@ impl MongoStore {
         })
     }
 
+    /// Another database on the same server, sharing this store's client and connection pool
+    /// (the benchmarks write side by side into scratch databases).
+    pub fn with_database(&self, name: &str) -> Self {
+        let db = self.db.client().database(name);
+        Self {
+            events: db.collection(EVENTS),
+            db,
+        }
+    }
+
     /// Creates the indexes reports need, and the TTL indexes that expire raw events, visitor
     /// states and visitor salts. Idempotent; run by the worker at start.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
