@@ -278,3 +278,22 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
     }
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_store_for_another_database_writes_there_and_only_there() {
+    let base = fresh_store().await;
+    let other = base.with_database(&format!("{}_other", base.database().name()));
+    other.ensure_indexes().await.unwrap();
+    let events = generated(30, 3);
+    store_batch(&other, &events, Duration::days(30))
+        .await
+        .unwrap();
+    let count = |store: &MongoStore| {
+        let events = store.database().collection::<Document>("events");
+        async move { events.count_documents(doc! {}).await.unwrap() }
+    };
+    assert_eq!(count(&other).await, 30);
+    assert_eq!(count(&base).await, 0);
+    let _ = other.database().drop().await;
+    let _ = base.database().drop().await;
+}
