@@ -71,6 +71,11 @@ pub struct Config {
     pub worker_batch_size: usize,
     /// `WORKER_BATCH_WAIT_MS`: longest the worker waits to fill a batch.
     pub worker_batch_wait: Duration,
+    /// `WORKER_CHECKPOINT_MS`: longest the worker holds changed visitor states in memory
+    /// before saving them and committing offsets, while it works through a backlog; once caught
+    /// up it checkpoints every second, and within 200 ms of the topic going quiet. `0`: after
+    /// every batch. A crash replays at most this much.
+    pub worker_checkpoint: Duration,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `RETENTION_DAYS`: raw events expire this long after they happened (a TTL index);
@@ -131,6 +136,12 @@ impl Config {
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
+            worker_checkpoint: Duration::from_millis(number(
+                &get,
+                "WORKER_CHECKPOINT_MS",
+                30_000,
+                0..=600_000,
+            )?),
             log_format: match text("LOG_FORMAT", "text").as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -259,6 +270,7 @@ mod tests {
         assert_eq!(c.consumer_group, "beacon-worker");
         assert_eq!(c.kafka_partitions, 3);
         assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
+        assert_eq!(c.worker_checkpoint, Duration::from_secs(30));
     }
 
     #[test]
@@ -268,9 +280,11 @@ mod tests {
             ("INGEST_PORT", "8080"),
             ("LOG_FORMAT", "json"),
             ("KAFKA_LINGER_MS", "0.5"),
+            ("WORKER_CHECKPOINT_MS", "0"),
         ])
         .unwrap();
         assert_eq!(c.kafka_linger_ms, 0.5);
+        assert_eq!(c.worker_checkpoint, Duration::ZERO);
         assert_eq!(
             (c.kafka_topic.as_str(), c.dlq_topic.as_str()),
             ("t", "t.dlq")
@@ -290,6 +304,7 @@ mod tests {
             ("KAFKA_PARTITIONS", "0"),
             ("KAFKA_LINGER_MS", "-1"),
             ("KAFKA_LINGER_MS", "NaN"),
+            ("WORKER_CHECKPOINT_MS", "600001"),
             ("BIND_HOST", "nowhere"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();

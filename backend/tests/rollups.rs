@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use beacon::rollup::Position;
 use beacon::store::MongoStore;
-use beacon::worker::store_batch;
+use beacon::store::StoreError;
+use beacon::worker::{apply_batch, store_batch, VisitorStates};
 use beacon_event::event::Context;
 use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
 use futures::TryStreamExt;
@@ -296,4 +297,109 @@ async fn a_store_for_another_database_writes_there_and_only_there() {
     assert_eq!(count(&base).await, 0);
     let _ = other.database().drop().await;
     let _ = base.database().drop().await;
+}
+
+/// Every visitor state document, by id.
+async fn visitor_states(store: &MongoStore) -> BTreeMap<String, Document> {
+    let docs: Vec<Document> = store
+        .database()
+        .collection::<Document>("visitors")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.into_iter()
+        .map(|d| (d.get_str("_id").unwrap().to_owned(), d))
+        .collect()
+}
+
+#[tokio::test]
+async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
+    let events = generated(300, 11);
+    let retention = Duration::days(30);
+    let once = fresh_store().await;
+    store_batch(&once, &events, retention).await.unwrap();
+
+    // A worker holding states: two batches, a checkpoint (states saved, offsets committed at
+    // 120), two more batches, then it dies before the next checkpoint.
+    let crashed = fresh_store().await;
+    let mut held = VisitorStates::default();
+    for range in [0..50, 50..120] {
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
+    }
+    assert!(held.dirty() > 0);
+    held.save(&crashed).await.unwrap();
+    assert_eq!(held.dirty(), 0);
+    for range in [120..170, 170..260] {
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
+    }
+    // Its raw events and rollups went ahead of the saved states; the states did not.
+    let saved_before_crash = visitor_states(&crashed).await;
+    assert_ne!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&once).await
+    );
+    drop(held);
+
+    // The replacement starts from the committed offset with nothing held.
+    let mut replacement = VisitorStates::default();
+    for range in [120..200, 200..300] {
+        apply_batch(&crashed, &events[range], retention, &mut replacement)
+            .await
+            .unwrap();
+    }
+    replacement.save(&crashed).await.unwrap();
+    assert_ne!(visitor_states(&crashed).await, saved_before_crash);
+    assert_eq!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&once).await
+    );
+    assert_eq!(visitor_states(&crashed).await, visitor_states(&once).await);
+    let _ = once.database().drop().await;
+    let _ = crashed.database().drop().await;
+}
+
+#[tokio::test]
+async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_is_exact() {
+    let events = generated(200, 5);
+    let retention = Duration::days(30);
+    let once = fresh_store().await;
+    store_batch(&once, &events, retention).await.unwrap();
+
+    // During a rebalance two workers briefly hold the same partition from the same commit.
+    let shared = fresh_store().await;
+    let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
+    apply_batch(&shared, &events[..150], retention, &mut old_owner)
+        .await
+        .unwrap();
+    apply_batch(&shared, &events[..100], retention, &mut new_owner)
+        .await
+        .unwrap();
+    new_owner.save(&shared).await.unwrap();
+    let refused = old_owner.save(&shared).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+
+    // What the worker does then: drop what it holds and apply its window again from MongoDB.
+    old_owner.clear();
+    apply_batch(&shared, &events[..150], retention, &mut old_owner)
+        .await
+        .unwrap();
+    old_owner.save(&shared).await.unwrap();
+    apply_batch(&shared, &events[150..], retention, &mut old_owner)
+        .await
+        .unwrap();
+    old_owner.save(&shared).await.unwrap();
+    assert_eq!(rollup_counters(&shared).await, rollup_counters(&once).await);
+    assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
+    let _ = once.database().drop().await;
+    let _ = shared.database().drop().await;
 }

@@ -47,7 +47,7 @@ enum Probe {
     Counts(reports::CountsArgs),
     /// Copies the worker's stored raw events with a bare insert_many loop (same store).
     BareInsert(storepath::BareInsertArgs),
-    /// The worker's store_batch against a bare insert_many loop on a generated day.
+    /// The worker's storage path (states saved at checkpoints) against a bare insert_many loop on a generated day.
     StorePath(storepath::StorePathArgs),
 }
 

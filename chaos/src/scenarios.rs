@@ -110,9 +110,15 @@ fn account(report: &mut Report, ledger: &Ledger) {
     report.error_detail = parts.join(", ");
 }
 
+/// The committed lag that counts as caught up: a second of traffic, plus what a worker holds
+/// between two checkpoints (it commits only at checkpoints).
+fn caught_up(suite: &Suite) -> i64 {
+    i64::from(suite.rate) * i64::from(1 + crate::system::CHECKPOINT_S)
+}
+
 /// Lag figures after a fault: the peak, and when (seconds after the fault began) it was back
-/// under one second of traffic after that peak.
-fn lag_recovery(samples: &[(f64, i64)], fault_at: f64, rate: u32) -> (i64, Option<f64>) {
+/// under `caught_up` after that peak.
+fn lag_recovery(samples: &[(f64, i64)], fault_at: f64, caught_up: i64) -> (i64, Option<f64>) {
     let after: Vec<(f64, i64)> = samples
         .iter()
         .copied()
@@ -123,7 +129,7 @@ fn lag_recovery(samples: &[(f64, i64)], fault_at: f64, rate: u32) -> (i64, Optio
     };
     let back = after
         .iter()
-        .find(|(t, l)| *t >= peak_at && *l <= i64::from(rate))
+        .find(|(t, l)| *t >= peak_at && *l <= caught_up)
         .map(|(t, _)| t - fault_at);
     (peak, back)
 }
@@ -174,7 +180,7 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(RESTART_AFTER_S)).await;
     let _worker = system.start_worker(1).await?;
     let fault_end = load.elapsed();
-    // The restarted worker must start consuming: lag back under a second of traffic.
+    // The restarted worker must start consuming: committed lag back under [`caught_up`].
     let consuming = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let lag = system
@@ -182,7 +188,7 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
             .lag(&system.topic, &system.group, PARTITIONS)
             .await
             .ok();
-        if lag.is_some_and(|l| l <= i64::from(suite.rate)) {
+        if lag.is_some_and(|l| l <= caught_up(suite)) {
             break true;
         }
         if load.elapsed() - fault_end > TAKEOVER_LIMIT_S {
@@ -205,7 +211,7 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     drop(second);
-    let (peak, back) = lag_recovery(&samples, fault_at, suite.rate);
+    let (peak, back) = lag_recovery(&samples, fault_at, caught_up(suite));
     report.recovery = match back {
         Some(s) => format!(
             "lag peak {peak}, caught up {s:.1} s after the kill ({:.1} s down)",
@@ -229,7 +235,7 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
     let fault_at = load.elapsed();
     // The second worker to join: not the group leader (see docs/reliability.md).
     second.kill9().await?;
-    // Takeover: the lag must fall back under one second of traffic once the session times out.
+    // Takeover: the committed lag must fall back under [`caught_up`] once the session times out.
     let taken_over = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let since = load.elapsed() - fault_at;
@@ -238,7 +244,7 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
             .lag(&system.topic, &system.group, PARTITIONS)
             .await
             .ok();
-        if since > 14.0 && lag.is_some_and(|l| l <= i64::from(suite.rate)) {
+        if since > 14.0 && lag.is_some_and(|l| l <= caught_up(suite)) {
             break Some(since);
         }
         if since > TAKEOVER_LIMIT_S {
@@ -255,7 +261,7 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     drop(replacement);
-    let (peak, back) = lag_recovery(&samples, fault_at, suite.rate);
+    let (peak, back) = lag_recovery(&samples, fault_at, caught_up(suite));
     let before = samples
         .iter()
         .filter(|(t, _)| *t > 3.0 && *t < fault_at)
@@ -424,7 +430,7 @@ async fn store_stop(suite: &Suite, report: &mut Report) -> Result<()> {
     sleep_until(&load, fault_end + 12.0).await;
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(90)).await;
-    let (peak, back) = lag_recovery(&samples, fault_at, suite.rate);
+    let (peak, back) = lag_recovery(&samples, fault_at, caught_up(suite));
     report.recovery = match back {
         Some(s) => format!(
             "lag peak {peak}; drained {:.1} s after SIGCONT",

@@ -16,6 +16,9 @@ use crate::load::{Ledger, Load, LoadConfig};
 use crate::procs::{wait_http, Proc, Tools};
 
 pub const PARTITIONS: i32 = 3;
+/// The workers' `WORKER_CHECKPOINT_MS`, in seconds: they commit offsets this often, so the
+/// group's committed lag trails what they stored by up to this much traffic.
+pub const CHECKPOINT_S: u32 = 2;
 
 pub struct Suite {
     pub tools: Tools,
@@ -114,6 +117,7 @@ impl<'a> System<'a> {
             .env("VISITOR_SECRET", "chaos")
             .env("PRODUCE_TIMEOUT_MS", "5000")
             .env("WORKER_BATCH_WAIT_MS", "50")
+            .env("WORKER_CHECKPOINT_MS", (CHECKPOINT_S * 1000).to_string())
             .env("LOG_FORMAT", "text")
             .env("RUST_LOG", "info");
         cmd.envs(self.extra_env.iter().copied());

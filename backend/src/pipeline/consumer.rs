@@ -1,15 +1,24 @@
 //! Reading the `events` topic in batches and committing what was stored.
 //!
-//! Auto-commit is off: the worker commits a batch's offsets only after MongoDB acknowledged its
-//! events (and the dead-letter topic its rejects). A crash before the commit replays the batch;
-//! storage is idempotent on `eid`, so a replay never double-counts.
+//! Auto-commit is off: the worker commits offsets only after MongoDB acknowledged everything
+//! before them (and the dead-letter topic its rejects). A crash before the commit replays from
+//! the last commit; storage is idempotent by position, so a replay never double-counts.
+//!
+//! The worker keeps visitor states in memory between commits, which is only sound while it
+//! owns their partitions. So the consumer counts rebalances and tells the worker when one
+//! happened ([`Fetched::Records::rebalanced`]): with the eager protocol every partition is
+//! revoked, records fetched before are discarded by librdkafka, and consumption resumes from
+//! the committed offsets, the point the worker's saved states belong to.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::KafkaError;
-use rdkafka::{Message as _, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message as _, Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::shutdown::Shutdown;
@@ -22,58 +31,124 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// Counts partition assignments and revocations.
+#[derive(Default)]
+pub struct RebalanceCounter(AtomicU64);
+
+impl ClientContext for RebalanceCounter {}
+
+impl ConsumerContext for RebalanceCounter {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(?rebalance, "consumer group rebalance");
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, _: &Rebalance<'_>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// What [`EventConsumer::next_batch`] got.
+#[derive(Debug)]
+pub enum Fetched {
+    Records {
+        records: Vec<Record>,
+        /// Partitions were revoked or assigned since the previous batch. The records are all
+        /// from after it: records received before it in the same batch are dropped, as
+        /// librdkafka drops those it fetched before it, so a replay is never mixed with a
+        /// continuation.
+        rebalanced: bool,
+    },
+    /// No record arrived within the idle wait.
+    Idle,
+    /// Shutdown was requested before a record arrived.
+    Shutdown,
+}
+
 pub struct EventConsumer {
-    inner: StreamConsumer,
+    inner: StreamConsumer<RebalanceCounter>,
     topic: String,
+    /// The rebalance count the worker has been told about.
+    seen_rebalances: AtomicU64,
 }
 
 impl EventConsumer {
     /// Joins the configured consumer group and subscribes to the events topic.
     pub fn subscribe(config: &Config) -> Result<Self, KafkaError> {
-        let inner: StreamConsumer = super::client_config(&config.kafka_broker, "beacon-worker")
-            .set("group.id", &config.consumer_group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            // A new group starts from the oldest retained event: nothing accepted is skipped.
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "1000")
-            // Realtime reports promise an event within 2 s: never let an idle fetch long-poll
-            // hold new records back for librdkafka's default 500 ms.
-            .set("fetch.wait.max.ms", "100")
-            .create()?;
+        let inner: StreamConsumer<RebalanceCounter> =
+            super::client_config(&config.kafka_broker, "beacon-worker")
+                .set("group.id", &config.consumer_group)
+                // Eager (not cooperative) rebalancing, stated rather than left to the default:
+                // after every rebalance the worker restarts from committed offsets with an
+                // empty state cache, which a partition kept through a cooperative rebalance
+                // would not do.
+                .set("partition.assignment.strategy", "range,roundrobin")
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                // A new group starts from the oldest retained event: nothing accepted is skipped.
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "10000")
+                .set("heartbeat.interval.ms", "1000")
+                // Realtime reports promise an event within 2 s: never let an idle fetch long-poll
+                // hold new records back for librdkafka's default 500 ms.
+                .set("fetch.wait.max.ms", "100")
+                .create_with_context(RebalanceCounter::default())?;
         inner.subscribe(&[&config.kafka_topic])?;
         Ok(Self {
             inner,
             topic: config.kafka_topic.clone(),
+            seen_rebalances: AtomicU64::new(0),
         })
     }
 
-    /// Waits for at least one record, then gathers up to `max` more for at most `wait`.
-    /// Returns `None` when shutdown is requested before the first record arrives.
+    /// Whether a rebalance happened since the last call.
+    fn rebalanced(&self) -> bool {
+        let now = self.inner.context().0.load(Ordering::SeqCst);
+        self.seen_rebalances.swap(now, Ordering::SeqCst) != now
+    }
+
+    /// Waits for a first record (at most `idle`, if given), then gathers up to `max` for at
+    /// most `wait`.
     pub async fn next_batch(
         &self,
         max: usize,
         wait: Duration,
+        idle: Option<Duration>,
         shutdown: &mut Shutdown,
-    ) -> Option<Vec<Record>> {
+    ) -> Fetched {
+        let idle_deadline = idle.map(|idle| tokio::time::Instant::now() + idle);
         let first = loop {
+            let next = async {
+                match idle_deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, self.inner.recv()).await,
+                    None => Ok(self.inner.recv().await),
+                }
+            };
             tokio::select! {
-                _ = shutdown.wait() => return None,
-                received = self.inner.recv() => match received {
-                    Ok(message) => break message.detach(),
-                    Err(e) => {
+                _ = shutdown.wait() => return Fetched::Shutdown,
+                received = next => match received {
+                    Err(_elapsed) => return Fetched::Idle,
+                    Ok(Ok(message)) => break message.detach(),
+                    Ok(Err(e)) => {
                         tracing::warn!(error = %e, "consumer error; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 },
             }
         };
+        let mut rebalanced = self.rebalanced();
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + wait;
         while batch.len() < max {
             match tokio::time::timeout_at(deadline, self.inner.recv()).await {
-                Ok(Ok(message)) => batch.push(message.detach()),
+                Ok(Ok(message)) => {
+                    if self.rebalanced() {
+                        // Everything before belongs to the assignment that just ended.
+                        batch.clear();
+                        rebalanced = true;
+                    }
+                    batch.push(message.detach());
+                }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error while filling a batch");
                     break;
@@ -81,16 +156,18 @@ impl EventConsumer {
                 Err(_elapsed) => break,
             }
         }
-        Some(
-            batch
-                .into_iter()
-                .map(|m| Record {
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                })
-                .collect(),
-        )
+        let records = batch
+            .into_iter()
+            .map(|m| Record {
+                partition: m.partition(),
+                offset: m.offset(),
+                payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            })
+            .collect();
+        Fetched::Records {
+            records,
+            rebalanced,
+        }
     }
 
     /// Sets the lag gauge (high watermark − position) for each assigned partition. Blocking

@@ -101,15 +101,30 @@ impl MongoStore {
         &self,
         states: &[(&VisitorState, Option<Position>)],
     ) -> Result<(), StoreError> {
-        let statements = states
+        // A state never saved before is inserted, not upserted: a plain insert is the store's
+        // cheapest write (SecantusDB takes its `_id` fast path, while a conditional update
+        // goes through its query planner: 0.16 against 0.6 ms a document), and on a busy site
+        // most states of a checkpoint are new visitors. A duplicate key means another worker
+        // saved it first: a conflict, as a failed condition is for an update.
+        let (new, known): (Vec<_>, Vec<_>) =
+            states.iter().partition(|(_, before)| before.is_none());
+        let inserts = new
             .iter()
-            .map(|(state, before)| {
+            .map(|(state, _)| {
+                let mut d = doc! { "_id": VisitorState::id(&state.site, &state.visitor) };
+                d.extend(state_document(state));
+                d
+            })
+            .collect();
+        self.write_all(VISITORS, "insert", "documents", inserts)
+            .await?;
+        let statements = known
+            .iter()
+            .filter_map(|(state, before)| {
+                let p = before.as_ref()?;
                 let id = VisitorState::id(&state.site, &state.visitor);
-                let q = match before {
-                    Some(p) => doc! { "_id": &id, "applied.p": p.partition, "applied.o": p.offset },
-                    None => doc! { "_id": &id, "applied": { "$exists": false } },
-                };
-                doc! { "q": q, "u": state_document(state), "upsert": true }
+                let q = doc! { "_id": &id, "applied.p": p.partition, "applied.o": p.offset };
+                Some(doc! { "q": q, "u": state_document(state), "upsert": true })
             })
             .collect();
         self.update_all(VISITORS, statements).await
@@ -129,10 +144,23 @@ impl MongoStore {
             .await?)
     }
 
-    /// Runs one unordered `update` command; any per-statement failure fails the batch.
+    /// Runs unordered `update` commands; any per-statement failure fails the batch.
     async fn update_all(
         &self,
         collection: &str,
+        statements: Vec<Document>,
+    ) -> Result<(), StoreError> {
+        self.write_all(collection, "update", "updates", statements)
+            .await
+    }
+
+    /// Runs the unordered write command `command` (its list of statements or documents named
+    /// `field`); any per-statement failure fails the batch with [`StoreError::Conflict`].
+    async fn write_all(
+        &self,
+        collection: &str,
+        command: &str,
+        field: &str,
         statements: Vec<Document>,
     ) -> Result<(), StoreError> {
         // Bounded so one command stays far below MongoDB's 16 MB message limit.
@@ -140,7 +168,7 @@ impl MongoStore {
             let started = std::time::Instant::now();
             let reply = self
                 .db
-                .run_command(doc! { "update": collection, "updates": chunk, "ordered": false })
+                .run_command(doc! { command: collection, field: chunk, "ordered": false })
                 .await;
             metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
                 .record(started.elapsed().as_secs_f64());

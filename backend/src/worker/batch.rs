@@ -1,0 +1,116 @@
+//! Storing one batch of events: raw events, rollup deltas, visitor states.
+//!
+//! [`apply_batch`] is the worker's step between checkpoints: it writes the raw events and the
+//! rollup deltas and leaves the changed visitor states in [`VisitorStates`] for the next
+//! checkpoint to save. [`store_batch`] is the same with the states saved at once, for callers
+//! that store one batch at a time (seeding, tests).
+
+use std::collections::{BTreeSet, HashSet};
+
+use beacon_event::Event;
+
+use super::states::{Held, VisitorStates};
+use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
+use crate::store::{InsertOutcome, MongoStore, StoreError, StoredEvent};
+
+/// What storing one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub inserted: usize,
+    /// Events stored before by another record (client retries).
+    pub duplicates: usize,
+    pub bots: usize,
+}
+
+/// Stores one batch and saves the visitor states it changed: raw events, rollup deltas,
+/// visitor states, in that order, each write idempotent by Kafka position (see
+/// [`crate::rollup`]). Safe to call again with the same or an overlapping batch after any
+/// failure.
+pub async fn store_batch(
+    store: &MongoStore,
+    events: &[(Event, Position)],
+    retention: time::Duration,
+) -> Result<BatchOutcome, StoreError> {
+    let mut states = VisitorStates::default();
+    let outcome = apply_batch(store, events, retention, &mut states).await?;
+    states.save(store).await?;
+    Ok(outcome)
+}
+
+/// Writes one batch's raw events and rollup deltas, computing them from the visitor states in
+/// `states` (loading those it does not hold); the states it changed go back into `states`,
+/// unsaved, only once both writes succeeded.
+pub async fn apply_batch(
+    store: &MongoStore,
+    events: &[(Event, Position)],
+    retention: time::Duration,
+    states: &mut VisitorStates,
+) -> Result<BatchOutcome, StoreError> {
+    let mut ordered: Vec<&(Event, Position)> = events.iter().collect();
+    ordered.sort_by_key(|(_, at)| *at);
+    let (bots, humans): (Vec<_>, Vec<_>) = ordered.into_iter().partition(|(e, _)| e.context.bot);
+
+    // A record is fresh unless its event was stored by a different record (a client retry).
+    let eids: Vec<String> = humans.iter().map(|(e, _)| e.eid.to_string()).collect();
+    let stored = store.stored_positions(&eids).await?;
+    let mut first_in_batch = HashSet::new();
+    let fresh: Vec<&(Event, Position)> = humans
+        .iter()
+        .zip(&eids)
+        .filter(|((_, at), eid)| {
+            stored.get(*eid).is_none_or(|origin| origin == at) && first_in_batch.insert(*eid)
+        })
+        .map(|(pair, _)| *pair)
+        .collect();
+    let duplicates = humans.len() - fresh.len();
+
+    let ids: BTreeSet<String> = fresh
+        .iter()
+        .map(|(e, _)| VisitorState::id(e.site_id.as_str(), e.visitor_id.as_str()))
+        .collect();
+    let ids: Vec<String> = ids.into_iter().collect();
+    let mut working = states.working_set(store, &ids).await?;
+
+    let mut contributions = Contributions::default();
+    let mut to_store = Vec::with_capacity(fresh.len());
+    for (event, at) in fresh {
+        let id = VisitorState::id(event.site_id.as_str(), event.visitor_id.as_str());
+        let held = working.entry(id).or_insert_with(|| Held {
+            state: VisitorState::new(event.site_id.as_str(), event.visitor_id.as_str()),
+            stored: None,
+            dirty: false,
+        });
+        if held.state.has_applied(*at) {
+            // Replayed after its state was saved: the raw event and its deltas are in already.
+            continue;
+        }
+        let visit = held.state.apply(event, *at, &mut contributions);
+        held.dirty = true;
+        to_store.push(StoredEvent {
+            event: event.clone(),
+            at: *at,
+            visit,
+        });
+    }
+    for (event, at) in &bots {
+        let bots = Counters {
+            bots: 1,
+            ..Counters::default()
+        };
+        let key = RollupKey::total(event.site_id.as_str(), Bucket::day_of(event.timestamp));
+        contributions.add(key, *at, bots);
+    }
+
+    let InsertOutcome {
+        inserted,
+        duplicates: replayed,
+    } = store.insert_events(&to_store, retention).await?;
+    tracing::trace!(replayed, "raw events already stored by the same record");
+    store.apply_rollups(&contributions).await?;
+    states.absorb(working);
+    Ok(BatchOutcome {
+        inserted,
+        duplicates,
+        bots: bots.len(),
+    })
+}

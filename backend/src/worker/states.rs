@@ -1,0 +1,144 @@
+//! Visitor states held in the worker's memory between checkpoints.
+//!
+//! On a busy site nearly every event of a batch is by a different visitor, and saving a visitor
+//! state costs MongoDB several times what inserting the raw event does (a conditional update
+//! per visitor; docs/benchmarks.md, "Where the worker's time goes"). A visit lasts minutes and
+//! comes back batch after batch, so the worker keeps the states it applied events to and saves
+//! each one once per checkpoint instead of once per batch, and loads from MongoDB only the
+//! visitors it does not hold.
+//!
+//! # Why this stays exact
+//!
+//! All events of a site share a partition and a partition has one consumer, so one worker owns
+//! a visitor's state. The worker commits Kafka offsets only at a checkpoint, after every state
+//! changed since the previous one is saved. Whatever happens between checkpoints (a crash, a
+//! rebalance, a failed write) is undone by replaying from the committed offsets against the
+//! saved states, which the replay rules of [`crate::rollup`] already make exact: raw events and
+//! rollup deltas written after the last checkpoint are dropped as duplicates, and the states
+//! recompute the same deltas from the same saved starting point.
+//!
+//! A batch is applied to copies ([`VisitorStates::working_set`]); the cache takes them only
+//! after the batch's writes succeeded ([`VisitorStates::absorb`]), so a failed batch never
+//! leaves a cached state ahead of what is in MongoDB's rollups. Each save is conditional on the
+//! position the state was loaded or last saved at: if another worker moved a state (an overlap
+//! during a rebalance), the save fails with [`StoreError::Conflict`] and the caller drops the
+//! cache and replays.
+
+use std::collections::HashMap;
+
+use crate::rollup::{Position, VisitorState};
+use crate::store::{MongoStore, StoreError};
+
+/// One visitor's state and where MongoDB has it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub state: VisitorState,
+    /// The position of the state MongoDB holds (`None`: none saved yet). Saves are conditional
+    /// on it.
+    pub stored: Option<Position>,
+    /// Changed since it was loaded or saved.
+    pub dirty: bool,
+}
+
+/// The states a batch works on, keyed by [`VisitorState::id`].
+pub type WorkingSet = HashMap<String, Held>;
+
+/// The worker's visitor states between checkpoints.
+#[derive(Debug, Default)]
+pub struct VisitorStates {
+    held: HashMap<String, Held>,
+    dirty: usize,
+}
+
+impl VisitorStates {
+    /// How many states are held, and how many of them wait to be saved.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    pub fn dirty(&self) -> usize {
+        self.dirty
+    }
+
+    /// Copies of the states of `ids` (sorted, unique), loading from MongoDB those not held.
+    /// A visitor neither held nor stored gets no entry: it is new.
+    pub async fn working_set(
+        &self,
+        store: &MongoStore,
+        ids: &[String],
+    ) -> Result<WorkingSet, StoreError> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.held.contains_key(*id))
+            .cloned()
+            .collect();
+        let mut set: WorkingSet = store
+            .load_visitors(&missing)
+            .await?
+            .into_iter()
+            .map(|(id, state)| {
+                let stored = Some(state.applied);
+                let held = Held {
+                    state,
+                    stored,
+                    dirty: false,
+                };
+                (id, held)
+            })
+            .collect();
+        for id in ids {
+            if let Some(held) = self.held.get(id) {
+                set.insert(id.clone(), held.clone());
+            }
+        }
+        Ok(set)
+    }
+
+    /// Takes a working set back after its batch was written.
+    pub fn absorb(&mut self, set: WorkingSet) {
+        for (id, held) in set {
+            let was_dirty = self.held.get(&id).is_some_and(|h| h.dirty);
+            self.dirty += usize::from(held.dirty && !was_dirty);
+            self.held.insert(id, held);
+        }
+    }
+
+    /// Saves every changed state, each conditional on the position MongoDB had it at; then they
+    /// are clean. On an error nothing is marked saved (a retry saves them all again, and a save
+    /// that did land then conflicts, which the caller treats like any other conflict).
+    pub async fn save(&mut self, store: &MongoStore) -> Result<usize, StoreError> {
+        let saves: Vec<(&VisitorState, Option<Position>)> = self
+            .held
+            .values()
+            .filter(|h| h.dirty)
+            .map(|h| (&h.state, h.stored))
+            .collect();
+        let saved = saves.len();
+        store.save_visitors(&saves).await?;
+        for held in self.held.values_mut().filter(|h| h.dirty) {
+            held.stored = Some(held.state.applied);
+            held.dirty = false;
+        }
+        self.dirty = 0;
+        Ok(saved)
+    }
+
+    /// Forgets every state, saved or not (after a rebalance or a conflict: MongoDB and a
+    /// replay from the committed offsets are the truth again).
+    pub fn clear(&mut self) {
+        self.held.clear();
+        self.dirty = 0;
+    }
+
+    /// Keeps memory bounded: when more than `max` states are held, the saved ones are dropped
+    /// (they are in MongoDB and load again when their visitor comes back).
+    pub fn trim(&mut self, max: usize) {
+        if self.held.len() > max {
+            self.held.retain(|_, h| h.dirty);
+        }
+    }
+}
