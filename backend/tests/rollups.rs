@@ -339,11 +339,21 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
             .await
             .unwrap();
     }
-    // Its raw events and rollups went ahead of the saved states; the states did not.
-    let saved_before_crash = visitor_states(&crashed).await;
-    assert_ne!(
+    // Its raw events and rollups went ahead to 260; the saved states stayed at the checkpoint.
+    let (to_260, to_120) = (fresh_store().await, fresh_store().await);
+    store_batch(&to_260, &events[..260], retention)
+        .await
+        .unwrap();
+    store_batch(&to_120, &events[..120], retention)
+        .await
+        .unwrap();
+    assert_eq!(
         rollup_counters(&crashed).await,
-        rollup_counters(&once).await
+        rollup_counters(&to_260).await
+    );
+    assert_eq!(
+        visitor_states(&crashed).await,
+        visitor_states(&to_120).await
     );
     drop(held);
 
@@ -355,14 +365,14 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
             .unwrap();
     }
     replacement.save(&crashed).await.unwrap();
-    assert_ne!(visitor_states(&crashed).await, saved_before_crash);
     assert_eq!(
         rollup_counters(&crashed).await,
         rollup_counters(&once).await
     );
     assert_eq!(visitor_states(&crashed).await, visitor_states(&once).await);
-    let _ = once.database().drop().await;
-    let _ = crashed.database().drop().await;
+    for store in [once, crashed, to_260, to_120] {
+        let _ = store.database().drop().await;
+    }
 }
 
 #[tokio::test]
@@ -402,4 +412,86 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
     assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
     let _ = once.database().drop().await;
     let _ = shared.database().drop().await;
+}
+
+#[tokio::test]
+async fn a_conflict_after_some_saves_landed_is_repaired_by_a_reapply_from_mongodb() {
+    let events = generated(300, 23);
+    let retention = Duration::days(30);
+    let once = fresh_store().await;
+    store_batch(&once, &events, retention).await.unwrap();
+
+    // Both workers start from a checkpoint at 100, so most states they hold were loaded (their
+    // saves are conditional updates, not inserts).
+    let shared = fresh_store().await;
+    store_batch(&shared, &events[..100], retention)
+        .await
+        .unwrap();
+    let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
+    apply_batch(&shared, &events[100..250], retention, &mut old_owner)
+        .await
+        .unwrap();
+    // The new owner gets as far as a few events: some visitors (of 12) are not among them.
+    apply_batch(&shared, &events[100..105], retention, &mut new_owner)
+        .await
+        .unwrap();
+    new_owner.save(&shared).await.unwrap();
+    // The visitors the new owner saved conflict; the others' saves land.
+    let before = visitor_states(&shared).await;
+    let refused = old_owner.save(&shared).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_ne!(
+        visitor_states(&shared).await,
+        before,
+        "some saves landed despite the conflict"
+    );
+
+    // What the worker does then: drop what it holds and apply its window again from MongoDB.
+    old_owner.clear();
+    apply_batch(&shared, &events[100..250], retention, &mut old_owner)
+        .await
+        .unwrap();
+    old_owner.save(&shared).await.unwrap();
+    apply_batch(&shared, &events[250..], retention, &mut old_owner)
+        .await
+        .unwrap();
+    old_owner.save(&shared).await.unwrap();
+    assert_eq!(rollup_counters(&shared).await, rollup_counters(&once).await);
+    assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
+    let _ = once.database().drop().await;
+    let _ = shared.database().drop().await;
+}
+
+#[tokio::test]
+async fn a_failed_batch_leaves_the_held_states_as_they_were() {
+    let events = generated(120, 31);
+    let retention = Duration::days(30);
+    let store = fresh_store().await;
+    let mut held = VisitorStates::default();
+    apply_batch(&store, &events[..60], retention, &mut held)
+        .await
+        .unwrap();
+    let (len, dirty) = (held.len(), held.dirty());
+    assert!(dirty > 0);
+    // A store that cannot be reached (nothing listens on port 1).
+    let broken = MongoStore::connect("mongodb://127.0.0.1:1/unreachable")
+        .await
+        .unwrap();
+    let failed = apply_batch(&broken, &events[60..], retention, &mut held).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!((held.len(), held.dirty()), (len, dirty));
+    // The same held states then apply the batch on the real store, and the result is exact.
+    apply_batch(&store, &events[60..], retention, &mut held)
+        .await
+        .unwrap();
+    held.save(&store).await.unwrap();
+    let once = fresh_store().await;
+    store_batch(&once, &events, retention).await.unwrap();
+    assert_eq!(rollup_counters(&store).await, rollup_counters(&once).await);
+    assert_eq!(visitor_states(&store).await, visitor_states(&once).await);
+    let _ = once.database().drop().await;
+    let _ = store.database().drop().await;
 }

@@ -59,6 +59,9 @@ pub enum Fetched {
         /// continuation.
         rebalanced: bool,
     },
+    /// A rebalance happened after the last record received: the records gathered (if any)
+    /// were dropped, as belonging to the assignment that ended.
+    Rebalanced,
     /// No record arrived within the idle wait.
     Idle,
     /// Shutdown was requested before a record arrived.
@@ -127,6 +130,7 @@ impl EventConsumer {
             tokio::select! {
                 _ = shutdown.wait() => return Fetched::Shutdown,
                 received = next => match received {
+                    Err(_elapsed) if self.rebalanced() => return Fetched::Rebalanced,
                     Err(_elapsed) => return Fetched::Idle,
                     Ok(Ok(message)) => break message.detach(),
                     Ok(Err(e)) => {
@@ -155,6 +159,10 @@ impl EventConsumer {
                 }
                 Err(_elapsed) => break,
             }
+        }
+        if self.rebalanced() {
+            // Handled by a `recv` that then timed out: everything gathered predates it.
+            return Fetched::Rebalanced;
         }
         let records = batch
             .into_iter()

@@ -51,6 +51,14 @@ pub enum StoreError {
     /// owning one partition during a rebalance): the batch is recomputed and retried.
     #[error("{failed} conditional writes to {collection} lost a race; retrying the batch")]
     Conflict { collection: String, failed: usize },
+    /// MongoDB refused a write for another reason than a lost race (a document too large, a
+    /// validation rule, permissions): retrying the same write will not help by itself.
+    #[error("MongoDB refused {failed} writes to {collection}: {reason}")]
+    Rejected {
+        collection: String,
+        failed: usize,
+        reason: String,
+    },
 }
 
 /// An event ready to store: where it came from and the visit it belongs to.

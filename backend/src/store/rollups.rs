@@ -90,10 +90,16 @@ impl MongoStore {
             return Ok(HashMap::new());
         }
         let docs = self.find_by_ids(VISITORS, ids, None).await?;
-        Ok(docs
-            .iter()
-            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), state_from(d)?)))
-            .collect())
+        docs.iter()
+            .map(|d| {
+                let id = d.get_str("_id").unwrap_or_default().to_owned();
+                // Treating it as a new visitor would collide with it on every save.
+                let state = state_from(d).ok_or_else(|| {
+                    StoreError::Corrupt(format!("visitor state {id:?} cannot be read"))
+                })?;
+                Ok((id, state))
+            })
+            .collect()
     }
 
     /// Saves states; each is conditional on the position it was loaded at (`before`).
@@ -178,9 +184,30 @@ impl MongoStore {
             if let Ok(errors) = reply.get_array("writeErrors") {
                 if !errors.is_empty() {
                     metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
-                    return Err(StoreError::Conflict {
-                        collection: collection.to_owned(),
-                        failed: errors.len(),
+                    // A lost race shows as a duplicate key (the conditional upsert or the
+                    // insert found the document another writer saved); anything else is not
+                    // a race and must not send the worker into re-applying its window.
+                    let refused = errors.iter().find_map(|e| {
+                        let e = e.as_document()?;
+                        let code = e.get("code").and_then(bson_int);
+                        (code != Some(i64::from(super::DUPLICATE_KEY))).then(|| {
+                            format!(
+                                "code {}: {}",
+                                code.unwrap_or_default(),
+                                e.get_str("errmsg").unwrap_or("no message")
+                            )
+                        })
+                    });
+                    return Err(match refused {
+                        None => StoreError::Conflict {
+                            collection: collection.to_owned(),
+                            failed: errors.len(),
+                        },
+                        Some(reason) => StoreError::Rejected {
+                            collection: collection.to_owned(),
+                            failed: errors.len(),
+                            reason,
+                        },
                     });
                 }
             }

@@ -232,22 +232,16 @@ async fn consume(
                 last_checkpoint = tokio::time::Instant::now();
                 continue;
             }
+            Fetched::Rebalanced => {
+                drop_held(&mut states, &mut window, &mut next_offsets);
+                continue;
+            }
             Fetched::Records {
                 records,
                 rebalanced,
             } => {
                 if rebalanced {
-                    // Consumption restarts from the committed offsets: what is held belongs to
-                    // a position the stream has left, and MongoDB has the states that match.
-                    if states.dirty() > 0 {
-                        tracing::info!(
-                            unsaved = states.dirty(),
-                            "rebalance: dropping unsaved visitor states; replaying from the last commit"
-                        );
-                    }
-                    states.clear();
-                    window.clear();
-                    next_offsets.clear();
+                    drop_held(&mut states, &mut window, &mut next_offsets);
                 }
                 records
             }
@@ -347,6 +341,24 @@ async fn consume(
     Ok(())
 }
 
+/// After a rebalance: consumption restarts from the committed offsets, so what is held belongs
+/// to a position the stream has left, and MongoDB has the states that match where it restarts.
+fn drop_held(
+    states: &mut VisitorStates,
+    window: &mut Vec<Record>,
+    next_offsets: &mut std::collections::HashMap<i32, i64>,
+) {
+    if states.dirty() > 0 {
+        tracing::info!(
+            unsaved = states.dirty(),
+            "rebalance: dropping unsaved visitor states; replaying from the last commit"
+        );
+    }
+    states.clear();
+    window.clear();
+    next_offsets.clear();
+}
+
 /// What a checkpoint writes to.
 struct Checkpoints<'a> {
     store: &'a MongoStore,
@@ -373,17 +385,27 @@ async fn checkpoint(
         policy,
     } = to;
     let mut backoff = Backoff::default();
+    // Once a save has conflicted, the held states are no longer trusted: every attempt from
+    // then on applies the whole window again from MongoDB's states, and only a complete
+    // re-apply and save may lead to the commit.
+    let mut reapplying = false;
     loop {
-        let saved = match states.save(store).await {
-            Err(StoreError::Conflict { .. }) => {
-                tracing::warn!(
-                    records = window.len(),
-                    "visitor state moved by another writer; applying the window again from MongoDB"
-                );
-                states.clear();
-                reapply(store, config, states, window).await
+        let saved = if reapplying {
+            states.clear();
+            reapply(store, config, states, window).await
+        } else {
+            match states.save(store).await {
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::warn!(
+                        records = window.len(),
+                        "visitor state moved by another writer; applying the window again from MongoDB"
+                    );
+                    reapplying = true;
+                    states.clear();
+                    reapply(store, config, states, window).await
+                }
+                other => other.map(|_| ()),
             }
-            other => other.map(|_| ()),
         };
         health.record(&saved);
         match saved {
@@ -393,6 +415,11 @@ async fn checkpoint(
                     .wait("save visitor states", &e.to_string(), shutdown)
                     .await
                 {
+                    if reapplying {
+                        // Nothing held matches MongoDB: leave it all to the next start's replay.
+                        states.clear();
+                        window.clear();
+                    }
                     return None;
                 }
             }
