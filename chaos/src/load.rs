@@ -42,6 +42,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct SentEvent {
     pub page_view: bool,
+    /// `site|user_id`: with a `user_id`, one visitor of that site all day.
+    pub visitor: String,
 }
 
 #[derive(Default)]
@@ -155,16 +157,18 @@ async fn generate(
                 // Nine page views, then one custom event.
                 let page_view = n % 10 != 0;
                 let site = &config.sites[(n as usize / 7) % config.sites.len()];
+                let user = format!("u{}", n % 97);
+                let visitor = format!("{site}|{user}");
                 events.push(json!({
                     "site_id": site,
                     "event_type": if page_view { "page_view" } else { "signup" },
                     "path": format!("/p{}", n % 13),
-                    "user_id": format!("u{}", n % 97),
+                    "user_id": user,
                     "timestamp": config.timestamp,
                     "eid": eid,
                 }));
                 ids.push(eid);
-                ledger.sent.insert(eid, SentEvent { page_view });
+                ledger.sent.insert(eid, SentEvent { page_view, visitor });
             }
         }
         let body = Value::Array(events).to_string();

@@ -153,7 +153,7 @@ async fn main() -> Result<()> {
 fn print_report(r: &Report) {
     let v = &r.verdict;
     println!(
-        "{} {}. {} — sent {}, acked {}, stored {}, /stats views {} (acked page views {}), lost {}, duplicates {}, 503s {}, other errors {}{}; {}; {:.0} s",
+        "{} {}. {} — sent {}, acked {}, stored {}, /stats views {} (acked page views {}), /stats visitors {} (stored {}), lost {}, duplicates {}, 503s {}, other errors {}{}; {}; {:.0} s",
         r.status(),
         r.n,
         r.name,
@@ -162,6 +162,8 @@ fn print_report(r: &Report) {
         v.raw,
         v.stats_views,
         v.acked_views,
+        v.stats_visitors,
+        v.raw_visitors,
         v.lost,
         v.duplicates().max(0),
         r.s503,
@@ -187,7 +189,7 @@ fn print_report(r: &Report) {
 fn table_row(r: &Report) -> String {
     let v = &r.verdict;
     format!(
-        "| {}. {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+        "| {}. {} | {} | {} | {} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {} |",
         r.n,
         r.name,
         r.sent,
@@ -195,6 +197,8 @@ fn table_row(r: &Report) -> String {
         v.raw,
         v.stats_views,
         v.acked_views,
+        v.stats_visitors,
+        v.raw_visitors,
         v.lost,
         v.duplicates().max(0),
         r.s503,
