@@ -398,16 +398,27 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
         "{refused:?}"
     );
 
-    // What the worker does then: drop what it holds and apply its window again from MongoDB.
-    old_owner.clear();
-    apply_batch(&shared, &events[..150], retention, &mut old_owner)
-        .await
-        .unwrap();
-    old_owner.save(&shared).await.unwrap();
-    apply_batch(&shared, &events[150..], retention, &mut old_owner)
-        .await
-        .unwrap();
-    old_owner.save(&shared).await.unwrap();
+    reapply_and_compare(shared, old_owner, &events, 0..150, once).await;
+}
+
+/// What the worker does after a conflict: drop what it holds and apply its window (`window`)
+/// again from MongoDB's states; then it goes on to the end. Everything must then equal `once`.
+async fn reapply_and_compare(
+    shared: MongoStore,
+    mut states: VisitorStates,
+    events: &[(beacon_event::Event, Position)],
+    window: std::ops::Range<usize>,
+    once: MongoStore,
+) {
+    let retention = Duration::days(30);
+    states.clear();
+    let rest = window.end..events.len();
+    for range in [window, rest] {
+        apply_batch(&shared, &events[range], retention, &mut states)
+            .await
+            .unwrap();
+        states.save(&shared).await.unwrap();
+    }
     assert_eq!(rollup_counters(&shared).await, rollup_counters(&once).await);
     assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
     let _ = once.database().drop().await;
@@ -449,20 +460,7 @@ async fn a_conflict_after_some_saves_landed_is_repaired_by_a_reapply_from_mongod
         "some saves landed despite the conflict"
     );
 
-    // What the worker does then: drop what it holds and apply its window again from MongoDB.
-    old_owner.clear();
-    apply_batch(&shared, &events[100..250], retention, &mut old_owner)
-        .await
-        .unwrap();
-    old_owner.save(&shared).await.unwrap();
-    apply_batch(&shared, &events[250..], retention, &mut old_owner)
-        .await
-        .unwrap();
-    old_owner.save(&shared).await.unwrap();
-    assert_eq!(rollup_counters(&shared).await, rollup_counters(&once).await);
-    assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
-    let _ = once.database().drop().await;
-    let _ = shared.database().drop().await;
+    reapply_and_compare(shared, old_owner, &events, 100..250, once).await;
 }
 
 #[tokio::test]
