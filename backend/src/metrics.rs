@@ -36,6 +36,15 @@ pub const MONGO_WRITE_SECONDS: &str = "beacon_mongo_write_duration_seconds";
 pub const MONGO_WRITE_ERRORS: &str = "beacon_mongo_write_errors_total";
 /// Records not yet consumed, by `partition`.
 pub const CONSUMER_LAG: &str = "beacon_consumer_lag";
+/// Worker checkpoints (visitor states saved, then offsets committed), and how long each took.
+pub const CHECKPOINTS: &str = "beacon_worker_checkpoints_total";
+pub const CHECKPOINT_SECONDS: &str = "beacon_worker_checkpoint_duration_seconds";
+/// Visitor states the worker holds in memory, and how many of them are not saved yet (what a
+/// crash would make it rebuild by replaying).
+pub const STATES_HELD: &str = "beacon_worker_visitor_states_held";
+pub const STATES_UNSAVED: &str = "beacon_worker_visitor_states_unsaved";
+/// Checkpoints that found a visitor state moved by another worker and re-applied their window.
+pub const STATE_CONFLICTS: &str = "beacon_worker_state_conflicts_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -100,6 +100,33 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
         Some(4.0)
     );
     assert!(sample(&worker, "beacon_mongo_write_duration_seconds_count", &[]).unwrap() >= 1.0);
+    // The topic went quiet: the worker checkpoints (saves the visitor states it holds, commits).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let worker = loop {
+        let worker = scrape(&system, &worker_url).await;
+        if sample(&worker, "beacon_worker_checkpoints_total", &[]).is_some_and(|n| n >= 1.0) {
+            break worker;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no checkpoint in 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        sample(&worker, "beacon_worker_visitor_states_unsaved", &[]),
+        Some(0.0)
+    );
+    assert!(sample(&worker, "beacon_worker_visitor_states_held", &[]).unwrap() >= 1.0);
+    assert!(
+        sample(
+            &worker,
+            "beacon_worker_checkpoint_duration_seconds_count",
+            &[]
+        )
+        .unwrap()
+            >= 1.0
+    );
     let ready = system
         .http
         .get(format!("{worker_url}/readyz"))

@@ -26,7 +26,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::metrics::{BOTS_FILTERED, DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED};
+use crate::metrics::{
+    BOTS_FILTERED, CHECKPOINTS, CHECKPOINT_SECONDS, DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED,
+    STATES_HELD, STATES_UNSAVED, STATE_CONFLICTS,
+};
 use crate::pipeline::consumer::{EventConsumer, Fetched, Record};
 use crate::pipeline::{topics, Producer};
 use crate::rollup::Position;
@@ -300,6 +303,7 @@ async fn consume(
         metrics::counter!(EVENTS_DUPLICATE).increment(outcome.duplicates as u64);
         metrics::counter!(DEAD_LETTERS).increment(dead.len() as u64);
         metrics::counter!(BOTS_FILTERED).increment(outcome.bots as u64);
+        record_states(&states);
         tracing::debug!(
             records = events.len() + dead.len(),
             inserted = outcome.inserted,
@@ -357,6 +361,7 @@ fn drop_held(
     states.clear();
     window.clear();
     next_offsets.clear();
+    record_states(states);
 }
 
 /// What a checkpoint writes to.
@@ -384,6 +389,7 @@ async fn checkpoint(
         health,
         policy,
     } = to;
+    let started = std::time::Instant::now();
     let mut backoff = Backoff::default();
     // Once a save has conflicted, the held states are no longer trusted: every attempt from
     // then on applies the whole window again from MongoDB's states, and only a complete
@@ -401,6 +407,7 @@ async fn checkpoint(
                         "visitor state moved by another writer; applying the window again from MongoDB"
                     );
                     reapplying = true;
+                    metrics::counter!(STATE_CONFLICTS).increment(1);
                     states.clear();
                     reapply(store, config, states, window).await
                 }
@@ -428,6 +435,9 @@ async fn checkpoint(
     commit(consumer, window);
     window.clear();
     states.trim(policy.max_held);
+    metrics::counter!(CHECKPOINTS).increment(1);
+    metrics::histogram!(CHECKPOINT_SECONDS).record(started.elapsed().as_secs_f64());
+    record_states(states);
     Some(())
 }
 
@@ -444,6 +454,11 @@ async fn reapply(
         apply_batch(store, &events, config.retention, states).await?;
     }
     states.save(store).await.map(|_| ())
+}
+
+fn record_states(states: &VisitorStates) {
+    metrics::gauge!(STATES_HELD).set(states.len() as f64);
+    metrics::gauge!(STATES_UNSAVED).set(states.dirty() as f64);
 }
 
 fn commit(consumer: &EventConsumer, records: &[Record]) {
