@@ -152,6 +152,21 @@ start_services() {
   wait_http "http://127.0.0.1:${REPORT_PORT:-4000}/readyz" report_service
 }
 
+# write_section DOC MARKER SECTION_FILE: replaces what stands between `<!-- MARKER:start -->` and
+# `<!-- MARKER:end -->` in DOC (both lines included) with SECTION_FILE, which carries the markers
+# itself; appends the markers first if DOC has none.
+write_section() {
+  local doc="$1" marker="$2" section="$3" tmp
+  grep -q "<!-- $marker:start -->" "$doc" ||
+    printf '\n<!-- %s:start -->\n<!-- %s:end -->\n' "$marker" "$marker" >>"$doc"
+  tmp="$(mktemp)"
+  awk -v file="$section" -v start="<!-- $marker:start -->" -v end="<!-- $marker:end -->" '
+    index($0, start) { while ((getline line < file) > 0) print line; skip = 1; next }
+    index($0, end) { skip = 0; next }
+    !skip { print }' "$doc" >"$tmp" && cat "$tmp" >"$doc"
+  rm -f "$tmp"
+}
+
 # stop_all: SIGTERM everything started, newest first, and wait (SIGKILL after 15 s).
 stop_all() {
   local i entry pid name
