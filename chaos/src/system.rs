@@ -12,7 +12,7 @@ use mongodb::bson::{doc, Document};
 use uuid::Uuid;
 
 use crate::kafka::Broker;
-use crate::load::{Ledger, Load, LoadConfig};
+use crate::load::{Ledger, Load, LoadConfig, SentEvent};
 use crate::procs::{wait_http, Proc, Tools};
 
 pub const PARTITIONS: i32 = 3;
@@ -250,23 +250,18 @@ impl<'a> System<'a> {
                 l.acked_page_views(),
             )
         };
-        let page_view = |id: &String| {
+        // Page views and distinct visitors among the stored events: what `total_views` and
+        // `unique_users` must add up to. Visitor states decide the second, so a replay that
+        // applied an event to a state left behind the rollups shows up as a visitor counted twice.
+        let stored_counts = |raw: &HashSet<String>| {
             let l = ledger.lock().unwrap();
-            Uuid::parse_str(id)
-                .ok()
-                .and_then(|u| l.sent.get(&u))
-                .is_some_and(|e| e.page_view)
-        };
-        // Distinct visitors among the stored events: what `unique_users` must add up to.
-        // Visitor states decide it, so a replay that applied an event to a state that was
-        // behind the rollups shows up here as a visitor counted twice.
-        let visitors_of = |raw: &HashSet<String>| {
-            let l = ledger.lock().unwrap();
-            raw.iter()
+            let stored: Vec<&SentEvent> = raw
+                .iter()
                 .filter_map(|id| l.sent.get(&Uuid::parse_str(id).ok()?))
-                .map(|e| e.visitor.clone())
-                .collect::<HashSet<String>>()
-                .len() as i64
+                .collect();
+            let views = stored.iter().filter(|e| e.page_view).count() as i64;
+            let visitors: HashSet<&str> = stored.iter().map(|e| e.visitor.as_str()).collect();
+            (views, visitors.len() as i64)
         };
         let mut settled_once = false;
         loop {
@@ -275,8 +270,7 @@ impl<'a> System<'a> {
             let totals = self.stats_totals().await;
             match (lag, raw, totals) {
                 (Ok(lag), Ok(raw), Ok((views, visitors))) => {
-                    let raw_views = raw.iter().filter(|id| page_view(id)).count() as i64;
-                    let raw_visitors = visitors_of(&raw);
+                    let (raw_views, raw_visitors) = stored_counts(&raw);
                     let done = lag == 0
                         && acked.is_subset(&raw)
                         && views == raw_views
