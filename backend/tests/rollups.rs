@@ -493,3 +493,66 @@ async fn a_failed_batch_leaves_the_held_states_as_they_were() {
     let _ = once.database().drop().await;
     let _ = store.database().drop().await;
 }
+
+#[tokio::test]
+async fn visitor_states_carry_one_ttl_index_that_deletes_them_two_days_after_their_last_event() {
+    let store = fresh_store().await;
+    let visitors = store.database().collection::<Document>("visitors");
+    // A database an earlier version indexed: `{site, last_seen}` and a TTL index on `expire_at`.
+    visitors.drop().await.unwrap();
+    for keys in [doc! { "site": 1, "last_seen": 1 }, doc! { "expire_at": 1 }] {
+        let model = mongodb::IndexModel::builder().keys(keys).build();
+        visitors.create_index(model).await.unwrap();
+    }
+    store.ensure_indexes().await.unwrap();
+    let indexes: Vec<mongodb::IndexModel> = visitors
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let described: Vec<(Document, Option<std::time::Duration>)> = indexes
+        .iter()
+        .map(|i| {
+            let ttl = i.options.as_ref().and_then(|o| o.expire_after);
+            (i.keys.clone(), ttl)
+        })
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (doc! { "_id": 1 }, None),
+            (
+                doc! { "last_seen": 1 },
+                Some(std::time::Duration::from_secs(2 * 24 * 3600))
+            )
+        ]
+    );
+
+    // The worker's states: one from a visit three days ago, one from now.
+    let mut held = VisitorStates::default();
+    let mut events = generated(2, 41);
+    events[0].0.timestamp = time::OffsetDateTime::now_utc() - Duration::days(3);
+    events[1].0.timestamp = time::OffsetDateTime::now_utc();
+    events[1].0.visitor_id = VisitorId::parse("a-different-visitor").unwrap();
+    apply_batch(&store, &events, Duration::days(30), &mut held)
+        .await
+        .unwrap();
+    held.save(&store).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let left = visitor_states(&store).await;
+        if left.len() == 1 {
+            assert!(left.keys().all(|id| id.contains("a-different-visitor")));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} visitor states left after 120 s",
+            left.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let _ = store.database().drop().await;
+}

@@ -15,8 +15,8 @@ use crate::rollup::visit::Visit;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 
 /// How long a visitor's state is kept after its last event: visitor ids change daily, so after
-/// two days no event can continue the visit.
-const STATE_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
+/// two days no event can continue the visit. The TTL index on `last_seen` deletes it then.
+pub(super) const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 24 * 3600);
 
 pub(super) const DAILY: &str = "rollups_daily";
 pub(super) const HOURLY: &str = "rollups_hourly";
@@ -129,14 +129,19 @@ impl MongoStore {
             .filter_map(|(state, before)| {
                 let p = before.as_ref()?;
                 let id = VisitorState::id(&state.site, &state.visitor);
-                let q = doc! { "_id": &id, "applied.p": p.partition, "applied.o": p.offset };
+                // The condition is one embedded-document equality, written exactly as
+                // `state_document` writes `applied` (same fields, order and types): SecantusDB
+                // matches it in 0.36 ms against 0.45-0.5 ms for the same test as two dotted
+                // fields, which send it through its index pickers (docs/benchmarks.md).
+                let q = doc! { "_id": &id, "applied": applied(p) };
                 Some(doc! { "q": q, "u": state_document(state), "upsert": true })
             })
             .collect();
         self.update_all(VISITORS, statements).await
     }
 
-    /// Visitors of `site` whose latest event was received at or after `since`.
+    /// Visitors of `site` whose latest event happened at or after `since` (the TTL index on
+    /// `last_seen` serves it; `site` is checked on the states it finds).
     pub async fn active_visitors(
         &self,
         site: &str,
@@ -250,13 +255,17 @@ fn rollup_statement(
     }
 }
 
+/// A state's `applied` position as stored; saves compare it whole.
+fn applied(at: &Position) -> Document {
+    doc! { "p": at.partition, "o": at.offset }
+}
+
 fn state_document(s: &VisitorState) -> Document {
     let mut d = doc! {
         "site": &s.site,
         "visitor": &s.visitor,
-        "applied": { "p": s.applied.partition, "o": s.applied.offset },
+        "applied": applied(&s.applied),
         "last_seen": DateTime::from_millis(s.last_seen_ms),
-        "expire_at": DateTime::from_millis(s.last_seen_ms + STATE_TTL_MS),
         "seen": s.seen.iter().cloned().collect::<Vec<_>>(),
     };
     if let Some(v) = &s.visit {
