@@ -43,6 +43,9 @@ pub const CHECKPOINT_SECONDS: &str = "beacon_worker_checkpoint_duration_seconds"
 /// crash would make it rebuild by replaying).
 pub const STATES_HELD: &str = "beacon_worker_visitor_states_held";
 pub const STATES_UNSAVED: &str = "beacon_worker_visitor_states_unsaved";
+/// Rollup deltas the worker holds, not yet written (under a backlog it writes them every few
+/// batches; 0 once it has caught up and checkpointed).
+pub const ROLLUP_DELTAS_HELD: &str = "beacon_worker_rollup_deltas_held";
 /// Checkpoints that found a visitor state moved by another worker and re-applied their window.
 pub const STATE_CONFLICTS: &str = "beacon_worker_state_conflicts_total";
 

@@ -117,6 +117,10 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
         sample(&worker, "beacon_worker_visitor_states_unsaved", &[]),
         Some(0.0)
     );
+    assert_eq!(
+        sample(&worker, "beacon_worker_rollup_deltas_held", &[]),
+        Some(0.0)
+    );
     assert!(sample(&worker, "beacon_worker_visitor_states_held", &[]).unwrap() >= 1.0);
     assert!(
         sample(

@@ -556,3 +556,89 @@ async fn visitor_states_carry_one_ttl_index_that_deletes_them_two_days_after_the
     }
     let _ = store.database().drop().await;
 }
+
+#[tokio::test]
+async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_replay_exactly() {
+    let events = generated(300, 13);
+    let retention = Duration::days(30);
+    let once = fresh_store().await;
+    store_batch(&once, &events, retention).await.unwrap();
+    let upto = |n: usize| {
+        let events = events[..n].to_vec();
+        async move {
+            let store = fresh_store().await;
+            store_batch(&store, &events, retention).await.unwrap();
+            store
+        }
+    };
+
+    // Under a backlog the worker holds the deltas: nothing reaches the rollups until the
+    // checkpoint at 120, which writes them before the states.
+    let crashed = fresh_store().await;
+    let mut held = VisitorStates::default();
+    held.set_rollup_budget(usize::MAX);
+    for range in [0..60, 60..120] {
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
+    }
+    assert!(held.rollups_held() > 0);
+    assert!(rollup_counters(&crashed).await.is_empty());
+    held.save(&crashed).await.unwrap();
+    assert_eq!(held.rollups_held(), 0);
+    let to_120 = upto(120).await;
+    assert_eq!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&to_120).await
+    );
+
+    // A batch held, then one that finds the worker caught up (budget 0) writes both; then a
+    // batch held again, and the worker dies before its checkpoint.
+    apply_batch(&crashed, &events[120..170], retention, &mut held)
+        .await
+        .unwrap();
+    assert_eq!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&to_120).await
+    );
+    held.set_rollup_budget(0);
+    apply_batch(&crashed, &events[170..230], retention, &mut held)
+        .await
+        .unwrap();
+    assert_eq!(held.rollups_held(), 0);
+    held.set_rollup_budget(usize::MAX);
+    apply_batch(&crashed, &events[230..260], retention, &mut held)
+        .await
+        .unwrap();
+    assert!(held.rollups_held() > 0);
+    let to_230 = upto(230).await;
+    assert_eq!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&to_230).await
+    );
+    assert_eq!(
+        visitor_states(&crashed).await,
+        visitor_states(&to_120).await
+    );
+    drop(held);
+
+    // The replacement replays from the committed offset (120), holding deltas with a small
+    // budget (so some writes happen mid-window, over documents already ahead to 230).
+    let mut replacement = VisitorStates::default();
+    replacement.set_rollup_budget(40);
+    for range in [120..150, 150..200, 200..240, 240..300] {
+        apply_batch(&crashed, &events[range], retention, &mut replacement)
+            .await
+            .unwrap();
+        assert!(replacement.rollups_held() <= 40);
+    }
+    replacement.save(&crashed).await.unwrap();
+    assert_eq!(
+        rollup_counters(&crashed).await,
+        rollup_counters(&once).await
+    );
+    assert_eq!(visitor_states(&crashed).await, visitor_states(&once).await);
+    for store in [once, crashed, to_120, to_230] {
+        let _ = store.database().drop().await;
+    }
+}

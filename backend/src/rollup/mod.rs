@@ -57,6 +57,19 @@ impl Contributions {
         self.by_key.is_empty()
     }
 
+    /// How many deltas are held (one per event and document it changes): what holding them
+    /// costs in memory, about 80 bytes each.
+    pub fn len(&self) -> usize {
+        self.by_key.values().map(Vec::len).sum()
+    }
+
+    /// Adds `other`'s deltas after this one's (a later batch: positions stay in order).
+    pub fn merge(&mut self, other: Contributions) {
+        for (key, deltas) in other.by_key {
+            self.by_key.entry(key).or_default().extend(deltas);
+        }
+    }
+
     /// For one document whose per-partition watermarks are `applied`: the sum of the deltas
     /// not yet in it, and the new watermarks. `None` when nothing is left to add.
     pub fn pending(
@@ -64,9 +77,20 @@ impl Contributions {
         key: &RollupKey,
         applied: &BTreeMap<i32, i64>,
     ) -> Option<(Counters, BTreeMap<i32, i64>)> {
+        Self::pending_in(&[self], key, applied)
+    }
+
+    /// [`Contributions::pending`] over several sets of deltas written together (those held
+    /// from earlier batches and a new batch's), so each document is written once.
+    pub fn pending_in(
+        parts: &[&Contributions],
+        key: &RollupKey,
+        applied: &BTreeMap<i32, i64>,
+    ) -> Option<(Counters, BTreeMap<i32, i64>)> {
         let mut sum = Counters::default();
         let mut marks = BTreeMap::new();
-        for (at, c) in self.by_key.get(key)? {
+        let deltas = parts.iter().filter_map(|p| p.by_key.get(key)).flatten();
+        for (at, c) in deltas {
             let done = applied
                 .get(&at.partition)
                 .is_some_and(|&wm| at.offset <= wm);

@@ -135,3 +135,57 @@ fn replayed_deltas_are_dropped_by_the_watermark() {
     assert_eq!((rest.views, rest.visits, rest.bounces), (1, 0, -1));
     assert!(out.pending(&key, &BTreeMap::from([(2, 11)])).is_none());
 }
+
+#[test]
+fn held_deltas_and_a_new_batch_add_up_as_one_set() {
+    let at = |offset| Position {
+        partition: 0,
+        offset,
+    };
+    let mut state = VisitorState::new("s", "a");
+    let (mut held, mut batch, mut together) = (
+        Contributions::default(),
+        Contributions::default(),
+        Contributions::default(),
+    );
+    let events: Vec<_> = (0..4u128)
+        .map(|i| {
+            let path = format!("/p{i}");
+            event(
+                i + 1,
+                "a",
+                "page_view",
+                &path,
+                T0 + Duration::minutes(i as i64),
+            )
+        })
+        .collect();
+    let mut copy = state.clone();
+    for (i, e) in events.iter().enumerate() {
+        let out = if i < 2 { &mut held } else { &mut batch };
+        state.apply(e, at(i as i64), out);
+        copy.apply(e, at(i as i64), &mut together);
+    }
+    let (held_len, batch_len) = (held.len(), batch.len());
+    assert!(held_len > 0 && batch_len > 0);
+    let key = RollupKey::total("s", Bucket::day_of(T0));
+    // Written together, or after merging: the sum of both, whatever the watermark says.
+    for wm in [
+        BTreeMap::new(),
+        BTreeMap::from([(0, 0)]),
+        BTreeMap::from([(0, 2)]),
+    ] {
+        let expected = together.pending(&key, &wm);
+        assert_eq!(
+            Contributions::pending_in(&[&held, &batch], &key, &wm),
+            expected
+        );
+    }
+    held.merge(batch);
+    assert_eq!(held.len(), held_len + batch_len);
+    assert_eq!(
+        held.pending(&key, &BTreeMap::from([(0, 1)])),
+        together.pending(&key, &BTreeMap::from([(0, 1)]))
+    );
+    assert!(held.pending(&key, &BTreeMap::from([(0, 3)])).is_none());
+}

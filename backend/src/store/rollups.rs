@@ -6,7 +6,7 @@
 //! upsert and the whole batch is retried from fresh reads. See [`crate::rollup`] for why this
 //! makes counts exact under replay.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mongodb::bson::{self, doc, Bson, DateTime, Document};
 
@@ -49,14 +49,15 @@ pub(crate) fn bson_int(value: &Bson) -> Option<i64> {
 }
 
 impl MongoStore {
-    /// Adds every delta not yet in its document. Returns how many documents changed.
-    pub async fn apply_rollups(&self, contributions: &Contributions) -> Result<usize, StoreError> {
-        let mut by_collection: BTreeMap<&str, Vec<&RollupKey>> = BTreeMap::new();
-        for key in contributions.keys() {
+    /// Adds every delta of `parts` not yet in its document, each document in one statement
+    /// however many parts have deltas for it. Returns how many documents changed.
+    pub async fn apply_rollups(&self, parts: &[&Contributions]) -> Result<usize, StoreError> {
+        let mut by_collection: BTreeMap<&str, BTreeSet<&RollupKey>> = BTreeMap::new();
+        for key in parts.iter().flat_map(|p| p.keys()) {
             by_collection
                 .entry(collection_of(key))
                 .or_default()
-                .push(key);
+                .insert(key);
         }
         let mut changed = 0;
         for (name, keys) in by_collection {
@@ -70,7 +71,7 @@ impl MongoStore {
             let mut statements = Vec::new();
             for (key, id) in keys.into_iter().zip(ids) {
                 let before = applied.get(&id).cloned().unwrap_or_default();
-                let Some((sum, marks)) = contributions.pending(key, &before) else {
+                let Some((sum, marks)) = Contributions::pending_in(parts, key, &before) else {
                     continue;
                 };
                 statements.push(rollup_statement(key, id, &before, &sum, &marks));

@@ -1,8 +1,8 @@
 //! Storing one batch of events: raw events, rollup deltas, visitor states.
 //!
-//! [`apply_batch`] is the worker's step between checkpoints: it writes the raw events and the
-//! rollup deltas and leaves the changed visitor states in [`VisitorStates`] for the next
-//! checkpoint to save. [`store_batch`] is the same with the states saved at once, for callers
+//! [`apply_batch`] is the worker's step between checkpoints: it writes the raw events, writes or
+//! holds the rollup deltas (as the states' rollup budget says), and leaves the changed visitor
+//! states in [`VisitorStates`] for the next checkpoint to save. [`store_batch`] is the same with the states saved at once, for callers
 //! that store one batch at a time (seeding, tests).
 
 use std::collections::{BTreeSet, HashSet};
@@ -37,9 +37,10 @@ pub async fn store_batch(
     Ok(outcome)
 }
 
-/// Writes one batch's raw events and rollup deltas, computing them from the visitor states in
-/// `states` (loading those it does not hold); the states it changed go back into `states`,
-/// unsaved, only once both writes succeeded.
+/// Writes one batch's raw events and its rollup deltas (with those held, or holds them within
+/// the rollup budget), computing them from the visitor states in `states` (loading those it
+/// does not hold); the states it changed go back into `states`, unsaved, only once the writes
+/// succeeded.
 pub async fn apply_batch(
     store: &MongoStore,
     events: &[(Event, Position)],
@@ -106,8 +107,16 @@ pub async fn apply_batch(
         duplicates: replayed,
     } = store.insert_events(&to_store, retention).await?;
     tracing::trace!(replayed, "raw events already stored by the same record");
-    store.apply_rollups(&contributions).await?;
-    states.absorb(working);
+    // Written now with the held ones when the budget is exceeded; otherwise held until the
+    // next checkpoint. Either way the states take the batch only once it is all written or
+    // held, so a failure here leaves everything as it was before the batch.
+    let write = states.rollups_due(contributions.len());
+    if write {
+        store
+            .apply_rollups(&[states.held_rollups(), &contributions])
+            .await?;
+    }
+    states.absorb(working, contributions, write);
     Ok(BatchOutcome {
         inserted,
         duplicates,

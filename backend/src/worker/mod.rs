@@ -1,10 +1,11 @@
 //! The worker: moves events from Kafka into MongoDB, at least once and idempotently.
 //!
 //! Each batch goes: decode → poison records to the dead-letter topic → raw events and rollup
-//! deltas into MongoDB ([`apply_batch`]), with the visitor states it changed kept in memory.
-//! Every `WORKER_CHECKPOINT_MS` (or when the topic goes quiet, or at shutdown) a checkpoint
-//! saves those states and then commits the offsets of everything applied since the previous
-//! one. So a crash at any point replays from a point whose states are saved, and the writes'
+//! deltas into MongoDB ([`apply_batch`]), with the visitor states it changed kept in memory
+//! (and, under a backlog, its rollup deltas too, written every few batches). Every
+//! `WORKER_CHECKPOINT_MS` (or when the topic goes quiet, or at shutdown) a checkpoint writes
+//! the held deltas, saves those states and then commits the offsets of everything applied
+//! since the previous one. So a crash at any point replays from a point whose states are saved, and the writes'
 //! idempotence by position ([`crate::rollup`]) makes the replay exact; [`states`] says why
 //! holding states is safe. When MongoDB or the broker is down the worker retries with backoff
 //! and never commits past what it stored: lag grows, nothing is lost, and it drains once the
@@ -28,7 +29,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::metrics::{
     BOTS_FILTERED, CHECKPOINTS, CHECKPOINT_SECONDS, DEAD_LETTERS, EVENTS_DUPLICATE, EVENTS_STORED,
-    STATES_HELD, STATES_UNSAVED, STATE_CONFLICTS,
+    ROLLUP_DELTAS_HELD, STATES_HELD, STATES_UNSAVED, STATE_CONFLICTS,
 };
 use crate::pipeline::consumer::{EventConsumer, Fetched, Record};
 use crate::pipeline::{topics, Producer};
@@ -156,6 +157,9 @@ pub struct CheckpointPolicy {
     pub max_dirty: usize,
     /// Past this many held states, the saved ones are dropped after a checkpoint.
     pub max_held: usize,
+    /// Most rollup deltas held between writes under a backlog (~80 bytes each; a busy site's
+    /// event makes about 8): see [`VisitorStates::set_rollup_budget`].
+    pub max_rollup_deltas: usize,
 }
 
 impl CheckpointPolicy {
@@ -166,6 +170,7 @@ impl CheckpointPolicy {
             max_records: 100_000,
             max_dirty: 50_000,
             max_held: 100_000,
+            max_rollup_deltas: 400_000,
         }
     }
 
@@ -280,6 +285,12 @@ async fn consume(
                 break;
             }
         }
+        let caught_up = batch.len() < config.worker_batch_size;
+        states.set_rollup_budget(if caught_up {
+            0
+        } else {
+            policy.max_rollup_deltas
+        });
         let mut backoff = Backoff::default();
         let outcome = loop {
             let applied = apply_batch(store, &events, config.retention, &mut states).await;
@@ -297,7 +308,6 @@ async fn consume(
             }
         };
         let Some(outcome) = outcome else { break };
-        let caught_up = batch.len() < config.worker_batch_size;
         window.extend(batch);
         metrics::counter!(EVENTS_STORED).increment(outcome.inserted as u64);
         metrics::counter!(EVENTS_DUPLICATE).increment(outcome.duplicates as u64);
@@ -459,6 +469,7 @@ async fn reapply(
 fn record_states(states: &VisitorStates) {
     metrics::gauge!(STATES_HELD).set(states.len() as f64);
     metrics::gauge!(STATES_UNSAVED).set(states.dirty() as f64);
+    metrics::gauge!(ROLLUP_DELTAS_HELD).set(states.rollups_held() as f64);
 }
 
 fn commit(consumer: &EventConsumer, records: &[Record]) {

@@ -19,14 +19,22 @@
 //!
 //! A batch is applied to copies ([`VisitorStates::working_set`]); the cache takes them only
 //! after the batch's writes succeeded ([`VisitorStates::absorb`]), so a failed batch never
-//! leaves a cached state ahead of what is in MongoDB's rollups. Each save is conditional on the
+//! leaves a cached state ahead of what is in MongoDB's rollups and the deltas held here.
+//!
+//! The rollup deltas are held too while the worker works through a backlog: consecutive batches
+//! add to the same documents (the site's day and hour, its top pages and sources), so writing
+//! them every few batches instead of every batch writes each document once instead of several
+//! times. Each delta keeps the position of its record, so a replay adds exactly the ones a
+//! document's watermark has not seen, as for deltas written at once. They are written before
+//! the states at every checkpoint, dropped with the states, and never held once the worker has
+//! caught up. Each save is conditional on the
 //! position the state was loaded or last saved at: if another worker moved a state (an overlap
 //! during a rebalance), the save fails with [`StoreError::Conflict`] and the caller drops the
 //! cache and replays.
 
 use std::collections::HashMap;
 
-use crate::rollup::{Position, VisitorState};
+use crate::rollup::{Contributions, Position, VisitorState};
 use crate::store::{MongoStore, StoreError};
 
 /// One visitor's state and where MongoDB has it.
@@ -43,11 +51,15 @@ pub struct Held {
 /// The states a batch works on, keyed by [`VisitorState::id`].
 pub type WorkingSet = HashMap<String, Held>;
 
-/// The worker's visitor states between checkpoints.
+/// The worker's visitor states between checkpoints, and the rollup deltas not yet written.
 #[derive(Debug, Default)]
 pub struct VisitorStates {
     held: HashMap<String, Held>,
     dirty: usize,
+    /// Deltas of applied batches, written at the next checkpoint (before the states) or once
+    /// more than `rollup_budget` are held.
+    rollups: Contributions,
+    rollup_budget: usize,
 }
 
 impl VisitorStates {
@@ -98,19 +110,56 @@ impl VisitorStates {
         Ok(set)
     }
 
-    /// Takes a working set back after its batch was written.
-    pub fn absorb(&mut self, set: WorkingSet) {
+    /// How many rollup deltas may stay unwritten after a batch (0, the default: every batch
+    /// writes its own). The worker holds up to [`super::CheckpointPolicy::max_rollup_deltas`]
+    /// while it works through a backlog, when consecutive batches add to the same documents,
+    /// and none once it has caught up, so reports stay as fresh as the raw events.
+    pub fn set_rollup_budget(&mut self, deltas: usize) {
+        self.rollup_budget = deltas;
+    }
+
+    /// Rollup deltas held, not yet written.
+    pub fn rollups_held(&self) -> usize {
+        self.rollups.len()
+    }
+
+    /// Whether a batch adding `adding` deltas must write them with the held ones now.
+    pub(super) fn rollups_due(&self, adding: usize) -> bool {
+        let total = self.rollups.len() + adding;
+        total > 0 && total > self.rollup_budget
+    }
+
+    /// The held rollup deltas, to be written together with a batch's.
+    pub(super) fn held_rollups(&self) -> &Contributions {
+        &self.rollups
+    }
+
+    /// Takes a working set back after its batch was written, with the batch's rollup deltas:
+    /// `written` if they were written together with the held ones (which are then dropped),
+    /// otherwise they are held.
+    pub fn absorb(&mut self, set: WorkingSet, rollups: Contributions, written: bool) {
         for (id, held) in set {
             let was_dirty = self.held.get(&id).is_some_and(|h| h.dirty);
             self.dirty += usize::from(held.dirty && !was_dirty);
             self.held.insert(id, held);
         }
+        if written {
+            self.rollups = Contributions::default();
+        } else {
+            self.rollups.merge(rollups);
+        }
     }
 
-    /// Saves every changed state, each conditional on the position MongoDB had it at; then they
-    /// are clean. On an error nothing is marked saved (a retry saves them all again, and a save
-    /// that did land then conflicts, which the caller treats like any other conflict).
+    /// Writes the held rollup deltas, then saves every changed state, each conditional on the
+    /// position MongoDB had it at; then they are clean. Rollups first: a state must never be
+    /// saved ahead of the deltas it produced ([`crate::rollup`], point 3). On an error nothing
+    /// is marked saved (a retry saves them all again, and a save that did land then
+    /// conflicts, which the caller treats like any other conflict).
     pub async fn save(&mut self, store: &MongoStore) -> Result<usize, StoreError> {
+        if !self.rollups.is_empty() {
+            store.apply_rollups(&[&self.rollups]).await?;
+            self.rollups = Contributions::default();
+        }
         let saves: Vec<(&VisitorState, Option<Position>)> = self
             .held
             .values()
@@ -132,6 +181,7 @@ impl VisitorStates {
     pub fn clear(&mut self) {
         self.held.clear();
         self.dirty = 0;
+        self.rollups = Contributions::default();
     }
 
     /// Keeps memory bounded: when more than `max` states are held, the saved ones are dropped
