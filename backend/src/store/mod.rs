@@ -129,8 +129,7 @@ impl MongoStore {
     }
 
     /// Creates the indexes reports need, and the TTL indexes that expire raw events, visitor
-    /// states and visitor salts, and drops those an earlier version made that are no longer
-    /// needed. Idempotent; run by the worker at start.
+    /// states and visitor salts. Idempotent; run by the worker at start.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let index = |keys: Document| IndexModel::builder().keys(keys).build();
         // Each document of these collections carries its own expiry instant in `expire_at`.
@@ -150,21 +149,12 @@ impl MongoStore {
                 vec![index(doc! { "site": 1, "dim": 1, "day": 1 })],
             ),
             (rollups::HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),
-            // One index on visitor states, and a TTL one: every secondary index costs each
-            // state save ~0.1 ms on SecantusDB, and a state is saved at every checkpoint its
-            // visitor was active in. It deletes a state `STATE_TTL` after its last event and
-            // serves the realtime count (a site's visitors seen since a moment): that reads the
-            // states of every site seen in the last minutes, a few thousand on a busy server.
+            // Realtime: a site's visitors seen since a moment. Expiry: `expire_at` is two days
+            // after the state's last event or its last save, whichever is later (a backlog of
+            // old events still needs its visitors' states while it is being worked through).
             (
                 rollups::VISITORS,
-                vec![IndexModel::builder()
-                    .keys(doc! { "last_seen": 1 })
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(rollups::STATE_TTL)
-                            .build(),
-                    )
-                    .build()],
+                vec![index(doc! { "site": 1, "last_seen": 1 }), expires()],
             ),
             // Daily visitor salts are deleted an hour after their day ends.
             (salts::SALTS, vec![expires()]),
@@ -181,33 +171,6 @@ impl MongoStore {
                 .collection::<Document>(collection)
                 .create_indexes(indexes)
                 .await?;
-        }
-        self.drop_replaced_indexes().await
-    }
-
-    /// Drops the indexes earlier versions created and this one replaced, so their upkeep stops
-    /// slowing every write: visitor states had `{site, last_seen}` and a TTL index on
-    /// `expire_at` (the TTL index on `last_seen` does both jobs now).
-    async fn drop_replaced_indexes(&self) -> Result<(), StoreError> {
-        const REPLACED: [(&str, &str); 2] = [
-            (rollups::VISITORS, "site_1_last_seen_1"),
-            (rollups::VISITORS, "expire_at_1"),
-        ];
-        for (collection, name) in REPLACED {
-            let collection = self.db.collection::<Document>(collection);
-            if collection
-                .list_index_names()
-                .await?
-                .iter()
-                .any(|n| n == name)
-            {
-                collection.drop_index(name).await?;
-                tracing::info!(
-                    collection = collection.name(),
-                    index = name,
-                    "dropped a replaced index"
-                );
-            }
         }
         Ok(())
     }

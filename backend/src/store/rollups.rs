@@ -15,8 +15,9 @@ use crate::rollup::visit::Visit;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 
 /// How long a visitor's state is kept after its last event: visitor ids change daily, so after
-/// two days no event can continue the visit. The TTL index on `last_seen` deletes it then.
-pub(super) const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(2 * 24 * 3600);
+/// two days no event can continue the visit. Counted from the save when that is later (see
+/// [`state_document`]).
+const STATE_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
 
 pub(super) const DAILY: &str = "rollups_daily";
 pub(super) const HOURLY: &str = "rollups_hourly";
@@ -141,8 +142,7 @@ impl MongoStore {
         self.update_all(VISITORS, statements).await
     }
 
-    /// Visitors of `site` whose latest event happened at or after `since` (the TTL index on
-    /// `last_seen` serves it; `site` is checked on the states it finds).
+    /// Visitors of `site` whose latest event happened at or after `since`.
     pub async fn active_visitors(
         &self,
         site: &str,
@@ -261,12 +261,18 @@ fn applied(at: &Position) -> Document {
     doc! { "p": at.partition, "o": at.offset }
 }
 
+/// A visitor state as stored. It expires `STATE_TTL_MS` after its last event, or after this save
+/// if that is later: a worker working through a backlog of events older than that still needs
+/// the state for the rest of their day (expiring it by event time alone would count those
+/// visitors again).
 fn state_document(s: &VisitorState) -> Document {
+    let now = DateTime::now().timestamp_millis();
     let mut d = doc! {
         "site": &s.site,
         "visitor": &s.visitor,
         "applied": applied(&s.applied),
         "last_seen": DateTime::from_millis(s.last_seen_ms),
+        "expire_at": DateTime::from_millis(s.last_seen_ms.max(now) + STATE_TTL_MS),
         "seen": s.seen.iter().cloned().collect::<Vec<_>>(),
     };
     if let Some(v) = &s.visit {

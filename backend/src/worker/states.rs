@@ -37,6 +37,9 @@ use std::collections::HashMap;
 use crate::rollup::{Contributions, Position, VisitorState};
 use crate::store::{MongoStore, StoreError};
 
+/// Times a checkpoint writes its held rollup deltas again after losing a race on a document.
+const ROLLUP_RETRIES: usize = 3;
+
 /// One visitor's state and where MongoDB has it.
 #[derive(Debug, Clone)]
 pub struct Held {
@@ -157,7 +160,20 @@ impl VisitorStates {
     /// conflicts, which the caller treats like any other conflict).
     pub async fn save(&mut self, store: &MongoStore) -> Result<usize, StoreError> {
         if !self.rollups.is_empty() {
-            store.apply_rollups(&[&self.rollups]).await?;
+            // A lost race on a rollup document (another worker moved its watermark during a
+            // rebalance overlap) is not a moved state: writing again from fresh watermarks adds
+            // exactly what is still missing, as a batch's retry does. Only a race that keeps
+            // being lost goes to the caller, whose re-apply from MongoDB settles it.
+            let mut attempts = 0;
+            loop {
+                match store.apply_rollups(&[&self.rollups]).await {
+                    Err(StoreError::Conflict { .. }) if attempts < ROLLUP_RETRIES => attempts += 1,
+                    written => {
+                        written?;
+                        break;
+                    }
+                }
+            }
             self.rollups = Contributions::default();
         }
         let saves: Vec<(&VisitorState, Option<Position>)> = self
