@@ -62,6 +62,17 @@ pub struct IngestArgs {
     /// `concurrency` clients sends its next request as soon as the last one is answered.
     #[arg(long)]
     rate: Option<f64>,
+    /// Seconds of the same load before measuring (not counted in the row): the load
+    /// generator's connections are opened then, not in the first measured second. Without it
+    /// an open loop at 20,000 requests/s spent its first second opening up to `concurrency`
+    /// connections at once, and that second alone set the run's p99.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Also print, to stderr, each second's request count, requests over 10 ms and slowest
+    /// request (by when requests were due): a tail from a few stalls shows as a few bad
+    /// seconds, a tail from running near capacity as every second's.
+    #[arg(long)]
+    timeline: bool,
 }
 
 /// Runs closed- or open-loop load; the row: batch, concurrency or offered rate, req/s, events/s,
@@ -90,8 +101,13 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
     let sent = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(new_histogram()));
-    let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let bar = progress(args.duration, "seconds");
+    ensure!(
+        args.warmup >= 0.0 && args.warmup.is_finite(),
+        "--warmup must be >= 0"
+    );
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let deadline = Instant::now() + warmup + Duration::from_secs(args.duration);
+    let bar = progress(args.duration + args.warmup.ceil() as u64, "seconds");
     let ticker = {
         let bar = bar.clone();
         tokio::spawn(async move {
@@ -105,6 +121,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
         ensure!(rate > 0.0, "--rate must be > 0");
     }
     let started = Instant::now();
+    let measured_from = started + warmup;
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
         let (client, endpoint, body) = (client.clone(), endpoint.clone(), body.clone());
@@ -112,6 +129,9 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
         let (max, rate) = (args.max_requests, args.rate);
         workers.push(tokio::spawn(async move {
             let mut local = new_histogram();
+            // Per second: requests, over 10 ms, slowest (µs). Three counters, not a histogram
+            // each: allocating those mid-run made the run's own tail.
+            let mut seconds: Vec<[u64; 3]> = Vec::new();
             loop {
                 let i = sent.fetch_add(1, Ordering::Relaxed);
                 // Closed loop: now. Open loop: request i is due at i / rate.
@@ -131,18 +151,48 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
                     .send()
                     .await
                     .is_ok_and(|r| r.status().as_u16() == 202);
-                let _ = local.record(t.elapsed().as_micros() as u64);
+                if due < measured_from {
+                    continue;
+                }
+                let took = t.elapsed().as_micros() as u64;
+                let _ = local.record(took);
+                let second = (due - measured_from).as_secs() as usize;
+                if seconds.len() <= second {
+                    seconds.resize(second + 1, [0; 3]);
+                }
+                let [n, over, slowest] = &mut seconds[second];
+                *n += 1;
+                *over += u64::from(took > 10_000);
+                *slowest = (*slowest).max(took);
                 if !ok {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
             latencies.lock().expect("not poisoned").add(&local).ok();
+            seconds
         }));
     }
+    let mut timeline: Vec<[u64; 3]> = Vec::new();
     for worker in workers {
-        worker.await.context("load task")?;
+        for (second, [n, over, max]) in worker.await.context("load task")?.into_iter().enumerate() {
+            if timeline.len() <= second {
+                timeline.resize(second + 1, [0; 3]);
+            }
+            let t = &mut timeline[second];
+            t[0] += n;
+            t[1] += over;
+            t[2] = t[2].max(max);
+        }
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = measured_from.elapsed().as_secs_f64();
+    if args.timeline {
+        for (second, [n, over, max]) in timeline.iter().enumerate() {
+            eprintln!(
+                "second {second}: {n} requests, {over} over 10 ms, slowest {:.1} ms",
+                *max as f64 / 1000.0
+            );
+        }
+    }
     ticker.abort();
     bar.finish_and_clear();
     let histogram = latencies.lock().expect("not poisoned");
