@@ -39,7 +39,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Probe {
-    /// Closed-loop load on POST /event.
+    /// Load on POST /event: closed loop, or open loop at a fixed rate (`--rate`).
     Ingest(probes::IngestArgs),
     /// POST /event → visible in /stats, one event at a time.
     E2e(probes::E2eArgs),
@@ -53,7 +53,7 @@ enum Probe {
     Counts(reports::CountsArgs),
     /// Copies the worker's stored raw events with a bare insert_many loop (same store).
     BareInsert(storepath::BareInsertArgs),
-    /// The worker's storage path (states saved at checkpoints) against a bare insert_many loop on a generated day.
+    /// The worker's storage path (states and rollup deltas held as under a backlog) against a bare insert_many loop on a generated day.
     StorePath(storepath::StorePathArgs),
 }
 
