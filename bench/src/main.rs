@@ -53,7 +53,8 @@ enum Probe {
     Counts(reports::CountsArgs),
     /// Copies the worker's stored raw events with a bare insert_many loop (same store).
     BareInsert(storepath::BareInsertArgs),
-    /// The worker's storage path (states and rollup deltas held as under a backlog) against a bare insert_many loop on a generated day.
+    /// The worker's storage path (states and rollup deltas held as under a backlog) against a
+    /// bare insert_many loop on a generated day.
     StorePath(storepath::StorePathArgs),
 }
 

@@ -2,8 +2,8 @@
 //!
 //! [`apply_batch`] is the worker's step between checkpoints: it writes the raw events, writes or
 //! holds the rollup deltas (as the states' rollup budget says), and leaves the changed visitor
-//! states in [`VisitorStates`] for the next checkpoint to save. [`store_batch`] is the same with the states saved at once, for callers
-//! that store one batch at a time (seeding, tests).
+//! states in [`VisitorStates`] for the next checkpoint to save. [`store_batch`] is the same
+//! with everything saved at once, for callers that store one batch at a time (seeding, tests).
 
 use std::collections::{BTreeSet, HashSet};
 

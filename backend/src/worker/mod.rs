@@ -5,11 +5,11 @@
 //! (and, under a backlog, its rollup deltas too, written every few batches). Every
 //! `WORKER_CHECKPOINT_MS` (or when the topic goes quiet, or at shutdown) a checkpoint writes
 //! the held deltas, saves those states and then commits the offsets of everything applied
-//! since the previous one. So a crash at any point replays from a point whose states are saved, and the writes'
-//! idempotence by position ([`crate::rollup`]) makes the replay exact; [`states`] says why
-//! holding states is safe. When MongoDB or the broker is down the worker retries with backoff
-//! and never commits past what it stored: lag grows, nothing is lost, and it drains once the
-//! store is back.
+//! since the previous one. So a crash at any point replays from a point whose states are saved,
+//! and the writes' idempotence by position ([`crate::rollup`]) makes the replay exact;
+//! [`states`] says why holding states is safe. When MongoDB or the broker is down the worker
+//! retries with backoff and never commits past what it stored: lag grows, nothing is lost, and
+//! it drains once the store is back.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,8 +157,8 @@ pub struct CheckpointPolicy {
     pub max_dirty: usize,
     /// Past this many held states, the saved ones are dropped after a checkpoint.
     pub max_held: usize,
-    /// Most rollup deltas held between writes under a backlog (~80 bytes each; a busy site's
-    /// event makes about 8): see [`VisitorStates::set_rollup_budget`].
+    /// Most rollup deltas held between writes under a backlog (~80 bytes each, one per event
+    /// and document it changes): see [`VisitorStates::set_rollup_budget`].
     pub max_rollup_deltas: usize,
 }
 

@@ -19,7 +19,10 @@
 //!
 //! A batch is applied to copies ([`VisitorStates::working_set`]); the cache takes them only
 //! after the batch's writes succeeded ([`VisitorStates::absorb`]), so a failed batch never
-//! leaves a cached state ahead of what is in MongoDB's rollups and the deltas held here.
+//! leaves a cached state ahead of what is in MongoDB's rollups and the deltas held here. Each
+//! save is conditional on the position the state was loaded or last saved at: if another worker
+//! moved a state (an overlap during a rebalance), the save fails with [`StoreError::Conflict`]
+//! and the caller drops the cache and replays.
 //!
 //! The rollup deltas are held too while the worker works through a backlog: consecutive batches
 //! add to the same documents (the site's day and hour, its top pages and sources), so writing
@@ -27,10 +30,7 @@
 //! times. Each delta keeps the position of its record, so a replay adds exactly the ones a
 //! document's watermark has not seen, as for deltas written at once. They are written before
 //! the states at every checkpoint, dropped with the states, and never held once the worker has
-//! caught up. Each save is conditional on the
-//! position the state was loaded or last saved at: if another worker moved a state (an overlap
-//! during a rebalance), the save fails with [`StoreError::Conflict`] and the caller drops the
-//! cache and replays.
+//! caught up.
 
 use std::collections::HashMap;
 
