@@ -102,12 +102,21 @@ async fn fresh_store() -> MongoStore {
     store
 }
 
+/// A fresh store holding `events` stored in one pass (one batch, states saved at once): what
+/// any replay, crash or conflict must end up equal to.
+async fn single_pass(events: &[(Event, Position)]) -> MongoStore {
+    let store = fresh_store().await;
+    store_batch(&store, events, Duration::days(30))
+        .await
+        .unwrap();
+    store
+}
+
 #[tokio::test]
 async fn replays_with_any_batch_boundaries_count_every_event_once() {
     let events = generated(240, 7);
     let retention = Duration::days(30);
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
+    let once = single_pass(&events).await;
 
     // The same records as a crashing, restarting worker would see them: overlapping batches
     // that restart from an earlier offset, then the whole topic again.
@@ -320,8 +329,7 @@ async fn visitor_states(store: &MongoStore) -> BTreeMap<String, Document> {
 async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     let events = generated(300, 11);
     let retention = Duration::days(30);
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
+    let once = single_pass(&events).await;
 
     // A worker holding states: two batches, a checkpoint (states saved, offsets committed at
     // 120), two more batches, then it dies before the next checkpoint.
@@ -341,13 +349,10 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
             .unwrap();
     }
     // Its raw events and rollups went ahead to 260; the saved states stayed at the checkpoint.
-    let (to_260, to_120) = (fresh_store().await, fresh_store().await);
-    store_batch(&to_260, &events[..260], retention)
-        .await
-        .unwrap();
-    store_batch(&to_120, &events[..120], retention)
-        .await
-        .unwrap();
+    let (to_260, to_120) = (
+        single_pass(&events[..260]).await,
+        single_pass(&events[..120]).await,
+    );
     assert_eq!(
         rollup_counters(&crashed).await,
         rollup_counters(&to_260).await
@@ -380,8 +385,7 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
 async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_is_exact() {
     let events = generated(200, 5);
     let retention = Duration::days(30);
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
+    let once = single_pass(&events).await;
 
     // During a rebalance two workers briefly hold the same partition from the same commit.
     let shared = fresh_store().await;
@@ -430,15 +434,11 @@ async fn reapply_and_compare(
 async fn a_conflict_after_some_saves_landed_is_repaired_by_a_reapply_from_mongodb() {
     let events = generated(300, 23);
     let retention = Duration::days(30);
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
+    let once = single_pass(&events).await;
 
     // Both workers start from a checkpoint at 100, so most states they hold were loaded (their
     // saves are conditional updates, not inserts).
-    let shared = fresh_store().await;
-    store_batch(&shared, &events[..100], retention)
-        .await
-        .unwrap();
+    let shared = single_pass(&events[..100]).await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
     apply_batch(&shared, &events[100..250], retention, &mut old_owner)
         .await
@@ -487,8 +487,7 @@ async fn a_failed_batch_leaves_the_held_states_as_they_were() {
         .await
         .unwrap();
     held.save(&store).await.unwrap();
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
+    let once = single_pass(&events).await;
     assert_eq!(rollup_counters(&store).await, rollup_counters(&once).await);
     assert_eq!(visitor_states(&store).await, visitor_states(&once).await);
     let _ = once.database().drop().await;
@@ -565,16 +564,7 @@ async fn a_visitor_state_expires_two_days_after_its_last_event_or_its_last_save(
 async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_replay_exactly() {
     let events = generated(300, 13);
     let retention = Duration::days(30);
-    let once = fresh_store().await;
-    store_batch(&once, &events, retention).await.unwrap();
-    let upto = |n: usize| {
-        let events = events[..n].to_vec();
-        async move {
-            let store = fresh_store().await;
-            store_batch(&store, &events, retention).await.unwrap();
-            store
-        }
-    };
+    let once = single_pass(&events).await;
 
     // Under a backlog the worker holds the deltas: nothing reaches the rollups until the
     // checkpoint at 120, which writes them before the states.
@@ -590,7 +580,7 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     assert!(rollup_counters(&crashed).await.is_empty());
     held.save(&crashed).await.unwrap();
     assert_eq!(held.rollups_held(), 0);
-    let to_120 = upto(120).await;
+    let to_120 = single_pass(&events[..120]).await;
     assert_eq!(
         rollup_counters(&crashed).await,
         rollup_counters(&to_120).await
@@ -615,7 +605,7 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
         .await
         .unwrap();
     assert!(held.rollups_held() > 0);
-    let to_230 = upto(230).await;
+    let to_230 = single_pass(&events[..230]).await;
     assert_eq!(
         rollup_counters(&crashed).await,
         rollup_counters(&to_230).await
