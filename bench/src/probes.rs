@@ -75,6 +75,41 @@ pub struct IngestArgs {
     timeline: bool,
 }
 
+/// One second of `--timeline` (requests by when they were due). Counters, not a histogram per
+/// second: allocating those mid-run made the run's own tail.
+#[derive(Debug, Clone, Copy, Default)]
+struct Second {
+    requests: u64,
+    /// Requests over 10 ms.
+    slow: u64,
+    slowest_us: u64,
+}
+
+impl Second {
+    /// Second `n` of `timeline`, growing it as the run goes on.
+    fn at(timeline: &mut Vec<Second>, n: u64) -> &mut Second {
+        let n = n as usize;
+        if timeline.len() <= n {
+            timeline.resize(n + 1, Second::default());
+        }
+        &mut timeline[n]
+    }
+
+    fn record(&mut self, took_us: u64) {
+        self.add(&Second {
+            requests: 1,
+            slow: u64::from(took_us > 10_000),
+            slowest_us: took_us,
+        });
+    }
+
+    fn add(&mut self, other: &Second) {
+        self.requests += other.requests;
+        self.slow += other.slow;
+        self.slowest_us = self.slowest_us.max(other.slowest_us);
+    }
+}
+
 /// Runs closed- or open-loop load; the row: batch, concurrency or offered rate, req/s, events/s,
 /// p50, p95, p99, non-2xx.
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
@@ -129,9 +164,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
         let (max, rate) = (args.max_requests, args.rate);
         workers.push(tokio::spawn(async move {
             let mut local = new_histogram();
-            // Per second: requests, over 10 ms, slowest (µs). Three counters, not a histogram
-            // each: allocating those mid-run made the run's own tail.
-            let mut seconds: Vec<[u64; 3]> = Vec::new();
+            let mut seconds: Vec<Second> = Vec::new();
             loop {
                 let i = sent.fetch_add(1, Ordering::Relaxed);
                 // Closed loop: now. Open loop: request i is due at i / rate.
@@ -156,14 +189,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
                 }
                 let took = t.elapsed().as_micros() as u64;
                 let _ = local.record(took);
-                let second = (due - measured_from).as_secs() as usize;
-                if seconds.len() <= second {
-                    seconds.resize(second + 1, [0; 3]);
-                }
-                let [n, over, slowest] = &mut seconds[second];
-                *n += 1;
-                *over += u64::from(took > 10_000);
-                *slowest = (*slowest).max(took);
+                Second::at(&mut seconds, (due - measured_from).as_secs()).record(took);
                 if !ok {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -172,24 +198,20 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
             seconds
         }));
     }
-    let mut timeline: Vec<[u64; 3]> = Vec::new();
+    let mut timeline: Vec<Second> = Vec::new();
     for worker in workers {
-        for (second, [n, over, max]) in worker.await.context("load task")?.into_iter().enumerate() {
-            if timeline.len() <= second {
-                timeline.resize(second + 1, [0; 3]);
-            }
-            let t = &mut timeline[second];
-            t[0] += n;
-            t[1] += over;
-            t[2] = t[2].max(max);
+        for (second, s) in worker.await.context("load task")?.iter().enumerate() {
+            Second::at(&mut timeline, second as u64).add(s);
         }
     }
     let elapsed = measured_from.elapsed().as_secs_f64();
     if args.timeline {
-        for (second, [n, over, max]) in timeline.iter().enumerate() {
+        for (second, s) in timeline.iter().enumerate() {
             eprintln!(
-                "second {second}: {n} requests, {over} over 10 ms, slowest {:.1} ms",
-                *max as f64 / 1000.0
+                "second {second}: {} requests, {} over 10 ms, slowest {:.1} ms",
+                s.requests,
+                s.slow,
+                s.slowest_us as f64 / 1000.0
             );
         }
     }
@@ -318,4 +340,29 @@ pub async fn stats(args: StatsArgs) -> anyhow::Result<String> {
         ms(&histogram, 0.95),
         histogram.max() as f64 / 1000.0
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Second;
+
+    #[test]
+    fn a_timeline_counts_each_second_and_merges_across_tasks() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        Second::at(&mut a, 0).record(4_000);
+        Second::at(&mut a, 2).record(15_000);
+        Second::at(&mut b, 2).record(10_000);
+        Second::at(&mut b, 2).record(30_000);
+        let mut merged = Vec::new();
+        for task in [&a, &b] {
+            for (n, s) in task.iter().enumerate() {
+                Second::at(&mut merged, n as u64).add(s);
+            }
+        }
+        let rows: Vec<(u64, u64, u64)> = merged
+            .iter()
+            .map(|s| (s.requests, s.slow, s.slowest_us))
+            .collect();
+        assert_eq!(rows, [(1, 0, 4_000), (0, 0, 0), (3, 2, 30_000)]);
+    }
 }
