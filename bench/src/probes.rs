@@ -68,12 +68,16 @@ pub struct IngestArgs {
     /// connections at once, and that second alone set the run's p99.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
-    /// Also print, to stderr, each second's request count, requests over 10 ms and slowest
-    /// request (by when requests were due): a tail from a few stalls shows as a few bad
-    /// seconds, a tail from running near capacity as every second's.
+    /// Also print, to stderr, each second's request count, requests over 10 ms, slowest
+    /// request and latest start (by when requests were due): a tail from a few stalls shows
+    /// as a few bad seconds, a tail from running near capacity as every second's, and a late
+    /// start says the load generator itself fell behind.
     #[arg(long)]
     timeline: bool,
 }
+
+/// The resolution of Tokio's timer (see the open loop in [`ingest`]).
+const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// One second of `--timeline` (requests by when they were due). Counters, not a histogram per
 /// second: allocating those mid-run made the run's own tail.
@@ -83,6 +87,11 @@ struct Second {
     /// Requests over 10 ms.
     slow: u64,
     slowest_us: u64,
+    /// The latest start: how long after it was due a request was sent at the latest. Large
+    /// when the load generator itself fell behind (starved of CPU, or every one of its
+    /// `concurrency` requests still waiting for an answer), so a slow second can be told
+    /// apart from a slow server.
+    late_us: u64,
 }
 
 impl Second {
@@ -95,11 +104,12 @@ impl Second {
         &mut timeline[n]
     }
 
-    fn record(&mut self, took_us: u64) {
+    fn record(&mut self, took_us: u64, late_us: u64) {
         self.add(&Second {
             requests: 1,
             slow: u64::from(took_us > 10_000),
             slowest_us: took_us,
+            late_us,
         });
     }
 
@@ -107,6 +117,7 @@ impl Second {
         self.requests += other.requests;
         self.slow += other.slow;
         self.slowest_us = self.slowest_us.max(other.slowest_us);
+        self.late_us = self.late_us.max(other.late_us);
     }
 }
 
@@ -175,8 +186,21 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
                 if due >= deadline || i >= max {
                     break;
                 }
-                tokio::time::sleep_until(due.into()).await;
-                let t = due;
+                // Tokio's timer rounds every deadline up to its next millisecond tick, so a
+                // request slept for until its due time is sent up to a millisecond after it,
+                // and a closed loop that slept "until now" lost that much per request (its
+                // figures were a millisecond slower and a third lower than `wrk`'s on the same
+                // server). So the closed loop does not sleep, and the open loop sleeps until a
+                // tick before its due time, sends as soon as it wakes, and times the request
+                // from when it was sent or when it was due, whichever came first: waking late
+                // still counts against the request; the timer's rounding no longer does.
+                if rate.is_some() {
+                    let wake = due.checked_sub(TIMER_TICK).unwrap_or(due);
+                    tokio::time::sleep_until(wake.into()).await;
+                }
+                let sent_at = Instant::now();
+                let t = due.min(sent_at);
+                let late = sent_at.saturating_duration_since(due).as_micros() as u64;
                 let ok = client
                     .post(&endpoint)
                     .header("content-type", "application/json")
@@ -189,7 +213,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
                 }
                 let took = t.elapsed().as_micros() as u64;
                 let _ = local.record(took);
-                Second::at(&mut seconds, (due - measured_from).as_secs()).record(took);
+                Second::at(&mut seconds, (due - measured_from).as_secs()).record(took, late);
                 if !ok {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -208,10 +232,11 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
     if args.timeline {
         for (second, s) in timeline.iter().enumerate() {
             eprintln!(
-                "second {second}: {} requests, {} over 10 ms, slowest {:.1} ms",
+                "second {second}: {} requests, {} over 10 ms, slowest {:.1} ms, latest start {:.1} ms",
                 s.requests,
                 s.slow,
-                s.slowest_us as f64 / 1000.0
+                s.slowest_us as f64 / 1000.0,
+                s.late_us as f64 / 1000.0
             );
         }
     }
@@ -349,20 +374,23 @@ mod tests {
     #[test]
     fn a_timeline_counts_each_second_and_merges_across_tasks() {
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        Second::at(&mut a, 0).record(4_000);
-        Second::at(&mut a, 2).record(15_000);
-        Second::at(&mut b, 2).record(10_000);
-        Second::at(&mut b, 2).record(30_000);
+        Second::at(&mut a, 0).record(4_000, 100);
+        Second::at(&mut a, 2).record(15_000, 7_000);
+        Second::at(&mut b, 2).record(10_000, 200);
+        Second::at(&mut b, 2).record(30_000, 300);
         let mut merged = Vec::new();
         for task in [&a, &b] {
             for (n, s) in task.iter().enumerate() {
                 Second::at(&mut merged, n as u64).add(s);
             }
         }
-        let rows: Vec<(u64, u64, u64)> = merged
+        let rows: Vec<(u64, u64, u64, u64)> = merged
             .iter()
-            .map(|s| (s.requests, s.slow, s.slowest_us))
+            .map(|s| (s.requests, s.slow, s.slowest_us, s.late_us))
             .collect();
-        assert_eq!(rows, [(1, 0, 4_000), (0, 0, 0), (3, 2, 30_000)]);
+        assert_eq!(
+            rows,
+            [(1, 0, 4_000, 100), (0, 0, 0, 0), (3, 2, 30_000, 7_000)]
+        );
     }
 }
