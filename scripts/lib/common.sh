@@ -130,11 +130,22 @@ start_tansu() {
   wait_port 127.0.0.1 "$port" "Tansu"
 }
 
-# start_secantus PORT STORAGE_PATH LOGFILE
+# start_secantus PORT STORAGE_PATH LOGFILE [TTL_SWEEP_SECONDS]
+#
+# TTL_SWEEP_SECONDS (default SecantusDB's 60, as mongod's) is how often expired documents are
+# deleted. scripts/bench passes a longer one: SecantusDB's sweeper decodes every document of
+# each collection with a TTL index while holding the store's lock (mongod's reads the index
+# instead). With 300,000 events stored that stopped every read and write for 3.4 s a minute; it
+# grows with the count, and with 3.6 million one end-to-end sample waited 48 s
+# (docs/benchmarks.md).
 start_secantus() {
-  local port="$1" storage="$2" logfile="$3"
+  local port="$1" storage="$2" logfile="$3" sweep="${4:-}" launcher
   port_free "$port" || die "port $port is taken; stop whatever listens there first"
-  start secantusdb "$logfile" "$SECANTUS_VENV/bin/secantusd-py" \
+  launcher=("$SECANTUS_VENV/bin/secantusd-py")
+  if [ -n "$sweep" ]; then
+    launcher=("$SECANTUS_VENV/bin/python" "$REPO_ROOT/scripts/lib/secantusd_sweep.py" "$sweep")
+  fi
+  start secantusdb "$logfile" "${launcher[@]}" \
     --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING
   wait_port 127.0.0.1 "$port" "SecantusDB"
 }
