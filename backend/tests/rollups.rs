@@ -325,6 +325,22 @@ async fn visitor_states(store: &MongoStore) -> BTreeMap<String, Document> {
         .collect()
 }
 
+/// Asserts that `store` holds the rollups `rollups_as` holds and the visitor states
+/// `states_as` holds (the same reference store once a replay is complete; an earlier one while
+/// the states lag behind the rollups between checkpoints).
+async fn assert_stored(store: &MongoStore, rollups_as: &MongoStore, states_as: &MongoStore) {
+    assert_eq!(
+        rollup_counters(store).await,
+        rollup_counters(rollups_as).await,
+        "rollups"
+    );
+    assert_eq!(
+        visitor_states(store).await,
+        visitor_states(states_as).await,
+        "visitor states"
+    );
+}
+
 #[tokio::test]
 async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     let events = generated(300, 11);
@@ -353,14 +369,7 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
         single_pass(&events[..260]).await,
         single_pass(&events[..120]).await,
     );
-    assert_eq!(
-        rollup_counters(&crashed).await,
-        rollup_counters(&to_260).await
-    );
-    assert_eq!(
-        visitor_states(&crashed).await,
-        visitor_states(&to_120).await
-    );
+    assert_stored(&crashed, &to_260, &to_120).await;
     drop(held);
 
     // The replacement starts from the committed offset with nothing held.
@@ -371,11 +380,7 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
             .unwrap();
     }
     replacement.save(&crashed).await.unwrap();
-    assert_eq!(
-        rollup_counters(&crashed).await,
-        rollup_counters(&once).await
-    );
-    assert_eq!(visitor_states(&crashed).await, visitor_states(&once).await);
+    assert_stored(&crashed, &once, &once).await;
     for store in [once, crashed, to_260, to_120] {
         let _ = store.database().drop().await;
     }
@@ -424,8 +429,7 @@ async fn reapply_and_compare(
             .unwrap();
         states.save(&shared).await.unwrap();
     }
-    assert_eq!(rollup_counters(&shared).await, rollup_counters(&once).await);
-    assert_eq!(visitor_states(&shared).await, visitor_states(&once).await);
+    assert_stored(&shared, &once, &once).await;
     let _ = once.database().drop().await;
     let _ = shared.database().drop().await;
 }
@@ -488,8 +492,7 @@ async fn a_failed_batch_leaves_the_held_states_as_they_were() {
         .unwrap();
     held.save(&store).await.unwrap();
     let once = single_pass(&events).await;
-    assert_eq!(rollup_counters(&store).await, rollup_counters(&once).await);
-    assert_eq!(visitor_states(&store).await, visitor_states(&once).await);
+    assert_stored(&store, &once, &once).await;
     let _ = once.database().drop().await;
     let _ = store.database().drop().await;
 }
@@ -606,14 +609,7 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
         .unwrap();
     assert!(held.rollups_held() > 0);
     let to_230 = single_pass(&events[..230]).await;
-    assert_eq!(
-        rollup_counters(&crashed).await,
-        rollup_counters(&to_230).await
-    );
-    assert_eq!(
-        visitor_states(&crashed).await,
-        visitor_states(&to_120).await
-    );
+    assert_stored(&crashed, &to_230, &to_120).await;
     drop(held);
 
     // The replacement replays from the committed offset (120). It holds its first batch's
@@ -638,11 +634,7 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
         assert!(replacement.rollups_held() <= first * 3 / 2);
     }
     replacement.save(&crashed).await.unwrap();
-    assert_eq!(
-        rollup_counters(&crashed).await,
-        rollup_counters(&once).await
-    );
-    assert_eq!(visitor_states(&crashed).await, visitor_states(&once).await);
+    assert_stored(&crashed, &once, &once).await;
     for store in [once, crashed, to_120, to_230] {
         let _ = store.database().drop().await;
     }
