@@ -18,6 +18,12 @@ pub const HTTP_SECONDS: &str = "beacon_http_request_duration_seconds";
 pub const EVENTS_ACCEPTED: &str = "beacon_events_accepted_total";
 /// Events refused at ingestion, by `reason` (the field at fault, or `body`).
 pub const EVENTS_REJECTED: &str = "beacon_events_rejected_total";
+/// Eids remembered for receipts (events accepted with `POST /event?receipt=1`).
+pub const RECEIPTS_REMEMBERED: &str = "beacon_receipts_remembered_total";
+/// Eids asked about in `POST /event/receipts`, and how many of them were answered as received
+/// (the rest the tracker re-sends: their ratio is the traffic receipts save).
+pub const RECEIPTS_ASKED: &str = "beacon_receipts_asked_total";
+pub const RECEIPTS_RECEIVED: &str = "beacon_receipts_received_total";
 /// Time from publish to the last Kafka acknowledgement of a request's events.
 pub const PRODUCE_SECONDS: &str = "beacon_kafka_produce_duration_seconds";
 /// Publishes that failed (timeout, queue full, broker error), by `kind`.

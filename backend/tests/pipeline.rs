@@ -234,6 +234,51 @@ async fn duplicate_eids_are_counted_once() {
     system.shutdown().await;
 }
 
+/// The tracker's next page load: it asks which of its beaconed events arrived and re-sends only
+/// the others; every event is stored once.
+#[tokio::test]
+async fn a_tracker_resends_only_the_events_receipts_do_not_confirm() {
+    let system = TestSystem::start().await;
+    let eid = |n: u8| format!("0192f0e4-7b1a-7cc3-8d3e-1f2a3b4c5d{n:02x}");
+    let view =
+        |n: u8| json!({"site_id":"receipts","event_type":"page_view","path":"/r","eid":eid(n)});
+    let batch = json!([view(1), view(2), view(3)]);
+    let (status, reply) = system.post_to("/event?receipt=1", &batch).await;
+    assert_eq!(
+        (status, reply),
+        (StatusCode::ACCEPTED, json!({"accepted":3,"rejected":[]}))
+    );
+    // Sent without asking for a receipt: not remembered.
+    assert_eq!(
+        system.post_to("/event", &view(4)).await.0,
+        StatusCode::ACCEPTED
+    );
+
+    let asked = json!({"eids": (1..=5).map(eid).collect::<Vec<_>>()});
+    let (status, answer) = system.post_to("/event/receipts", &asked).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer, json!({"received": [eid(1), eid(2), eid(3)]}));
+
+    let resent = json!([view(4), view(5)]);
+    assert_eq!(
+        system.post_to("/event?receipt=1", &resent).await.0,
+        StatusCode::ACCEPTED
+    );
+    let (_, answer) = system.post_to("/event/receipts", &asked).await;
+    assert_eq!(answer["received"].as_array().unwrap().len(), 5, "{answer}");
+    system.wait_stored(5).await;
+    let (_, stats) = system.stats("site_id=receipts").await;
+    assert_eq!(stats["total_views"], 5);
+
+    let too_many = json!({"eids": vec![eid(1); 201]});
+    let (status, answer) = system.post_to("/event/receipts", &too_many).await;
+    assert_eq!(
+        (status, &answer["field"]),
+        (StatusCode::BAD_REQUEST, &json!("eids"))
+    );
+    system.shutdown().await;
+}
+
 #[tokio::test]
 async fn events_sent_while_the_worker_is_down_are_counted_after_it_restarts() {
     let mut system = TestSystem::start_with(&[], true).await;

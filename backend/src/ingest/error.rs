@@ -1,4 +1,4 @@
-//! Everything `POST /event` can fail with, mapped to HTTP in one place.
+//! Everything `POST /event` and `POST /event/receipts` can fail with, mapped to HTTP in one place.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +9,7 @@ use crate::metrics::{DELIVERY_ERRORS, EVENTS_REJECTED};
 use crate::pipeline::SinkError;
 
 use super::payload::{MAX_BODY_BYTES, MAX_EVENTS};
+use super::receipt_lookup::{EIDS, MAX_EIDS_ASKED};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -45,6 +46,14 @@ pub enum IngestError {
     Unavailable(#[from] SinkError),
     #[error("{}", rate_message(.0))]
     RateLimited(#[from] super::limits::Exceeded),
+    /// A receipts request without a list of eids.
+    #[error("body must be a JSON object with an `eids` array of UUIDs")]
+    NoEidList,
+    #[error("`eids` has {0} entries; at most {MAX_EIDS_ASKED} are answered per request")]
+    TooManyEidsAsked(usize),
+    /// The entry of `eids` at this index is not a UUID string.
+    #[error("`eids[{0}]` must be a UUID")]
+    NotAnEid(usize),
 }
 
 fn rate_message(e: &super::limits::Exceeded) -> String {
@@ -75,6 +84,8 @@ impl IngestError {
             }
             Self::RateLimited(_) => count_rejected(Some("rate_limit"), 1),
             Self::OriginRefused => count_rejected(Some(SITE_ID), 1),
+            // A receipts request carries no events (and is answered with `answer`, uncounted).
+            Self::NoEidList | Self::TooManyEidsAsked(_) | Self::NotAnEid(_) => {}
             _ => count_rejected(Some("body"), 1),
         }
     }
@@ -95,8 +106,16 @@ const RETRY_AFTER_SECS: u32 = 5;
 
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
-        let message = self.to_string();
         self.count();
+        self.answer()
+    }
+}
+
+impl IngestError {
+    /// The HTTP answer, without counting refused events: for requests that carry none
+    /// (`POST /event/receipts`).
+    pub(super) fn answer(self) -> Response {
+        let message = self.to_string();
         if let Self::NoValidEvents(rejected) | Self::NoAllowedEvents(rejected) = &self {
             let status = match self {
                 Self::NoAllowedEvents(_) => StatusCode::FORBIDDEN,
@@ -117,6 +136,9 @@ impl IntoResponse for IngestError {
             | Self::EmptyBatch
             | Self::NoValidEvents(_) => (StatusCode::BAD_REQUEST, None, None),
             Self::Invalid(e) => (StatusCode::BAD_REQUEST, e.field, None),
+            Self::NoEidList | Self::TooManyEidsAsked(_) | Self::NotAnEid(_) => {
+                (StatusCode::BAD_REQUEST, Some(EIDS), None)
+            }
             Self::OriginRefused | Self::NoAllowedEvents(_) => {
                 (StatusCode::FORBIDDEN, Some(SITE_ID), None)
             }

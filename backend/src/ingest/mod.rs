@@ -3,25 +3,33 @@
 //! The request path is: content type → body within limits → JSON → per-event validation into
 //! [`Event`]s (anonymous visitor id derived here, raw IP dropped here) → [`EventSink::publish`].
 //! A `202` is sent only after the sink confirmed every accepted event is durably in Kafka.
+//!
+//! `POST /event?receipt=1` also remembers the accepted events' eids, and `POST /event/receipts`
+//! answers which of a list were accepted ([`receipts`]), so a tracker that cannot tell whether
+//! its last beacon arrived re-sends only what did not.
 
 mod client_ip;
 pub mod error;
 pub mod limits;
 mod payload;
+mod receipt_lookup;
+pub mod receipts;
 #[cfg(test)]
 mod tests;
 mod visitor;
 
 pub use error::IngestError;
 pub use payload::{MAX_BODY_BYTES, MAX_EVENTS};
+pub use receipt_lookup::MAX_EIDS_ASKED;
+pub use receipts::Receipts;
 pub use visitor::VisitorIds;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,6 +60,8 @@ pub struct IngestState<S> {
     /// Registered sites, for their allowed domains ([`crate::sites`]).
     pub sites: SiteCache,
     pub limits: limits::Limits,
+    /// Eids accepted with `?receipt=1`, for `POST /event/receipts`.
+    pub receipts: Receipts,
 }
 
 /// One event of a batch that was refused, and why.
@@ -73,6 +83,7 @@ struct Accepted {
 pub fn router<S: EventSink>(state: Arc<IngestState<S>>) -> Router {
     Router::new()
         .route("/event", post(post_event::<S>))
+        .route("/event/receipts", post(receipt_lookup::post_receipts::<S>))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/openapi.json", get(crate::report::openapi))
@@ -113,6 +124,7 @@ pub async fn run(
             config.rate_per_site,
             config.rate_burst_seconds,
         ),
+        receipts: Receipts::default(),
     });
     let forgetful = Arc::clone(&state);
     tokio::spawn(async move {
@@ -147,14 +159,12 @@ async fn post_event<S: EventSink>(
     payload::check_content_type(&parts.headers)?;
     let body = read_body(body).await?;
     let payload = Payload::parse(&body)?;
+    // The query was ignored before receipts existed; every other parameter still is.
+    let receipt = receipt_lookup::requested(parts.uri.query());
 
     let received_at = OffsetDateTime::now_utc();
     let window = TimeWindow::standard(received_at);
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let ip = client_ip::client_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let ip = client_ip_of(&parts, state.trust_forwarded_for);
     let values = match &payload {
         Payload::Single(value) => std::slice::from_ref(value),
         Payload::Batch(values) => values.as_slice(),
@@ -192,8 +202,10 @@ async fn post_event<S: EventSink>(
         .visitors
         .salt(beacon_event::Day::of(received_at))
         .await;
-    let complete = |value: &Value| -> Result<Event, EventError> {
+    // The event, and its eid if the client chose it (only those can be asked about).
+    let complete = |value: &Value| -> Result<(Event, Option<Uuid>), EventError> {
         let client = ClientEvent::from_json(value, &window)?;
+        let client_eid = client.eid;
         let visitor = match &client.user_id {
             Some(user) => VisitorId::parse(user.as_str())?,
             None => VisitorIds::derive_with(&salt, &client.site_id, ip, user_agent),
@@ -224,7 +236,7 @@ async fn post_event<S: EventSink>(
             utm_content: found.utm_content,
             utm_term: found.utm_term,
         };
-        Ok(event)
+        Ok((event, client_eid))
     };
 
     match payload {
@@ -232,47 +244,84 @@ async fn post_event<S: EventSink>(
             if refused(&value) {
                 return Err(IngestError::OriginRefused);
             }
-            let event = complete(&value)?;
+            let (event, client_eid) = complete(&value)?;
             state.limits.check_sites(&[(event.site_id.as_str(), 1)])?;
-            publish(&state.sink, std::slice::from_ref(&event)).await?;
+            let receipted = receipt.then_some(client_eid.as_slice());
+            publish(&state, std::slice::from_ref(&event), receipted).await?;
             Ok(accepted(1, None))
         }
         Payload::Batch(values) => {
-            let mut events = Vec::with_capacity(values.len());
-            let mut rejected = Vec::new();
-            let mut refusals = 0;
-            for (index, value) in values.iter().enumerate() {
-                if refused(value) {
-                    refusals += 1;
-                    rejected.push(Rejected {
-                        index,
-                        error: error::ORIGIN_REFUSED.to_owned(),
-                        field: Some(beacon_event::fields::names::SITE_ID),
-                    });
-                    continue;
-                }
-                match complete(value) {
-                    Ok(event) => events.push(event),
-                    Err(e) => rejected.push(Rejected {
-                        index,
-                        error: e.message,
-                        field: e.field,
-                    }),
-                }
+            let batch = Sorted::from_batch(&values, refused, complete);
+            if batch.events.is_empty() && batch.refusals == batch.rejected.len() {
+                return Err(IngestError::NoAllowedEvents(batch.rejected));
             }
-            if events.is_empty() && refusals == rejected.len() {
-                return Err(IngestError::NoAllowedEvents(rejected));
+            if batch.events.is_empty() {
+                return Err(IngestError::NoValidEvents(batch.rejected));
             }
-            if events.is_empty() {
-                return Err(IngestError::NoValidEvents(rejected));
-            }
-            state.limits.check_sites(&events_per_site(&events))?;
-            publish(&state.sink, &events).await?;
-            for r in &rejected {
+            state.limits.check_sites(&events_per_site(&batch.events))?;
+            let receipted = receipt.then_some(batch.client_eids.as_slice());
+            publish(&state, &batch.events, receipted).await?;
+            for r in &batch.rejected {
                 error::count_rejected(r.field, 1);
             }
-            Ok(accepted(events.len(), Some(rejected)))
+            Ok(accepted(batch.events.len(), Some(batch.rejected)))
         }
+    }
+}
+
+/// The client's IP address (the peer's, or the proxy's `X-Forwarded-For` if trusted).
+fn client_ip_of(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    client_ip::client_ip(&parts.headers, peer, trust_forwarded_for)
+}
+
+/// A batch sorted into the events to publish and the ones refused.
+#[derive(Default)]
+struct Sorted {
+    events: Vec<Event>,
+    /// The eids of `events` that their clients chose, for receipts.
+    client_eids: Vec<Uuid>,
+    rejected: Vec<Rejected>,
+    /// How many of `rejected` were refused for their origin.
+    refusals: usize,
+}
+
+impl Sorted {
+    fn from_batch(
+        values: &[Value],
+        refused: impl Fn(&Value) -> bool,
+        complete: impl Fn(&Value) -> Result<(Event, Option<Uuid>), EventError>,
+    ) -> Self {
+        let mut sorted = Self {
+            events: Vec::with_capacity(values.len()),
+            ..Self::default()
+        };
+        for (index, value) in values.iter().enumerate() {
+            if refused(value) {
+                sorted.refusals += 1;
+                sorted.rejected.push(Rejected {
+                    index,
+                    error: error::ORIGIN_REFUSED.to_owned(),
+                    field: Some(beacon_event::fields::names::SITE_ID),
+                });
+                continue;
+            }
+            match complete(value) {
+                Ok((event, client_eid)) => {
+                    sorted.events.push(event);
+                    sorted.client_eids.extend(client_eid);
+                }
+                Err(e) => sorted.rejected.push(Rejected {
+                    index,
+                    error: e.message,
+                    field: e.field,
+                }),
+            }
+        }
+        sorted
     }
 }
 
@@ -288,12 +337,22 @@ fn events_per_site(events: &[Event]) -> Vec<(&str, u32)> {
     counts
 }
 
-/// Publishes and records how long Kafka took to acknowledge, and how many events it accepted.
-async fn publish<S: EventSink>(sink: &S, events: &[Event]) -> Result<(), IngestError> {
+/// Publishes and records how long Kafka took to acknowledge, and how many events it accepted;
+/// then remembers `receipted` eids, if the client asked for receipts.
+async fn publish<S: EventSink>(
+    state: &IngestState<S>,
+    events: &[Event],
+    receipted: Option<&[Uuid]>,
+) -> Result<(), IngestError> {
     let started = std::time::Instant::now();
-    sink.publish(events).await?;
+    state.sink.publish(events).await?;
     ::metrics::histogram!(crate::metrics::PRODUCE_SECONDS).record(started.elapsed().as_secs_f64());
     ::metrics::counter!(crate::metrics::EVENTS_ACCEPTED).increment(events.len() as u64);
+    // Only now, after Kafka's acknowledgement: a receipt must never name an event that may be lost.
+    if let Some(eids) = receipted {
+        state.receipts.remember(eids);
+        ::metrics::counter!(crate::metrics::RECEIPTS_REMEMBERED).increment(eids.len() as u64);
+    }
     Ok(())
 }
 

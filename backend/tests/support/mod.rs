@@ -214,6 +214,20 @@ impl TestSystem {
         json_of(response).await
     }
 
+    /// POSTs `body` as `text/plain` (as the tracker does) to ingestion's `path_and_query`.
+    pub async fn post_to(&self, path_and_query: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path_and_query}", self.ingest_url))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("user-agent", CHROME)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("ingestion answers");
+        json_of(response).await
+    }
+
     pub async fn post(&self, body: &Value) -> (StatusCode, Value) {
         self.post_raw(body.to_string(), "application/json").await
     }
