@@ -440,6 +440,7 @@ async fn report_parameters_are_validated_and_named() {
         "/stats/breakdown",
         "/stats/realtime",
         "/event",
+        "/event/receipts",
     ] {
         assert!(openapi["paths"][path].is_object(), "{path} missing");
     }
