@@ -77,9 +77,8 @@ impl TimeWindow {
     }
 }
 
-/// Upper bound for `screen_width`: wider than any real display, small enough to reject garbage.
 #[cfg(feature = "std")]
-const MAX_SCREEN_WIDTH: u64 = 100_000;
+const MAX_SCREEN_WIDTH: u64 = crate::limits::MAX_SCREEN_WIDTH as u64;
 
 #[cfg(feature = "std")]
 impl ClientEvent {

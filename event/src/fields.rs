@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "std")]
 use time::{macros::format_description, Date, OffsetDateTime, Time};
 
-use crate::EventError;
+use crate::{limits, EventError};
 
 /// Field names as they appear on the wire.
 pub mod names {
@@ -105,7 +105,7 @@ validated_string!(
     names::EVENT_TYPE,
     |v| {
         let chars = char_count(v);
-        if chars == 0 || chars > 64 {
+        if chars == 0 || chars > limits::MAX_NAME_CHARS {
             return Err("must be 1-64 characters long");
         }
         no_control_chars(v)
@@ -120,7 +120,7 @@ validated_string!(
         if !v.starts_with('/') {
             return Err("must start with `/`");
         }
-        if v.len() > 2048 {
+        if v.len() > limits::MAX_URL_BYTES {
             return Err("must be at most 2048 bytes");
         }
         no_control_chars(v)
@@ -146,7 +146,7 @@ validated_string!(
     Referrer,
     names::REFERRER,
     |v| {
-        if v.len() > 2048 {
+        if v.len() > limits::MAX_URL_BYTES {
             return Err("must be at most 2048 bytes");
         }
         // `scheme://rest`, split at the first `://` (bytes, not `str` patterns: see `char_count`).
@@ -285,14 +285,17 @@ const STRING_RULE: &str = "string values must be at most 512 bytes without contr
 const VALUES_RULE: &str = "values must be strings, numbers or booleans";
 
 fn check_key(key: &str) -> Result<(), &'static str> {
-    if key.is_empty() || char_count(key) > 64 || key.chars().any(char::is_control) {
+    if key.is_empty()
+        || char_count(key) > limits::MAX_PROP_KEY_CHARS
+        || key.chars().any(char::is_control)
+    {
         return Err(KEYS_RULE);
     }
     Ok(())
 }
 
 fn check_string_value(s: &str) -> Result<(), &'static str> {
-    if s.len() > 512 || s.chars().any(char::is_control) {
+    if s.len() > limits::MAX_PROP_STRING_BYTES || s.chars().any(char::is_control) {
         return Err(STRING_RULE);
     }
     Ok(())
@@ -303,7 +306,7 @@ fn props_error(rule: &str) -> EventError {
 }
 
 impl Props {
-    pub const MAX_KEYS: usize = 30;
+    pub const MAX_KEYS: usize = limits::MAX_PROP_KEYS;
 
     /// Builds properties from `(key, value)` pairs, under the same rules (and errors) as
     /// [`Props::parse`]; a repeated key keeps its last value, as in a JSON object.

@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod fields;
 mod json;
+pub mod limits;
 
 pub use client::ClientEvent;
 #[cfg(feature = "std")]

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # The browser tracker's build: its tools (Trunk, the wasm-bindgen CLI, binaryen's wasm-opt,
-# terser), pinned and installed into $TOOLS_DIR on first use, and `build_site`, which builds
+# terser), pinned and installed into $TOOLS_DIR on first use; `build_site`, which builds
 # demo-site/ with the wasm tracker into dist/ offline, minifies the tracker's JavaScript and
-# enforces the tracker's size budget.
+# enforces the tracker's size budget; and `test_tracker_in_browser`.
 # Sourced after scripts/lib/common.sh (log, die, REPO_ROOT, BEACON_CACHE, TOOLS_DIR on PATH).
 
 TRUNK_VERSION="0.22.1"
@@ -11,10 +11,10 @@ BINARYEN_VERSION="132"
 # terser (npm), which minifies the hand-written loader (beacon.js, kept readable and commented in
 # tracker-wasm/loader/) and the wasm-bindgen glue after Trunk has copied and built them.
 TERSER_VERSION="5.51.4"
-# The tracker's size, wasm + JS glue + loader, gzip -9, in bytes. The target is 12 KB and is met
-# (tracker-wasm/README.md "Size"), so the ceiling is the target itself.
-TRACKER_TARGET_BYTES=12288
-TRACKER_BUDGET_BYTES="${TRACKER_BUDGET_BYTES:-$TRACKER_TARGET_BYTES}"
+# The tracker's size, wasm + JS glue + loader, gzip -9, in bytes: the goal is 20 KB, and the build
+# fails over the hard limit of 24 KB (tracker-wasm/README.md "Size", docs/benchmarks.md).
+TRACKER_TARGET_BYTES=20480
+TRACKER_BUDGET_BYTES="${TRACKER_BUDGET_BYTES:-24576}"
 # The files the snippet downloads, as Trunk writes them to dist/.
 TRACKER_FILES=(tracker-wasm_bg.wasm tracker-wasm.js beacon.js)
 
@@ -163,9 +163,18 @@ minify_tracker_js() {
   mv "$dist/tracker-wasm.js.min" "$dist/tracker-wasm.js"
 }
 
+# The tracker's browser tests (tracker-wasm/tests/browser.rs) in headless Chromium, through
+# wasm-bindgen-test-runner (installed with wasm-bindgen-cli, so the same version as the crate) and
+# Debian's chromedriver; tracker-wasm/webdriver.json adds the flags a root user needs.
+test_tracker_in_browser() {
+  (cd "$REPO_ROOT/tracker-wasm" &&
+    CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT=120 \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+      cargo test --locked --target wasm32-unknown-unknown --test browser)
+}
+
 # Builds demo-site/ with the tracker into dist/ (Trunk.toml: release, offline, locked), minifies
-# the loader and the glue, then checks the size budget. (The loader's unit tests run in
-# scripts/test, not in every build.)
+# the loader and the glue, then checks the size budget.
 build_site() {
   local page="$REPO_ROOT/demo-site/index.html"
   grep -q 'data-trunk rel="rust" href="../tracker-wasm"' "$page" ||

@@ -6,16 +6,13 @@
 //! identifies the visitor is ever set: no `user_id`, no cookie, no stored id; the `eid` is random
 //! per event and only serves de-duplication of retries.
 
-use alloc::string::String;
+use std::string::String;
 
 use beacon_event::{ClientEvent, EventType, PagePath, Props, Referrer, SiteId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Longest `path` ingestion accepts, in bytes.
-const MAX_PATH_BYTES: usize = 2048;
-/// Widest `screen_width` ingestion accepts.
-const MAX_SCREEN_WIDTH: u32 = 100_000;
+use beacon_event::limits::{MAX_SCREEN_WIDTH, MAX_URL_BYTES};
 
 /// What the page knows at the moment of an event.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +25,7 @@ pub struct Facts {
     pub screen_width: Option<i32>,
     /// `Date.now()`: milliseconds since the Unix epoch.
     pub now_ms: f64,
-    /// A fresh random id (`crypto.randomUUID()`).
+    /// A fresh random id (`crypto.getRandomValues`).
     pub eid: Option<Uuid>,
 }
 
@@ -42,7 +39,7 @@ pub fn client_event(
     Some(ClientEvent {
         site_id: site.clone(),
         event_type: EventType::parse(event_type).ok()?,
-        path: PagePath::parse(truncate(&facts.path, MAX_PATH_BYTES)).ok()?,
+        path: PagePath::parse(truncate(&facts.path, MAX_URL_BYTES)).ok()?,
         user_id: None,
         timestamp: timestamp(facts.now_ms),
         eid: facts.eid,

@@ -1,29 +1,26 @@
-//! The Beacon browser tracker.
+//! The Beacon browser tracker, in Rust.
 //!
-//! `loader/beacon.js` (the one script tag a site owner pastes) loads this crate compiled to wasm
-//! and starts it with the snippet's `data-site` and `data-hash`. For each page view (on load and on
-//! single-page-app navigation) and custom event, the loader hands the wasm the page's state as
-//! plain strings and numbers, and the wasm decides whether it is an event, fits the values to
-//! the field rules and returns it serialized as a `beacon_event::ClientEvent`: the struct
-//! ingestion validates, so the wire format is defined once. The loader batches those JSON
-//! strings, keeps undelivered ones in `localStorage` and posts them to `POST /event` (see
-//! README.md for the snippet, its options and the split between the two).
+//! `loader/beacon.js` (the one script tag a site owner pastes) only loads: it keeps the page's
+//! early `beacon(...)` calls, fetches the wasm-bindgen glue and this crate's wasm in parallel and
+//! hands both the `<script>` element to [`web::start`]. From there the wasm owns the tracker:
+//! it reads the options and the page through web-sys, hooks single-page-app navigation, builds
+//! each event as the `beacon_event::ClientEvent` ingestion validates, batches them, keeps the
+//! `localStorage` outbox and delivers with gloo-net (`fetch` with `keepalive`) and
+//! `navigator.sendBeacon` (see README.md).
 //!
-//! The logic lives in plain modules that build and are unit tested on the host; only `web`
-//! is the wasm's boundary, compiled for `wasm32` alone. Nothing here may panic into the page:
-//! browser values that do not fit leave a field out (or drop the event), never trap.
-//!
-//! In the browser (wasm32) the crate is `no_std` + `alloc`: std's panic machinery formats its
-//! message (linking `core::fmt`, several KB) even with `panic = "abort"`, while `web` installs a
-//! panic handler that only traps, so every panic message and the formatting code drop out of the
-//! wasm. On the host it is an ordinary std crate, for the tests.
+//! The decisions live in plain modules that build and are unit tested on the host (what is an
+//! event, the options, the outbox, delivery, backoff, link clicks); `web` binds them to the
+//! browser, is compiled for `wasm32` alone and is tested in headless Chromium. Nothing may throw
+//! into the page: browser calls that fail leave a value out or skip a step.
 
-#![cfg_attr(target_arch = "wasm32", no_std)]
+#![forbid(unsafe_code)]
 
-extern crate alloc;
-
+pub mod backoff;
+pub mod delivery;
 pub mod event;
-pub mod heap;
+pub mod links;
+pub mod options;
+pub mod outbox;
 pub mod props;
 pub mod route;
 pub mod tracker;

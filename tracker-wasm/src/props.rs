@@ -1,22 +1,21 @@
 //! Custom properties from a page's `beacon('event', name, {plan: 'pro'})` call.
 //!
-//! `beacon.js` hands the JS object over entry by entry (no JSON parsing in the wasm); this module
+//! `web/` reads the JS object entry by entry (no JSON parsing in the wasm); this module
 //! keeps only what `beacon_event::Props` accepts, so one odd value drops that value rather than
 //! the whole event: nested objects, `null`, functions and non-finite numbers are skipped, long
 //! strings are cut to the limit, and at most 30 keys are kept.
 
-use alloc::borrow::ToOwned;
-use alloc::string::String;
-use alloc::vec::Vec;
+use std::borrow::ToOwned;
+use std::string::String;
+use std::vec::Vec;
 
 use beacon_event::{PropValue as Value, Props};
 
 use crate::event::truncate;
 
-/// Longest string value ingestion accepts, in bytes.
-const MAX_STRING_BYTES: usize = 512;
-/// Longest key ingestion accepts, in characters.
-const MAX_KEY_CHARS: usize = 64;
+use beacon_event::limits::{
+    MAX_PROP_KEY_CHARS as MAX_KEY_CHARS, MAX_PROP_STRING_BYTES as MAX_STRING_BYTES,
+};
 /// Largest integer a JS number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -43,11 +42,12 @@ pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<P
 
 /// One entry made to fit, or `None` when ingestion would refuse it (its key or its value).
 ///
-/// The page's `beacon.js` hands over `Object.keys` in order, and never the same key twice, so
+/// `web/` hands over `Object.keys` in order, and never the same key twice, so
 /// keeping the first 30 fitting entries is what inserting into a map did.
 pub fn entry(key: String, value: PropValue) -> Option<(String, Value)> {
     let key_ok = !key.is_empty()
-        // `chars().count()`, without the standard library's vectorized counting code.
+        // Characters counted by their first bytes: `chars().count()` links a vectorized
+        // counter that costs the wasm more than the rest of this module.
         && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
         && !key.chars().any(char::is_control);
     Some((key, json_value(value)?)).filter(|_| key_ok)
@@ -67,9 +67,8 @@ fn json_value(value: PropValue) -> Option<Value> {
         PropValue::Str(s) if s.chars().any(char::is_control) => None,
         PropValue::Str(s) => Some(Value::Str(truncate(&s, MAX_STRING_BYTES).to_owned())),
         PropValue::Bool(b) => Some(Value::Bool(b)),
-        // Whole numbers stay integers on the wire (`3`, not `3.0`). `n % 1.0 == 0.0` is
-        // `n.fract() == 0.0` (false for NaN and infinities too); `fract` is std-only.
-        PropValue::Num(n) if n % 1.0 == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {
+        // Whole numbers stay integers on the wire (`3`, not `3.0`).
+        PropValue::Num(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {
             Some(Value::Int(n as i64))
         }
         PropValue::Num(n) if n.is_finite() => Some(Value::Float(n)),

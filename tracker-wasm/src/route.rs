@@ -4,7 +4,7 @@
 //! page (scroll restoration, state updates, query-string filters), so an automatic page view is
 //! only counted when the page *key* (the path, plus the fragment in hash mode) changed.
 
-use alloc::string::String;
+use std::string::String;
 
 /// The parts of `window.location` the tracker looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,20 +1,20 @@
-//! The wasm half of the tracker: from what the page reports to one serialized event.
+//! From what the page reports to one serialized event.
 //!
-//! `beacon.js` owns everything around it (reading the browser, the hooks, batching, the
-//! `localStorage` outbox, `sendBeacon`/`fetch`, backoff; see README.md, "Delivery"). For every
-//! event it hands the wasm plain strings and numbers ([`Page`]) and gets back the event's JSON, or
-//! nothing: this module decides whether a navigation is a new page view, fits the browser values
-//! to the field rules and builds the `beacon_event::ClientEvent` that ingestion validates, written
-//! by its own `write_json`.
+//! For every navigation, `beacon()` call or tracked click, `web/` reads the page ([`Page`]) and
+//! this module decides whether it is an event (a navigation that stayed on the same page is
+//! not; a page left out by `data-exclude`/`data-include` sends nothing), fits the browser values
+//! to the field rules and builds the `beacon_event::ClientEvent` that ingestion validates,
+//! written once by its own `write_json`: delivery stores and resends those very bytes.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use std::string::String;
+use std::vec::Vec;
 
 use beacon_event::fields::PAGE_VIEW;
 use beacon_event::{PropValue as Value, SiteId};
 use uuid::Uuid;
 
 use crate::event::{self, Facts};
+use crate::options::Options;
 use crate::props::{self, PropValue};
 use crate::route::{Location, Navigation};
 
@@ -26,20 +26,9 @@ pub enum Kind {
     Navigated,
     /// `beacon('pageview')`: always counted.
     PageView,
-    /// `beacon('event', name, props)`, with the properties handed over before by
-    /// [`Tracker::prop`].
+    /// `beacon('event', name, props)` or a tracked click, with the properties handed over
+    /// before by [`Tracker::prop`].
     Custom,
-}
-
-impl Kind {
-    /// The number `beacon.js` passes (0, 1, 2).
-    pub fn from_code(code: u32) -> Self {
-        match code {
-            0 => Self::Navigated,
-            1 => Self::PageView,
-            _ => Self::Custom,
-        }
-    }
 }
 
 /// What the page knows at the moment of an event.
@@ -60,22 +49,27 @@ pub struct Page {
 pub struct Tracker {
     /// `data-site`.
     site: SiteId,
-    /// `data-hash`: the URL fragment is part of the page (hash routers).
-    hash: bool,
+    /// `data-hash` (the URL fragment is part of the page) and the page patterns.
+    options: Options,
     nav: Navigation,
     /// The custom properties of the next event, already fitted.
     props: Vec<(String, Value)>,
 }
 
 impl Tracker {
-    /// `None` when `site` is not a valid site id: then nothing is tracked.
-    pub fn new(site: &str, hash: bool) -> Option<Self> {
+    /// `None` without a valid `data-site`: then nothing is tracked.
+    pub fn new(options: Options) -> Option<Self> {
         Some(Self {
-            site: SiteId::parse(site).ok()?,
-            hash,
+            site: SiteId::parse(&options.site).ok()?,
+            options,
             nav: Navigation::default(),
             props: Vec::new(),
         })
+    }
+
+    /// The snippet's options.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// One property of the next custom event; what ingestion would refuse is left out, and at
@@ -89,8 +83,9 @@ impl Tracker {
     }
 
     /// The event's JSON, or `None` when there is none: a navigation that stayed on the same
-    /// page, a custom name that breaks the rules. The properties handed over so far are used
-    /// (custom events) or dropped (page views) either way. `float` prints fractional numbers.
+    /// page, a page left out by the site's patterns, a custom name that breaks the rules. The
+    /// properties handed over so far are used (custom events) or dropped (page views) either
+    /// way. `float` prints fractional numbers.
     pub fn track(
         &mut self,
         kind: Kind,
@@ -99,7 +94,9 @@ impl Tracker {
         float: fn(f64) -> String,
     ) -> Option<String> {
         let kept = core::mem::take(&mut self.props);
-        let key = page.location.page_key(self.hash);
+        let hash = self.options.hash;
+        let key = page.location.page_key(hash);
+        let tracked = self.options.tracks_page(&key);
         let (event_type, props) = match kind {
             Kind::Navigated => {
                 if !self.nav.moved_to(key) {
@@ -113,8 +110,11 @@ impl Tracker {
             }
             Kind::Custom => (name, props::finish(kept)),
         };
+        if !tracked {
+            return None;
+        }
         let facts = Facts {
-            path: page.location.page_path(self.hash),
+            path: page.location.page_path(hash),
             referrer: page.referrer.clone(),
             // `as` saturates, NaN becomes 0; `client_event` leaves out what does not fit.
             screen_width: (!page.screen_width.is_nan()).then_some(page.screen_width as i32),
@@ -126,17 +126,12 @@ impl Tracker {
     }
 }
 
-/// A version 4 UUID from 16 random bytes, given as four 32-bit numbers; `None` when all are 0
-/// (`crypto.getRandomValues` was missing or threw).
-pub fn eid(words: [u32; 4]) -> Option<Uuid> {
-    if words == [0; 4] {
+/// A version 4 UUID from 16 random bytes; `None` when all are 0 (`crypto.getRandomValues`
+/// was missing or threw).
+pub fn eid(bytes: [u8; 16]) -> Option<Uuid> {
+    if bytes == [0; 16] {
         return None;
     }
-    let [a, b, c, d] = words.map(u32::to_le_bytes);
-    let bytes = [
-        a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2],
-        d[3],
-    ];
     // `from_random_bytes` sets the version and variant bits.
     Some(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
@@ -149,16 +144,43 @@ mod tests {
 
     const T0: f64 = 1_795_600_800_000.0;
 
+    fn options(site: &str, hash: bool) -> Options {
+        Options {
+            site: site.into(),
+            hash,
+            ..Options::default()
+        }
+    }
+
     fn tracker(hash: bool) -> Tracker {
-        Tracker::new("site123", hash).unwrap()
+        Tracker::new(options("site123", hash)).unwrap()
     }
 
     #[test]
     fn the_site_id_is_validated() {
-        assert!(Tracker::new("site123", false).is_some());
+        assert!(Tracker::new(options("site123", false)).is_some());
         for bad in ["", "has space", &"x".repeat(129)] {
-            assert!(Tracker::new(bad, false).is_none(), "{bad:?}");
+            assert!(Tracker::new(options(bad, false)).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn excluded_pages_send_nothing_but_still_move_the_navigation() {
+        let mut t = Tracker::new(Options {
+            exclude: vec!["/admin/**".into()],
+            ..options("site123", false)
+        })
+        .unwrap();
+        let mut nav = |path: &str, n| t.track(Kind::Navigated, "", &page(path, "", "", n), float);
+        assert!(nav("/", 1).is_some());
+        assert!(nav("/admin/users", 2).is_none());
+        assert!(
+            nav("/", 3).is_some(),
+            "back from an excluded page is a new page view"
+        );
+        assert!(t
+            .track(Kind::Custom, "click", &page("/admin/x", "", "", 4), float)
+            .is_none());
     }
 
     fn page(pathname: &str, search: &str, hash: &str, n: u32) -> Page {
@@ -171,7 +193,7 @@ mod tests {
             referrer: "https://search.example/".into(),
             screen_width: 390.0,
             now_ms: T0 + f64::from(n),
-            eid: eid([n, 0, 0, 0]),
+            eid: eid(n.to_le_bytes().repeat(4).try_into().unwrap()),
         }
     }
 
@@ -327,9 +349,9 @@ mod tests {
 
     #[test]
     fn eids_are_random_v4_uuids() {
-        let a = eid([1, 2, 3, 4]).unwrap();
+        let a = eid([7; 16]).unwrap();
         assert_eq!(a.get_version_num(), 4);
-        assert_ne!(Some(a), eid([1, 2, 3, 5]));
-        assert_eq!(eid([0; 4]), None);
+        assert_ne!(Some(a), eid([8; 16]));
+        assert_eq!(eid([0; 16]), None);
     }
 }

@@ -1,0 +1,315 @@
+//! Delivery: batching, the outbox, and which events go in which request.
+//!
+//! Every event is written to the [outbox](crate::outbox) before it is sent and leaves it only on
+//! a seen 2xx (or a final refusal), so nothing is lost to an outage, a reload or a closed tab.
+//! While the page is in view one `fetch` at a time carries the oldest unsent events; when it is
+//! hidden or left, `sendBeacon` takes what is left. A beacon's fate is never seen, so beaconed
+//! events are marked sent (`s`) and the next page asks ingestion for receipts: only what it
+//! does not confirm is posted again. Each event is then delivered once in the common case, and
+//! at least once always (ingestion and the worker drop a repeated `eid`).
+//!
+//! This module decides; `web/` performs the requests and the timers and reports back, so the
+//! whole state machine runs in host tests as well as in the browser.
+
+use std::string::String;
+use std::vec::Vec;
+
+use crate::backoff::{self, Outcome};
+use crate::outbox::{self, Line};
+
+/// Events that start a request at once.
+pub const BATCH_EVENTS: usize = 10;
+/// How long the first queued event waits for others.
+pub const BATCH_MS: u32 = 5_000;
+/// Most eids asked about in one receipts request (ingestion's limit).
+pub const RECEIPTS_MAX: usize = 200;
+
+/// Storage refused to read or write (disabled, full, sandboxed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unavailable;
+
+/// Where the outbox is kept between pages (`localStorage` in the browser).
+pub trait Storage {
+    /// The stored text (`None` when there is none); `Err` when storage cannot be used.
+    fn read(&self) -> Result<Option<String>, Unavailable>;
+    /// Replaces the stored text (removes it when `text` is empty); `Err` when refused.
+    fn write(&self, text: &str) -> Result<(), Unavailable>;
+}
+
+/// The outbox in storage, or in this page's memory once storage failed (disabled, full):
+/// then events are still retried within the page, only not across pages.
+struct Outbox<S> {
+    storage: S,
+    usable: bool,
+    memory: Vec<Line>,
+}
+
+impl<S: Storage> Outbox<S> {
+    fn load(&mut self, now_ms: u64) -> Vec<Line> {
+        if self.usable {
+            match self.storage.read() {
+                Ok(text) => return outbox::bound(outbox::parse(&text.unwrap_or_default()), now_ms),
+                Err(Unavailable) => self.usable = false,
+            }
+        }
+        outbox::bound(self.memory.clone(), now_ms)
+    }
+
+    fn save(&mut self, lines: Vec<Line>) {
+        if self.usable && self.storage.write(&outbox::format(&lines)).is_ok() {
+            return;
+        }
+        if self.usable {
+            // Full: keep everything in memory, and leave no stale copy for the next page.
+            self.usable = false;
+            let _ = self.storage.write("");
+        }
+        self.memory = lines;
+    }
+
+    /// Loads, changes and saves the outbox in one step (other tabs of the site share it).
+    fn update(&mut self, now_ms: u64, change: impl FnOnce(&mut Vec<Line>)) {
+        let mut lines = self.load(now_ms);
+        change(&mut lines);
+        self.save(outbox::bound(lines, now_ms));
+    }
+}
+
+/// What adding an event asks of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// The batch is full: flush and post now.
+    Flush,
+    /// The first event of a batch: flush after [`BATCH_MS`].
+    StartTimer,
+    /// A timer is already running.
+    Wait,
+}
+
+/// One page's delivery state.
+pub struct Delivery<S> {
+    outbox: Outbox<S>,
+    /// Events batched in memory, not yet in the outbox.
+    queue: Vec<Line>,
+    /// The JSON of the events in the one `fetch` under way.
+    flight: Option<Vec<String>>,
+    /// The eids asked about in the receipts request under way.
+    checking: Option<Vec<String>>,
+    /// A retry timer is running: no `fetch` until it fires.
+    waiting: bool,
+    /// Failed requests in a row, for the backoff.
+    fails: u32,
+    /// The JSON of the events this page handed to `sendBeacon`: `visibilitychange` and
+    /// `pagehide` both fire when a page is left, and the second must not send them again.
+    beaconed: Vec<String>,
+}
+
+impl<S: Storage> Delivery<S> {
+    pub fn new(storage: S) -> Self {
+        Self {
+            outbox: Outbox {
+                storage,
+                usable: true,
+                memory: Vec::new(),
+            },
+            queue: Vec::new(),
+            flight: None,
+            checking: None,
+            waiting: false,
+            fails: 0,
+            beaconed: Vec::new(),
+        }
+    }
+
+    /// Queues one event's JSON.
+    pub fn add(&mut self, json: String, now_ms: u64) -> Batch {
+        self.queue.push(Line::new(now_ms, json));
+        match self.queue.len() {
+            n if n >= BATCH_EVENTS => Batch::Flush,
+            1 => Batch::StartTimer,
+            _ => Batch::Wait,
+        }
+    }
+
+    /// Moves the queued events into the outbox.
+    pub fn flush(&mut self, now_ms: u64) {
+        if !self.queue.is_empty() {
+            let queued = core::mem::take(&mut self.queue);
+            self.outbox.update(now_ms, |lines| lines.extend(queued));
+        }
+    }
+
+    /// The body of the next `fetch`, when none is under way or waiting for a retry: the
+    /// oldest events never sent, marked sent until the answer comes.
+    pub fn next_post(&mut self, now_ms: u64) -> Option<String> {
+        if self.flight.is_some() || self.waiting {
+            return None;
+        }
+        let mut lines = self.outbox.load(now_ms);
+        let chunk: Vec<String> = outbox::first_request(lines.iter().filter(|l| !l.sent))
+            .into_iter()
+            .map(|l| l.json.clone())
+            .collect();
+        if chunk.is_empty() {
+            return None;
+        }
+        mark(&mut lines, &chunk, true);
+        self.outbox.save(lines);
+        let body = outbox::body(&chunk);
+        self.flight = Some(chunk);
+        Some(body)
+    }
+
+    /// The answer to the `fetch` under way. `Some(ms)`: wait that long, then call
+    /// [`Self::retry_due`]; `None`: post the next batch.
+    pub fn answered(
+        &mut self,
+        outcome: Outcome,
+        retry_after: Option<&str>,
+        random: f64,
+        now_ms: u64,
+    ) -> Option<f64> {
+        let chunk = self.flight.take()?;
+        if outcome == Outcome::Failed {
+            self.outbox
+                .update(now_ms, |lines| mark(lines, &chunk, false));
+            let delay = backoff::delay_ms(self.fails, random, retry_after);
+            self.fails = self.fails.saturating_add(1);
+            self.waiting = true;
+            return Some(delay);
+        }
+        self.fails = 0;
+        self.outbox
+            .update(now_ms, |lines| lines.retain(|l| !chunk.contains(&l.json)));
+        None
+    }
+
+    /// The retry timer fired.
+    pub fn retry_due(&mut self) {
+        self.waiting = false;
+    }
+
+    /// The body of a receipts request for the events sent without a seen answer (by an
+    /// earlier page, or beaconed by this one before it was hidden), if there are any.
+    /// Events without an `eid` cannot be confirmed: they are marked unsent right away.
+    pub fn receipts_request(&mut self, now_ms: u64) -> Option<String> {
+        if self.checking.is_some() {
+            return None;
+        }
+        let mut lines = self.outbox.load(now_ms);
+        let in_flight = self.flight.clone().unwrap_or_default();
+        let mut eids = Vec::new();
+        for line in lines
+            .iter_mut()
+            .filter(|l| l.sent && !in_flight.contains(&l.json))
+        {
+            match line.eid() {
+                Some(eid) if eids.len() < RECEIPTS_MAX => eids.push(String::from(eid)),
+                Some(_) => {}
+                None => line.sent = false,
+            }
+        }
+        self.outbox.save(lines);
+        if eids.is_empty() {
+            return None;
+        }
+        let body = receipts_body(&eids);
+        self.checking = Some(eids);
+        Some(body)
+    }
+
+    /// The answer to the receipts request: the eids ingestion confirmed, or `None` when the
+    /// request failed. Confirmed events leave the outbox; the others asked about become unsent,
+    /// so the next `fetch` carries them.
+    pub fn receipts_answered(&mut self, received: Option<&[String]>, now_ms: u64) {
+        let Some(asked) = self.checking.take() else {
+            return;
+        };
+        let received = received.unwrap_or_default();
+        let settled = |l: &Line| l.eid().is_some_and(|e| asked.iter().any(|a| a == e));
+        let confirmed = |l: &Line| l.eid().is_some_and(|e| received.iter().any(|r| r == e));
+        let mut resend = Vec::new();
+        self.outbox.update(now_ms, |lines| {
+            lines.retain(|l| !confirmed(l));
+            for line in lines.iter_mut().filter(|l| l.sent && settled(l)) {
+                line.sent = false;
+                resend.push(line.json.clone());
+            }
+        });
+        self.beaconed.retain(|j| !resend.contains(j));
+    }
+
+    /// The page is hidden or left: queued events join the outbox, and everything not already
+    /// beaconed by this page or in the `fetch` under way goes to `beacon` (`sendBeacon`), one
+    /// request's worth at a time. True when `beacon` refused one: post with `fetch` instead.
+    pub fn leave(&mut self, now_ms: u64, mut beacon: impl FnMut(&str) -> bool) -> bool {
+        self.flush(now_ms);
+        let mut lines = self.outbox.load(now_ms);
+        let in_flight = self.flight.clone().unwrap_or_default();
+        let mut refused = false;
+        loop {
+            let pending = lines
+                .iter()
+                .filter(|l| !in_flight.contains(&l.json) && !self.beaconed.contains(&l.json));
+            let chunk: Vec<String> = outbox::first_request(pending)
+                .into_iter()
+                .map(|l| l.json.clone())
+                .collect();
+            if chunk.is_empty() {
+                break;
+            }
+            if !beacon(&outbox::body(&chunk)) {
+                refused = true;
+                break;
+            }
+            mark(&mut lines, &chunk, true);
+            self.beaconed.extend(chunk);
+        }
+        self.beaconed.retain(|j| lines.iter().any(|l| &l.json == j));
+        self.outbox.save(lines);
+        refused
+    }
+
+    /// Events in the outbox (for tests and diagnostics).
+    pub fn kept(&mut self, now_ms: u64) -> Vec<Line> {
+        self.outbox.load(now_ms)
+    }
+}
+
+fn mark(lines: &mut [Line], chunk: &[String], sent: bool) {
+    for line in lines.iter_mut().filter(|l| chunk.contains(&l.json)) {
+        line.sent = sent;
+    }
+}
+
+/// `{"eids":["…",…]}`.
+fn receipts_body(eids: &[String]) -> String {
+    let mut out = String::from("{\"eids\":[");
+    for (i, eid) in eids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(eid);
+        out.push('"');
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The eids in a receipts answer, `{"received":["…",…]}`: every 36-character string after
+/// the key (ingestion's own answer, so no general JSON parser is needed in the wasm).
+pub fn received_eids(answer: &str) -> Vec<String> {
+    let after = outbox::find(answer, "\"received\"").and_then(|at| answer.get(at + 10..));
+    after
+        .unwrap_or_default()
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.len() == 36)
+        .map(String::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

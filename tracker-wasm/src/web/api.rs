@@ -1,0 +1,89 @@
+//! `window.beacon`, the page's way in:
+//!
+//! ```js
+//! beacon('event', 'signup', { plan: 'pro', seats: 3 });
+//! beacon('pageview');
+//! ```
+//!
+//! The loader's stub queues calls made before the wasm ran (`beacon.q`); they are replayed here
+//! in order, after the first page view.
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::props::PropValue;
+use crate::tracker::Kind;
+
+use super::{browser, runtime};
+
+/// Replaces the stub with the real function (which ignores every call when the page is not
+/// tracked) and replays the queued calls. `beacon.ready` is the time from navigation start to
+/// a running tracker (`performance.now()`), `beacon.tracking` whether this page is tracked.
+pub fn install(stub: &JsValue, tracking: bool) {
+    let Some(window) = browser::window() else {
+        return;
+    };
+    let function = Closure::<dyn Fn(JsValue, JsValue, JsValue)>::new(
+        move |action: JsValue, name: JsValue, props: JsValue| {
+            if tracking {
+                call(&action, &name, &props);
+            }
+        },
+    );
+    let beacon: &JsValue = function.as_ref();
+    let ready = window.performance().map_or(0.0, |p| p.now());
+    let _ = Reflect::set(beacon, &"ready".into(), &ready.into());
+    let _ = Reflect::set(beacon, &"tracking".into(), &tracking.into());
+    // The loader's guard against a snippet pasted twice.
+    let _ = Reflect::set(beacon, &"loaded".into(), &JsValue::TRUE);
+    let _ = Reflect::set(&window, &"beacon".into(), beacon);
+    function.forget();
+    if !tracking {
+        return;
+    }
+    let queued = browser::get(stub, "q");
+    if Array::is_array(&queued) {
+        for args in Array::from(&queued).iter() {
+            let args = Array::from(&args);
+            call(&args.get(0), &args.get(1), &args.get(2));
+        }
+    }
+}
+
+fn call(action: &JsValue, name: &JsValue, props: &JsValue) {
+    match action.as_string().as_deref() {
+        Some("pageview") => runtime::track(Kind::PageView, "", Vec::new()),
+        Some("event") => {
+            if let Some(name) = name.as_string() {
+                runtime::track(Kind::Custom, &name, read_props(props));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A plain object's own entries, in order; anything else has none.
+fn read_props(props: &JsValue) -> Vec<(String, PropValue)> {
+    let Some(object) = props.dyn_ref::<Object>() else {
+        return Vec::new();
+    };
+    Object::keys(object)
+        .iter()
+        .filter_map(|key| {
+            let value = Reflect::get(object, &key).ok()?;
+            Some((key.as_string()?, prop_value(&value)))
+        })
+        .collect()
+}
+
+fn prop_value(value: &JsValue) -> PropValue {
+    if let Some(text) = value.as_string() {
+        PropValue::Str(text)
+    } else if let Some(number) = value.as_f64() {
+        PropValue::Num(number)
+    } else if let Some(flag) = value.as_bool() {
+        PropValue::Bool(flag)
+    } else {
+        PropValue::Other
+    }
+}

@@ -1,0 +1,125 @@
+//! Reading the page and the visitor through web-sys: what an event records and what the
+//! opt-outs look at. A value the browser does not give is left empty.
+
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+use web_sys::Window;
+
+use crate::options::{Visitor, IGNORE_KEY};
+use crate::route::Location;
+use crate::tracker::{self, Page};
+
+pub fn window() -> Option<Window> {
+    web_sys::window()
+}
+
+/// `Date.now()`.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// `Math.random()`, for the backoff's jitter.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// `location`'s path, query and fragment.
+pub fn location() -> Location {
+    let location = window().map(|w| w.location());
+    let part = |read: fn(&web_sys::Location) -> Result<String, JsValue>| {
+        location
+            .as_ref()
+            .and_then(|l| read(l).ok())
+            .unwrap_or_default()
+    };
+    Location {
+        pathname: part(web_sys::Location::pathname),
+        search: part(web_sys::Location::search),
+        hash: part(web_sys::Location::hash),
+    }
+}
+
+/// What the page knows at the moment of an event.
+pub fn page() -> Page {
+    let window = window();
+    let referrer = window
+        .as_ref()
+        .and_then(Window::document)
+        .map(|d| d.referrer());
+    let screen_width = window
+        .as_ref()
+        .and_then(|w| w.screen().ok()?.width().ok())
+        .map_or(f64::NAN, f64::from);
+    Page {
+        location: location(),
+        referrer: referrer.unwrap_or_default(),
+        screen_width,
+        now_ms: js_sys::Date::now(),
+        eid: tracker::eid(random_bytes()),
+    }
+}
+
+/// 16 bytes from `crypto.getRandomValues`; zeros when it is missing or throws.
+fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = window().and_then(|w| w.crypto().ok()) {
+        if crypto.get_random_values_with_u8_array(&mut bytes).is_err() {
+            bytes = [0; 16];
+        }
+    }
+    bytes
+}
+
+/// JavaScript's `String(n)`, for property numbers with a fraction: the wasm needs no float
+/// printer of its own.
+pub fn float_text(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// `object[key]`, or `undefined`.
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// What the opt-outs look at.
+pub fn visitor() -> Visitor {
+    let Some(window) = window() else {
+        return Visitor::default();
+    };
+    let navigator = window.navigator();
+    let location = window.location();
+    let text = |v: JsValue| v.as_string();
+    Visitor {
+        hostname: location.hostname().unwrap_or_default(),
+        protocol: location.protocol().unwrap_or_default(),
+        do_not_track: [
+            text(get(&navigator, "doNotTrack")),
+            text(get(&window, "doNotTrack")),
+        ],
+        global_privacy_control: get(&navigator, "globalPrivacyControl").is_truthy(),
+        webdriver: get(&navigator, "webdriver").is_truthy(),
+        ignored: ignored(),
+    }
+}
+
+/// Whether the self-exclusion switch is on in this browser.
+fn ignored() -> bool {
+    let storage = window().and_then(|w| w.local_storage().ok().flatten());
+    storage
+        .and_then(|s| s.get_item(IGNORE_KEY).ok().flatten())
+        .is_some_and(|v| v == "true")
+}
+
+/// Turns the self-exclusion switch on or off (a `#beacon-ignore=on|off` link).
+pub fn set_ignored(on: bool) {
+    if let Some(storage) = window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = if on {
+            storage.set_item(IGNORE_KEY, "true")
+        } else {
+            storage.remove_item(IGNORE_KEY)
+        };
+    }
+}

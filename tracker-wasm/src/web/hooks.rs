@@ -1,0 +1,109 @@
+//! The page's hooks: single-page-app navigation, the page being hidden or left, and link
+//! clicks. Installed once; the closures live as long as the page (`forget`).
+
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::{Document, EventTarget, HtmlAnchorElement, MouseEvent, VisibilityState};
+
+use crate::links::{self, Link};
+use crate::props::PropValue;
+use crate::tracker::Kind;
+
+use super::browser;
+use super::runtime::{self, with};
+
+/// Installs every hook; link clicks only when a click option is on.
+pub fn install(clicks: bool) {
+    let Some(window) = browser::window() else {
+        return;
+    };
+    wrap_history(&window);
+    listen(&window, "popstate", runtime::navigated);
+    listen(&window, "hashchange", runtime::navigated);
+    listen(&window, "pagehide", runtime::leave);
+    if let Some(document) = window.document() {
+        let visibility = document.clone();
+        listen(&document, "visibilitychange", move || {
+            if visibility.visibility_state() == VisibilityState::Hidden {
+                runtime::leave();
+            } else {
+                runtime::check_receipts();
+            }
+        });
+        if clicks {
+            listen_clicks(&document);
+        }
+    }
+}
+
+fn listen(target: &EventTarget, name: &str, f: impl FnMut() + 'static) {
+    let callback = Closure::<dyn FnMut()>::new(f);
+    let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+    callback.forget();
+}
+
+/// Wraps `history.pushState` and `replaceState`: the original runs first (its result and any
+/// exception pass through), then the tracker looks at the new URL.
+fn wrap_history(window: &web_sys::Window) {
+    let Ok(history) = window.history() else {
+        return;
+    };
+    for name in ["pushState", "replaceState"] {
+        let Ok(original) = browser::get(&history, name).dyn_into::<Function>() else {
+            continue;
+        };
+        let this = history.clone();
+        let wrapped = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |state, unused, url| {
+                let result = original.call3(&this, &state, &unused, &url);
+                runtime::navigated();
+                result
+            },
+        );
+        let _ = Reflect::set(&history, &JsValue::from_str(name), wrapped.as_ref());
+        wrapped.forget();
+    }
+}
+
+/// Clicks (and middle clicks) on links, in the capture phase so a page handler that stops
+/// the event does not hide it.
+fn listen_clicks(document: &Document) {
+    let callback = Closure::<dyn FnMut(MouseEvent)>::new(|event: MouseEvent| {
+        if event.type_() == "auxclick" && event.button() != 1 {
+            return;
+        }
+        if let Some(link) = clicked_link(&event) {
+            link_clicked(&link);
+        }
+    });
+    for name in ["click", "auxclick"] {
+        let _ = document.add_event_listener_with_callback_and_bool(
+            name,
+            callback.as_ref().unchecked_ref(),
+            true,
+        );
+    }
+    callback.forget();
+}
+
+fn clicked_link(event: &MouseEvent) -> Option<Link> {
+    let target: web_sys::Element = event.target()?.dyn_into().ok()?;
+    let anchor: HtmlAnchorElement = target.closest("a[href]").ok()??.dyn_into().ok()?;
+    Some(Link {
+        href: anchor.href(),
+        protocol: anchor.protocol(),
+        host: anchor.host(),
+        pathname: anchor.pathname(),
+    })
+}
+
+fn link_clicked(link: &Link) {
+    let page_host = browser::window()
+        .and_then(|w| w.location().host().ok())
+        .unwrap_or_default();
+    let name = with(|rt| links::click_event(rt.tracker.options(), link, &page_host)).flatten();
+    if let Some(name) = name {
+        let url = vec![("url".into(), PropValue::Str(link.href.clone()))];
+        runtime::track(Kind::Custom, name, url);
+    }
+}

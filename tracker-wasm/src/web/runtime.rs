@@ -1,0 +1,212 @@
+//! The page's one tracker: events in (navigation, `beacon()`, clicks), requests out.
+//!
+//! [`Runtime`] joins the decisions ([`Tracker`], [`Delivery`]) to the browser: it reads the
+//! page for each event, runs the batch and retry timers and performs the requests
+//! [`Delivery`] asks for, reporting their answers back. It lives in a thread-local, reached
+//! with [`with`]: every callback borrows it briefly and never holds it across an `await`, and a
+//! callback that finds it borrowed (re-entered) does nothing rather than panic.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::backoff::Outcome;
+use crate::delivery::{Batch, Delivery, BATCH_MS};
+use crate::options::{self, Options};
+use crate::props::PropValue;
+use crate::tracker::{Kind, Tracker};
+
+use super::browser::{self, now_ms};
+use super::storage::LocalStorage;
+use super::transport::{self, Endpoints};
+use super::{api, hooks};
+
+/// How long after start the page asks for receipts of events an earlier page sent without a
+/// seen answer: the earlier page's beacon may still be on its way.
+const RECEIPTS_DELAY_MS: i32 = 1_000;
+
+pub struct Runtime {
+    pub tracker: Tracker,
+    pub delivery: Delivery<LocalStorage>,
+    pub endpoints: Endpoints,
+    /// A batch timer is running.
+    batching: bool,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the running tracker; `None` when there is none or it is busy (re-entered).
+pub fn with<T>(f: impl FnOnce(&mut Runtime) -> T) -> Option<T> {
+    RUNTIME.with(|cell| Some(f(cell.try_borrow_mut().ok()?.as_mut()?)))
+}
+
+/// Reads the options, applies the opt-outs and installs `window.beacon` (a no-op when the
+/// page is not tracked), replaying the calls the page queued before.
+pub fn start(script: &web_sys::HtmlScriptElement, stub: &JsValue) {
+    if RUNTIME.with(|cell| cell.borrow().is_some()) {
+        return;
+    }
+    apply_ignore_link();
+    let options = Options::read(|name| script.get_attribute(name));
+    let running = launch(options, &script.src());
+    api::install(stub, running);
+}
+
+/// Installs the hooks, counts the first page view and starts delivery (the outbox an earlier
+/// page left included). False when this page is not tracked.
+fn launch(options: Options, script_src: &str) -> bool {
+    if options::opt_out(&options, &browser::visitor()).is_some() {
+        return false;
+    }
+    let Some(endpoints) = Endpoints::new(&options.endpoint, script_src) else {
+        return false;
+    };
+    let clicks = options.outbound_links || !options.downloads.is_empty();
+    let not_found = options.not_found;
+    let Some(tracker) = Tracker::new(options) else {
+        return false;
+    };
+    RUNTIME.with(|cell| {
+        *cell.borrow_mut() = Some(Runtime {
+            tracker,
+            delivery: Delivery::new(LocalStorage),
+            endpoints,
+            batching: false,
+        });
+    });
+    hooks::install(clicks);
+    navigated();
+    if not_found {
+        let path = browser::location().pathname;
+        track(
+            Kind::Custom,
+            "404",
+            vec![("path".into(), PropValue::Str(path))],
+        );
+    }
+    after(RECEIPTS_DELAY_MS, check_receipts);
+    with(pump);
+    true
+}
+
+/// `#beacon-ignore=on` / `=off` in the URL (a link from the dashboard) flips the switch.
+fn apply_ignore_link() {
+    match browser::location().hash.as_str() {
+        options::IGNORE_ON => browser::set_ignored(true),
+        options::IGNORE_OFF => browser::set_ignored(false),
+        _ => {}
+    }
+}
+
+/// The URL may have changed: a page view if the page did.
+pub fn navigated() {
+    track(Kind::Navigated, "", Vec::new());
+}
+
+/// One event, if the tracker makes one of it, into the batch.
+pub fn track(kind: Kind, name: &str, props: Vec<(String, PropValue)>) {
+    with(|rt| {
+        for (key, value) in props {
+            rt.tracker.prop(key, value);
+        }
+        let page = browser::page();
+        let Some(json) = rt.tracker.track(kind, name, &page, browser::float_text) else {
+            return;
+        };
+        match rt.delivery.add(json, now_ms()) {
+            Batch::Flush => flush(rt),
+            Batch::StartTimer if !rt.batching => {
+                rt.batching = true;
+                after(BATCH_MS as i32, batch_due);
+            }
+            Batch::StartTimer | Batch::Wait => {}
+        }
+    });
+}
+
+fn batch_due() {
+    with(|rt| {
+        rt.batching = false;
+        flush(rt);
+    });
+}
+
+fn retry_due() {
+    with(|rt| {
+        rt.delivery.retry_due();
+        pump(rt);
+    });
+}
+
+fn flush(rt: &mut Runtime) {
+    rt.delivery.flush(now_ms());
+    pump(rt);
+}
+
+/// Starts the next `fetch`, if delivery has one to make.
+fn pump(rt: &mut Runtime) {
+    let Some(body) = rt.delivery.next_post(now_ms()) else {
+        return;
+    };
+    let url = rt.endpoints.events.clone();
+    spawn_local(async move {
+        let answer = transport::post(&url, &body, true).await;
+        with(|rt| {
+            let status = answer.as_ref().map(|a| a.status);
+            let retry_after = answer.as_ref().and_then(|a| a.retry_after.as_deref());
+            let outcome = Outcome::of(status);
+            match rt
+                .delivery
+                .answered(outcome, retry_after, browser::random(), now_ms())
+            {
+                None => pump(rt),
+                Some(delay) => after(delay as i32, retry_due),
+            }
+        });
+    });
+}
+
+/// Asks ingestion which events sent without a seen answer it already has.
+pub fn check_receipts() {
+    let request = with(|rt| {
+        let body = rt.delivery.receipts_request(now_ms())?;
+        Some((rt.endpoints.receipts.clone(), body))
+    });
+    let Some((url, body)) = request.flatten() else {
+        return;
+    };
+    spawn_local(async move {
+        let received = transport::receipts(&url, &body).await;
+        with(|rt| {
+            rt.delivery.receipts_answered(received.as_deref(), now_ms());
+            pump(rt);
+        });
+    });
+}
+
+/// The page is hidden or left: everything not yet delivered goes to `sendBeacon`, or to a
+/// keepalive `fetch` when the browser refuses the beacon.
+pub fn leave() {
+    with(|rt| {
+        let url = rt.endpoints.events.clone();
+        if rt
+            .delivery
+            .leave(now_ms(), |body| transport::beacon(&url, body))
+        {
+            pump(rt);
+        }
+    });
+}
+
+/// Calls `f` once after `ms` (`setTimeout`; the closure frees itself once called). A plain
+/// `fn`, so every timer shares one closure type (one glue shim).
+fn after(ms: i32, f: fn()) {
+    let callback = Closure::once_into_js(f);
+    if let Some(window) = browser::window() {
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}

@@ -1,0 +1,37 @@
+//! The outbox's home between pages: `localStorage["beacon:outbox"]`.
+
+use crate::delivery::{Storage, Unavailable};
+
+/// The key the outbox is stored under.
+pub const OUTBOX_KEY: &str = "beacon:outbox";
+
+/// `window.localStorage`; every failure (disabled storage, a full quota, a sandboxed frame)
+/// is an `Err`, after which delivery keeps the outbox in memory.
+pub struct LocalStorage;
+
+fn local_storage() -> Result<web_sys::Storage, Unavailable> {
+    web_sys::window()
+        .ok_or(Unavailable)?
+        .local_storage()
+        .ok()
+        .flatten()
+        .ok_or(Unavailable)
+}
+
+impl Storage for LocalStorage {
+    fn read(&self) -> Result<Option<String>, Unavailable> {
+        local_storage()?
+            .get_item(OUTBOX_KEY)
+            .map_err(|_| Unavailable)
+    }
+
+    fn write(&self, text: &str) -> Result<(), Unavailable> {
+        let storage = local_storage()?;
+        let written = if text.is_empty() {
+            storage.remove_item(OUTBOX_KEY)
+        } else {
+            storage.set_item(OUTBOX_KEY, text)
+        };
+        written.map_err(|_| Unavailable)
+    }
+}

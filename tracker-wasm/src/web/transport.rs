@@ -1,0 +1,92 @@
+//! The requests: `fetch` through gloo-net, `navigator.sendBeacon` through web-sys.
+//!
+//! Every body is a string, so the request is a `text/plain` CORS "simple request": no
+//! preflight, and ingestion reads it as JSON all the same.
+
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+use web_sys::{RequestInit, RequestMode};
+
+use crate::delivery;
+
+/// Where the tracker posts: the endpoint asking for receipts (`?receipt=1`), and the
+/// receipts endpoint next to it (`/event` → `/event/receipts`).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub events: String,
+    pub receipts: String,
+}
+
+impl Endpoints {
+    /// From `data-endpoint`, or the origin of `beacon.js` + `/event`; `None` when neither is
+    /// a URL.
+    pub fn new(endpoint: &str, script_src: &str) -> Option<Self> {
+        let base = match endpoint {
+            "" => web_sys::Url::new_with_base("/event", script_src).ok()?,
+            // A relative endpoint is relative to the script (an inline test has no `src`).
+            _ => web_sys::Url::new(endpoint)
+                .or_else(|_| web_sys::Url::new_with_base(endpoint, script_src))
+                .ok()?,
+        };
+        let receipts = web_sys::Url::new(&base.href()).ok()?;
+        receipts.set_search("");
+        receipts.set_pathname(&format!(
+            "{}/receipts",
+            base.pathname().trim_end_matches('/')
+        ));
+        base.search_params().set("receipt", "1");
+        Some(Self {
+            events: base.href(),
+            receipts: receipts.href(),
+        })
+    }
+}
+
+/// What came back from a `fetch`: its status and `Retry-After`.
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    response: gloo_net::http::Response,
+}
+
+impl Answer {
+    pub async fn text(&self) -> Option<String> {
+        self.response.text().await.ok()
+    }
+}
+
+/// `POST url` with `body`; `keepalive` lets it finish after the page is gone. `None` when no
+/// answer came (network error, blocked, a bad URL).
+pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_mode(RequestMode::Cors);
+    init.set_body(&JsValue::from_str(body));
+    // web-sys has no setter for `keepalive` (nor gloo-net's builder): set the init field.
+    if keepalive {
+        Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init).ok()?;
+    let response = gloo_net::http::Request::from(request).send().await.ok()?;
+    Some(Answer {
+        status: response.status(),
+        retry_after: response.headers().get("retry-after"),
+        response,
+    })
+}
+
+/// Which of the asked eids ingestion already has; `None` when the request failed.
+pub async fn receipts(url: &str, body: &str) -> Option<Vec<String>> {
+    let answer = post(url, body, false).await?;
+    if answer.status != 200 {
+        return None;
+    }
+    Some(delivery::received_eids(&answer.text().await?))
+}
+
+/// `navigator.sendBeacon(url, body)`: true when the browser queued it.
+pub fn beacon(url: &str, body: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok())
+        .unwrap_or(false)
+}
