@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::backoff::Outcome;
-use crate::delivery::{Batch, Delivery, BATCH_MS};
+use crate::delivery::{self, Batch, Delivery, BATCH_MS};
 use crate::options::{self, Options};
 use crate::props::PropValue;
 use crate::tracker::{Kind, Tracker};
@@ -148,25 +148,9 @@ fn flush(rt: &mut Runtime) {
 
 /// Starts the next `fetch`, if delivery has one to make.
 fn pump(rt: &mut Runtime) {
-    let Some(body) = rt.delivery.next_post(now_ms()) else {
-        return;
-    };
-    let url = rt.endpoints.events.clone();
-    spawn_local(async move {
-        let answer = transport::post(&url, &body, true).await;
-        with(|rt| {
-            let status = answer.as_ref().map(|a| a.status);
-            let retry_after = answer.as_ref().and_then(|a| a.retry_after.as_deref());
-            let outcome = Outcome::of(status);
-            match rt
-                .delivery
-                .answered(outcome, retry_after, browser::random(), now_ms())
-            {
-                None => pump(rt),
-                Some(delay) => after(delay as i32, retry_due),
-            }
-        });
-    });
+    if let Some(body) = rt.delivery.next_post(now_ms()) {
+        send(Purpose::Events, rt.endpoints.events.clone(), body);
+    }
 }
 
 /// Asks ingestion which events sent without a seen answer it already has.
@@ -175,16 +159,50 @@ pub fn check_receipts() {
         let body = rt.delivery.receipts_request(now_ms())?;
         Some((rt.endpoints.receipts.clone(), body))
     });
-    let Some((url, body)) = request.flatten() else {
-        return;
-    };
+    if let Some((url, body)) = request.flatten() {
+        send(Purpose::Receipts, url, body);
+    }
+}
+
+/// What a `fetch` carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A batch of events, with `keepalive` so it finishes after the page is gone.
+    Events,
+    /// A receipts question.
+    Receipts,
+}
+
+/// One `fetch` and its answer handed back to delivery (one future type for both purposes).
+fn send(purpose: Purpose, url: String, body: String) {
     spawn_local(async move {
-        let received = transport::receipts(&url, &body).await;
-        with(|rt| {
-            rt.delivery.receipts_answered(received.as_deref(), now_ms());
-            pump(rt);
+        let answer = transport::post(&url, &body, purpose == Purpose::Events).await;
+        let text = match &answer {
+            Some(a) if purpose == Purpose::Receipts && a.status == 200 => a.text().await,
+            _ => None,
+        };
+        with(|rt| match purpose {
+            Purpose::Events => events_answered(rt, answer.as_ref()),
+            Purpose::Receipts => {
+                let received = text.map(|t| delivery::received_eids(&t));
+                rt.delivery.receipts_answered(received.as_deref(), now_ms());
+                pump(rt);
+            }
         });
     });
+}
+
+fn events_answered(rt: &mut Runtime, answer: Option<&transport::Answer>) {
+    let outcome = Outcome::of(answer.map(|a| a.status));
+    let retry_after = answer.and_then(|a| a.retry_after.as_deref());
+    let now = now_ms();
+    match rt
+        .delivery
+        .answered(outcome, retry_after, browser::random(), now)
+    {
+        None => pump(rt),
+        Some(delay) => after(delay as i32, retry_due),
+    }
 }
 
 /// The page is hidden or left: everything not yet delivered goes to `sendBeacon`, or to a

@@ -7,8 +7,6 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use web_sys::{RequestInit, RequestMode};
 
-use crate::delivery;
-
 /// Where the tracker posts: the endpoint asking for receipts (`?receipt=1`), and the
 /// receipts endpoint next to it (`/event` → `/event/receipts`).
 #[derive(Debug, Clone)]
@@ -73,15 +71,6 @@ pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
         retry_after: response.headers().get("retry-after"),
         response,
     })
-}
-
-/// Which of the asked eids ingestion already has; `None` when the request failed.
-pub async fn receipts(url: &str, body: &str) -> Option<Vec<String>> {
-    let answer = post(url, body, false).await?;
-    if answer.status != 200 {
-        return None;
-    }
-    Some(delivery::received_eids(&answer.text().await?))
 }
 
 /// `navigator.sendBeacon(url, body)`: true when the browser queued it.
