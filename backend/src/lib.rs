@@ -5,6 +5,8 @@
 //! call one `run` function here and wait for [`shutdown`]. Tests drive the same functions.
 //! `beacon-admin` (registered sites and API keys, [`sites`]) is as thin over [`sites::cli`].
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod http;
 pub mod ingest;

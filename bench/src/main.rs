@@ -17,6 +17,8 @@
 //! `scripts/bench` and `scripts/bench-reports` start the system and run the matrix; this binary
 //! only measures (and seeds).
 
+#![forbid(unsafe_code)]
+
 mod probes;
 mod reports;
 mod seed;

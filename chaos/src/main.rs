@@ -3,6 +3,8 @@
 //! scenario, and an exact accounting afterwards: every acknowledged event stored and counted
 //! once, nothing else. See docs/reliability.md and scripts/chaos.
 
+#![forbid(unsafe_code)]
+
 mod kafka;
 mod load;
 mod procs;

@@ -33,6 +33,8 @@
 //! # Ok::<(), beacon_enrich::EnrichError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,7 @@
 //! with the field rules, [`ClientEvent`] and [`ClientEvent::write_json`] and nothing that would
 //! pull serde, `time`'s formatter or std's panic and formatting code into the wasm.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 
 extern crate alloc;

@@ -3,6 +3,8 @@
 //! Thin on purpose: parse, load the same [`Config`] as the services (so `MONGO_URL` means the
 //! same database), run. Errors are printed by `anyhow` and exit with status 1.
 
+#![forbid(unsafe_code)]
+
 use beacon::config::Config;
 use beacon::sites::cli::Cli;
 use beacon::sites::Sites;

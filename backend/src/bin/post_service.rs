@@ -1,5 +1,7 @@
 //! Ingestion: `POST /event` → Kafka topic `events`, on `INGEST_PORT` (3000).
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use beacon::{config::Config, ingest, shutdown, telemetry};
 

@@ -1,5 +1,7 @@
 //! Reports: `GET /stats` from MongoDB, on `REPORT_PORT` (4000).
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use beacon::{config::Config, report, shutdown, telemetry};
 

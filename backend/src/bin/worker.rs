@@ -1,5 +1,7 @@
 //! Worker: Kafka topic `events` → MongoDB, at least once, idempotent; `/metrics` on `WORKER_PORT` (3001).
 
+#![forbid(unsafe_code)]
+
 use anyhow::Context;
 use beacon::{config::Config, shutdown, telemetry, worker};
 
