@@ -83,6 +83,9 @@ pub struct Config {
     pub retention: time::Duration,
     /// `GEOIP_DB`: a MaxMind `.mmdb` country (or city) database; unset: country is unknown.
     pub geoip_db: Option<std::path::PathBuf>,
+    /// `TRACKER_DIR`: the packaged tracker ingestion serves at `/beacon.js` (`scripts/build-site`
+    /// writes it to `dist/tracker`, the default).
+    pub tracker_dir: std::path::PathBuf,
     /// `FILTER_BOTS`: drop crawler, headless-browser and script traffic (default on).
     pub filter_bots: bool,
     /// `RATE_LIMIT_PER_IP`: sustained events per second one client IP may send (0: no limit).
@@ -149,6 +152,10 @@ impl Config {
             },
             retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
             geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
+            tracker_dir: get("TRACKER_DIR").map_or_else(
+                || std::path::PathBuf::from("dist/tracker"),
+                std::path::PathBuf::from,
+            ),
             filter_bots: boolean(&get, "FILTER_BOTS", true)?,
             rate_per_ip: number(&get, "RATE_LIMIT_PER_IP", 100, 0..=10_000_000)?,
             rate_per_site: number(&get, "RATE_LIMIT_PER_SITE", 10_000, 0..=100_000_000)?,

@@ -128,6 +128,7 @@ ensure_terser() {
 
 # Everything `build_site` needs. Safe to run again: each step skips what is present.
 ensure_tracker_tools() {
+  ensure_apt_packages brotli
   mkdir -p "$TOOLS_DIR/bin"
   (cd "$REPO_ROOT" && rustup target add wasm32-unknown-unknown >/dev/null 2>&1) || true
   ensure_wasm_opt
@@ -186,4 +187,28 @@ build_site() {
   minify_tracker_js "$REPO_ROOT/dist"
   log "tracker size"
   check_tracker_budget "$REPO_ROOT/dist"
+  package_tracker "$REPO_ROOT/dist"
+}
+
+# package_tracker DIST: the tracker as ingestion serves it (TRACKER_DIR, default dist/tracker):
+#   beacon.js                      the loader, pointing at the two files below
+#   files/tracker-<hash>.js        the glue       } content-hashed names, so they can be cached
+#   files/tracker-<hash>_bg.wasm   the wasm       } for a year: a new build gets new names
+# each with its gzip (-9) and brotli (-q 11) copy for tower-http's precompressed serving.
+package_tracker() {
+  local dist="$1" out="$1/tracker" hash file
+  hash="$(cat "$dist/tracker-wasm.js" "$dist/tracker-wasm_bg.wasm" | sha256sum | cut -c1-12)"
+  rm -rf "$out"
+  mkdir -p "$out/files"
+  cp "$dist/tracker-wasm.js" "$out/files/tracker-$hash.js"
+  cp "$dist/tracker-wasm_bg.wasm" "$out/files/tracker-${hash}_bg.wasm"
+  sed -e "s#tracker-wasm_bg\.wasm#files/tracker-${hash}_bg.wasm#" \
+    -e "s#tracker-wasm\.js#files/tracker-$hash.js#" "$dist/beacon.js" >"$out/beacon.js"
+  grep -q "files/tracker-$hash.js" "$out/beacon.js" ||
+    die "package_tracker: the loader no longer names tracker-wasm.js; update the rewrite"
+  for file in "$out/beacon.js" "$out/files/"*; do
+    gzip -9 -k -n "$file"
+    brotli -q 11 -k "$file"
+  done
+  log "tracker packaged for ingestion in $out (files/tracker-$hash.*)"
 }

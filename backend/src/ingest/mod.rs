@@ -16,6 +16,7 @@ mod receipt_lookup;
 pub mod receipts;
 #[cfg(test)]
 mod tests;
+pub mod tracker_files;
 mod visitor;
 
 pub use error::IngestError;
@@ -139,7 +140,7 @@ pub async fn run(
         "ingest",
         listener,
         config.max_connections,
-        router(state),
+        router(state).merge(tracker_files::routes(&config.tracker_dir)),
         shutdown,
     )
     .await?;
