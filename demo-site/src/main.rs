@@ -4,7 +4,10 @@
 //! `http://localhost:4000` for reports). This server rewrites those two origins in HTML and JS as
 //! it serves them, so the same build can point at services on other ports (the browser tests run
 //! everything on free ports). Paths under `/app/` fall back to `app.html`: the SPA section routes
-//! on the client, and a reload of a deep link must still load it.
+//! on the client, and a reload of a deep link must still load it. Any other path without a file
+//! gets `404.html` with status 404, as a site's own server would answer (its snippet has
+//! `data-404`). The tracker's files (`.js`, `.wasm`) are served with
+//! `Access-Control-Allow-Origin: *`, so a page on another origin can load the snippet from here.
 //!
 //! Environment: `DEMO_DIR` (default `dist`), `DEMO_PORT` (8080), `BIND_HOST` (127.0.0.1),
 //! `INGEST_URL` (http://localhost:3000), `REPORT_URL` (http://localhost:4000), `SITE_ID`
@@ -119,18 +122,33 @@ fn content_type(path: &Path) -> &'static str {
         "json" => "application/json",
         "png" => "image/png",
         "ico" => "image/x-icon",
+        "pdf" => "application/pdf",
         _ => "application/octet-stream",
     }
 }
+
+/// The page served, with status 404, for every path that has no file.
+const NOT_FOUND_PAGE: &str = "404.html";
 
 async fn serve(State(site): State<Arc<Site>>, request: Request) -> Response {
     let Some(path) = resolve(&site.root, request.uri().path()) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let Ok(bytes) = tokio::fs::read(&path).await else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    };
-    let kind = content_type(&path);
+    if let Ok(bytes) = tokio::fs::read(&path).await {
+        return respond(&site, &path, bytes, StatusCode::OK);
+    }
+    let page = site.root.join(NOT_FOUND_PAGE);
+    match tokio::fs::read(&page).await {
+        Ok(bytes) => respond(&site, &page, bytes, StatusCode::NOT_FOUND),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// The file's bytes as a response: HTML and JS with the local URLs rewritten, the tracker's
+/// files open to every origin (`import()` of the glue and `fetch` of the wasm are CORS requests
+/// when the page is elsewhere; the loader itself is a classic script and needs no header).
+fn respond(site: &Site, path: &Path, bytes: Vec<u8>, status: StatusCode) -> Response {
+    let kind = content_type(path);
     let body = if kind.starts_with("text/html") || kind.starts_with("text/javascript") {
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         for (from, to) in &site.rewrites {
@@ -140,14 +158,22 @@ async fn serve(State(site): State<Arc<Site>>, request: Request) -> Response {
     } else {
         bytes
     };
-    (
+    let mut response = (
+        status,
         [
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    if kind.starts_with("text/javascript") || kind == "application/wasm" {
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
@@ -171,5 +197,92 @@ mod tests {
         assert_eq!(resolve(&root, "/../etc/passwd"), None);
         assert_eq!(resolve(&root, "/sub/../../x"), None);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A site in a fresh directory with the given files, rewriting `demo-shop` to `s1`.
+    fn site(name: &str, files: &[(&str, &str)]) -> Arc<Site> {
+        let root = std::env::temp_dir().join(format!("demo-site-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        for (file, text) in files {
+            std::fs::write(root.join(file), text).unwrap();
+        }
+        Arc::new(Site {
+            root,
+            rewrites: vec![(DEFAULT_SITE, "s1".to_owned())],
+        })
+    }
+
+    async fn get(site: &Arc<Site>, path: &str) -> (StatusCode, header::HeaderMap, String) {
+        let request = Request::builder()
+            .uri(path)
+            .body(Default::default())
+            .unwrap();
+        let response = serve(State(site.clone()), request).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into(),
+        )
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_get_the_404_page_with_status_404_but_the_spa_keeps_its_fallback() {
+        let site = site(
+            "404",
+            &[
+                ("index.html", "home"),
+                ("app.html", "spa"),
+                (
+                    "404.html",
+                    "<script data-site=\"demo-shop\" data-404></script>",
+                ),
+            ],
+        );
+        let (status, _, body) = get(&site, "/no/such/page").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body, "<script data-site=\"s1\" data-404></script>",
+            "rewritten"
+        );
+        assert_eq!(get(&site, "/app/orders/42").await.2, "spa");
+        assert_eq!(get(&site, "/missing.js").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(get(&site, "/").await.0, StatusCode::OK);
+
+        let bare = self::site("no-404", &[("index.html", "home")]);
+        let (status, _, body) = get(&bare, "/nope").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::NOT_FOUND, "not found")
+        );
+        std::fs::remove_dir_all(&site.root).unwrap();
+        std::fs::remove_dir_all(&bare.root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_trackers_files_are_open_to_other_origins_and_pages_are_not() {
+        let site = site(
+            "cors",
+            &[
+                ("index.html", "home"),
+                ("tracker-wasm.js", "glue"),
+                ("tracker-wasm_bg.wasm", "wasm"),
+            ],
+        );
+        let allowed = |headers: &header::HeaderMap| {
+            headers
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let (_, headers, _) = get(&site, "/tracker-wasm.js").await;
+        assert_eq!(allowed(&headers).as_deref(), Some("*"));
+        let (_, headers, _) = get(&site, "/tracker-wasm_bg.wasm").await;
+        assert_eq!(allowed(&headers).as_deref(), Some("*"));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        let (_, headers, _) = get(&site, "/").await;
+        assert_eq!(allowed(&headers), None);
+        std::fs::remove_dir_all(&site.root).unwrap();
     }
 }
