@@ -2,18 +2,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, INGEST_URL, REPORT_URL,
+  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, visit, repeatedEids,
+  INGEST_URL, REPORT_URL,
 } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser.close(); });
-
-/** Loads a page and waits until the tracker reports it is running. */
-async function visit(page, url) {
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.beacon && window.beacon.ready > 0, null, { timeout: 10000 });
-}
 
 test('page views on normal and SPA routes are counted exactly once after the tab closes', async () => {
   const site = uniqueSite('e2e-views');
@@ -50,7 +45,7 @@ test('page views on normal and SPA routes are counted exactly once after the tab
   }
 });
 
-test('events sent while ingestion is down are delivered on the next page load, once', async () => {
+test('views kept through an outage are replayed by the next page, each delivered exactly once', async () => {
   const site = uniqueSite('e2e-offline');
   const proxy = await ingestProxy();
   const demo = await demoSite(site, proxy.url);
@@ -59,17 +54,42 @@ test('events sent while ingestion is down are delivered on the next page load, o
     const page = await context.newPage();
     const errors = watchErrors(page);
     proxy.state.up = false;
+    // Three page views while ingestion is down: each page's beacon (and the next page's
+    // receipts request and retry) is dropped, so all three stay in the outbox.
     await visit(page, demo.url + '/');
     await visit(page, demo.url + '/about');
-    await sleep(6000); // past the 5 s flush timer: delivery attempts fail while down
+    await visit(page, demo.url + '/product');
+    await sleep(1500); // the receipts request of the last page fails too
+    await page.goto('about:blank'); // the visitor leaves; its beacon is lost as well
+    assert.equal(proxy.state.received, 0);
+    assert.ok(proxy.state.dropped >= 3, `${proxy.state.dropped} requests reached the downed endpoint`);
     assert.equal((await stats(site)).total_views, 0, 'nothing can arrive while the endpoint is down');
+
     proxy.state.up = true;
-    await visit(page, demo.url + '/product'); // next page load retries the stored batch
-    await page.close({ runBeforeUnload: true });
-    const result = await waitForViews(site, 3);
+    await visit(page, demo.url + '/app/'); // one more page replays the outbox…
+    await sleep(2000);
+    await page.close({ runBeforeUnload: true }); // …and is left 2 s later
+    const result = await waitForViews(site, 4);
+    assert.deepEqual(result.top_paths.map((p) => [p.path, p.views]).sort(),
+      [['/', 1], ['/about', 1], ['/app/', 1], ['/product', 1]]);
+
+    // A later page load asks for receipts of what the closed tab beaconed: nothing twice.
+    const later = await context.newPage();
+    const laterErrors = watchErrors(later);
+    await visit(later, demo.url + '/about');
+    await sleep(2000);
+    await later.close({ runBeforeUnload: true });
+    const final = await waitForViews(site, 5);
+    assert.deepEqual(final.top_paths.map((p) => [p.path, p.views]).sort(),
+      [['/', 1], ['/about', 2], ['/app/', 1], ['/product', 1]]);
     await context.close();
-    assert.deepEqual(result.top_paths.map((p) => p.path).sort(), ['/', '/about', '/product']);
-    assert.deepEqual(errors, []);
+    const events = proxy.events();
+    console.log(`outage replay: ${proxy.state.dropped} requests dropped while down, then ` +
+      `${proxy.posts('/event').length} POST /event carrying ${events.length} events, ` +
+      `${proxy.posts('/event/receipts').length} POST /event/receipts`);
+    assert.deepEqual(repeatedEids(events), [], `no event reached ingestion twice:\n${proxy.log()}`);
+    assert.equal(events.length, 5);
+    assert.deepEqual([...errors, ...laterErrors], []);
   } finally {
     demo.stop();
     await proxy.close();
