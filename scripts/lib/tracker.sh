@@ -176,6 +176,23 @@ test_tracker_in_browser() {
       cargo test --locked --target wasm32-unknown-unknown --test browser)
 }
 
+# minify_wasm_names DIST: shortens the wasm's import and export names (wasm-bindgen's carry a
+# 16-digit hash each) and rewrites the glue to match (scripts/lib/minify-wasm-names.mjs, which
+# fails the build if the glue no longer has the shape it expects). The features are the ones
+# Rust's wasm32 target and wasm-bindgen emit; wasm-opt must be told, the section is stripped.
+minify_wasm_names() {
+  local dist="$1" map
+  map="$(mktemp)"
+  wasm-opt "$dist/tracker-wasm_bg.wasm" --enable-reference-types --enable-bulk-memory \
+    --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    --enable-multivalue --minify-imports-and-exports-and-modules \
+    -o "$dist/tracker-wasm_bg.wasm.min" >"$map" || die "wasm-opt could not minify the tracker's names"
+  node "$REPO_ROOT/scripts/lib/minify-wasm-names.mjs" "$dist/tracker-wasm.js" \
+    "$dist/tracker-wasm_bg.wasm.min" "$map" || die "the glue could not follow the minified names"
+  mv "$dist/tracker-wasm_bg.wasm.min" "$dist/tracker-wasm_bg.wasm"
+  rm -f "$map"
+}
+
 # Builds demo-site/ with the tracker into dist/ (Trunk.toml: release, offline, locked), minifies
 # the loader and the glue, then checks the size budget.
 build_site() {
@@ -184,6 +201,7 @@ build_site() {
     die "$page lacks the tracker's <link data-trunk rel=\"rust\" href=\"../tracker-wasm\" ...> (see tracker-wasm/README.md, \"Building\")"
   log "trunk build (demo-site/ and the wasm tracker, offline) into dist/"
   (cd "$REPO_ROOT" && TRUNK_OFFLINE=true trunk build --release)
+  minify_wasm_names "$REPO_ROOT/dist"
   minify_tracker_js "$REPO_ROOT/dist"
   log "tracker size"
   check_tracker_budget "$REPO_ROOT/dist"
