@@ -22,21 +22,27 @@ pub fn install(clicks: bool) {
     listen(&window, "hashchange", runtime::navigated);
     listen(&window, "pagehide", runtime::leave);
     if let Some(document) = window.document() {
-        let visibility = document.clone();
-        listen(&document, "visibilitychange", move || {
-            if visibility.visibility_state() == VisibilityState::Hidden {
-                runtime::leave();
-            } else {
-                runtime::check_receipts();
-            }
-        });
+        listen(&document, "visibilitychange", visibility_changed);
         if clicks {
             listen_clicks(&document);
         }
     }
 }
 
-fn listen(target: &EventTarget, name: &str, f: impl FnMut() + 'static) {
+/// Hidden: deliver what is left. Visible again: ask about what was beaconed meanwhile.
+fn visibility_changed() {
+    let hidden = browser::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == VisibilityState::Hidden);
+    if hidden {
+        runtime::leave();
+    } else {
+        runtime::check_receipts();
+    }
+}
+
+/// A plain `fn` for every listener, so they share one closure type.
+fn listen(target: &EventTarget, name: &str, f: fn()) {
     let callback = Closure::<dyn FnMut()>::new(f);
     let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
     callback.forget();
