@@ -54,14 +54,9 @@ test('multi-page browsing: every view arrives once, for one event POST per page 
   }
 });
 
-// Tracker bug (tracker-wasm/src/delivery.rs, `Delivery::leave`): a page left before its receipts
-// request (1 s after start) beacons again every event an earlier page beaconed and the receipts
-// have not yet confirmed, so with quick clicks page N re-sends the views of pages 1..N-1. The counts
-// stay right (ingestion drops a repeated eid), but README's "each event is delivered once" does
-// not hold. Marked todo until `leave` skips lines already marked sent.
-test('pages left within a second: each event still reaches ingestion once', {
-  todo: 'tracker bug: Delivery::leave re-beacons events an earlier page beaconed (see the comment above)',
-}, async () => {
+// A page left before its receipts request (1 s after start) beacons only its own events: the
+// earlier pages' beaconed events wait, marked sent, for a later page's receipts.
+test('pages left within a second: each event still reaches ingestion once', async () => {
   const site = uniqueSite('e2e-quick');
   const proxy = await ingestProxy();
   const demo = await demoSite(site, proxy.url);

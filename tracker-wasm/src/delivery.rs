@@ -3,9 +3,9 @@
 //! Every event is written to the [outbox](crate::outbox) before it is sent and leaves it only on
 //! a seen 2xx (or a final refusal), so nothing is lost to an outage, a reload or a closed tab.
 //! While the page is in view one `fetch` at a time carries the oldest unsent events; when it is
-//! hidden or left, `sendBeacon` takes what is left. A beacon's fate is never seen, so beaconed
-//! events are marked sent (`s`) and the next page asks ingestion for receipts: only what it
-//! does not confirm is posted again. Each event is then delivered once in the common case, and
+//! hidden or left, `sendBeacon` takes what was never sent. A beacon's fate is never seen, so
+//! beaconed events are marked sent (`s`) and the next page asks ingestion for receipts: only
+//! what it does not confirm is posted again. Each event is then delivered once in the common case, and
 //! at least once always (ingestion and the worker drop a repeated `eid`).
 //!
 //! This module decides; `web/` performs the requests and the timers and reports back, so the
@@ -99,9 +99,6 @@ pub struct Delivery<S> {
     waiting: bool,
     /// Failed requests in a row, for the backoff.
     fails: u32,
-    /// The JSON of the events this page handed to `sendBeacon`: `visibilitychange` and
-    /// `pagehide` both fire when a page is left, and the second must not send them again.
-    beaconed: Vec<String>,
 }
 
 impl<S: Storage> Delivery<S> {
@@ -117,7 +114,6 @@ impl<S: Storage> Delivery<S> {
             checking: None,
             waiting: false,
             fails: 0,
-            beaconed: Vec::new(),
         }
     }
 
@@ -228,30 +224,25 @@ impl<S: Storage> Delivery<S> {
         let received = received.unwrap_or_default();
         let settled = |l: &Line| l.eid().is_some_and(|e| asked.iter().any(|a| a == e));
         let confirmed = |l: &Line| l.eid().is_some_and(|e| received.iter().any(|r| r == e));
-        let mut resend = Vec::new();
         self.outbox.update(now_ms, |lines| {
             lines.retain(|l| !confirmed(l));
             for line in lines.iter_mut().filter(|l| l.sent && settled(l)) {
                 line.sent = false;
-                resend.push(line.json.clone());
             }
         });
-        self.beaconed.retain(|j| !resend.contains(j));
     }
 
-    /// The page is hidden or left: queued events join the outbox, and everything not already
-    /// beaconed by this page or in the `fetch` under way goes to `beacon` (`sendBeacon`), one
-    /// request's worth at a time. True when `beacon` refused one: post with `fetch` instead.
+    /// The page is hidden or left: queued events join the outbox, and every event never sent
+    /// goes to `beacon` (`sendBeacon`), one request's worth at a time. Events already sent
+    /// without a seen answer (the `fetch` under way, this page's earlier beacons, an earlier
+    /// page's beacons still waiting for receipts) are not sent again: receipts settle them, on
+    /// this page or the next visit. True when `beacon` refused one: post with `fetch` instead.
     pub fn leave(&mut self, now_ms: u64, mut beacon: impl FnMut(&str) -> bool) -> bool {
         self.flush(now_ms);
         let mut lines = self.outbox.load(now_ms);
-        let in_flight = self.flight.clone().unwrap_or_default();
         let mut refused = false;
         loop {
-            let pending = lines
-                .iter()
-                .filter(|l| !in_flight.contains(&l.json) && !self.beaconed.contains(&l.json));
-            let chunk: Vec<String> = outbox::first_request(pending)
+            let chunk: Vec<String> = outbox::first_request(lines.iter().filter(|l| !l.sent))
                 .into_iter()
                 .map(|l| l.json.clone())
                 .collect();
@@ -263,9 +254,7 @@ impl<S: Storage> Delivery<S> {
                 break;
             }
             mark(&mut lines, &chunk, true);
-            self.beaconed.extend(chunk);
         }
-        self.beaconed.retain(|j| lines.iter().any(|l| &l.json == j));
         self.outbox.save(lines);
         refused
     }

@@ -266,3 +266,28 @@ fn receipts_answers_are_read_without_a_json_parser() {
     assert_eq!(received_eids("{\"received\":[]}"), Vec::<String>::new());
     assert_eq!(received_eids("{\"error\":\"x\"}"), Vec::<String>::new());
 }
+
+#[test]
+fn a_page_left_before_its_receipts_check_does_not_beacon_an_earlier_pages_events_again() {
+    let storage = FakeStorage::default();
+    let mut a = Delivery::new(storage.clone());
+    a.add(event(0), NOW);
+    a.leave(NOW, |_| true);
+    let mut b = Delivery::new(storage.clone());
+    b.add(event(1), NOW);
+    let mut beacons = Vec::new();
+    b.leave(NOW + 500, |body| {
+        beacons.push(ns(body));
+        true
+    });
+    assert_eq!(beacons, [vec![1]], "each event leaves once");
+    let mut c = Delivery::new(storage.clone());
+    let ask = c.receipts_request(NOW + 1_000).unwrap();
+    assert!(ask.contains(&eid(0)) && ask.contains(&eid(1)), "{ask}");
+    c.receipts_answered(Some(&[eid(1)]), NOW + 1_000);
+    assert_eq!(
+        ns(&c.next_post(NOW + 1_000).unwrap()),
+        [0],
+        "the unconfirmed one is resent"
+    );
+}
