@@ -2,6 +2,11 @@
 // blocks the main thread nor delays DOMContentLoaded, and that nothing is thrown into the page
 // when storage is disabled or WebAssembly is unavailable. The timing tests use the snippet as
 // README.md gives it, the tracker served by ingestion (TRACKER_DIR, set by scripts/system-test).
+//
+// The timings are a benchmark, not a test gate (a shared 2-core machine under a build moves them
+// by tens of milliseconds): in the suite these tests check behaviour and print the figures;
+// scripts/bench-tracker runs them with BENCH_TRACKER=1, which also holds them to the budgets,
+// and writes the figures into docs/benchmarks.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -15,6 +20,7 @@ after(async () => { await browser.close(); });
 
 const LOADS = 7;
 const DCL_PAIRS = 11;
+const BENCH = process.env.BENCH_TRACKER === '1';
 
 /** Records every long task (> 50 ms on the main thread) of each page in `window.__longTasks`. */
 function observeLongTasks() {
@@ -37,13 +43,13 @@ function observeLongTasks() {
  * ingestion serves and caches it) at `/with`, and without it at `/without`; the same bytes
  * otherwise (its stylesheet from the demo site, as from a CDN).
  */
-async function ownPages(site, demoPath) {
+async function ownPages(site, demoPath, loading = 'defer') {
   const demo = await demoSite(site, INGEST_URL);
   const html = (await (await fetch(demo.url + demoPath)).text()).replaceAll('href="/assets/', `href="${demo.url}/assets/`);
   const snippet = /<script defer src="\/beacon\.js"[^>]*><\/script>/;
   assert.match(html, snippet);
   const pages = {
-    '/with': html.replace(snippet, `<script defer src="${INGEST_URL}/beacon.js" data-site="${site}"
+    '/with': html.replace(snippet, `<script ${loading} src="${INGEST_URL}/beacon.js" data-site="${site}"
           data-allow-localhost data-allow-bots></script>`),
     '/without': html.replace(snippet, ''),
   };
@@ -77,8 +83,11 @@ test('over a visit of several pages the tracker runs within 50 ms of the loader 
     console.log(`tracker ready after the loader started: median ${median(startup).toFixed(1)} ms over ${LOADS} loads, ` +
       `${startup[0].toFixed(1)} ms on the first (${startup.map((ms) => ms.toFixed(1)).join(', ')}); long tasks seen: ` +
       `${JSON.stringify(samples.map((s) => s.longTasks))}, during startup: ${during.length}`);
-    assert.ok(median(startup) <= 50, `median startup ${median(startup)} ms`);
-    assert.deepEqual(during, [], 'no long task between beacon.js arriving and the tracker running');
+    assert.ok(startup.every((ms) => ms > 0), 'the tracker ran after the loader on every load');
+    if (BENCH) {
+      assert.ok(median(startup) <= 50, `median startup ${median(startup)} ms`);
+      assert.deepEqual(during, [], 'no long task between beacon.js arriving and the tracker running');
+    }
     assert.deepEqual(errors, []);
   } finally {
     await owner.close();
@@ -90,16 +99,19 @@ test('over a visit of several pages the tracker runs within 50 ms of the loader 
 // whose inline script waits for them already) it is not. Measured on a busy 2-core machine, median
 // of 11 pairs: About +7 to +19 ms with the README's `defer` snippet, Product -5 to +3 ms; with
 // `async` instead (the loader allows it: it reads only `document.currentScript`) About -1 to +5 ms,
-// Product +0.5 to +4 ms. Todo for About until the snippet changes.
+// Product +0.5 to +4 ms. The README's snippet keeps `defer` (every installed snippet has it, and
+// the peers' too) and offers `async` for pages where those milliseconds matter: About with
+// `defer` stays a todo, documented in tracker-wasm/README.md ("Options").
 const DCL_PAGES = [
-  ['a page with no script of its own', '/about',
-    'snippet: a defer script makes DOMContentLoaded wait for the page stylesheets (see the comment above)'],
-  ['a page with its own script', '/product', false],
+  ['a page with no script of its own', '/about', 'defer',
+    BENCH && 'a defer script makes DOMContentLoaded wait for the page stylesheets (see the comment above)'],
+  ['a page with no script of its own, the snippet async', '/about', 'async', false],
+  ['a page with its own script', '/product', 'defer', false],
 ];
-for (const [name, demoPath, todo] of DCL_PAGES) {
+for (const [name, demoPath, loading, todo] of DCL_PAGES) {
   test(`the snippet does not delay DOMContentLoaded on ${name}`, { todo }, async () => {
     const site = uniqueSite('e2e-dcl');
-    const owner = await ownPages(site, demoPath);
+    const owner = await ownPages(site, demoPath, loading);
     try {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -116,10 +128,10 @@ for (const [name, demoPath, todo] of DCL_PAGES) {
       await visit(page, `${owner.url}/with`); // the snippet really ran
       const later = median(dcl.with.map((ms, i) => ms - dcl.without[i]));
       const list = (values) => values.map((ms) => ms.toFixed(1)).join(', ');
-      console.log(`DOMContentLoaded on ${demoPath}, median of ${DCL_PAIRS}: with the snippet ` +
+      console.log(`DOMContentLoaded on ${demoPath} (${loading}), median of ${DCL_PAIRS}: with the snippet ` +
         `${median(dcl.with).toFixed(1)} ms (${list(dcl.with)}), without ${median(dcl.without).toFixed(1)} ms ` +
         `(${list(dcl.without)}); with the snippet later by a median ${later.toFixed(1)} ms`);
-      assert.ok(later <= 5, `DOMContentLoaded later by a median ${later} ms with the snippet`);
+      if (BENCH) assert.ok(later <= 5, `DOMContentLoaded later by a median ${later} ms with the snippet`);
       assert.deepEqual(errors, []);
       await context.close();
     } finally {
