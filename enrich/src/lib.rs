@@ -12,7 +12,7 @@
 //! - [`geo`]: country from a MaxMind DB (`maxminddb`);
 //! - [`referrer`]: referrer domain and named source ("Google", "Hacker News");
 //! - [`utm`]: campaign tags from the page's query string;
-//! - [`mmdb_writer`]: builds small `.mmdb` files for tests.
+//! - `mmdb_writer` (feature `test-support`, for tests only): builds small `.mmdb` files.
 //!
 //! ```
 //! use beacon_enrich::{Enricher, Input};
@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 pub mod bots;
 pub mod geo;
+#[cfg(feature = "test-support")]
 pub mod mmdb_writer;
 pub mod referrer;
 pub mod ua;
@@ -139,7 +140,7 @@ impl Enricher {
     }
 
     /// Builds the enricher with a `.mmdb` database held in memory (e.g. from
-    /// [`mmdb_writer::write_country_db`] in tests).
+    /// `mmdb_writer::write_country_db` in tests, feature `test-support`).
     pub fn from_geoip_bytes(database: Vec<u8>) -> Result<Self, EnrichError> {
         Self::with_geo(Some(geo::GeoDb::from_bytes(database)?))
     }
