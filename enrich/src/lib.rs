@@ -9,7 +9,7 @@
 //! One job per module:
 //! - [`ua`]: browser, version, OS and device class (uap-core rules via `ua-parser`);
 //! - [`bots`]: crawlers, headless browsers and HTTP libraries (`isbot` plus uap-core);
-//! - [`geo`]: country from a MaxMind DB (`maxminddb`);
+//! - [`geo`]: country from a `.mmdb` database (`maxminddb`);
 //! - [`referrer`]: referrer domain and named source ("Google", "Hacker News");
 //! - [`utm`]: campaign tags from the page's query string;
 //! - `mmdb_writer` (feature `test-support`, for tests only): builds small `.mmdb` files.
@@ -131,9 +131,10 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    /// Builds the enricher. `geoip`: optional path to a MaxMind `.mmdb` (GeoLite2-Country,
-    /// GeoIP2-Country or GeoIP2-City: anything with `country.iso_code`). Without one, every
-    /// country is "unknown". A missing, unreadable or corrupt file is an error.
+    /// Builds the enricher. `geoip`: optional path to a `.mmdb` country database: MaxMind's
+    /// layout (GeoLite2-Country, GeoIP2-Country or GeoIP2-City: `country.iso_code`) or
+    /// ip-location-db's (`country_code`). Without one, every country is "unknown". A missing,
+    /// unreadable or corrupt file is an error.
     pub fn new(geoip: Option<&Path>) -> Result<Self, EnrichError> {
         let geo = geoip.map(geo::GeoDb::open).transpose()?;
         Self::with_geo(geo)
