@@ -159,6 +159,11 @@ impl Enricher {
         self.geo.is_some()
     }
 
+    /// The loaded country database, if any (its type and build date, for the start-up log).
+    pub fn geoip(&self) -> Option<&geo::GeoDb> {
+        self.geo.as_ref()
+    }
+
     /// Enriches one event. Total: never fails and never panics, whatever the input.
     pub fn enrich(&self, input: &Input<'_>) -> Enrichment {
         let user_agent = input.user_agent.map(str::trim).unwrap_or("");

@@ -1,0 +1,83 @@
+//! The `post_service` binary's start-up rules for `GEOIP_DB`: unset, it starts with one
+//! warning; set but unusable, it refuses to start, saying why.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// `post_service` with `vars` (and nothing else from this process's environment), run in an
+/// empty directory so that no `.env` is read.
+fn post_service(vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_post_service"));
+    command
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .envs([
+            ("BIND_HOST", "127.0.0.1"),
+            // Nothing listens there: ingestion starts without its broker and store.
+            ("KAFKA_BROKER", "127.0.0.1:9"),
+            ("MONGO_URL", "mongodb://127.0.0.1:9/beacon_geoip_test"),
+            ("LOG_FORMAT", "text"),
+            ("RUST_LOG", "warn"),
+        ])
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn a_geoip_db_that_cannot_be_used_stops_ingestion_at_start() {
+    let output = post_service(&[
+        ("INGEST_PORT", "0"),
+        ("GEOIP_DB", "/nonexistent/beacon/country.mmdb"),
+    ])
+    .output()
+    .expect("post_service runs");
+    assert!(!output.status.success(), "started with a missing GEOIP_DB");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines,
+        [
+            "Error: GEOIP_DB: cannot read GeoIP database /nonexistent/beacon/country.mmdb: \
+          No such file or directory (os error 2); point it at a .mmdb country database, or \
+          unset it to run without countries"
+        ],
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn without_geoip_db_ingestion_starts_and_warns_once() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let mut child = post_service(&[("INGEST_PORT", &port.to_string())])
+        .spawn()
+        .expect("post_service runs");
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let up = loop {
+        if let Ok(response) = reqwest::get(&url).await {
+            break response.status();
+        }
+        if tokio::time::Instant::now() > deadline || child.try_wait().expect("wait").is_some() {
+            break StatusCode::SERVICE_UNAVAILABLE;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    child.kill().ok();
+    let output = child.wait_with_output().expect("output");
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(up, StatusCode::OK, "ingestion did not start: {logs}");
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("GEOIP_DB")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(warnings[0].contains("WARN"), "{logs}");
+    assert!(
+        warnings[0].contains("GEOIP_DB is not set: every country will be \"unknown\""),
+        "{logs}"
+    );
+}
