@@ -1,10 +1,78 @@
-//! The `post_service` binary's start-up rules for `GEOIP_DB`: unset, it starts with one
-//! warning; set but unusable, it refuses to start, saying why.
+//! Countries out of the box: the bundled free database (ip-location-db, which `scripts/test`
+//! installs and exports as `GEOIP_DB`) resolves real client addresses over the wire, and the
+//! `post_service` binary's start-up rules for `GEOIP_DB` (unset: starts with one warning; set
+//! but unusable: refuses to start, saying why).
+
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde_json::json;
+use support::{today, TestSystem, CHROME};
+
+/// The database `scripts/test` installed, or `None` (with a note) when run by hand without it.
+/// In CI it must be there: a skipped check would hide a broken install step.
+fn bundled_database() -> Option<String> {
+    match std::env::var("GEOIP_DB") {
+        Ok(path) if !path.trim().is_empty() => Some(path),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("GEOIP_DB is not set in CI: scripts/test installs the database and sets it")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED: GEOIP_DB is not set; ./scripts/test installs the bundled country \
+                 database and sets it (or: GEOIP_DB=/path/to/country.mmdb cargo test)"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_get_their_country_from_the_bundled_database() {
+    let Some(db) = bundled_database() else { return };
+    let system = TestSystem::start_with(&[("GEOIP_DB", &db)], true).await;
+    let event = json!({"site_id":"countries","event_type":"page_view","path":"/"});
+    // Each address is a visitor of its own (the anonymous id hashes the address); the proxy
+    // in front (TRUST_X_FORWARDED_FOR, on in tests) passes it in X-Forwarded-For.
+    for ip in [
+        "8.8.8.8",              // Google Public DNS: US
+        "2001:4860:4860::8888", // the same over IPv6: US
+        "193.99.144.80",        // heise.de, Hannover: DE
+        "133.242.0.1",          // 133.0.0.0/8, JPNIC's block: JP
+        "10.0.0.1",             // private: never looked up
+    ] {
+        let (status, body) = system.post_as(&event, ip, CHROME).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ip}: {body}");
+    }
+    system.wait_stored(5).await;
+    let (status, body) = system
+        .report(&format!(
+            "/stats/breakdown?site_id=countries&date={}&property=country",
+            today()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let countries: Vec<(&str, i64)> = body["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results in {body}"))
+        .iter()
+        .map(|r| {
+            (
+                r["value"].as_str().unwrap(),
+                r["visitors"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        countries,
+        [("US", 2), ("DE", 1), ("JP", 1), ("unknown", 1)],
+        "{body}"
+    );
+    system.shutdown().await;
+}
 
 /// `post_service` with `vars` (and nothing else from this process's environment), run in an
 /// empty directory so that no `.env` is read.
