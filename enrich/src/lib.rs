@@ -9,10 +9,10 @@
 //! One job per module:
 //! - [`ua`]: browser, version, OS and device class (uap-core rules via `ua-parser`);
 //! - [`bots`]: crawlers, headless browsers and HTTP libraries (`isbot` plus uap-core);
-//! - [`geo`]: country from a MaxMind DB (`maxminddb`);
+//! - [`geo`]: country from a `.mmdb` database (`maxminddb`);
 //! - [`referrer`]: referrer domain and named source ("Google", "Hacker News");
 //! - [`utm`]: campaign tags from the page's query string;
-//! - [`mmdb_writer`]: builds small `.mmdb` files for tests.
+//! - `mmdb_writer` (feature `test-support`, for tests only): builds small `.mmdb` files.
 //!
 //! ```
 //! use beacon_enrich::{Enricher, Input};
@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 pub mod bots;
 pub mod geo;
+#[cfg(feature = "test-support")]
 pub mod mmdb_writer;
 pub mod referrer;
 pub mod ua;
@@ -130,16 +131,17 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    /// Builds the enricher. `geoip`: optional path to a MaxMind `.mmdb` (GeoLite2-Country,
-    /// GeoIP2-Country or GeoIP2-City: anything with `country.iso_code`). Without one, every
-    /// country is "unknown". A missing, unreadable or corrupt file is an error.
+    /// Builds the enricher. `geoip`: optional path to a `.mmdb` country database: MaxMind's
+    /// layout (GeoLite2-Country, GeoIP2-Country or GeoIP2-City: `country.iso_code`) or
+    /// ip-location-db's (`country_code`). Without one, every country is "unknown". A missing,
+    /// unreadable or corrupt file is an error.
     pub fn new(geoip: Option<&Path>) -> Result<Self, EnrichError> {
         let geo = geoip.map(geo::GeoDb::open).transpose()?;
         Self::with_geo(geo)
     }
 
     /// Builds the enricher with a `.mmdb` database held in memory (e.g. from
-    /// [`mmdb_writer::write_country_db`] in tests).
+    /// `mmdb_writer::write_country_db` in tests, feature `test-support`).
     pub fn from_geoip_bytes(database: Vec<u8>) -> Result<Self, EnrichError> {
         Self::with_geo(Some(geo::GeoDb::from_bytes(database)?))
     }
@@ -155,6 +157,11 @@ impl Enricher {
     /// Whether a GeoIP database is loaded.
     pub fn has_geoip(&self) -> bool {
         self.geo.is_some()
+    }
+
+    /// The loaded country database, if any (its type and build date, for the start-up log).
+    pub fn geoip(&self) -> Option<&geo::GeoDb> {
+        self.geo.as_ref()
     }
 
     /// Enriches one event. Total: never fails and never panics, whatever the input.

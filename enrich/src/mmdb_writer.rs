@@ -66,6 +66,11 @@ impl Value {
             Value::map([("iso_code", Value::String(iso.to_owned()))]),
         )])
     }
+
+    /// `{"country_code": iso}`, the ip-location-db layout.
+    pub fn country_code(iso: &str) -> Self {
+        Value::map([("country_code", Value::String(iso.to_owned()))])
+    }
 }
 
 /// Where a record of the search tree points.
@@ -86,6 +91,7 @@ pub struct Writer {
     values: Vec<Vec<u8>>,
     value_index: HashMap<Vec<u8>, usize>,
     build_epoch: u64,
+    description: bool,
 }
 
 impl Writer {
@@ -97,7 +103,14 @@ impl Writer {
             values: Vec::new(),
             value_index: HashMap::new(),
             build_epoch: 0,
+            description: true,
         }
+    }
+
+    /// Leaves the metadata's `description` map empty, as ip-location-db's databases do.
+    pub fn without_description(mut self) -> Self {
+        self.description = false;
+        self
     }
 
     /// Sets the metadata's build time (seconds since the Unix epoch; default 0).
@@ -209,10 +222,14 @@ impl Writer {
             ("database_type", Value::String(self.database_type.clone())),
             (
                 "description",
-                Value::map([(
-                    "en",
-                    Value::String(format!("{} (test database)", self.database_type)),
-                )]),
+                Value::Map(if self.description {
+                    vec![(
+                        "en".into(),
+                        Value::String(format!("{} (test database)", self.database_type)),
+                    )]
+                } else {
+                    Vec::new()
+                }),
             ),
             ("ip_version", Value::Uint(6)),
             ("languages", Value::Array(vec![Value::String("en".into())])),

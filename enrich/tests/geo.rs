@@ -156,6 +156,73 @@ fn city_layout_and_registered_country_fallback() {
     assert_eq!(country_of(&enricher, "2001:db8::1"), "unknown");
 }
 
+/// The free ip-location-db databases (what `./scripts/dev` and the image install) store
+/// `{"country_code": "DE"}` and leave the metadata's description empty.
+#[test]
+fn ip_location_db_layout() {
+    let mut w = Writer::new("country").without_description();
+    w.insert("203.0.113.0/24", &Value::country_code("DE"))
+        .expect("insert");
+    w.insert("2001:db8::/32", &Value::country_code("jp"))
+        .expect("insert");
+    w.insert(
+        "198.51.100.0/24",
+        &Value::map([("country_code", Value::Uint(7))]),
+    )
+    .expect("insert");
+    w.insert("192.0.2.0/24", &Value::country_code("Germany"))
+        .expect("insert");
+    // Both layouts in one record: MaxMind's is read first.
+    w.insert(
+        "8.8.8.0/24",
+        &Value::map([
+            ("country_code", Value::String("FR".into())),
+            (
+                "country",
+                Value::map([("iso_code", Value::String("US".into()))]),
+            ),
+        ]),
+    )
+    .expect("insert");
+    let bytes = w.to_bytes().expect("bytes");
+    let reader = maxminddb::Reader::from_source(bytes.clone()).expect("reader");
+    assert!(reader.metadata().description.is_empty());
+    // The reader's own strict check refuses such a file; GeoDb must not.
+    assert!(reader.verify().is_err());
+
+    let enricher = Enricher::from_geoip_bytes(bytes).expect("ip-location-db layout accepted");
+    for (ip, want) in [
+        ("203.0.113.9", "DE"),
+        ("::ffff:203.0.113.9", "DE"),
+        ("2001:db8::1", "JP"),
+        ("198.51.100.1", "unknown"),
+        ("192.0.2.1", "unknown"),
+        ("8.8.8.8", "US"),
+        ("10.0.0.1", "unknown"),
+    ] {
+        assert_eq!(country_of(&enricher, ip), want, "{ip}");
+    }
+}
+
+#[test]
+fn a_corrupt_record_fails_at_start() {
+    let mut w = Writer::new("country").without_description();
+    w.insert("203.0.113.0/24", &Value::country_code("DE"))
+        .expect("insert");
+    let mut bytes = w.to_bytes().expect("bytes");
+    // The data section follows the tree and 16 zero bytes; its first byte is the record's
+    // type. 0xFF: a map whose size runs past the end of the section.
+    let separator = bytes
+        .windows(16)
+        .position(|w| w.iter().all(|&b| b == 0))
+        .expect("separator");
+    let start = separator + 16;
+    assert_eq!(bytes[start] >> 5, 7, "a map starts the data section");
+    bytes[start] = 0xFF;
+    let err = Enricher::from_geoip_bytes(bytes).expect_err("corrupt record accepted");
+    assert!(matches!(err, EnrichError::GeoDb { .. }), "{err}");
+}
+
 #[test]
 fn whole_address_space_and_later_inserts_win() {
     let mut w = Writer::new("GeoLite2-Country");

@@ -11,6 +11,16 @@ TOOLS_DIR="$BEACON_CACHE/tools"
 TANSU_VERSION="0.6.0"
 SECANTUS_VERSION="0.7.0b3"
 SECANTUS_VENV="$BEACON_CACHE/secantusdb-$SECANTUS_VERSION"
+# The default country database: ip-location-db's geo-whois-asn-country, an npm package (CC0-1.0;
+# its data comes from the five RIRs, CC BY 4.0 by the NRO). Pinned, with the checksum of the file
+# used. This is the package's last npm release: its maintainers announced that they stop
+# publishing on npm (README of the package), so a newer snapshot means a new source.
+GEOIP_PACKAGE="@ip-location-db/geo-whois-asn-country-mmdb"
+GEOIP_VERSION="2.3.2026061719"
+GEOIP_FILE="geo-whois-asn-country.mmdb"
+GEOIP_SHA256="c5f7c0e9bd6a6ccb5a2e9634764544a0d08bd0bd8788b8aedfac87bea184c652"
+GEOIP_PACKAGE_DIR="$BEACON_CACHE/geoip-$GEOIP_VERSION/node_modules/$GEOIP_PACKAGE"
+GEOIP_DEFAULT_DB="$GEOIP_PACKAGE_DIR/$GEOIP_FILE"
 APT_PACKAGES=(build-essential cmake pkg-config libcurl4-openssl-dev zlib1g-dev python3 python3-venv curl bc)
 
 export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
@@ -62,6 +72,51 @@ ensure_secantus() {
   rm -rf "$SECANTUS_VENV"
   python3 -m venv "$SECANTUS_VENV"
   "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
+}
+
+# ensure_geoip: installs the default country database in $BEACON_CACHE/geoip-<version>/ (npm,
+# first time only) and checks it is the pinned file. Returns non-zero, saying why, if npm or the
+# registry is unavailable or the file differs; the caller decides whether that is fatal.
+ensure_geoip() {
+  [ -s "$GEOIP_DEFAULT_DB" ] && return 0
+  command -v npm >/dev/null || ensure_apt_packages nodejs npm
+  local dir="$BEACON_CACHE/geoip-$GEOIP_VERSION" partial
+  log "installing the country database ($GEOIP_PACKAGE@$GEOIP_VERSION) in $dir"
+  mkdir -p "$BEACON_CACHE"
+  # Into a scratch directory first, so an interrupted install never looks complete.
+  partial="$(mktemp -d "$BEACON_CACHE/geoip.partial.XXXXXX")"
+  if ! npm install --prefix "$partial" --no-save --no-package-lock --no-audit --no-fund \
+      --silent "$GEOIP_PACKAGE@$GEOIP_VERSION" >&2; then
+    rm -rf "$partial"
+    log "npm could not install $GEOIP_PACKAGE@$GEOIP_VERSION"
+    return 1
+  fi
+  if ! echo "$GEOIP_SHA256  $partial/node_modules/$GEOIP_PACKAGE/$GEOIP_FILE" | sha256sum --check --quiet; then
+    rm -rf "$partial"
+    log "$GEOIP_PACKAGE@$GEOIP_VERSION: $GEOIP_FILE is not the pinned file (sha256 $GEOIP_SHA256)"
+    return 1
+  fi
+  chmod 755 "$partial"
+  rm -rf "$dir" && mv "$partial" "$dir"
+}
+
+# use_default_geoip: exports GEOIP_DB as the installed default database unless the environment
+# or .env already sets GEOIP_DB (the operator's choice wins). Without either, GEOIP_DB stays
+# unset: ingestion then starts with a warning and every country "unknown".
+# GEOIP_IN_USE says which, for the scripts' summaries.
+use_default_geoip() {
+  if [ -n "${GEOIP_DB:-}" ]; then
+    GEOIP_IN_USE="$GEOIP_DB (GEOIP_DB from the environment)"
+  elif grep -qsE '^[[:space:]]*(export[[:space:]]+)?GEOIP_DB=' "$REPO_ROOT/.env"; then
+    GEOIP_IN_USE="GEOIP_DB from .env"
+  elif [ -s "$GEOIP_DEFAULT_DB" ]; then
+    export GEOIP_DB="$GEOIP_DEFAULT_DB"
+    GEOIP_IN_USE="$GEOIP_DB ($GEOIP_PACKAGE@$GEOIP_VERSION)"
+  else
+    GEOIP_IN_USE="none: every country \"unknown\""
+    log "warning: no country database installed; every country will be \"unknown\""
+  fi
+  log "countries: $GEOIP_IN_USE"
 }
 
 # Headless Chromium, its driver (the tracker's wasm-bindgen tests) and Node.js (with

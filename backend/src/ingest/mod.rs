@@ -10,6 +10,7 @@
 
 mod client_ip;
 pub mod error;
+pub mod geoip;
 pub mod limits;
 mod payload;
 mod receipt_lookup;
@@ -102,6 +103,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
+    // First: a bad GEOIP_DB stops the service before it touches Kafka or MongoDB.
+    let enricher = geoip::enricher(config)?;
     let sink = KafkaSink::new(config)?;
     let topic_config = config.clone();
     tokio::spawn(async move {
@@ -109,7 +112,6 @@ pub async fn run(
         // while the broker is still coming up.
         let _ = topics::ensure_with_retry(&topic_config, u32::MAX).await;
     });
-    let enricher = Enricher::new(config.geoip_db.as_deref()).map_err(std::io::Error::other)?;
     // Lazy: connects on first use, so ingestion starts (and keeps accepting events for
     // unregistered sites) while MongoDB is down.
     let store = crate::store::MongoStore::connect(&config.mongo_url).await?;
