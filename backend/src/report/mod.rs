@@ -3,13 +3,15 @@
 //! `GET /stats` answers what a site owner asks first (views, people, top pages) and, with
 //! `metrics=`, visits, bounce rate and visit duration; `/stats/timeseries`, `/stats/breakdown`
 //! and `/stats/realtime` answer the rest. Unfiltered reports read the worker's rollups (a bounded
-//! number of documents); filtered ones aggregate raw events ([`scan`]).
+//! number of documents); filtered ones aggregate raw events ([`scan`]). `/sites` lists the
+//! registered sites a caller may read.
 
 mod breakdown;
 mod error;
 mod query;
 mod render;
 pub mod scan;
+mod site_list;
 mod source;
 mod stats;
 mod timeseries;
@@ -53,6 +55,7 @@ pub fn router(store: Arc<MongoStore>) -> Router {
             store.clone(),
             require_key,
         ))
+        .route("/sites", get(site_list::sites))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(MongoStore::readyz))

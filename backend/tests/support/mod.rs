@@ -372,6 +372,45 @@ impl TestSystem {
         json_of(response).await
     }
 
+    /// `GET {path_and_query}` on the report service, with a bearer token if given; also returns
+    /// the `WWW-Authenticate` header.
+    pub async fn report_as(
+        &self,
+        path_and_query: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, Value, Option<String>) {
+        let mut request = self
+            .http
+            .get(format!("{}{path_and_query}", self.report_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("report service answers");
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let (status, body) = json_of(response).await;
+        (status, body, challenge)
+    }
+
+    /// Runs the real `beacon-admin` binary against this system's database, with `env` set too.
+    pub fn admin_with(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_beacon-admin"))
+            .args(args)
+            .env("MONGO_URL", &self.config.mongo_url)
+            .envs(env.iter().copied())
+            // Away from the repository's `.env`, which must not matter here.
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("beacon-admin runs")
+    }
+
+    /// [`TestSystem::admin_with`] with only `MONGO_URL` set.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        self.admin_with(args, &[])
+    }
+
     /// Stops every service and drops the test database.
     pub async fn shutdown(mut self) {
         let services = [self.ingest.take(), self.worker.take(), self.report.take()];
@@ -381,6 +420,16 @@ impl TestSystem {
         }
         let _ = self.store.database().drop().await;
     }
+}
+
+/// What a successful `beacon-admin` run printed (fails the test, showing stderr, otherwise).
+pub fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "beacon-admin failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
