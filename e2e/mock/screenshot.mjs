@@ -5,11 +5,11 @@
 //   node e2e/mock/server.mjs &                                # :8090
 //   node e2e/mock/screenshot.mjs [URL] [OUT.png]              # needs playwright-core (e2e/: npm ci)
 //
-// URL defaults to http://127.0.0.1:8090/dashboard?site=demo-shop&period=7d, OUT to dashboard.png.
+// URL defaults to http://127.0.0.1:8090/?site=demo-shop&period=7d, OUT to dashboard.png.
 // HOVER=1 also moves the mouse over the chart so the tooltip shows.
 import { chromium } from 'playwright-core';
 
-const url = process.argv[2] || 'http://127.0.0.1:8090/dashboard?site=demo-shop&period=7d';
+const url = process.argv[2] || 'http://127.0.0.1:8090/?site=demo-shop&period=7d';
 const out = process.argv[3] || 'dashboard.png';
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

@@ -2,18 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, INGEST_URL, REPORT_URL,
+  ingestProxy, demoSite, launchBrowser, watchErrors, waitForViews, stats, uniqueSite, sleep, visit, INGEST_URL, REPORT_URL,
 } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser.close(); });
-
-/** Loads a page and waits until the tracker reports it is running. */
-async function visit(page, url) {
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.beacon && window.beacon.ready > 0, null, { timeout: 10000 });
-}
 
 test('page views on normal and SPA routes are counted exactly once after the tab closes', async () => {
   const site = uniqueSite('e2e-views');
@@ -95,7 +89,7 @@ test('the page keeps working when the endpoint is unreachable', async () => {
   }
 });
 
-test('the dashboard shows what /stats returns', async () => {
+test('the stats page on the report service shows what /stats returns', async () => {
   const site = uniqueSite('e2e-dashboard');
   const demo = await demoSite(site, INGEST_URL);
   try {
@@ -105,9 +99,11 @@ test('the dashboard shows what /stats returns', async () => {
     await page.close({ runBeforeUnload: true });
     const expected = await waitForViews(site, 4);
 
+    // The shop's "Stats dashboard" link leads to the report service's page for its site.
     const dash = await context.newPage();
     const errors = watchErrors(dash);
-    await dash.goto(`${demo.url}/dashboard?site=${site}`);
+    await dash.goto(`${demo.url}/dashboard`);
+    await dash.waitForURL(`${REPORT_URL}/?site=${site}**`);
     await dash.waitForFunction(
       (n) => document.querySelector('[data-testid="total-views"]').textContent === String(n),
       expected.total_views, { timeout: 10000 },

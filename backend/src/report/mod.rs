@@ -4,9 +4,11 @@
 //! `metrics=`, visits, bounce rate and visit duration; `/stats/timeseries`, `/stats/breakdown`
 //! and `/stats/realtime` answer the rest. Unfiltered reports read the worker's rollups (a bounded
 //! number of documents); filtered ones aggregate raw events ([`scan`]). `/sites` lists the
-//! registered sites a caller may read.
+//! registered sites a caller may read, and `/` is the stats page that shows it all
+//! ([`dashboard`]).
 
 mod breakdown;
+pub mod dashboard;
 mod error;
 mod query;
 mod render;
@@ -44,7 +46,8 @@ pub const REALTIME_SECONDS: i64 = 300;
 /// The OpenAPI document for the report and ingestion APIs.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-pub fn router(store: Arc<MongoStore>) -> Router {
+/// The API, and the stats page from `dashboard_dir`.
+pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router {
     Router::new()
         .route("/stats", get(stats::stats))
         .route("/stats/timeseries", get(timeseries::timeseries))
@@ -61,6 +64,7 @@ pub fn router(store: Arc<MongoStore>) -> Router {
         .route("/readyz", get(MongoStore::readyz))
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
         .with_state(store)
+        .merge(dashboard::router(dashboard_dir))
 }
 
 /// Runs the report service on `listener` until `shutdown`.
@@ -75,7 +79,7 @@ pub async fn run(
         "report",
         listener,
         config.max_connections,
-        router(store),
+        router(store, &config.dashboard_dir),
         shutdown,
     )
     .await?;

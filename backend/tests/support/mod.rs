@@ -107,6 +107,8 @@ impl TestSystem {
             // Tests send fast from one IP; the rate-limit test turns limits back on.
             ("RATE_LIMIT_PER_IP", "0".into()),
             ("RATE_LIMIT_PER_SITE", "0".into()),
+            // The repository's stats page, wherever the test runs from.
+            ("DASHBOARD_DIR", DASHBOARD_DIR.into()),
         ];
         vars.extend(overrides.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::from_lookup(|k| {
@@ -439,6 +441,9 @@ pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
         .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"));
     (status, value)
 }
+
+/// The repository's `dashboard/` folder.
+pub const DASHBOARD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../dashboard");
 
 /// Real browser User-Agents (scripts and bots are filtered out of reports).
 pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
