@@ -28,6 +28,8 @@ export function duration(seconds) {
 export function displayValue(prop, value) {
   if (value === '' || value == null) return '(none)';
   if (prop === 'referrer') return value.replace(/^https?:\/\/(www\.)?/, '');
+  // Enrichment names device classes in lower case (`desktop`), as filters must spell them.
+  if (prop === 'device') return value.charAt(0).toUpperCase() + value.slice(1);
   return value;
 }
 
