@@ -81,6 +81,15 @@ async fn the_page_and_every_module_it_imports_are_served_with_fresh_and_safe_hea
         queue.extend(imports(&body));
     }
     assert!(seen.len() >= 10, "the page is split into modules: {seen:?}");
+    // index.html preloads exactly the modules main.js reaches (no waterfall, nothing stale).
+    let (_, _, index) = get(&system, "/").await;
+    let preloaded: BTreeSet<String> = index
+        .split(r#"<link rel="modulepreload" href="assets/"#)
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(m, _)| m.to_owned()))
+        .collect();
+    let imported: BTreeSet<String> = seen.iter().filter(|m| *m != "main.js").cloned().collect();
+    assert_eq!(preloaded, imported);
     let (status, headers, css) = get(&system, "/assets/style.css").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(value(&headers, header::CONTENT_TYPE), "text/css");
