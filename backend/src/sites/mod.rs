@@ -10,9 +10,9 @@
 //!   This stops another website from polluting the site's numbers through a browser; it is not
 //!   authentication (a script can send any header), which is what the report keys are for.
 //! - `public`: when false (the default for a registered site), every `/stats*` report needs
-//!   `Authorization: Bearer <key>` with one of the site's `keys`.
+//!   `Authorization: Bearer <token>` with one of the site's `keys` or `links`.
 //! - `keys`: API keys ([`keys`]), and `links`: shared links ([`links`]), both stored only as
-//!   BLAKE3 hashes ([`secrets`]). Either opens the site's reports, and nothing else.
+//!   BLAKE3 hashes (`secrets.rs`). Either opens the site's reports, and nothing else.
 //!
 //! Ingestion reads sites through [`SiteCache`] (no MongoDB round trip per event, and a MongoDB
 //! outage never stops ingestion); reports read them per request, so a revoked key stops working
