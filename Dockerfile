@@ -1,4 +1,5 @@
-# Builds the three Beacon services and the browser tracker into one small runtime image.
+# Builds the three Beacon services and the browser tracker into one small runtime image, with the
+# stats page that report_service serves at / (dashboard/: plain files, nothing to build).
 #   docker build -t beacon .
 #   docker run beacon post_service   (or worker, report_service)
 # post_service serves the tracker (GET /beacon.js) from TRACKER_DIR.
@@ -31,11 +32,13 @@ RUN apt-get update \
 COPY --from=build /src/target/release/post_service /src/target/release/worker \
      /src/target/release/report_service /src/target/release/beacon-admin /usr/local/bin/
 COPY --from=build /src/dist/tracker /usr/share/beacon/tracker
+COPY dashboard /usr/share/beacon/dashboard
 # The database with its source's README and licence notice (attribution: the NRO's CC BY 4.0).
 COPY --from=geoip /geoip/ /usr/share/beacon/geoip/
 USER beacon
 # GEOIP_DB: set it to your own .mmdb (mounted into the container) to use another database.
 ENV BIND_HOST=0.0.0.0 LOG_FORMAT=json TRACKER_DIR=/usr/share/beacon/tracker \
+    DASHBOARD_DIR=/usr/share/beacon/dashboard \
     GEOIP_DB=/usr/share/beacon/geoip/geo-whois-asn-country.mmdb
 EXPOSE 3000 4000
 CMD ["post_service"]

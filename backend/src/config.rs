@@ -94,6 +94,14 @@ pub struct Config {
     pub rate_per_site: u32,
     /// `RATE_LIMIT_BURST_SECONDS`: how many seconds' worth of events a client may burst.
     pub rate_burst_seconds: u32,
+    /// `DASHBOARD_DIR`: the stats page's files (`index.html`, `assets/`), which report_service
+    /// serves at `/`. Relative to the working directory; default `dashboard` (the repository's
+    /// folder when run from a checkout).
+    pub dashboard_dir: std::path::PathBuf,
+    /// `DASHBOARD_URL`: where people reach the stats page (report_service's `/` as seen from
+    /// outside, e.g. `https://stats.example.com`); `beacon-admin link add` prints shared links
+    /// under it. Default `http://localhost:<REPORT_PORT>`.
+    pub dashboard_url: String,
 }
 
 impl Config {
@@ -108,6 +116,7 @@ impl Config {
         let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
         let text = |var: &str, default: &str| get(var).unwrap_or_else(|| default.to_owned());
         let kafka_topic = text("KAFKA_TOPIC", "events");
+        let report_port = number(&get, "REPORT_PORT", 4000, 0..=65_535)?;
         let config = Self {
             kafka_broker: text("KAFKA_BROKER", "localhost:9092"),
             dlq_topic: get("KAFKA_DLQ_TOPIC").unwrap_or_else(|| format!("{kafka_topic}.dlq")),
@@ -124,7 +133,7 @@ impl Config {
                 "must be an IP address",
             )?,
             ingest_port: number(&get, "INGEST_PORT", 3000, 0..=65_535)?,
-            report_port: number(&get, "REPORT_PORT", 4000, 0..=65_535)?,
+            report_port,
             worker_port: number(&get, "WORKER_PORT", 3001, 0..=65_535)?,
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
@@ -160,6 +169,11 @@ impl Config {
             rate_per_ip: number(&get, "RATE_LIMIT_PER_IP", 100, 0..=10_000_000)?,
             rate_per_site: number(&get, "RATE_LIMIT_PER_SITE", 10_000, 0..=100_000_000)?,
             rate_burst_seconds: number(&get, "RATE_LIMIT_BURST_SECONDS", 10, 1..=3_600)?,
+            dashboard_dir: text("DASHBOARD_DIR", "dashboard").into(),
+            dashboard_url: web_url(
+                "DASHBOARD_URL",
+                get("DASHBOARD_URL").unwrap_or_else(|| format!("http://localhost:{report_port}")),
+            )?,
         };
         Ok(config)
     }
@@ -239,6 +253,20 @@ fn boolean(
     }
 }
 
+/// An `http(s)://` URL, without the trailing slash (paths are appended to it).
+fn web_url(var: &'static str, url: String) -> Result<String, ConfigError> {
+    let url = url.trim();
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match host {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(invalid(var, url, "must be an http:// or https:// URL")),
+    }
+}
+
 fn mongo_url(url: String) -> Result<String, ConfigError> {
     if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         Ok(url)
@@ -278,6 +306,8 @@ mod tests {
         assert_eq!(c.kafka_partitions, 3);
         assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
         assert_eq!(c.worker_checkpoint, Duration::from_secs(30));
+        assert_eq!(c.dashboard_dir, std::path::PathBuf::from("dashboard"));
+        assert_eq!(c.dashboard_url, "http://localhost:4000");
     }
 
     #[test]
@@ -288,8 +318,20 @@ mod tests {
             ("LOG_FORMAT", "json"),
             ("KAFKA_LINGER_MS", "0.5"),
             ("WORKER_CHECKPOINT_MS", "0"),
+            ("REPORT_PORT", "4100"),
+            ("DASHBOARD_DIR", "/usr/share/beacon/dashboard"),
         ])
         .unwrap();
+        assert_eq!(
+            c.dashboard_url, "http://localhost:4100",
+            "follows REPORT_PORT"
+        );
+        assert_eq!(
+            c.dashboard_dir,
+            std::path::PathBuf::from("/usr/share/beacon/dashboard")
+        );
+        let behind_a_proxy = load(&[("DASHBOARD_URL", "https://stats.example.com/")]).unwrap();
+        assert_eq!(behind_a_proxy.dashboard_url, "https://stats.example.com");
         assert_eq!(c.kafka_linger_ms, 0.5);
         assert_eq!(c.worker_checkpoint, Duration::ZERO);
         assert_eq!(
@@ -313,6 +355,8 @@ mod tests {
             ("KAFKA_LINGER_MS", "NaN"),
             ("WORKER_CHECKPOINT_MS", "600001"),
             ("BIND_HOST", "nowhere"),
+            ("DASHBOARD_URL", "stats.example.com"),
+            ("DASHBOARD_URL", "https://"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

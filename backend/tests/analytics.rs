@@ -439,6 +439,7 @@ async fn report_parameters_are_validated_and_named() {
         "/stats/timeseries",
         "/stats/breakdown",
         "/stats/realtime",
+        "/sites",
         "/event",
         "/event/receipts",
     ] {

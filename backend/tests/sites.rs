@@ -6,7 +6,7 @@ mod support;
 use beacon::sites::{Sites, SitesError};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{json_of, TestSystem, CHROME};
+use support::{json_of, stdout, TestSystem, CHROME};
 
 fn event(site: &str, user: &str, path: &str) -> Value {
     json!({"site_id": site, "event_type": "page_view", "path": path, "user_id": user})
@@ -28,28 +28,6 @@ async fn post_with(
         request = request.header(*name, *value);
     }
     json_of(request.send().await.expect("ingestion answers")).await
-}
-
-/// `GET {path_and_query}` on the report service, with a bearer token if given; also returns
-/// the `WWW-Authenticate` header.
-async fn report_with(
-    system: &TestSystem,
-    path_and_query: &str,
-    key: Option<&str>,
-) -> (StatusCode, Value, Option<String>) {
-    let mut request = system
-        .http
-        .get(format!("{}{path_and_query}", system.report_url));
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    let response = request.send().await.expect("report service answers");
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let (status, body) = json_of(response).await;
-    (status, body, challenge)
 }
 
 #[tokio::test]
@@ -176,7 +154,7 @@ async fn private_reports_need_a_valid_key() {
     let refusals = [None, Some("bk_0000"), Some(" ")];
     let mut bodies = Vec::new();
     for key in refusals {
-        let (status, body, challenge) = report_with(&system, "/stats?site_id=private", key).await;
+        let (status, body, challenge) = system.report_as("/stats?site_id=private", key).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
         assert!(challenge.is_some_and(|c| c.starts_with("Bearer")));
         assert_eq!(body.as_object().unwrap().len(), 1, "only `error`: {body}");
@@ -191,29 +169,30 @@ async fn private_reports_need_a_valid_key() {
         "/stats?site_id=private&bogus=1",
         "/stats?site_id=open&site_id=private",
     ] {
-        let (status, body, _) = report_with(&system, path, None).await;
+        let (status, body, _) = system.report_as(path, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
     }
     // Health and the API document stay open.
     for path in ["/healthz", "/openapi.json"] {
-        let (status, _, _) = report_with(&system, path, None).await;
+        let (status, _, _) = system.report_as(path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
 
     // The right key reads the numbers.
-    let (status, body, _) =
-        report_with(&system, "/stats?site_id=private", Some(&first.secret)).await;
+    let (status, body, _) = system
+        .report_as("/stats?site_id=private", Some(&first.secret))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (&body["total_views"], &body["unique_users"]),
         (&json!(2), &json!(2))
     );
-    let (status, body, _) = report_with(
-        &system,
-        "/stats/breakdown?site_id=private&property=path",
-        Some(&first.secret),
-    )
-    .await;
+    let (status, body, _) = system
+        .report_as(
+            "/stats/breakdown?site_id=private&property=path",
+            Some(&first.secret),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["results"][0]["value"], "/secret");
 
@@ -224,89 +203,64 @@ async fn private_reports_need_a_valid_key() {
         sites.revoke_key("private", &first.id).await,
         Err(SitesError::NoSuchKey { .. })
     ));
-    let (status, _, _) = report_with(&system, "/stats?site_id=private", Some(&first.secret)).await;
+    let (status, _, _) = system
+        .report_as("/stats?site_id=private", Some(&first.secret))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = report_with(&system, "/stats?site_id=private", Some(&second.secret)).await;
+    let (status, _, _) = system
+        .report_as("/stats?site_id=private", Some(&second.secret))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     // Made public, or unregistered: open again.
     sites.update("private", Some(true), None).await.unwrap();
-    let (status, _, _) = report_with(&system, "/stats?site_id=private", None).await;
+    let (status, _, _) = system.report_as("/stats?site_id=private", None).await;
     assert_eq!(status, StatusCode::OK);
     sites.update("private", Some(false), None).await.unwrap();
-    let (status, _, _) = report_with(&system, "/stats?site_id=private", None).await;
+    let (status, _, _) = system.report_as("/stats?site_id=private", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     sites.remove("private").await.unwrap();
-    let (status, body, _) = report_with(&system, "/stats?site_id=private", None).await;
+    let (status, body, _) = system.report_as("/stats?site_id=private", None).await;
     assert_eq!((status, &body["total_views"]), (StatusCode::OK, &json!(2)));
     system.shutdown().await;
-}
-
-/// Runs the real `beacon-admin` binary against the test's database.
-fn admin(system: &TestSystem, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_beacon-admin"))
-        .args(args)
-        .env("MONGO_URL", &system.config.mongo_url)
-        // Away from the repository's `.env`, which must not matter here.
-        .current_dir(std::env::temp_dir())
-        .output()
-        .expect("beacon-admin runs")
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "beacon-admin failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 #[tokio::test]
 async fn the_admin_binary_creates_sites_and_keys_and_revokes_them() {
     let system = TestSystem::start_with(&[], false).await;
-    let added = stdout(&admin(
-        &system,
-        &["site", "add", "cli", "--domain", "Example.com"],
-    ));
+    let added = stdout(&system.admin(&["site", "add", "cli", "--domain", "Example.com"]));
     assert!(added.contains("domains: example.com"), "{added}");
-    let again = admin(&system, &["site", "add", "cli"]);
+    let again = system.admin(&["site", "add", "cli"]);
     assert!(!again.status.success(), "a second registration fails");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already registered"));
 
-    let created = stdout(&admin(
-        &system,
-        &["key", "add", "cli", "--label", "dashboard"],
-    ));
+    let created = stdout(&system.admin(&["key", "add", "cli", "--label", "dashboard"]));
     let secret = created.lines().last().unwrap().trim().to_owned();
     assert!(secret.starts_with("bk_"), "{created}");
-    let listed = stdout(&admin(&system, &["key", "list", "cli"]));
+    let listed = stdout(&system.admin(&["key", "list", "cli"]));
     assert!(
         listed.contains("dashboard") && !listed.contains(&secret),
         "{listed}"
     );
     let key_id = listed.split('\t').next().unwrap().to_owned();
-    let shown = stdout(&admin(&system, &["site", "list"]));
+    let shown = stdout(&system.admin(&["site", "list"]));
     assert!(
         shown.starts_with("cli\tprivate\t1 keys\texample.com"),
         "{shown}"
     );
 
-    let (status, _, _) = report_with(&system, "/stats?site_id=cli", Some(&secret)).await;
+    let (status, _, _) = system.report_as("/stats?site_id=cli", Some(&secret)).await;
     assert_eq!(status, StatusCode::OK);
-    stdout(&admin(&system, &["key", "revoke", "cli", &key_id]));
-    let (status, _, _) = report_with(&system, "/stats?site_id=cli", Some(&secret)).await;
+    stdout(&system.admin(&["key", "revoke", "cli", &key_id]));
+    let (status, _, _) = system.report_as("/stats?site_id=cli", Some(&secret)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let set = stdout(&admin(
-        &system,
-        &["site", "set", "cli", "--public", "true", "--any-domain"],
-    ));
+    let set = stdout(&system.admin(&["site", "set", "cli", "--public", "true", "--any-domain"]));
     assert!(
         set.contains("public:  true") && set.contains("domains: (any)"),
         "{set}"
     );
-    stdout(&admin(&system, &["site", "remove", "cli"]));
-    assert!(stdout(&admin(&system, &["site", "list"])).is_empty());
+    stdout(&system.admin(&["site", "remove", "cli"]));
+    assert!(stdout(&system.admin(&["site", "list"])).is_empty());
     system.shutdown().await;
 }

@@ -1,7 +1,8 @@
 // "Don't count my visits": the tracker's self-exclusion switch (tracker-wasm/README.md, "Not
-// counting yourself") for this browser. The dashboard shares the shop's origin here, so it sets
-// the same localStorage flag the tracker reads; a dashboard on another origin links to
-// <site>/#beacon-ignore=on instead, which the tracker turns into the same flag.
+// counting yourself") for this browser, on the shop's About page. It shares the shop's origin,
+// so it sets the same localStorage flag the tracker reads. The stats page (report_service) is
+// on another origin and cannot: it links to <site>/#beacon-ignore=on instead, which the tracker
+// turns into the same flag.
 const KEY = 'beacon:ignore';
 const box = document.getElementById('ignore-me');
 if (box) {

@@ -1,4 +1,6 @@
-//! Serves the built demo site (`dist/`, from `trunk build`) for local runs and browser tests.
+//! Serves the built demo shop (`dist/`, from `trunk build`) for local runs and browser tests.
+//! The stats dashboard is not here: report_service serves it; `/dashboard` redirects there, to
+//! the shop's site.
 //!
 //! The pages are written against the default local URLs (`http://localhost:3000` for ingestion,
 //! `http://localhost:4000` for reports). This server rewrites those two origins in HTML and JS as
@@ -33,6 +35,8 @@ const ALLOW_LOCALHOST: &str = "data-allow-localhost";
 
 struct Site {
     root: PathBuf,
+    /// Where `/dashboard` redirects: the report service's stats page for this site.
+    dashboard: String,
     /// (written in the pages, served instead) pairs applied to HTML and JS.
     rewrites: Vec<(&'static str, String)>,
 }
@@ -63,8 +67,14 @@ async fn main() -> anyhow::Result<()> {
             format!("{ALLOW_LOCALHOST} data-allow-bots"),
         ));
     }
+    let dashboard = format!(
+        "{}/?site={}",
+        origin("REPORT_URL", DEFAULT_REPORT),
+        env_or("SITE_ID", DEFAULT_SITE)
+    );
     let site = Arc::new(Site {
         root: PathBuf::from(env_or("DEMO_DIR", "dist")),
+        dashboard,
         rewrites,
     });
     anyhow::ensure!(
@@ -131,6 +141,9 @@ fn content_type(path: &Path) -> &'static str {
 const NOT_FOUND_PAGE: &str = "404.html";
 
 async fn serve(State(site): State<Arc<Site>>, request: Request) -> Response {
+    if request.uri().path() == "/dashboard" {
+        return axum::response::Redirect::temporary(&site.dashboard).into_response();
+    }
     let Some(path) = resolve(&site.root, request.uri().path()) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -209,6 +222,7 @@ mod tests {
         }
         Arc::new(Site {
             root,
+            dashboard: "http://localhost:4000/?site=s1".to_owned(),
             rewrites: vec![(DEFAULT_SITE, "s1".to_owned())],
         })
     }

@@ -1,34 +1,32 @@
 #!/usr/bin/env node
-// A mock of the report API plus a static server for demo-site/, for developing and screenshotting
-// the dashboard without the real services. Plain node:http, no dependencies.
+// A mock of the report API that serves the stats page (dashboard/) like report_service does, for
+// developing and screenshotting the page without the real services. Plain node:http, no
+// dependencies.
 //
-//   node e2e/mock/server.mjs                     # http://127.0.0.1:8090/dashboard
-//   PORT=9000 DEMO_DIR=dist node e2e/mock/server.mjs
+//   node e2e/mock/server.mjs                     # http://127.0.0.1:8090/
+//   PORT=9000 DASHBOARD_DIR=dashboard node e2e/mock/server.mjs
 //
-// Environment: PORT (8090), BIND_HOST (127.0.0.1), DEMO_DIR (demo-site/ next to this repo's e2e/),
-// REPORT_URL (what the pages use for the report API; default: this server's own origin, which
-// answers the API below), LATENCY_MS (0: delay added to every API answer), LEGACY=1 (act like
-// the report service before this API: only GET /stats?site_id&date, anything else 404 or 400).
+// Environment: PORT (8090), BIND_HOST (127.0.0.1), DASHBOARD_DIR (dashboard/ next to this
+// repo's e2e/), LATENCY_MS (0: delay added to every API answer).
 //
-// Like demo_site (demo-site/src/main.rs), HTML and JS are served with `http://localhost:4000`
-// rewritten to REPORT_URL, `/dashboard` resolves to `dashboard.html`, and `/app/*` falls back to
-// `app.html`. The API answers follow docs/openapi.json (also served, at /openapi.json) with
-// deterministic data: the same site, range and filters always give the same numbers, except that
-// today only counts up to the current hour. Special site ids: `empty-site` has no data at all,
-// `down-site` answers 503 like a report service whose store is unreachable.
+// As report_service: `/` is index.html, `/assets/*` the page's files, the API beside them. The
+// API answers follow docs/openapi.json (also served, at /openapi.json) with deterministic data:
+// the same site, range and filters always give the same numbers, except that today only counts
+// up to the current hour. Special site ids: `empty-site` has no data at all, `down-site`
+// answers 503 like a report service whose store is unreachable, and `private-site` answers 401
+// unless the request carries `Authorization: Bearer bk_mock` (or the shared link's `bs_mock`).
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(process.env.DEMO_DIR || path.join(here, '../../demo-site'));
+const ROOT = path.resolve(process.env.DASHBOARD_DIR || path.join(here, '../../dashboard'));
 const OPENAPI = path.join(here, '../../docs/openapi.json');
 const PORT = Number(process.env.PORT || 8090);
 const HOST = process.env.BIND_HOST || '127.0.0.1';
 const LATENCY = Number(process.env.LATENCY_MS || 0);
-const LEGACY = process.env.LEGACY === '1';
-const DEFAULT_REPORT = 'http://localhost:4000';
+const PRIVATE_TOKENS = ['Bearer bk_mock', 'Bearer bs_mock'];
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic pseudo-random numbers.
@@ -219,10 +217,31 @@ function context(url, allowed, now) {
 
 const COMMON = ['site_id', 'date', 'from', 'to', 'filters'];
 
+/** The range `compare=previous_period` names: as many days, ending the day before `from`. */
+function previousPeriod(c) {
+  if (c.q.compare === undefined) return null;
+  if (c.q.compare !== 'previous_period') throw new BadRequest('`compare` must be `previous_period`', 'compare');
+  const n = c.days.length;
+  const start = Date.parse(`${c.from}T00:00:00Z`);
+  const from = dayOf(start - n * 86400e3), to = dayOf(start - 86400e3);
+  return { ...c, from, to, days: daysOf(from, to) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The endpoints.
 function stats(url, now) {
-  const c = context(url, [...COMMON, 'metrics'], now);
+  const c = context(url, [...COMMON, 'metrics', 'compare'], now);
+  const body = totals(c, now);
+  const previous = previousPeriod(c);
+  if (previous) {
+    const p = totals(previous, now);
+    delete p.site_id; delete p.date; delete p.top_paths;
+    body.comparison = p;
+  }
+  return body;
+}
+
+function totals(c, now) {
   const a = aggregate(c.q.site_id, c.days, c.share, now);
   const body = {
     site_id: c.q.site_id, date: c.from === c.to ? c.from : undefined, from: c.from, to: c.to,
@@ -247,9 +266,16 @@ function stats(url, now) {
 }
 
 function timeseries(url, now) {
-  const c = context(url, [...COMMON, 'interval'], now);
+  const c = context(url, [...COMMON, 'interval', 'compare'], now);
   const interval = c.q.interval ?? (c.from === c.to ? 'hour' : 'day');
   if (interval !== 'hour' && interval !== 'day') throw new BadRequest('`interval` must be hour or day', 'interval');
+  const body = { site_id: c.q.site_id, from: c.from, to: c.to, interval, points: series(c, interval, now) };
+  const previous = previousPeriod(c);
+  if (previous) body.comparison = { from: previous.from, to: previous.to, points: series(previous, interval, now) };
+  return body;
+}
+
+function series(c, interval, now) {
   const points = [];
   const point = (time, a) => ({
     time, views: a.views, visitors: a.visitors, visits: a.visits,
@@ -264,7 +290,7 @@ function timeseries(url, now) {
       }
     }
   }
-  return { site_id: c.q.site_id, from: c.from, to: c.to, interval, points };
+  return points;
 }
 
 function breakdownRows(c, property, total) {
@@ -338,7 +364,12 @@ function toCsv(rows) {
   return [cols.join(','), ...rows.map((r) => cols.map((k) => cell(r[k])).join(','))].join('\r\n') + '\r\n';
 }
 
+function sites() {
+  return { sites: [{ site_id: 'demo-shop', public: true, domains: ['shop.example.com'] }] };
+}
+
 const API = {
+  '/sites': sites,
   '/stats': stats,
   '/stats/timeseries': timeseries,
   '/stats/breakdown': breakdown,
@@ -381,9 +412,11 @@ async function api(req, res, url) {
   if (url.searchParams.get('site_id') === 'down-site') {
     return send(res, 503, { error: 'the store is unavailable, retry later' }, { 'retry-after': '5' });
   }
-  if (LEGACY && url.pathname !== '/stats') return send(res, 404, '');
+  if (url.searchParams.get('site_id') === 'private-site' && !PRIVATE_TOKENS.includes(req.headers.authorization)) {
+    const error = 'this report requires a valid API key: send `Authorization: Bearer <key>`';
+    return send(res, 401, { error }, { 'www-authenticate': 'Bearer realm="beacon"' });
+  }
   try {
-    if (LEGACY) parseQuery(url, ['site_id', 'date']);
     const body = API[url.pathname](url, Date.now());
     const csv = url.pathname === '/stats/breakdown' && (url.searchParams.get('format') === 'csv'
       || (!url.searchParams.has('format') && /text\/csv/.test(req.headers.accept || '')));
@@ -402,32 +435,20 @@ const TYPES = {
   '.wasm': 'application/wasm', '.ico': 'image/x-icon',
 };
 
-async function isFile(p) {
-  try { return (await fs.stat(p)).isFile(); } catch { return false; }
-}
-
-/** The same resolution as demo_site: dir → index.html, `/x` → x.html, `/app/*` → app.html. */
-async function resolve(urlPath) {
-  const rel = path.normalize(decodeURIComponent(urlPath)).replace(/^(\.\.[/\\])+/, '');
-  let p = path.join(ROOT, rel);
-  if (!p.startsWith(ROOT)) return null;
-  try { if ((await fs.stat(p)).isDirectory()) p = path.join(p, 'index.html'); } catch { /* no such file */ }
-  if (!path.extname(p) && await isFile(`${p}.html`)) p += '.html';
-  else if (!(await isFile(p)) && urlPath.startsWith('/app/')) p = path.join(ROOT, 'app.html');
-  return p;
+/** As report_service: `/` is index.html, `/assets/*` the page's files, nothing else. */
+function resolve(urlPath) {
+  if (urlPath === '/') return path.join(ROOT, 'index.html');
+  if (!urlPath.startsWith('/assets/')) return null;
+  const p = path.join(ROOT, path.normalize(decodeURIComponent(urlPath)));
+  return p.startsWith(path.join(ROOT, 'assets')) ? p : null;
 }
 
 async function file(req, res, url) {
-  const p = await resolve(url.pathname);
-  if (!p) return send(res, 400, 'bad path');
+  const p = resolve(url.pathname);
   let bytes;
-  try { bytes = await fs.readFile(p); } catch { return send(res, 404, 'not found'); }
-  const type = TYPES[path.extname(p)] || 'application/octet-stream';
-  if (type.startsWith('text/html') || type.startsWith('text/javascript')) {
-    const report = (process.env.REPORT_URL || `http://${req.headers.host}`).replace(/\/+$/, '');
-    bytes = bytes.toString('utf8').split(DEFAULT_REPORT).join(report);
-  }
-  res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
+  try { bytes = p && await fs.readFile(p); } catch { bytes = null; }
+  if (!bytes) return send(res, 404, { error: 'no such file' });
+  res.writeHead(200, { 'content-type': TYPES[path.extname(p)] || 'application/octet-stream', 'cache-control': 'no-cache' });
   res.end(bytes);
 }
 
@@ -442,6 +463,6 @@ const server = http.createServer((req, res) => {
 });
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
-  console.log(`mock report API + demo site on http://${HOST}:${port}/dashboard (serving ${ROOT})`);
+  console.log(`mock report API + stats page on http://${HOST}:${port}/ (serving ${ROOT})`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

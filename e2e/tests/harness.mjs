@@ -1,15 +1,17 @@
 // Shared pieces of the browser tests: a switchable proxy in front of ingestion (to take the
 // endpoint "down" the way a network outage looks to a browser), a demo-site server per test
-// (each with its own site id), headless Debian Chromium, and polling of the public /stats API.
+// (each with its own site id), headless Debian Chromium, polling of the /stats API (with a key
+// for a private site), and the real `beacon-admin` binary.
 import http from 'node:http';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 export const INGEST_URL = need('INGEST_URL');
 export const REPORT_URL = need('REPORT_URL');
 const DEMO_SITE_BIN = need('DEMO_SITE_BIN');
 const DEMO_DIR = need('DEMO_DIR');
+const BEACON_ADMIN_BIN = process.env.BEACON_ADMIN_BIN;
 
 function need(name) {
   const value = process.env[name];
@@ -152,29 +154,46 @@ export function watchErrors(page) {
   return errors;
 }
 
-export async function stats(siteId, date) {
+/** GET /stats for one day (default today), with `token` as the bearer for a private site. */
+export async function stats(siteId, date, token) {
   const day = date || new Date().toISOString().slice(0, 10);
-  const r = await fetch(`${REPORT_URL}/stats?site_id=${encodeURIComponent(siteId)}&date=${day}`);
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const r = await fetch(`${REPORT_URL}/stats?site_id=${encodeURIComponent(siteId)}&date=${day}`, { headers });
   if (!r.ok) throw new Error(`/stats answered ${r.status}`);
   return r.json();
 }
 
 /** Polls /stats until total_views reaches `views`, then checks it stays there. */
-export async function waitForViews(siteId, views, timeoutMs = 30000) {
+export async function waitForViews(siteId, views, timeoutMs = 30000, token = undefined) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
-    last = await stats(siteId);
+    last = await stats(siteId, undefined, token);
     if (last.total_views > views) throw new Error(`counted ${last.total_views} views, expected ${views}`);
     if (last.total_views === views) {
       await sleep(1500);
-      const again = await stats(siteId);
+      const again = await stats(siteId, undefined, token);
       if (again.total_views !== views) throw new Error(`count moved on to ${again.total_views}`);
       return again;
     }
     await sleep(200);
   }
   throw new Error(`only ${last && last.total_views} of ${views} views counted after ${timeoutMs} ms`);
+}
+
+/** Runs `beacon-admin ARGS...` (BEACON_ADMIN_BIN, against MONGO_URL) and returns its output. */
+export function admin(...args) {
+  if (!BEACON_ADMIN_BIN) throw new Error('BEACON_ADMIN_BIN must be set (scripts/system-test sets it)');
+  return execFileSync(BEACON_ADMIN_BIN, args, { encoding: 'utf8', cwd: '/' });
+}
+
+/** POSTs events to ingestion as a site's own server would (`user_id` set: no bot filter). */
+export async function postEvents(events) {
+  const r = await fetch(`${INGEST_URL}/event`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events),
+  });
+  const body = await r.json();
+  if (r.status !== 202 || body.accepted !== events.length) throw new Error(`ingestion answered ${r.status} ${JSON.stringify(body)}`);
 }
 
 export function uniqueSite(prefix) {

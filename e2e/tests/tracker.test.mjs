@@ -115,7 +115,7 @@ test('the page keeps working when the endpoint is unreachable', async () => {
   }
 });
 
-test('the dashboard shows what /stats returns', async () => {
+test('the stats page on the report service shows what /stats returns', async () => {
   const site = uniqueSite('e2e-dashboard');
   const demo = await demoSite(site, INGEST_URL);
   try {
@@ -125,9 +125,11 @@ test('the dashboard shows what /stats returns', async () => {
     await page.close({ runBeforeUnload: true });
     const expected = await waitForViews(site, 4);
 
+    // The shop's "Stats dashboard" link leads to the report service's page for its site.
     const dash = await context.newPage();
     const errors = watchErrors(dash);
-    await dash.goto(`${demo.url}/dashboard?site=${site}`);
+    await dash.goto(`${demo.url}/dashboard`);
+    await dash.waitForURL(`${REPORT_URL}/?site=${site}**`);
     await dash.waitForFunction(
       (n) => document.querySelector('[data-testid="total-views"]').textContent === String(n),
       expected.total_views, { timeout: 10000 },

@@ -40,6 +40,22 @@ impl Metric {
     ];
 }
 
+/// What a report is compared with (`compare=`), as Plausible's API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// The range of the same number of days that ends the day before `from`.
+    PreviousPeriod,
+}
+
+impl Compare {
+    fn parse(value: &str) -> Result<Self, EventError> {
+        match value {
+            "previous_period" => Ok(Self::PreviousPeriod),
+            _ => Err(EventError::field("compare", "must be `previous_period`")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
     Hour,
@@ -75,12 +91,17 @@ pub struct ReportQuery {
     pub limit: u32,
     pub page: u32,
     pub csv: bool,
+    pub compare: Option<Compare>,
 }
 
 /// The parameters of each endpoint.
 pub mod accepts {
-    pub const STATS: &[&str] = &["site_id", "date", "from", "to", "filters", "metrics"];
-    pub const TIMESERIES: &[&str] = &["site_id", "date", "from", "to", "filters", "interval"];
+    pub const STATS: &[&str] = &[
+        "site_id", "date", "from", "to", "filters", "metrics", "compare",
+    ];
+    pub const TIMESERIES: &[&str] = &[
+        "site_id", "date", "from", "to", "filters", "interval", "compare",
+    ];
     pub const BREAKDOWN: &[&str] = &[
         "site_id", "date", "from", "to", "filters", "property", "limit", "page", "format",
     ];
@@ -196,6 +217,23 @@ impl ReportQuery {
                 Some("csv") => true,
                 Some(_) => return Err(EventError::field("format", "must be `json` or `csv`")),
             },
+            compare: get("compare").map(Compare::parse).transpose()?,
+        })
+    }
+
+    /// The query for the range `compare` asks for, with everything else unchanged (filters,
+    /// metrics, interval), or `None` without `compare`.
+    ///
+    /// `previous_period`: as many days as `from..=to`, ending the day before `from`, so an
+    /// hourly series has as many points as the current one and the two align by position.
+    pub fn comparison(&self) -> Option<Self> {
+        let Compare::PreviousPeriod = self.compare?;
+        let days = time::Duration::days((self.to - self.from).whole_days() + 1);
+        Some(Self {
+            from: self.from.saturating_sub(days),
+            to: self.from.saturating_sub(time::Duration::DAY),
+            compare: None,
+            ..self.clone()
         })
     }
 
@@ -364,6 +402,8 @@ mod tests {
         assert_eq!(field("site_id=s&metrics=visits,nope"), Some("metrics"));
         assert_eq!(field("site_id=s&filters=source"), Some("filters"));
         assert_eq!(field("site_id=s&filters=colour==red"), Some("filters"));
+        assert_eq!(field("site_id=s&compare=year_over_year"), Some("compare"));
+        assert_eq!(field("site_id=s&compare="), Some("compare"));
         let injection = parse("site_id[$ne]=x").unwrap_err();
         assert!(
             injection.message.contains("site_id[$ne]"),
@@ -377,6 +417,44 @@ mod tests {
             .unwrap_err()
             .field
             .is_none());
+    }
+
+    #[test]
+    fn the_previous_period_has_the_same_length_and_ends_the_day_before() {
+        let previous = |q: &str| {
+            let p = parse(q).unwrap().comparison().unwrap();
+            (p.from, p.to, p.compare)
+        };
+        assert_eq!(
+            previous("site_id=s&date=2026-03-01&compare=previous_period"),
+            (date!(2026 - 02 - 28), date!(2026 - 02 - 28), None)
+        );
+        // 7 days: the 7 days before, across the end of a month.
+        assert_eq!(
+            previous("site_id=s&from=2026-12-01&to=2026-12-07&compare=previous_period"),
+            (date!(2026 - 11 - 24), date!(2026 - 11 - 30), None)
+        );
+        // March has 31 days; the 31 days before it reach into January.
+        assert_eq!(
+            previous("site_id=s&from=2026-03-01&to=2026-03-31&compare=previous_period"),
+            (date!(2026 - 01 - 29), date!(2026 - 02 - 28), None)
+        );
+        let q =
+            parse("site_id=s&filters=device%3D%3Dmobile&metrics=visits&compare=previous_period")
+                .unwrap();
+        let p = q.comparison().unwrap();
+        assert_eq!((&p.filters, &p.metrics), (&q.filters, &q.metrics));
+        assert!(parse("site_id=s").unwrap().comparison().is_none());
+        // Breakdowns and realtime do not take it.
+        let b = ReportQuery::parse(
+            Some("site_id=s&property=path&compare=previous_period"),
+            accepts::BREAKDOWN,
+            NOW,
+        );
+        assert!(b
+            .unwrap_err()
+            .message
+            .contains("unknown query parameter `compare`"));
     }
 
     #[test]

@@ -202,6 +202,7 @@ mod tests {
             domains: vec!["example.com".to_owned()],
             public: false,
             keys: Vec::new(),
+            links: Vec::new(),
             created_at: None,
         }
     }

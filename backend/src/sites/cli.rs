@@ -1,8 +1,9 @@
-//! `beacon-admin`: register sites and manage their API keys from a shell.
+//! `beacon-admin`: register sites and manage their API keys and shared links from a shell.
 //!
 //! The commands and their output live here rather than in `src/bin/beacon_admin.rs`, so tests
 //! drive exactly what the binary runs ([`Cli::run`] with any writer). The output is for people;
-//! `key add` prints the secret alone on its last line, so `| tail -n1` captures it.
+//! `key add` prints the secret and `link add` the shared URL alone on the last line, so
+//! `| tail -n1` captures it.
 
 use std::io::Write;
 
@@ -14,7 +15,7 @@ use super::{Site, Sites};
 #[derive(Debug, Parser)]
 #[command(
     name = "beacon-admin",
-    about = "Manage Beacon's registered sites and their API keys (MONGO_URL from the environment or .env)"
+    about = "Manage Beacon's registered sites, their API keys and shared links (MONGO_URL and DASHBOARD_URL from the environment or .env)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +30,9 @@ pub enum Command {
     /// Create, list or revoke a site's API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Create, list or revoke a site's shared links: read-only dashboard URLs.
+    #[command(subcommand)]
+    Link(LinkCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,86 +80,169 @@ pub enum KeyCommand {
     Revoke { site: String, key_id: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Create a shared link: a URL that opens the site's dashboard read-only for anyone who has
+    /// it. Printed once; only a hash of its token is stored.
+    Add {
+        site: String,
+        #[arg(long)]
+        label: Option<String>,
+        /// Where the dashboard is reached (default: DASHBOARD_URL).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// List a site's shared links (ids, the start of each token, dates, labels; never tokens).
+    List { site: String },
+    /// Revoke a shared link by its id or its token's start as `link list` shows it.
+    Revoke {
+        site: String,
+        #[arg(value_name = "ID|TOKEN-PREFIX")]
+        link: String,
+    },
+}
+
 impl Cli {
-    /// Runs the command against `sites`, writing its output to `out`.
-    pub async fn run(self, sites: &Sites, out: &mut dyn Write) -> anyhow::Result<()> {
+    /// Runs the command against `sites`, writing its output to `out`. Shared links are printed
+    /// under `dashboard_url` (the config's `DASHBOARD_URL`) unless the command gives another.
+    pub async fn run(
+        self,
+        sites: &Sites,
+        dashboard_url: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
         match self.command {
-            Command::Site(SiteCommand::Add {
-                id,
-                domains,
-                public,
-            }) => {
-                let site = sites.add(&id, &domains, public).await?;
-                writeln!(out, "registered site {}", site.id)?;
-                describe(&site, out)?;
-            }
-            Command::Site(SiteCommand::List) => {
-                for site in sites.list().await? {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{} keys\t{}",
-                        site.id,
-                        if site.public { "public" } else { "private" },
-                        site.keys.len(),
-                        domains_text(&site),
-                    )?;
-                }
-            }
-            Command::Site(SiteCommand::Show { id }) => {
-                let site = sites
-                    .get(&id)
-                    .await?
-                    .ok_or(super::SitesError::NoSuchSite(id))?;
-                describe(&site, out)?;
-            }
-            Command::Site(SiteCommand::Set {
-                id,
-                public,
-                domains,
-                any_domain,
-            }) => {
-                let domains = (any_domain || !domains.is_empty()).then_some(domains);
-                if public.is_none() && domains.is_none() {
-                    anyhow::bail!("nothing to change: give --public, --domain or --any-domain");
-                }
-                let site = sites.update(&id, public, domains.as_deref()).await?;
-                describe(&site, out)?;
-            }
-            Command::Site(SiteCommand::Remove { id }) => {
-                sites.remove(&id).await?;
-                writeln!(out, "removed site {id}")?;
-            }
-            Command::Key(KeyCommand::Add { site, label }) => {
-                let key = sites.add_key(&site, label.as_deref()).await?;
+            Command::Site(command) => site(command, sites, out).await,
+            Command::Key(command) => key(command, sites, out).await,
+            Command::Link(command) => link(command, sites, dashboard_url, out).await,
+        }
+    }
+}
+
+async fn site(command: SiteCommand, sites: &Sites, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        SiteCommand::Add {
+            id,
+            domains,
+            public,
+        } => {
+            let site = sites.add(&id, &domains, public).await?;
+            writeln!(out, "registered site {}", site.id)?;
+            describe(&site, out)?;
+        }
+        SiteCommand::List => {
+            for site in sites.list().await? {
                 writeln!(
                     out,
-                    "created key {} for site {site}; it is shown only this once:",
-                    key.id
+                    "{}\t{}\t{} keys\t{}",
+                    site.id,
+                    if site.public { "public" } else { "private" },
+                    site.keys.len(),
+                    domains_text(&site),
                 )?;
-                writeln!(out, "{}", key.secret)?;
-            }
-            Command::Key(KeyCommand::List { site: id }) => {
-                let site = sites
-                    .get(&id)
-                    .await?
-                    .ok_or(super::SitesError::NoSuchSite(id))?;
-                for key in &site.keys {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}",
-                        key.id,
-                        date_text(key.created_at),
-                        key.label.as_deref().unwrap_or("-"),
-                    )?;
-                }
-            }
-            Command::Key(KeyCommand::Revoke { site, key_id }) => {
-                sites.revoke_key(&site, &key_id).await?;
-                writeln!(out, "revoked key {key_id} of site {site}")?;
             }
         }
-        Ok(())
+        SiteCommand::Show { id } => describe(&registered(sites, id).await?, out)?,
+        SiteCommand::Set {
+            id,
+            public,
+            domains,
+            any_domain,
+        } => {
+            let domains = (any_domain || !domains.is_empty()).then_some(domains);
+            if public.is_none() && domains.is_none() {
+                anyhow::bail!("nothing to change: give --public, --domain or --any-domain");
+            }
+            let site = sites.update(&id, public, domains.as_deref()).await?;
+            describe(&site, out)?;
+        }
+        SiteCommand::Remove { id } => {
+            sites.remove(&id).await?;
+            writeln!(out, "removed site {id}")?;
+        }
     }
+    Ok(())
+}
+
+async fn key(command: KeyCommand, sites: &Sites, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Add { site, label } => {
+            let key = sites.add_key(&site, label.as_deref()).await?;
+            writeln!(
+                out,
+                "created key {} for site {site}; it is shown only this once:",
+                key.id
+            )?;
+            writeln!(out, "{}", key.secret)?;
+        }
+        KeyCommand::List { site } => {
+            for key in &registered(sites, site).await?.keys {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    key.id,
+                    date_text(key.created_at),
+                    key.label.as_deref().unwrap_or("-"),
+                )?;
+            }
+        }
+        KeyCommand::Revoke { site, key_id } => {
+            sites.revoke_key(&site, &key_id).await?;
+            writeln!(out, "revoked key {key_id} of site {site}")?;
+        }
+    }
+    Ok(())
+}
+
+async fn link(
+    command: LinkCommand,
+    sites: &Sites,
+    dashboard_url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match command {
+        LinkCommand::Add {
+            site,
+            label,
+            base_url,
+        } => {
+            let base = base_url.as_deref().unwrap_or(dashboard_url);
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                anyhow::bail!("--base-url must start with http:// or https://");
+            }
+            let link = sites.add_link(&site, label.as_deref()).await?;
+            writeln!(
+                out,
+                "created shared link {} for site {site}: anyone with this URL can read its reports; it is shown only this once:",
+                link.id
+            )?;
+            writeln!(out, "{}", super::share_url(base, &site, &link.secret))?;
+        }
+        LinkCommand::List { site } => {
+            for link in &registered(sites, site).await?.links {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    link.id,
+                    link.token_prefix(),
+                    date_text(link.created_at),
+                    link.label.as_deref().unwrap_or("-"),
+                )?;
+            }
+        }
+        LinkCommand::Revoke { site, link } => {
+            let id = sites.revoke_link(&site, &link).await?;
+            writeln!(out, "revoked shared link {id} of site {site}")?;
+        }
+    }
+    Ok(())
+}
+
+async fn registered(sites: &Sites, id: String) -> anyhow::Result<Site> {
+    Ok(sites
+        .get(&id)
+        .await?
+        .ok_or(super::SitesError::NoSuchSite(id))?)
 }
 
 fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {
@@ -163,6 +250,7 @@ fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "public:  {}", site.public)?;
     writeln!(out, "domains: {}", domains_text(site))?;
     writeln!(out, "keys:    {}", site.keys.len())?;
+    writeln!(out, "links:   {}", site.links.len())?;
     writeln!(out, "created: {}", date_text(site.created_at))
 }
 

@@ -10,9 +10,9 @@
 //!   This stops another website from polluting the site's numbers through a browser; it is not
 //!   authentication (a script can send any header), which is what the report keys are for.
 //! - `public`: when false (the default for a registered site), every `/stats*` report needs
-//!   `Authorization: Bearer <key>` with one of the site's `keys`.
-//! - `keys`: API keys, stored only as BLAKE3 hashes. A key is 32 random bytes, so a plain
-//!   (unsalted) hash is as strong as a password hash would be: there is nothing to guess.
+//!   `Authorization: Bearer <token>` with one of the site's `keys` or `links`.
+//! - `keys`: API keys ([`keys`]), and `links`: shared links ([`links`]), both stored only as
+//!   BLAKE3 hashes (`secrets.rs`). Either opens the site's reports, and nothing else.
 //!
 //! Ingestion reads sites through [`SiteCache`] (no MongoDB round trip per event, and a MongoDB
 //! outage never stops ingestion); reports read them per request, so a revoked key stops working
@@ -20,13 +20,18 @@
 
 pub mod cache;
 pub mod cli;
+pub mod keys;
+pub mod links;
+mod secrets;
 
 pub use cache::SiteCache;
+pub use keys::{ApiKey, NewKey, KEY_PREFIX};
+pub use links::{share_url, NewLink, SharedLink, LINK_PREFIX};
 
 use axum::http::{header, HeaderMap};
 use beacon_event::SiteId;
 use futures::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, DateTime, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::Collection;
 use serde::{Deserialize, Serialize};
@@ -35,8 +40,6 @@ use crate::store::{MongoStore, StoreError};
 
 /// The MongoDB collection of registered sites.
 pub const COLLECTION: &str = "sites";
-/// Every API key starts with this, so a leaked one is recognisable (secret scanners, logs).
-pub const KEY_PREFIX: &str = "bk_";
 
 /// A registered site, as stored (`_id` = the site id).
 ///
@@ -55,27 +58,9 @@ pub struct Site {
     #[serde(default)]
     pub keys: Vec<ApiKey>,
     #[serde(default)]
-    pub created_at: Option<DateTime>,
-}
-
-/// One API key of a site; the secret itself is never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiKey {
-    /// A public handle to list and revoke the key by (`k_` + 12 hex digits).
-    pub id: String,
-    /// BLAKE3 of the whole key text (`bk_...`), hex.
-    pub hash: String,
+    pub links: Vec<SharedLink>,
     #[serde(default)]
     pub created_at: Option<DateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-}
-
-/// A key just created: the only moment its secret exists outside the caller.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    pub id: String,
-    pub secret: String,
 }
 
 impl Site {
@@ -102,22 +87,28 @@ impl Site {
         })
     }
 
-    /// Whether `token` (the text after `Bearer `) is one of this site's keys.
-    ///
-    /// Compares BLAKE3 hashes with `blake3::Hash`'s constant-time equality, so timing reveals
-    /// nothing about a stored hash; every key is compared, a match does not stop early.
+    /// Whether `token` (the text after `Bearer `) is one of this site's API keys.
     pub fn accepts_key(&self, token: &str) -> bool {
-        let presented = blake3::hash(token.as_bytes());
-        self.keys.iter().fold(false, |found, key| {
-            let matches = blake3::Hash::from_hex(&key.hash).is_ok_and(|stored| stored == presented);
-            found | matches
-        })
+        secrets::matches_any(self.keys.iter().map(|k| k.hash.as_str()), token)
+    }
+
+    /// Whether `token` opens this site's reports: one of its API keys or shared links. (A
+    /// shared link grants nothing else: anything more a key may ever do checks
+    /// [`Site::accepts_key`].)
+    pub fn opens_reports(&self, token: &str) -> bool {
+        let links = self.links.iter().map(|l| l.hash.as_str());
+        self.accepts_key(token) | secrets::matches_any(links, token)
+    }
+
+    /// Whether anyone may read this site's reports, or the holder of `token`.
+    pub fn readable_with(&self, token: Option<&str>) -> bool {
+        self.public || token.is_some_and(|t| self.opens_reports(t))
     }
 }
 
 /// Whether a report request may read every site its query string names: unregistered and
 /// public sites are open to all; a registered private site needs `token` (from
-/// [`bearer_token`]) to be one of its keys.
+/// [`bearer_token`]) to be one of its keys or shared links.
 ///
 /// Every `site_id` in the query is checked, not only the first: the report handler refuses a
 /// repeated parameter anyway, but then no difference between this parse and the handler's can
@@ -135,7 +126,7 @@ pub async fn may_read(
             continue;
         }
         if let Some(site) = sites.get(&id).await? {
-            if !site.public && !token.is_some_and(|t| site.accepts_key(t)) {
+            if !site.readable_with(token) {
                 return Ok(false);
             }
         }
@@ -204,18 +195,6 @@ pub fn normalize_domain(input: &str) -> Result<String, SitesError> {
     }
 }
 
-/// Draws a new key: `bk_` + 64 hex digits (32 bytes from the thread CSPRNG), and its public id.
-fn generate_key() -> (NewKey, String) {
-    let secret = format!("{KEY_PREFIX}{}", hex(&rand::random::<[u8; 32]>()));
-    let id = format!("k_{}", hex(&rand::random::<[u8; 6]>()));
-    let hash = blake3::hash(secret.as_bytes()).to_hex().to_string();
-    (NewKey { id, secret }, hash)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What managing sites can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum SitesError {
@@ -229,6 +208,12 @@ pub enum SitesError {
     NoSuchSite(String),
     #[error("site `{site}` has no key `{key}`")]
     NoSuchKey { site: String, key: String },
+    #[error("site `{site}` has no shared link `{link}` (give its id, or its token as `link list` shows it)")]
+    NoSuchLink { site: String, link: String },
+    #[error("`{0}` names more than one shared link: give the link's id")]
+    AmbiguousLink(String),
+    #[error("cannot encode the document: {0}")]
+    Encode(#[from] mongodb::bson::ser::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -263,6 +248,28 @@ impl Sites {
         Ok(cursor.try_collect().await?)
     }
 
+    /// The registered sites `token` may read (see [`Site::readable_with`]), by id: every public
+    /// one, and the private ones it is a key or shared link of. The query narrows by hash; the
+    /// constant-time check decides.
+    pub async fn readable_by(&self, token: Option<&str>) -> Result<Vec<Site>, StoreError> {
+        let mut anyone = vec![doc! { "public": true }];
+        if let Some(token) = token {
+            let hash = secrets::hash(token);
+            anyone.push(doc! { "keys.hash": &hash });
+            anyone.push(doc! { "links.hash": &hash });
+        }
+        let cursor = self
+            .collection
+            .find(doc! { "$or": anyone })
+            .sort(doc! { "_id": 1 })
+            .await?;
+        let sites: Vec<Site> = cursor.try_collect().await?;
+        Ok(sites
+            .into_iter()
+            .filter(|s| s.readable_with(token))
+            .collect())
+    }
+
     /// Every registered site, by id.
     pub async fn list(&self) -> Result<Vec<Site>, StoreError> {
         let cursor = self
@@ -287,6 +294,7 @@ impl Sites {
             domains: normalize_all(domains)?,
             public,
             keys: Vec::new(),
+            links: Vec::new(),
             created_at: Some(DateTime::now()),
         };
         match self.collection.insert_one(&site).await {
@@ -334,43 +342,28 @@ impl Sites {
         Ok(())
     }
 
-    /// Creates a key for `site`; its secret is returned once and stored only hashed.
-    pub async fn add_key(&self, site: &str, label: Option<&str>) -> Result<NewKey, SitesError> {
-        let (key, hash) = generate_key();
-        // The same layout as [`ApiKey`] (which reads it back).
-        let mut stored = doc! { "id": &key.id, "hash": hash, "created_at": DateTime::now() };
-        if let Some(label) = label {
-            stored.insert("label", label);
-        }
+    /// Appends `entry` to the array `field` (`keys`, `links`) of `site`.
+    async fn push(&self, site: &str, field: &str, entry: Document) -> Result<(), SitesError> {
         let result = self
             .collection
-            .update_one(doc! { "_id": site }, doc! { "$push": { "keys": stored } })
+            .update_one(doc! { "_id": site }, doc! { "$push": { field: entry } })
             .await?;
         if result.matched_count == 0 {
             return Err(SitesError::NoSuchSite(site.to_owned()));
         }
-        Ok(key)
+        Ok(())
     }
 
-    /// Deletes key `key` of `site`; requests presenting it are refused from then on.
-    pub async fn revoke_key(&self, site: &str, key: &str) -> Result<(), SitesError> {
+    /// Removes the entry with `id` from the array `field` of `site`; false if there was none.
+    async fn pull(&self, site: &str, field: &str, id: &str) -> Result<bool, SitesError> {
         let result = self
             .collection
             .update_one(
-                doc! { "_id": site, "keys.id": key },
-                doc! { "$pull": { "keys": { "id": key } } },
+                doc! { "_id": site, format!("{field}.id"): id },
+                doc! { "$pull": { field: { "id": id } } },
             )
             .await?;
-        if result.modified_count == 0 {
-            return Err(match self.get(site).await? {
-                None => SitesError::NoSuchSite(site.to_owned()),
-                Some(_) => SitesError::NoSuchKey {
-                    site: site.to_owned(),
-                    key: key.to_owned(),
-                },
-            });
-        }
-        Ok(())
+        Ok(result.modified_count > 0)
     }
 }
 
@@ -400,6 +393,7 @@ mod tests {
             domains: domains.iter().map(|d| d.to_string()).collect(),
             public: false,
             keys: Vec::new(),
+            links: Vec::new(),
             created_at: None,
         }
     }
@@ -452,20 +446,28 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_random_prefixed_and_checked_by_hash() {
-        let (a, hash) = generate_key();
-        let (b, _) = generate_key();
-        assert_ne!(a.secret, b.secret);
-        assert!(a.secret.starts_with(KEY_PREFIX) && a.secret.len() == 3 + 64);
+    fn keys_and_shared_links_open_reports_and_only_keys_are_keys() {
+        let (key, key_hash) = secrets::generate(KEY_PREFIX, "k_");
+        let (link, link_hash) = secrets::generate(LINK_PREFIX, "l_");
         let mut s = site(&[]);
         s.keys.push(ApiKey {
-            id: a.id,
-            hash,
+            id: key.id,
+            hash: key_hash,
             created_at: None,
             label: None,
         });
-        assert!(s.accepts_key(&a.secret));
-        assert!(!s.accepts_key(&b.secret));
-        assert!(!s.accepts_key(""));
+        s.links.push(SharedLink {
+            id: link.id,
+            hash: link_hash,
+            shown: link.secret[3..11].to_owned(),
+            created_at: None,
+            label: None,
+        });
+        assert!(s.accepts_key(&key.secret) && !s.accepts_key(&link.secret));
+        assert!(s.opens_reports(&key.secret) && s.opens_reports(&link.secret));
+        assert!(!s.readable_with(None) && !s.readable_with(Some("bs_0")));
+        assert!(s.readable_with(Some(&link.secret)));
+        s.public = true;
+        assert!(s.readable_with(None));
     }
 }

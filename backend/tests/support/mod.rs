@@ -107,6 +107,8 @@ impl TestSystem {
             // Tests send fast from one IP; the rate-limit test turns limits back on.
             ("RATE_LIMIT_PER_IP", "0".into()),
             ("RATE_LIMIT_PER_SITE", "0".into()),
+            // The repository's stats page, wherever the test runs from.
+            ("DASHBOARD_DIR", DASHBOARD_DIR.into()),
         ];
         vars.extend(overrides.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::from_lookup(|k| {
@@ -372,6 +374,45 @@ impl TestSystem {
         json_of(response).await
     }
 
+    /// `GET {path_and_query}` on the report service, with a bearer token if given; also returns
+    /// the `WWW-Authenticate` header.
+    pub async fn report_as(
+        &self,
+        path_and_query: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, Value, Option<String>) {
+        let mut request = self
+            .http
+            .get(format!("{}{path_and_query}", self.report_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("report service answers");
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let (status, body) = json_of(response).await;
+        (status, body, challenge)
+    }
+
+    /// Runs the real `beacon-admin` binary against this system's database, with `env` set too.
+    pub fn admin_with(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_beacon-admin"))
+            .args(args)
+            .env("MONGO_URL", &self.config.mongo_url)
+            .envs(env.iter().copied())
+            // Away from the repository's `.env`, which must not matter here.
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("beacon-admin runs")
+    }
+
+    /// [`TestSystem::admin_with`] with only `MONGO_URL` set.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        self.admin_with(args, &[])
+    }
+
     /// Stops every service and drops the test database.
     pub async fn shutdown(mut self) {
         let services = [self.ingest.take(), self.worker.take(), self.report.take()];
@@ -383,6 +424,16 @@ impl TestSystem {
     }
 }
 
+/// What a successful `beacon-admin` run printed (fails the test, showing stderr, otherwise).
+pub fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "beacon-admin failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
 pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("response body");
@@ -390,6 +441,9 @@ pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
         .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text:?}"));
     (status, value)
 }
+
+/// The repository's `dashboard/` folder.
+pub const DASHBOARD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../dashboard");
 
 /// Real browser User-Agents (scripts and bots are filtered out of reports).
 pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";

@@ -1,0 +1,90 @@
+//! `GET /stats/breakdown`: one property's values over the range, as JSON or CSV.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::rollup::Dimension;
+use crate::store::{MongoStore, Order, Page};
+
+use super::query::accepts;
+use super::source::Source;
+use super::{render, ReportError, ReportQuery};
+
+pub async fn breakdown(
+    State(store): State<Arc<MongoStore>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ReportError> {
+    let q = ReportQuery::parse(
+        query.as_deref(),
+        accepts::BREAKDOWN,
+        OffsetDateTime::now_utc(),
+    )?;
+    let dim = q.property.expect("breakdown requires `property`");
+    let source = Source::for_query(&store, &q).await?;
+    let order = match dim {
+        Dimension::ExitPage => Order::Visits,
+        Dimension::EventType => Order::Events,
+        _ => Order::Visitors,
+    };
+    let skip = u64::from(q.page - 1) * u64::from(q.limit);
+    let (totals, rows) = tokio::try_join!(
+        source.totals(&store, &q),
+        source.rows(
+            &store,
+            &q,
+            dim,
+            order,
+            Page {
+                skip,
+                limit: u64::from(q.limit)
+            }
+        ),
+    )?;
+    let table = render::breakdown_rows(dim, &rows, &totals);
+    let wants_csv = q.csv
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"));
+    if wants_csv {
+        let filename = format!("{}-{}-{}-{}.csv", q.site_id, dim, q.from, q.to);
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            render::csv(&table),
+        )
+            .into_response());
+    }
+    let results: Vec<Value> = table
+        .iter()
+        .map(|row| {
+            Value::Object(
+                row.iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(Json(json!({
+        "site_id": q.site_id.as_str(),
+        "from": q.from.to_string(),
+        "to": q.to.to_string(),
+        "property": dim.name(),
+        "page": q.page,
+        "limit": q.limit,
+        "results": results,
+    }))
+    .into_response())
+}

@@ -1,0 +1,80 @@
+//! Where a report's numbers come from: the worker's rollups when nothing is filtered (a bounded
+//! number of documents), the raw events otherwise ([`Scan`]). Every endpoint asks through
+//! [`Source`], so a filtered and an unfiltered report count the same way.
+
+use crate::rollup::{Counters, Dimension};
+use crate::store::{MongoStore, Order, Page, Row};
+
+use super::render;
+use super::scan::Scan;
+use super::{ReportError, ReportQuery};
+
+pub enum Source {
+    Rollups,
+    Scan(Scan),
+}
+
+impl Source {
+    pub async fn for_query(store: &MongoStore, q: &ReportQuery) -> Result<Self, ReportError> {
+        if q.filters.is_empty() {
+            return Ok(Self::Rollups);
+        }
+        let (from, until) = q.instants();
+        let events = store.raw_events(q.site_id.as_str(), from, until).await?;
+        Ok(Self::Scan(Scan::new(events, &q.filters)))
+    }
+
+    pub async fn totals(
+        &self,
+        store: &MongoStore,
+        q: &ReportQuery,
+    ) -> Result<Counters, ReportError> {
+        Ok(match self {
+            Self::Rollups => {
+                let mut sum = Counters::default();
+                for (_, c) in store.daily_totals(q.site_id.as_str(), q.from, q.to).await? {
+                    sum += c;
+                }
+                sum
+            }
+            Self::Scan(scan) => scan.totals(),
+        })
+    }
+
+    /// One page of `dim`'s values in `order`.
+    pub async fn rows(
+        &self,
+        store: &MongoStore,
+        q: &ReportQuery,
+        dim: Dimension,
+        order: Order,
+        page: Page,
+    ) -> Result<Vec<Row>, ReportError> {
+        match self {
+            Self::Rollups => Ok(store
+                .breakdown(q.site_id.as_str(), q.from, q.to, dim, order, page)
+                .await?),
+            Self::Scan(scan) => {
+                let mut rows: Vec<Row> = scan
+                    .by(dim)
+                    .into_iter()
+                    .map(|(value, counters)| Row { value, counters })
+                    .filter(|r| match order {
+                        Order::Views => r.counters.views > 0,
+                        _ => r.counters.events > 0 || r.counters.visits > 0,
+                    })
+                    .collect();
+                rows.sort_by(|a, b| {
+                    render::order_key(order, b)
+                        .cmp(&render::order_key(order, a))
+                        .then_with(|| a.value.cmp(&b.value))
+                });
+                Ok(rows
+                    .into_iter()
+                    .skip(page.skip as usize)
+                    .take(page.limit as usize)
+                    .collect())
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `GET /stats/timeseries`: one point per hour or day of the range, empty buckets included, and
+//! with `compare=previous_period` the previous range's points, aligned with these by position.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde_json::{json, Value};
+use time::{Date, OffsetDateTime};
+
+use crate::rollup::Counters;
+use crate::store::MongoStore;
+
+use super::query::accepts;
+use super::source::Source;
+use super::{render, Interval, ReportError, ReportQuery};
+
+pub async fn timeseries(
+    State(store): State<Arc<MongoStore>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ReportError> {
+    let q = ReportQuery::parse(
+        query.as_deref(),
+        accepts::TIMESERIES,
+        OffsetDateTime::now_utc(),
+    )?;
+    let compared = async {
+        match q.comparison() {
+            Some(previous) => Ok::<_, ReportError>(Some(json!({
+                "from": previous.from.to_string(),
+                "to": previous.to.to_string(),
+                "points": points(&store, &previous).await?,
+            }))),
+            None => Ok(None),
+        }
+    };
+    let (points, comparison) = tokio::try_join!(points(&store, &q), compared)?;
+    let mut body = json!({
+        "site_id": q.site_id.as_str(),
+        "from": q.from.to_string(),
+        "to": q.to.to_string(),
+        "interval": match q.interval { Interval::Hour => "hour", Interval::Day => "day" },
+        "points": points,
+    });
+    if let Some(comparison) = comparison {
+        body["comparison"] = comparison;
+    }
+    Ok(Json(body))
+}
+
+/// Every bucket of `q`'s range in time order, empty ones with zeros.
+async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Value>, ReportError> {
+    let source = Source::for_query(store, q).await?;
+    let site = q.site_id.as_str();
+    let (from, until) = q.instants();
+    Ok(match q.interval {
+        Interval::Day => {
+            let by_day: BTreeMap<String, Counters> = match &source {
+                Source::Rollups => store
+                    .daily_totals(site, q.from, q.to)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                Source::Scan(scan) => scan.series(|t| t.date().to_string()),
+            };
+            days(q.from, q.to)
+                .map(|d| {
+                    let label = d.to_string();
+                    let c = by_day.get(&label).copied().unwrap_or_default();
+                    render::point(label, &c)
+                })
+                .collect()
+        }
+        Interval::Hour => {
+            let by_hour: BTreeMap<i64, Counters> = match &source {
+                Source::Rollups => store
+                    .hourly_totals(site, from, until)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                Source::Scan(scan) => scan.series(|t| {
+                    let s = t.unix_timestamp();
+                    s - s.rem_euclid(3600)
+                }),
+            };
+            (from.unix_timestamp()..until.unix_timestamp())
+                .step_by(3600)
+                .map(|h| {
+                    let c = by_hour.get(&h).copied().unwrap_or_default();
+                    render::point(render::hour_label(h), &c)
+                })
+                .collect()
+        }
+    })
+}
+
+/// Every day in `[from, to]`.
+fn days(from: Date, to: Date) -> impl Iterator<Item = Date> {
+    std::iter::successors(Some(from), move |d| d.next_day().filter(|n| *n <= to))
+}

@@ -1,0 +1,151 @@
+// The stats page as the report service serves it, in headless Chromium, with nothing else: no
+// demo_site, events sent to ingestion the way a site's server sends them, sites, keys and shared
+// links made with the real `beacon-admin`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  admin, launchBrowser, postEvents, waitForViews, watchErrors, uniqueSite, REPORT_URL,
+} from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser.close(); });
+
+const day = (daysAgo) => new Date(Date.now() - daysAgo * 86400000).toISOString().slice(0, 10);
+/** A page view of `user` on `path`, `daysAgo` days ago at 00:0m UTC (today: now). */
+function view(site, user, path, daysAgo = 0, minute = 0) {
+  const timestamp = daysAgo ? `${day(daysAgo)}T00:0${minute}:00Z` : undefined;
+  return { site_id: site, event_type: 'page_view', path, user_id: user, timestamp };
+}
+
+const text = (page, testid) => page.textContent(`[data-testid="${testid}"]`);
+const waitText = (page, testid, expected) => page.waitForFunction(
+  ([id, want]) => document.querySelector(`[data-testid="${id}"]`)?.textContent === want,
+  [testid, expected], { timeout: 15000 },
+);
+
+/** The page's API requests, to check where they go and what they carry. */
+function recordRequests(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'fetch') seen.push({ url: r.url(), authorization: r.headers().authorization });
+  });
+  return seen;
+}
+
+test('the cards show the change against the previous period, from one request', async () => {
+  const site = uniqueSite('e2e-compare');
+  // Yesterday: 2 people, 2 views. Today: 4 people, 4 views.
+  await postEvents([view(site, 'a', '/', 1), view(site, 'b', '/', 1, 1),
+    ...['a', 'b', 'c', 'd'].map((u) => view(site, u, '/today'))]);
+  await waitForViews(site, 4);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const requests = recordRequests(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '4');
+  const change = await page.$eval('#unique-users-change', (el) => ({ ...el.dataset, text: el.textContent }));
+  assert.equal(change.change, 'up');
+  assert.equal(change.percent, '100');
+  assert.match(change.text, /▲ 100% vs\. yesterday/);
+  assert.equal(await page.$eval('#total-views-change', (el) => el.dataset.percent), '100');
+  // One /stats request gave both periods; every request went to the page's own origin.
+  const summaries = requests.filter((r) => new URL(r.url).pathname === '/stats');
+  assert.equal(summaries.length, 1);
+  assert.equal(new URL(summaries[0].url).searchParams.get('compare'), 'previous_period');
+  assert.ok(requests.every((r) => r.url.startsWith(`${REPORT_URL}/`)), JSON.stringify(requests));
+
+  // Yesterday against the day before (nothing): "new"; the last 7 days draw the previous 7.
+  await page.selectOption('#period', 'yesterday');
+  await waitText(page, 'unique-users', '2');
+  assert.match(await page.textContent('#unique-users-change'), /^new vs\. the day before$/);
+  await page.selectOption('#period', '7d');
+  await waitText(page, 'unique-users', '6');
+  // The previous 7 days (no data: a line along zero), one point per day like the current ones.
+  const previous = await page.waitForSelector('[data-testid="previous-line"]', { state: 'attached' });
+  assert.equal((await previous.getAttribute('d')).split('L').length, 7);
+  assert.match(page.url(), /[?&]period=7d/);
+  const periods = await page.$$eval('#period option', (os) => os.map((o) => o.value));
+  assert.deepEqual(periods, ['today', 'yesterday', '7d', '30d', 'month', 'custom']);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a private site: sign in with a key, then a shared link opens it read-only', async () => {
+  const site = uniqueSite('e2e-private');
+  admin('site', 'add', site);
+  const key = admin('key', 'add', site, '--label', 'e2e').trim().split('\n').pop();
+  await postEvents([view(site, 'a', '/'), view(site, 'b', '/pricing'), view(site, 'c', '/')]);
+  await waitForViews(site, 3, 30000, key);
+  admin('site', 'set', site, '--domain', 'shop.example');
+
+  // No key: the page says the site is private and shows no numbers.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  const requests = recordRequests(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await page.waitForSelector('[data-testid="signin"]:not([hidden])');
+  assert.equal(await page.isHidden('[data-testid="report"]'), true);
+  assert.match(await text(page, 'signin-message'), /Sign in with one of its API keys/);
+
+  // A wrong key is refused and said so; the right one shows the numbers.
+  await page.fill('[data-testid="api-key"]', 'bk_0000');
+  await page.click('#signin-form button');
+  await page.waitForFunction(() => /was not accepted/.test(document.querySelector('[data-testid="signin-message"]').textContent));
+  requests.length = 0;
+  await page.fill('[data-testid="api-key"]', key);
+  await page.click('#signin-form button');
+  await waitText(page, 'total-views', '3');
+  assert.equal(await text(page, 'unique-users'), '3');
+  assert.match(await text(page, 'session'), /Signed in to .* with an API key/);
+  // The key is in this tab's sessionStorage and in headers, never in a URL.
+  assert.ok((await page.evaluate(() => sessionStorage.getItem('beacon.auth'))).includes(key));
+  const signedIn = requests.filter((r) => r.authorization);
+  assert.ok(signedIn.length >= 4, JSON.stringify(requests));
+  assert.ok(signedIn.every((r) => r.authorization === `Bearer ${key}`));
+  assert.ok(requests.every((r) => !r.url.includes(key)) && !page.url().includes(key));
+  // The registered site's domain gives the "don't count my visits" link.
+  await page.waitForSelector('[data-testid="self-exclusion"]:not([hidden])');
+  assert.equal(await page.getAttribute('[data-testid="self-exclusion"] a', 'href'), 'https://shop.example/#beacon-ignore=on');
+  // A reload keeps the tab signed in; signing out forgets the key.
+  await page.reload();
+  await waitText(page, 'total-views', '3');
+  await page.click('[data-testid="sign-out"]');
+  await page.waitForSelector('[data-testid="signin"]:not([hidden])');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('beacon.auth')), '{}');
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // A shared link: opening it just works, in a fresh browser context, and the token leaves the
+  // address bar at once.
+  const url = admin('link', 'add', site, '--base-url', REPORT_URL).trim().split('\n').pop();
+  const token = url.split('#auth=')[1];
+  assert.ok(url.startsWith(`${REPORT_URL}/?site=${site}#auth=bs_`), url);
+  const shared = await browser.newContext();
+  const viewer = await shared.newPage();
+  const viewerErrors = watchErrors(viewer);
+  const viewerRequests = recordRequests(viewer);
+  await viewer.goto(url);
+  await waitText(viewer, 'total-views', '3');
+  assert.equal(new URL(viewer.url()).hash, '');
+  assert.match(await text(viewer, 'session'), /shared link \(read-only\)/);
+  assert.ok(viewerRequests.every((r) => !r.url.includes(token)));
+  assert.ok(viewerRequests.some((r) => r.authorization === `Bearer ${token}`));
+
+  // Revoked: the next load is refused and the page says so, and forgets the token.
+  admin('link', 'revoke', site, url);
+  await viewer.reload();
+  await viewer.waitForFunction(() => /shared link .* was not accepted/.test(document.querySelector('[data-testid="signin-message"]')?.textContent));
+  assert.equal(await viewer.isHidden('[data-testid="report"]'), true);
+  assert.equal(await viewer.evaluate(() => sessionStorage.getItem('beacon.auth')), '{}');
+  assert.deepEqual(viewerErrors, []);
+
+  // Another site's shared link opens nothing here.
+  const other = uniqueSite('e2e-other');
+  admin('site', 'add', other);
+  const otherUrl = admin('link', 'add', other, '--base-url', REPORT_URL).trim().split('\n').pop();
+  await viewer.goto(`${REPORT_URL}/?site=${site}#auth=${otherUrl.split('#auth=')[1]}`);
+  await viewer.waitForFunction(() => /was not accepted/.test(document.querySelector('[data-testid="signin-message"]')?.textContent));
+  await shared.close();
+});
