@@ -196,13 +196,37 @@ start_tansu() {
 start_secantus() {
   local port="$1" storage="$2" logfile="$3" sweep="${4:-}" launcher
   port_free "$port" || die "port $port is taken; stop whatever listens there first"
-  launcher=("$SECANTUS_VENV/bin/secantusd-py")
-  if [ -n "$sweep" ]; then
-    launcher=("$SECANTUS_VENV/bin/python" "$REPO_ROOT/scripts/lib/secantusd_sweep.py" "$sweep")
-  fi
+  launcher=("$SECANTUS_VENV/bin/python" "$REPO_ROOT/scripts/lib/secantusd_launch.py")
+  [ -z "$sweep" ] || launcher+=(--ttl-sweep-seconds "$sweep")
   start secantusdb "$logfile" "${launcher[@]}" \
     --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING
   wait_port 127.0.0.1 "$port" "SecantusDB"
+}
+
+# dump_secantus_threads LOGFILE: every SecantusDB thread's stack, written by the server to its
+# log (scripts/lib/secantusd_launch.py) and printed from there.
+dump_secantus_threads() {
+  local logfile="$1" entry lines
+  for entry in "${BEACON_PIDS[@]}"; do
+    [ "${entry#*:}" = secantusdb ] || continue
+    lines=$(wc -l <"$logfile")
+    kill -USR1 "${entry%%:*}" 2>/dev/null || return 0
+    sleep 2
+    echo "--- SecantusDB threads"
+    tail -n "+$((lines + 1))" "$logfile"
+  done
+}
+
+# bounded SECONDS CMD...: CMD, failed after SECONDS. A stand-in that stops answering leaves the
+# drivers waiting forever; a bound turns that into a failure that shows where it hung.
+bounded() {
+  local seconds="$1" status=0; shift
+  timeout --kill-after=20 "$seconds" "$@" || status=$?
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    log "$1 did not finish within $seconds s"
+    [ -z "${SECANTUS_LOG:-}" ] || dump_secantus_threads "$SECANTUS_LOG"
+  fi
+  return "$status"
 }
 
 # start_services BIN_DIR LOG_DIR: post_service, worker and report_service from BIN_DIR, configured

@@ -173,7 +173,7 @@ test_tracker_in_browser() {
   (cd "$REPO_ROOT/tracker-wasm" &&
     CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT=120 \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-      cargo test --locked --target wasm32-unknown-unknown --test browser)
+      bounded 600 cargo test --locked --target wasm32-unknown-unknown --test browser)
 }
 
 # minify_wasm_names DIST: shortens the wasm's import and export names (wasm-bindgen's carry a

@@ -132,17 +132,6 @@ impl MongoStore {
     /// states and visitor salts. Idempotent; run by the worker at start.
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
         let index = |keys: Document| IndexModel::builder().keys(keys).build();
-        // Each document of these collections carries its own expiry instant in `expire_at`.
-        let expires = || {
-            IndexModel::builder()
-                .keys(doc! { "expire_at": 1 })
-                .options(
-                    IndexOptions::builder()
-                        .expire_after(Duration::from_secs(0))
-                        .build(),
-                )
-                .build()
-        };
         let plan = [
             (
                 rollups::DAILY,
@@ -154,16 +143,16 @@ impl MongoStore {
             // old events still needs its visitors' states while it is being worked through).
             (
                 rollups::VISITORS,
-                vec![index(doc! { "site": 1, "last_seen": 1 }), expires()],
+                vec![index(doc! { "site": 1, "last_seen": 1 }), expiry_index()],
             ),
             // Daily visitor salts are deleted an hour after their day ends.
-            (salts::SALTS, vec![expires()]),
+            (salts::SALTS, vec![expiry_index()]),
             // Filtered reports: one site's raw events in a time range (unfiltered reports read
             // rollups, so raw events carry no other report index: every index slows the
             // insert); retention: RETENTION_DAYS after each event happened.
             (
                 EVENTS,
-                vec![index(doc! { "site_id": 1, "ts": 1 }), expires()],
+                vec![index(doc! { "site_id": 1, "ts": 1 }), expiry_index()],
             ),
         ];
         for (collection, indexes) in plan {
@@ -299,4 +288,17 @@ fn only_duplicates(error: &mongodb::error::Error) -> Option<usize> {
         ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY => Some(1),
         _ => None,
     }
+}
+
+/// The TTL index of a collection whose documents each carry their own expiry instant in
+/// `expire_at`.
+fn expiry_index() -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { "expire_at": 1 })
+        .options(
+            IndexOptions::builder()
+                .expire_after(Duration::from_secs(0))
+                .build(),
+        )
+        .build()
 }

@@ -14,6 +14,11 @@ impl MongoStore {
     /// The salt of `day`: the stored one, or `fresh` if this call is the first to store one.
     pub async fn daily_salt(&self, day: Day, fresh: [u8; 32]) -> Result<[u8; 32], StoreError> {
         let salts = self.db.collection::<Document>(SALTS);
+        // The collection and its index exist before this process's first insert. SecantusDB
+        // wedges when one process's insert creates a collection while another's createIndexes
+        // creates the same one (docs/reliability.md, "Stand-ins"); the worker creates this
+        // index too, and a day's first salt is often stored while it starts.
+        salts.create_index(super::expiry_index()).await?;
         let id = day.to_string();
         let new = doc! {
             "_id": &id,
