@@ -305,12 +305,12 @@ async fn broker_restart(suite: &Suite, report: &mut Report) -> Result<()> {
         addr: format!("127.0.0.1:{port}"),
     };
     let mut system = System::new(suite, 3, broker)?;
-    // Tansu 0.6.0's SQLite engine breaks under rdkafka's idempotent producer: its storage task
-    // stops seconds into the load and, restarted, it panics checking the producer's sequence
-    // (docs/reliability.md). Without idempotence it survives, and the scenario tests what it is
-    // about: ingestion during and after a broker restart. Duplicates a non-idempotent retry may
-    // write are dropped by `eid` in storage, which the scenario's accounting checks.
-    system.extra_env.push(("KAFKA_IDEMPOTENCE", "false"));
+    // The broker as `./scripts/dev` runs it, with its settings (scripts/lib/dev.env): Tansu
+    // 0.6.0's SQLite engine breaks under rdkafka's idempotent producer (its storage task stops
+    // seconds into the load and, restarted, it panics checking the producer's sequence:
+    // docs/reliability.md), so dev turns idempotence off. Duplicates a plain retry may write are
+    // dropped by `eid` in storage, which the scenario's accounting checks.
+    system.extra_env.extend(crate::system::dev_env());
     let _ingest = system.start_ingest().await?;
     let _worker = system.start_worker(1).await?;
     let _reports = system.start_report().await?;

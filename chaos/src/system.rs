@@ -20,6 +20,19 @@ pub const PARTITIONS: i32 = 3;
 /// group's committed lag trails what they stored by up to this much traffic.
 pub const CHECKPOINT_S: u32 = 2;
 
+/// `scripts/lib/dev.env`: the settings `./scripts/dev` runs with on top of the defaults.
+const DEV_ENV: &str = include_str!("../../scripts/lib/dev.env");
+
+/// The `NAME=value` lines of `scripts/lib/dev.env`.
+pub fn dev_env() -> Vec<(&'static str, &'static str)> {
+    DEV_ENV
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .collect()
+}
+
 pub struct Suite {
     pub tools: Tools,
     pub work_dir: PathBuf,
@@ -400,5 +413,21 @@ impl Verdict {
             ));
         }
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_settings_are_read_and_checkpoint_as_every_scenario_does() {
+        let env = dev_env();
+        assert!(env.contains(&("KAFKA_IDEMPOTENCE", "false")), "{env:?}");
+        let checkpoint = (CHECKPOINT_S * 1000).to_string();
+        assert!(
+            env.contains(&("WORKER_CHECKPOINT_MS", checkpoint.as_str())),
+            "{env:?}"
+        );
     }
 }
