@@ -235,7 +235,9 @@ fn parse_timestamp(text: &str, window: &TimeWindow) -> Result<OffsetDateTime, Ev
 fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
+        // `1440.0` is a whole number too: to JSON Schema and to JavaScript, whose numbers
+        // serialize either way.
+        Some(Value::Number(n)) => match n.as_u64().or_else(|| whole(n.as_f64())) {
             Some(w) if w <= MAX_SCREEN_WIDTH => Ok(Some(w as u32)),
             _ => Err(EventError::rule(
                 names::SCREEN_WIDTH,
@@ -244,6 +246,14 @@ fn parse_screen_width(value: Option<&Value>) -> Result<Option<u32>, EventError> 
         },
         Some(_) => Err(EventError::rule(names::SCREEN_WIDTH, "must be a number")),
     }
+}
+
+/// `value` as a whole number from 0 to `u32::MAX`, if it is one.
+#[cfg(feature = "std")]
+fn whole(value: Option<f64>) -> Option<u64> {
+    value
+        .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
+        .map(|v| v as u64)
 }
 
 #[cfg(feature = "std")]
@@ -414,6 +424,16 @@ mod tests {
             Some("referrer")
         );
         assert!(with("screen_width", json!(1440)).is_ok());
+        assert_eq!(
+            with("screen_width", json!(1440.0)).unwrap().screen_width,
+            Some(1440)
+        );
+        for bad in [json!(1440.5), json!(-0.5), json!(100001.0), json!(1e300)] {
+            assert_eq!(
+                with("screen_width", bad).unwrap_err().field,
+                Some("screen_width")
+            );
+        }
         assert_eq!(
             with("screen_width", json!(-1)).unwrap_err().field,
             Some("screen_width")

@@ -11,6 +11,9 @@ TOOLS_DIR="$BEACON_CACHE/tools"
 TANSU_VERSION="0.6.0"
 SECANTUS_VERSION="0.7.0b3"
 SECANTUS_VENV="$BEACON_CACHE/secantusdb-$SECANTUS_VERSION"
+# The API fuzzer of scripts/fuzz-api (PyPI), driven by docs/openapi.json.
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_VENV="$BEACON_CACHE/schemathesis-$SCHEMATHESIS_VERSION"
 # The default country database: ip-location-db's geo-whois-asn-country, an npm package (CC0-1.0;
 # its data comes from the five RIRs, CC BY 4.0 by the NRO). Pinned, with the checksum of the file
 # used. This is the package's last npm release: its maintainers announced that they stop
@@ -72,6 +75,18 @@ ensure_secantus() {
   rm -rf "$SECANTUS_VENV"
   python3 -m venv "$SECANTUS_VENV"
   "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
+}
+
+# ensure_schemathesis: installs the pinned Schemathesis in its own venv (first time only). The
+# version check, not the file's presence, says it is there, so an interrupted install is redone.
+ensure_schemathesis() {
+  if "$SCHEMATHESIS_VENV/bin/st" --version 2>/dev/null | grep -qF "version $SCHEMATHESIS_VERSION"; then
+    return 0
+  fi
+  log "installing Schemathesis $SCHEMATHESIS_VERSION (API fuzzer) in $SCHEMATHESIS_VENV"
+  rm -rf "$SCHEMATHESIS_VENV"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 # ensure_geoip: installs the default country database in $BEACON_CACHE/geoip-<version>/ (npm,

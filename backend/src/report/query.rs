@@ -262,16 +262,15 @@ fn dimension_list() -> String {
 fn parse_filters(text: &str) -> Result<Vec<Filter>, EventError> {
     let mut filters = Vec::new();
     for part in text.split(';').filter(|p| !p.trim().is_empty()) {
-        let (name, negated, value) = if let Some((n, v)) = part.split_once("!=") {
-            (n, true, v)
-        } else if let Some((n, v)) = part.split_once("==") {
-            (n, false, v)
-        } else {
+        // The first operator ends the property name: a value may hold `==` or `!=` itself
+        // (`path==/a!=b` is the path `/a!=b`).
+        let Some(at) = part.find("==").into_iter().chain(part.find("!=")).min() else {
             return Err(EventError::field(
                 "filters",
                 "must be `property==value` or `property!=value`, separated by `;`",
             ));
         };
+        let (name, negated, value) = (&part[..at], part[at..].starts_with('!'), &part[at + 2..]);
         let dim = Dimension::parse(name.trim()).ok_or_else(|| {
             let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
             EventError::field(
@@ -282,7 +281,7 @@ fn parse_filters(text: &str) -> Result<Vec<Filter>, EventError> {
                 ),
             )
         })?;
-        if value.len() > 2048 || value.chars().any(char::is_control) {
+        if value.chars().count() > 2048 || value.chars().any(char::is_control) {
             return Err(EventError::field(
                 "filters",
                 "values are at most 2048 printable characters",
@@ -486,6 +485,22 @@ mod tests {
                 .field,
             Some("interval")
         );
+        // A value may hold an operator; the first one separates the property.
+        let odd = t("site_id=s&filters=path%3D%3D%2Fa!%3Db%3Bpath!%3Dx%3D%3Dy").unwrap();
+        assert_eq!(
+            odd.filters
+                .iter()
+                .map(|f| (f.dim, f.negated, f.value.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (Dimension::Path, false, "/a!=b"),
+                (Dimension::Path, true, "x==y")
+            ]
+        );
+        // At most 2048 characters, not bytes: 2048 two-byte characters pass, 2049 do not.
+        let long = |n: usize| format!("site_id=s&filters=path%3D%3D{}", "%C3%A9".repeat(n));
+        assert!(t(&long(2048)).is_ok());
+        assert_eq!(t(&long(2049)).unwrap_err().field, Some("filters"));
         let f = t("site_id=s&filters=source%3D%3DGoogle%3Bdevice!%3Dmobile").unwrap();
         assert_eq!(
             f.filters,
