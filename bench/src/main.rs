@@ -10,7 +10,8 @@
 //! `bare-insert` and `store-path` compare the worker's writes with a bare bulk-insert loop on the
 //! same store.
 //!
-//! And two tools for the reports benchmark: `seed` writes a realistic site-day into MongoDB
+//! And two tools for the reports benchmark: `seed` writes a site-day (`--mix bench` or
+//! `realistic`) into MongoDB
 //! through the worker's storage path (`beacon::worker::store_batch`), `counts` prints how many
 //! documents MongoDB holds.
 //!
@@ -19,7 +20,9 @@
 
 #![forbid(unsafe_code)]
 
+mod mix;
 mod probes;
+mod realistic;
 mod reports;
 mod seed;
 mod storepath;

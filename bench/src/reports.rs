@@ -9,6 +9,7 @@ use clap::Args;
 use mongodb::bson::{doc, Document};
 use serde_json::Value;
 
+use crate::mix::MixArgs;
 use crate::probes::{loopback, ms, new_histogram, progress};
 use crate::seed;
 
@@ -28,13 +29,19 @@ pub struct ReportsArgs {
     /// Timed requests per endpoint (after one untimed, checked request).
     #[arg(long, default_value_t = 50)]
     requests: u32,
+    /// The mix `bench seed` stored (its sizes set how many rows a breakdown shows).
+    #[command(flatten)]
+    mix: MixArgs,
 }
+
+/// Checks an answer against the page views seeded.
+type Check = Box<dyn Fn(&Value, u64) -> anyhow::Result<()>>;
 
 /// One endpoint under test: its label in the table, its path and query, and a check of its body.
 struct Endpoint {
     label: &'static str,
     url: String,
-    check: fn(&Value, u64) -> anyhow::Result<()>,
+    check: Check,
 }
 
 fn views_of(body: &Value) -> anyhow::Result<u64> {
@@ -84,8 +91,9 @@ fn check_metrics(body: &Value, views: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_breakdown(expected_rows: usize) -> impl Fn(&Value) -> anyhow::Result<()> {
-    move |body| {
+/// A breakdown's first page: `expected_rows` rows (10 at most: 10 of the bench mix's 50 paths).
+fn check_breakdown(expected_rows: usize) -> Check {
+    Box::new(move |body, _| {
         let rows = body["results"].as_array().context("no results")?;
         ensure!(
             rows.len() == expected_rows,
@@ -93,16 +101,7 @@ fn check_breakdown(expected_rows: usize) -> impl Fn(&Value) -> anyhow::Result<()
             rows.len()
         );
         Ok(())
-    }
-}
-
-fn check_sources(body: &Value, _: u64) -> anyhow::Result<()> {
-    check_breakdown(6)(body)
-}
-
-fn check_paths(body: &Value, _: u64) -> anyhow::Result<()> {
-    // The default page of 10 out of the seed's 50 paths.
-    check_breakdown(10)(body)
+    })
 }
 
 fn check_timeseries(body: &Value, views: u64) -> anyhow::Result<()> {
@@ -117,6 +116,9 @@ fn check_timeseries(body: &Value, views: u64) -> anyhow::Result<()> {
 pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     loopback(&args.report)?;
     let views = seed::page_views(args.events);
+    // Sources: the referrers' and Direct.
+    let sources = args.mix.first_page(6, args.mix.referrers + 1)?;
+    let paths = args.mix.first_page(50, args.mix.paths)?;
     let base = format!(
         "{}/stats{{}}?site_id={}&date={}",
         args.report, args.site, args.date
@@ -126,7 +128,7 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
         Endpoint {
             label: "`/stats`",
             url: at("", ""),
-            check: check_stats,
+            check: Box::new(check_stats),
         },
         Endpoint {
             label: "`/stats` + `metrics=visits,bounce_rate,visit_duration,views_per_visit`",
@@ -134,22 +136,22 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
                 "",
                 "&metrics=visits,bounce_rate,visit_duration,views_per_visit",
             ),
-            check: check_metrics,
+            check: Box::new(check_metrics),
         },
         Endpoint {
             label: "`/stats/breakdown?property=source`",
             url: at("/breakdown", "&property=source"),
-            check: check_sources,
+            check: check_breakdown(sources),
         },
         Endpoint {
             label: "`/stats/breakdown?property=path`",
             url: at("/breakdown", "&property=path"),
-            check: check_paths,
+            check: check_breakdown(paths),
         },
         Endpoint {
             label: "`/stats/timeseries?interval=hour`",
             url: at("/timeseries", "&interval=hour"),
-            check: check_timeseries,
+            check: Box::new(check_timeseries),
         },
     ];
     let client = reqwest::Client::new();

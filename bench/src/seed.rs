@@ -1,4 +1,5 @@
-//! `seed`: fills MongoDB with a realistic site-day through the worker's own storage path,
+//! `seed`: fills MongoDB with a site-day of the bench mix (or, with `--mix realistic`, of
+//! [`crate::realistic`]) through the worker's own storage path,
 //! [`beacon::worker::store_batch`] (raw events, rollups and visitor states, exact under replay),
 //! the function the Kafka consumer calls for each batch. Kafka is skipped only so that millions
 //! of events fit in the time a benchmark has; what MongoDB ends up holding is the same.
@@ -52,7 +53,7 @@ const BROWSERS: [(&str, u64); 5] = [
     ("Samsung Internet", 3),
 ];
 const OSES: [(&str, u64); 4] = [("Windows", 40), ("macOS", 25), ("Android", 20), ("iOS", 15)];
-const COUNTRIES: [(&str, u64); 10] = [
+pub(crate) const COUNTRIES: [(&str, u64); 10] = [
     ("US", 30),
     ("DE", 12),
     ("GB", 10),
@@ -66,19 +67,26 @@ const COUNTRIES: [(&str, u64); 10] = [
 ];
 
 /// SplitMix64's finalizer: a good 64-bit mix of an integer.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
 
-fn mix2(a: u64, b: u64) -> u64 {
+pub(crate) fn mix2(a: u64, b: u64) -> u64 {
     mix(mix(a) ^ b.rotate_left(17))
 }
 
+/// A site's salt: events of different sites get different visitors and `eid`s.
+pub(crate) fn site_salt(site: &SiteId) -> u64 {
+    site.as_str()
+        .bytes()
+        .fold(0x000b_eac0_u64, |h, b| mix2(h, u64::from(b)))
+}
+
 /// Picks from `(value, weight)` pairs with `hash`.
-fn pick<T: Copy>(items: &[(T, u64)], hash: u64) -> T {
+pub(crate) fn pick<T: Copy>(items: &[(T, u64)], hash: u64) -> T {
     let total: u64 = items.iter().map(|(_, w)| w).sum();
     let mut at = hash % total;
     for (item, weight) in items {
@@ -147,10 +155,7 @@ impl Generator {
     pub fn new(site: &str, date: Date, day_events: u64, start: u64) -> anyhow::Result<Self> {
         ensure!(day_events > 0, "--day-events must be > 0");
         let site = SiteId::parse(site).map_err(|e| anyhow::anyhow!("site: {e}"))?;
-        let salt = site
-            .as_str()
-            .bytes()
-            .fold(0x000b_eac0_u64, |h, b| mix2(h, u64::from(b)));
+        let salt = site_salt(&site);
         let slots = (day_events * SLOT_GAP_SECONDS / 86_400).max(1);
         let mut generator = Self {
             site,
@@ -286,6 +291,8 @@ pub struct SeedArgs {
     /// Events per `store_batch` call.
     #[arg(long, default_value_t = 5_000)]
     batch: usize,
+    #[command(flatten)]
+    mix: crate::mix::MixArgs,
 }
 
 /// Stores events `start_offset..start_offset + events`; row: from, to, seconds, events/s.
@@ -307,7 +314,9 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         .ensure_indexes()
         .await
         .context("creating indexes (is MongoDB up?)")?;
-    let mut generator = Generator::new(&args.site, date, args.day_events, args.start_offset)?;
+    let mut generator = args
+        .mix
+        .generator(&args.site, date, args.day_events, args.start_offset)?;
     // Raw events expire `retention` after they happened: keep them for the whole benchmark.
     let retention = time::Duration::days(3650);
     let started = Instant::now();
@@ -357,7 +366,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use time::macros::date;
 
@@ -369,6 +378,28 @@ mod tests {
         let mut tail = Generator::new("s", date!(2026 - 11 - 02), 100_000, 2000).unwrap();
         let rest: Vec<_> = (0..1000).map(|_| tail.next_event(now).unwrap()).collect();
         assert_eq!(&all[2000..], &rest[..]);
+    }
+
+    /// FNV-1a over the JSON of `events` and their positions: a fingerprint of a mix's output.
+    pub(crate) fn fingerprint(events: &[(Event, Position)]) -> u64 {
+        let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+        for (event, at) in events {
+            let json = serde_json::to_string(event).unwrap();
+            for byte in json.bytes().chain(at.offset.to_be_bytes()) {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    }
+
+    /// The bench mix's figures in docs/benchmarks.md stay comparable only while its events do:
+    /// the fingerprint was taken before the realistic mix was added beside it.
+    #[test]
+    fn the_bench_mix_is_unchanged() {
+        let now = time::macros::datetime!(2026-11-03 00:00 UTC);
+        let mut g = Generator::new("bench-reports", date!(2026 - 11 - 02), 10_000_000, 0).unwrap();
+        let events: Vec<_> = (0..5000).map(|_| g.next_event(now).unwrap()).collect();
+        assert_eq!(fingerprint(&events), 4_779_147_001_101_467_844);
     }
 
     #[test]

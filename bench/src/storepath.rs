@@ -6,7 +6,7 @@
 //!   database): copies the raw-event documents the worker stored into a fresh database on the
 //!   same MongoDB with `insert_many` and nothing else, so the bare loop writes exactly the
 //!   worker's documents, as many of them, from the same empty start;
-//! - `store-path`: both sides on a realistic generated site-day (the `seed` generator), the
+//! - `store-path`: both sides on a generated site-day (the `seed` generator, `--mix` either mix), the
 //!   bare loop against the worker's [`beacon::worker::apply_batch`] (replay check, raw events,
 //!   rollups) with visitor states saved at checkpoints and rollup deltas held as under a
 //!   backlog, in the same batches. Kafka is left out of both, so the ratio is the
@@ -28,8 +28,6 @@ use clap::Args;
 use futures::TryStreamExt as _;
 use mongodb::bson::{doc, Document};
 use time::OffsetDateTime;
-
-use crate::seed::Generator;
 
 /// Raw events expire `RETENTION` after they happened: keep them for the whole benchmark.
 const RETENTION: time::Duration = time::Duration::days(3650);
@@ -74,6 +72,8 @@ pub struct StorePathArgs {
     /// checkpoints as the worker does working through a backlog ([`CheckpointPolicy`]).
     #[arg(long, default_value_t = 30_000)]
     checkpoint_ms: u64,
+    #[command(flatten)]
+    mix: crate::mix::MixArgs,
 }
 
 /// `url` with a long `connectTimeoutMS` unless it sets one. The driver's server monitor uses it
@@ -200,7 +200,9 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     let base = connect(&args.mongo).await?;
     let database = base.database().name().to_owned();
     let now = OffsetDateTime::now_utc();
-    let mut generator = Generator::new("store-path", now.date(), args.day_events, 0)?;
+    let mut generator = args
+        .mix
+        .generator("store-path", now.date(), args.day_events, 0)?;
     let events: Vec<(Event, Position)> = (0..args.events)
         .map(|_| generator.next_event(now))
         .collect::<anyhow::Result<_>>()?;
@@ -269,8 +271,8 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
         saving.as_secs_f64()
     );
     rows.push(format!(
-        "| worker (replay check, raw events, rollups; visitor states held, `WORKER_CHECKPOINT_MS={}`: {saved_states} state saves in {saves} checkpoints, {:.1} of {elapsed:.1} s) | {} | {rate:.0} events/s |",
-        args.checkpoint_ms, saving.as_secs_f64(), args.events
+        "| worker ({:?} mix; replay check, raw events, rollups; visitor states held, `WORKER_CHECKPOINT_MS={}`: {saved_states} state saves in {saves} checkpoints, {:.1} of {elapsed:.1} s) | {} | {rate:.0} events/s |",
+        args.mix.mix, args.checkpoint_ms, saving.as_secs_f64(), args.events
     ));
     let (after, after_rows) = bare_rows(
         &base,
