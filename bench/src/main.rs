@@ -26,6 +26,7 @@ mod realistic;
 mod reports;
 mod seed;
 mod storepath;
+mod tiers;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +57,8 @@ enum Probe {
     Seed(seed::SeedArgs),
     /// Raw event, rollup and visitor-state document counts in MongoDB.
     Counts(reports::CountsArgs),
+    /// Breakdown pages read tier by tier against the full aggregation, side by side.
+    Tiers(tiers::TiersArgs),
     /// Copies the worker's stored raw events with a bare insert_many loop (same store).
     BareInsert(storepath::BareInsertArgs),
     /// The worker's storage path (states and rollup deltas held as under a backlog) against a
@@ -72,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Probe::Reports(args) => reports::reports(args).await?,
         Probe::Seed(args) => seed::seed(args).await?,
         Probe::Counts(args) => reports::counts(args).await?,
+        Probe::Tiers(args) => tiers::tiers(args).await?,
         Probe::BareInsert(args) => storepath::bare_insert(args).await?,
         Probe::StorePath(args) => storepath::store_path(args).await?,
     };

@@ -314,6 +314,8 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         .ensure_indexes()
         .await
         .context("creating indexes (is MongoDB up?)")?;
+    // As the worker does at start: reports read tiered rollups once this has run.
+    store.backfill_tiers().await?;
     let mut generator = args
         .mix
         .generator(&args.site, date, args.day_events, args.start_offset)?;

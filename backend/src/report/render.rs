@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::query::{Metric, ReportQuery};
 use crate::rollup::{Counters, Dimension};
-use crate::store::{Order, Row};
+use crate::store::Row;
 
 fn ratio(part: i64, whole: i64, scale: f64, decimals: i32) -> f64 {
     if whole <= 0 {
@@ -63,17 +63,6 @@ pub fn hour_label(unix_seconds: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{}T{:02}:00:00Z", t.date(), t.hour())
-}
-
-/// The sort key of a row for `order` (largest first).
-pub fn order_key(order: Order, r: &Row) -> (i64, i64) {
-    let c = &r.counters;
-    match order {
-        Order::Views => (c.views, 0),
-        Order::Visitors => (c.visitors, c.views),
-        Order::Visits => (c.visits, c.views),
-        Order::Events => (c.events, c.visitors),
-    }
 }
 
 /// A breakdown row's columns, in display (and CSV) order.

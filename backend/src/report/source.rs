@@ -5,7 +5,6 @@
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page, Row};
 
-use super::render;
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
 
@@ -54,27 +53,12 @@ impl Source {
             Self::Rollups => Ok(store
                 .breakdown(q.site_id.as_str(), q.from, q.to, dim, order, page)
                 .await?),
-            Self::Scan(scan) => {
-                let mut rows: Vec<Row> = scan
-                    .by(dim)
+            Self::Scan(scan) => Ok(order.arrange(
+                scan.by(dim)
                     .into_iter()
-                    .map(|(value, counters)| Row { value, counters })
-                    .filter(|r| match order {
-                        Order::Views => r.counters.views > 0,
-                        _ => r.counters.events > 0 || r.counters.visits > 0,
-                    })
-                    .collect();
-                rows.sort_by(|a, b| {
-                    render::order_key(order, b)
-                        .cmp(&render::order_key(order, a))
-                        .then_with(|| a.value.cmp(&b.value))
-                });
-                Ok(rows
-                    .into_iter()
-                    .skip(page.skip as usize)
-                    .take(page.limit as usize)
-                    .collect())
-            }
+                    .map(|(value, counters)| Row { value, counters }),
+                page,
+            )),
         }
     }
 }

@@ -8,9 +8,12 @@ mod documents;
 mod reports;
 mod rollups;
 mod salts;
+mod top;
 
 pub use reports::{Order, Page, RawEvent, Row};
+pub use top::{tier, Top};
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +96,8 @@ pub struct InsertOutcome {
 pub struct MongoStore {
     db: Database,
     events: Collection<Document>,
+    /// Set once every daily rollup is known to carry its tier ([`top`]).
+    tiers_ready: Arc<AtomicBool>,
 }
 
 impl MongoStore {
@@ -115,6 +120,7 @@ impl MongoStore {
         Ok(Self {
             events: db.collection(EVENTS),
             db,
+            tiers_ready: Arc::default(),
         })
     }
 
@@ -125,6 +131,7 @@ impl MongoStore {
         Self {
             events: db.collection(EVENTS),
             db,
+            tiers_ready: Arc::default(),
         }
     }
 
@@ -135,7 +142,11 @@ impl MongoStore {
         let plan = [
             (
                 rollups::DAILY,
-                vec![index(doc! { "site": 1, "dim": 1, "day": 1 })],
+                vec![
+                    index(doc! { "site": 1, "dim": 1, "day": 1 }),
+                    // Breakdowns read a property's values tier by tier (top.rs).
+                    index(doc! { "site": 1, "dim": 1, top::TIER: 1, "day": 1 }),
+                ],
             ),
             (rollups::HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),
             // Realtime: a site's visitors seen since a moment. Expiry: `expire_at` is two days

@@ -30,6 +30,41 @@ pub enum Order {
 }
 
 impl Order {
+    /// A row's sort key (largest first; ties go to the smaller value).
+    pub fn key(self, c: &Counters) -> (i64, i64) {
+        match self {
+            Self::Views => (c.views, 0),
+            Self::Visitors => (c.visitors, c.views),
+            Self::Visits => (c.visits, c.views),
+            Self::Events => (c.events, c.visitors),
+        }
+    }
+
+    /// Whether a value with these counters is listed: top pages only if viewed; otherwise, not
+    /// values whose visits all moved elsewhere (a former exit page).
+    pub fn lists(self, c: &Counters) -> bool {
+        match self {
+            Self::Views => c.views > 0,
+            _ => c.events > 0 || c.visits > 0,
+        }
+    }
+
+    /// `rows` as this order lists them, and the page of them asked for.
+    pub fn arrange(self, rows: impl IntoIterator<Item = Row>, page: Page) -> Vec<Row> {
+        let mut rows: Vec<Row> = rows
+            .into_iter()
+            .filter(|r| self.lists(&r.counters))
+            .collect();
+        rows.sort_by(|a, b| {
+            self.key(&b.counters)
+                .cmp(&self.key(&a.counters))
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        let skip = usize::try_from(page.skip).unwrap_or(usize::MAX);
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        rows.into_iter().skip(skip).take(limit).collect()
+    }
+
     fn keys(self) -> Document {
         match self {
             Self::Views => doc! { "views": -1, "_id": 1 },
@@ -61,7 +96,7 @@ pub struct RawEvent {
     pub session: Document,
 }
 
-fn counters(d: &Document) -> Counters {
+pub(super) fn counters(d: &Document) -> Counters {
     let v = Counters::FIELDS.map(|f| d.get(f).and_then(bson_int).unwrap_or(0));
     Counters::from_values(v)
 }
@@ -78,7 +113,7 @@ fn sums() -> Document {
         .collect()
 }
 
-fn day_range(from: Date, to: Date) -> Document {
+pub(super) fn day_range(from: Date, to: Date) -> Document {
     doc! { "$gte": from.to_string(), "$lte": to.to_string() }
 }
 
@@ -128,8 +163,28 @@ impl MongoStore {
             .collect())
     }
 
-    /// One page of a property's values over `[from, to]`, summed across days and ordered.
+    /// One page of a property's values over `[from, to]`, summed across days and ordered:
+    /// read tier by tier ([`super::top`]) once every rollup document has its tier, by
+    /// aggregating every document of the range before.
     pub async fn breakdown(
+        &self,
+        site: &str,
+        from: Date,
+        to: Date,
+        dim: Dimension,
+        order: Order,
+        page: Page,
+    ) -> Result<Vec<Row>, StoreError> {
+        if self.tiers_ready().await? {
+            let top = self.top_rows(site, from, to, dim, order, page).await?;
+            return Ok(top.rows);
+        }
+        self.aggregate_rows(site, from, to, dim, order, page).await
+    }
+
+    /// [`MongoStore::breakdown`] by aggregating every rollup document of the range (what
+    /// tiered reads are checked against, and the reads while tiers are being backfilled).
+    pub async fn aggregate_rows(
         &self,
         site: &str,
         from: Date,

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mongodb::bson::{self, doc, Bson, DateTime, Document};
 
-use super::{MongoStore, StoreError};
+use super::{reports, top, MongoStore, StoreError};
 use crate::rollup::visit::Visit;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 
@@ -63,19 +63,33 @@ impl MongoStore {
         let mut changed = 0;
         for (name, keys) in by_collection {
             let ids: Vec<String> = keys.iter().map(|k| k.id()).collect();
-            let applied: HashMap<String, BTreeMap<i32, i64>> = self
-                .find_by_ids(name, &ids, Some(doc! { "wm": 1 }))
+            // Daily documents carry their tier (super::top), computed from the counters read
+            // here under the same watermark condition as the update.
+            let tiered = name == DAILY;
+            let mut fields = doc! { "wm": 1 };
+            if tiered {
+                top::RANKED.iter().for_each(|f| {
+                    fields.insert(*f, 1);
+                });
+            }
+            let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = self
+                .find_by_ids(name, &ids, Some(fields))
                 .await?
                 .into_iter()
-                .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), watermarks(&d))))
+                .filter_map(|d| {
+                    let id = d.get_str("_id").ok()?.to_owned();
+                    Some((id, (watermarks(&d), reports::counters(&d))))
+                })
                 .collect();
             let mut statements = Vec::new();
             for (key, id) in keys.into_iter().zip(ids) {
-                let before = applied.get(&id).cloned().unwrap_or_default();
+                let (before, mut counters) = stored.get(&id).cloned().unwrap_or_default();
                 let Some((sum, marks)) = Contributions::pending_in(parts, key, &before) else {
                     continue;
                 };
-                statements.push(rollup_statement(key, id, &before, &sum, &marks));
+                counters += sum;
+                let tier = tiered.then(|| top::tier(&counters));
+                statements.push(rollup_statement(key, id, &before, &sum, &marks, tier));
             }
             changed += statements.len();
             self.update_all(name, statements).await?;
@@ -229,6 +243,7 @@ fn rollup_statement(
     before: &BTreeMap<i32, i64>,
     sum: &Counters,
     marks: &BTreeMap<i32, i64>,
+    tier: Option<i64>,
 ) -> Document {
     let mut q = doc! { "_id": &id };
     let mut set = Document::new();
@@ -239,6 +254,9 @@ fn rollup_statement(
             None => q.insert(field.clone(), doc! { "$exists": false }),
         };
         set.insert(field, *offset);
+    }
+    if let Some(t) = tier {
+        set.insert(top::TIER, t);
     }
     let inc: Document = Counters::FIELDS
         .iter()

@@ -196,6 +196,15 @@ async fn consume(
     {
         return Ok(());
     }
+    match retry("backfill rollup tiers", &mut shutdown, || {
+        store.backfill_tiers()
+    })
+    .await
+    {
+        None => return Ok(()),
+        Some(0) => {}
+        Some(n) => tracing::info!(documents = n, "daily rollups given their tiers"),
+    }
     if let Err(e) = topics::ensure_with_retry(config, 10).await {
         tracing::warn!(error = %e, "could not create topics; subscribing anyway");
     }

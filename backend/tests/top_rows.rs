@@ -1,0 +1,221 @@
+//! Breakdowns read tier by tier (store/top.rs) against the same breakdowns aggregated from
+//! every rollup document, over the wire: equal for every order, page and range, on a skewed
+//! site (few documents read) and a flat one (most read); and the backfill that gives
+//! tiers to documents written before them.
+
+use beacon::rollup::{Dimension, Position};
+use beacon::store::{MongoStore, Order, Page};
+use beacon::worker::store_batch;
+use beacon_event::event::Context;
+use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use mongodb::bson::{doc, Document};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use time::macros::{date, datetime};
+use time::{Date, Duration};
+
+const SITE: &str = "top";
+
+/// `n` events over three days (2026-11-10..12): paths drawn by `path_of` from a uniform draw,
+/// 150 visitors in short visits, sources and a custom event now and then.
+fn traffic(n: usize, seed: u64, path_of: impl Fn(f64) -> usize) -> Vec<(Event, Position)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = datetime!(2026-11-10 00:00 UTC);
+    (0..n)
+        .map(|i| {
+            let at = start + Duration::seconds((i as i64) * 3 * 86_400 / n as i64);
+            let kind = if rng.random_bool(0.1) {
+                "signup"
+            } else {
+                "page_view"
+            };
+            let path = format!("/p{}", path_of(rng.random::<f64>()));
+            let event = Event {
+                eid: uuid::Uuid::from_u128(i as u128 + 1),
+                site_id: SiteId::parse(SITE).unwrap(),
+                event_type: EventType::parse(kind).unwrap(),
+                path: PagePath::parse(&path).unwrap(),
+                visitor_id: VisitorId::parse(&format!("v{}", rng.random_range(0..150))).unwrap(),
+                user_id: None,
+                timestamp: at,
+                received_at: at,
+                referrer: None,
+                screen_width: None,
+                props: None,
+                context: Context {
+                    source: ["Google", "", "example.org", "t.co"][rng.random_range(0..4)].into(),
+                    ..Context::default()
+                },
+            };
+            let position = Position {
+                partition: 0,
+                offset: i as i64,
+            };
+            (event, position)
+        })
+        .collect()
+}
+
+async fn fresh_store(name: &str) -> MongoStore {
+    let url = std::env::var("MONGO_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let hosts = rest.split(['/', '?']).next().unwrap();
+    let db = format!(
+        "beacon_top_{name}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let store = MongoStore::connect(&format!("{scheme}://{hosts}/{db}"))
+        .await
+        .unwrap();
+    store.ensure_indexes().await.unwrap();
+    store
+}
+
+async fn seeded(name: &str, events: &[(Event, Position)]) -> MongoStore {
+    let store = fresh_store(name).await;
+    for batch in events.chunks(1000) {
+        store_batch(&store, batch, Duration::days(3650))
+            .await
+            .unwrap();
+    }
+    store
+}
+
+const ORDERS: [(Dimension, Order); 5] = [
+    (Dimension::Path, Order::Views),
+    (Dimension::Path, Order::Visitors),
+    (Dimension::ExitPage, Order::Visits),
+    (Dimension::EventType, Order::Events),
+    (Dimension::Source, Order::Visitors),
+];
+const RANGES: [(Date, Date); 3] = [
+    (date!(2026 - 11 - 10), date!(2026 - 11 - 10)),
+    (date!(2026 - 11 - 11), date!(2026 - 11 - 12)),
+    (date!(2026 - 11 - 01), date!(2026 - 11 - 30)),
+];
+
+/// Every tiered page equals the aggregated one; returns the documents read for the first
+/// page of top paths on one day.
+async fn check_equal(store: &MongoStore) -> usize {
+    let pages = [(0, 10), (10, 10), (0, 1), (95, 10), (0, 1000)];
+    let mut first_page_read = 0;
+    for (dim, order) in ORDERS {
+        for (from, to) in RANGES {
+            for (skip, limit) in pages {
+                let page = Page { skip, limit };
+                let top = store
+                    .top_rows(SITE, from, to, dim, order, page)
+                    .await
+                    .unwrap();
+                let all = store
+                    .aggregate_rows(SITE, from, to, dim, order, page)
+                    .await
+                    .unwrap();
+                assert_eq!(top.rows, all, "{dim:?} {order:?} {from}..{to} {page:?}");
+                if (dim, order, skip, limit) == (Dimension::Path, Order::Views, 0, 10) && from == to
+                {
+                    first_page_read = top.documents_read;
+                }
+            }
+        }
+    }
+    first_page_read
+}
+
+async fn path_documents(store: &MongoStore, day: &str) -> u64 {
+    store
+        .database()
+        .collection::<Document>("rollups_daily")
+        .count_documents(doc! { "site": SITE, "dim": "path", "day": day })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tiered_pages_equal_aggregated_ones_and_read_few_documents_on_a_skewed_site() {
+    // Zipf-like: path k drawn with probability ~ 1/k over 2,000 paths.
+    let zipf = |u: f64| (2000_f64.powf(u) as usize).min(1999);
+    let store = seeded("skewed", &traffic(6000, 18, zipf)).await;
+    let read = check_equal(&store).await;
+    let documents = path_documents(&store, "2026-11-10").await;
+    assert!(documents > 500, "only {documents} path documents that day");
+    assert!(
+        read * 5 < documents as usize,
+        "top 10 paths read {read} of {documents} documents"
+    );
+}
+
+#[tokio::test]
+async fn tiered_pages_stay_exact_when_every_value_counts_the_same() {
+    // 40 paths drawn uniformly: values count about the same, so a page reads most documents.
+    let store = seeded("flat", &traffic(1200, 5, |u| (u * 40.0) as usize)).await;
+    check_equal(&store).await;
+}
+
+#[tokio::test]
+async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
+    let zipf = |u: f64| (300_f64.powf(u) as usize).min(299);
+    let store = seeded("backfill", &traffic(1500, 3, zipf)).await;
+    let rollups = store.database().collection::<Document>("rollups_daily");
+    let before_tiers: Vec<Document> = {
+        use futures::TryStreamExt;
+        rollups
+            .find(doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    assert!(before_tiers.iter().all(|d| d.contains_key("t")));
+    rollups
+        .update_many(doc! {}, doc! { "$unset": { "t": "" } })
+        .await
+        .unwrap();
+
+    // Until the backfill ran, breakdowns aggregate (tiered reads would miss every document).
+    let page = Page { skip: 0, limit: 10 };
+    let (from, to) = RANGES[1];
+    let aggregated = store
+        .aggregate_rows(SITE, from, to, Dimension::Path, Order::Views, page)
+        .await
+        .unwrap();
+    assert_eq!(aggregated.len(), 10);
+    let breakdown = |s: MongoStore| async move {
+        s.breakdown(SITE, from, to, Dimension::Path, Order::Views, page)
+            .await
+            .unwrap()
+    };
+    assert_eq!(breakdown(store.clone()).await, aggregated);
+
+    let given = store.backfill_tiers().await.unwrap();
+    assert_eq!(given, before_tiers.len() as u64);
+    assert_eq!(store.backfill_tiers().await.unwrap(), 0);
+    // The same tiers the worker wrote, and tiered reads from now on.
+    let after: Vec<Document> = {
+        use futures::TryStreamExt;
+        rollups
+            .find(doc! {})
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    let tiers = |docs: &[Document]| {
+        let mut t: Vec<(String, i64)> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.get_str("_id").unwrap().to_owned(),
+                    d.get_i64("t").unwrap(),
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(tiers(&after), tiers(&before_tiers));
+    assert_eq!(breakdown(store.clone()).await, aggregated);
+    check_equal(&store).await;
+}

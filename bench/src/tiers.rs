@@ -1,0 +1,81 @@
+//! `tiers`: a breakdown's first page read tier by tier (what the report API does) against the
+//! same page aggregated from every rollup document of the day (what it did before), side by
+//! side on one seeded site-day, each answer checked equal to the other.
+
+use std::time::Instant;
+
+use anyhow::{ensure, Context as _};
+use beacon::rollup::Dimension;
+use beacon::store::{MongoStore, Order, Page};
+use clap::Args;
+use time::macros::format_description;
+use time::Date;
+
+use crate::probes::{ms, new_histogram};
+
+#[derive(Args)]
+pub struct TiersArgs {
+    #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
+    mongo: String,
+    #[arg(long, default_value = "bench-reports")]
+    site: String,
+    /// The seeded UTC day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    date: String,
+    /// The day's events (for the table only).
+    #[arg(long)]
+    events: u64,
+    /// Timed reads of each kind per breakdown, alternating.
+    #[arg(long, default_value_t = 10)]
+    requests: u32,
+}
+
+/// The breakdowns the dashboard's first screen shows, as the report API orders them.
+const BREAKDOWNS: [(&str, Dimension, Order); 5] = [
+    (
+        "top paths by views (`/stats`)",
+        Dimension::Path,
+        Order::Views,
+    ),
+    ("path", Dimension::Path, Order::Visitors),
+    ("exit page", Dimension::ExitPage, Order::Visits),
+    ("source", Dimension::Source, Order::Visitors),
+    ("referrer", Dimension::Referrer, Order::Visitors),
+];
+
+/// Rows: events, breakdown, tiered p50, aggregated p50, ratio, documents read (tiered).
+pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
+    let store = MongoStore::connect(&args.mongo).await?;
+    let day = Date::parse(&args.date, format_description!("[year]-[month]-[day]"))
+        .context("--date must be YYYY-MM-DD")?;
+    let page = Page { skip: 0, limit: 10 };
+    let mut rows = Vec::new();
+    for (label, dim, order) in BREAKDOWNS {
+        let (mut tiered, mut aggregated) = (new_histogram(), new_histogram());
+        let mut read = 0;
+        for _ in 0..args.requests {
+            let started = Instant::now();
+            let top = store
+                .top_rows(&args.site, day, day, dim, order, page)
+                .await?;
+            tiered.record(started.elapsed().as_micros() as u64)?;
+            let started = Instant::now();
+            let all = store
+                .aggregate_rows(&args.site, day, day, dim, order, page)
+                .await?;
+            aggregated.record(started.elapsed().as_micros() as u64)?;
+            ensure!(
+                top.rows == all,
+                "{label}: tiered and aggregated pages differ"
+            );
+            read = top.documents_read;
+        }
+        let (t, a) = (ms(&tiered, 0.5), ms(&aggregated, 0.5));
+        rows.push(format!(
+            "| {} | {label} | {t:.1} ms | {a:.1} ms | {:.0}× | {read} |",
+            args.events,
+            a / t.max(0.001)
+        ));
+    }
+    Ok(rows.join("\n"))
+}
