@@ -235,50 +235,81 @@ async fn rate_limits_per_client_ip_and_per_site_answer_429_with_retry_after() {
     .await;
     let event = |site: &str| json!({"site_id": site, "event_type": "page_view", "path": "/"});
     let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-    // One client: 5 events pass, the 6th is over its limit.
-    for _ in 0..5 {
-        let (status, body) = system.post_as(&event("busy"), "192.0.2.70", ua).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    }
-    let response = system
-        .http
-        .post(format!("{}/event", system.ingest_url))
-        .header("content-type", "application/json")
-        .header("x-forwarded-for", "192.0.2.70")
-        .header("user-agent", ua)
-        .body(event("busy").to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=2).contains(&retry), "Retry-After {retry}");
-    let (_, body) = support::json_of(response).await;
-    assert!(body["error"].as_str().unwrap().contains("client"), "{body}");
-    // Another client is not affected, until the site's own limit (8) is reached.
-    for _ in 0..3 {
-        let (status, _) = system.post_as(&event("busy"), "192.0.2.71", ua).await;
-        assert_eq!(status, StatusCode::ACCEPTED);
-    }
-    let (status, body) = system.post_as(&event("busy"), "192.0.2.72", ua).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(body["field"], "site_id");
-    // Invalid events cost their sender too (the budget is charged before validation), but not
-    // the site they name.
+    // Each group of requests is sent at once, so every one is charged before a bucket refills
+    // (one token every 200 ms per client): sent one by one, on a busy machine, waiting for Kafka
+    // between them let the bucket refill.
+    let at_once = |requests: Vec<(Value, String)>| {
+        let system = &system;
+        futures::future::join_all(requests.into_iter().map(move |(body, ip)| async move {
+            let response = system
+                .http
+                .post(format!("{}/event", system.ingest_url))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", ip)
+                .header("user-agent", ua)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            // A refusal says when to come back: within the 1 s the bucket takes to refill.
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                let retry: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=2).contains(&retry), "Retry-After {retry}");
+            }
+            support::json_of(response).await
+        }))
+    };
+    let statuses = |answers: &[(StatusCode, Value)]| {
+        let mut s: Vec<u16> = answers.iter().map(|(status, _)| status.as_u16()).collect();
+        s.sort_unstable();
+        s
+    };
+    // One client: 5 events pass, a 6th is over its limit.
+    let answers = at_once(vec![(event("busy"), "192.0.2.70".to_owned()); 6]).await;
+    assert_eq!(
+        statuses(&answers),
+        [202, 202, 202, 202, 202, 429],
+        "{answers:?}"
+    );
+    let (_, refused) = answers.iter().find(|(s, _)| s.as_u16() == 429).unwrap();
+    assert!(
+        refused["error"].as_str().unwrap().contains("client"),
+        "{refused}"
+    );
+    // Many clients of one site: 8 events pass, a 9th is over the site's limit.
+    let crowd = (0..9)
+        .map(|i| (event("crowded"), format!("192.0.2.{}", 100 + i)))
+        .collect();
+    let answers = at_once(crowd).await;
+    assert_eq!(
+        statuses(&answers),
+        [202; 8].into_iter().chain([429]).collect::<Vec<_>>()
+    );
+    let (_, refused) = answers.iter().find(|(s, _)| s.as_u16() == 429).unwrap();
+    assert_eq!(refused["field"], "site_id", "{refused}");
+    // Invalid events cost their sender too (the budget is charged before validation): five
+    // invalid ones and a valid one leave nothing for the valid one, whichever comes last.
     let invalid = json!({"site_id": "quiet", "event_type": "page_view", "path": 7});
-    for _ in 0..5 {
-        let (status, body) = system.post_as(&invalid, "192.0.2.74", ua).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(body["field"], "path");
+    let mut mixed = vec![(invalid, "192.0.2.74".to_owned()); 5];
+    mixed.push((event("quiet"), "192.0.2.74".to_owned()));
+    let answers = at_once(mixed).await;
+    assert_eq!(
+        statuses(&answers),
+        [400, 400, 400, 400, 400, 429],
+        "{answers:?}"
+    );
+    for (status, body) in &answers {
+        match status.as_u16() {
+            400 => assert_eq!(body["field"], "path"),
+            _ => assert!(body["error"].as_str().unwrap().contains("client"), "{body}"),
+        }
     }
-    let (status, body) = system.post_as(&event("quiet"), "192.0.2.74", ua).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("client"), "{body}");
-    // Other sites are not affected; and after the bucket refills the client is served again.
+    // Other clients of that site are not affected; and after the bucket refills the first
+    // client is served again.
     let (status, _) = system.post_as(&event("quiet"), "192.0.2.73", ua).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
