@@ -76,6 +76,10 @@ pub struct Config {
     /// up it checkpoints every second, and within 200 ms of the topic going quiet. `0`: after
     /// every batch. A crash replays at most this much.
     pub worker_checkpoint: Duration,
+    /// `WORKER_STARVED_AFTER_MS`: how long a worker may hold no partition while its group's
+    /// committed offsets stand still below the topic's end before it counts as starved, leaves
+    /// the group and joins again (default two session timeouts).
+    pub worker_starved_after: Duration,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
     /// `RETENTION_DAYS`: raw events expire this long after they happened (a TTL index);
@@ -154,6 +158,7 @@ impl Config {
                 30_000,
                 0..=600_000,
             )?),
+            worker_starved_after: millis(&get, "WORKER_STARVED_AFTER_MS", 20_000)?,
             log_format: match text("LOG_FORMAT", "text").as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -306,6 +311,7 @@ mod tests {
         assert_eq!(c.kafka_partitions, 3);
         assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
         assert_eq!(c.worker_checkpoint, Duration::from_secs(30));
+        assert_eq!(c.worker_starved_after, Duration::from_secs(20));
         assert_eq!(c.dashboard_dir, std::path::PathBuf::from("dashboard"));
         assert_eq!(c.dashboard_url, "http://localhost:4000");
     }

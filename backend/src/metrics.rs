@@ -54,6 +54,10 @@ pub const STATES_UNSAVED: &str = "beacon_worker_visitor_states_unsaved";
 pub const ROLLUP_DELTAS_HELD: &str = "beacon_worker_rollup_deltas_held";
 /// Checkpoints that found a visitor state moved by another worker and re-applied their window.
 pub const STATE_CONFLICTS: &str = "beacon_worker_state_conflicts_total";
+/// 1 while the worker holds no partition and its group stands still below the topic's end.
+pub const WORKER_STARVED: &str = "beacon_worker_starved";
+/// Times a starved worker left its group and joined it again.
+pub const WORKER_REJOINS: &str = "beacon_worker_rejoins_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -68,6 +68,17 @@ pub enum Fetched {
     Shutdown,
 }
 
+/// What a member sees of its group's progress on the topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupView {
+    /// Partitions assigned to this member.
+    pub assigned: usize,
+    /// Records between the group's committed offsets and the topic's end, all partitions.
+    pub unconsumed: i64,
+    /// The sum of the group's committed offsets: it moves while anyone consumes.
+    pub committed: i64,
+}
+
 pub struct EventConsumer {
     inner: StreamConsumer<RebalanceCounter>,
     topic: String,
@@ -199,6 +210,43 @@ impl EventConsumer {
             metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => partition.to_string())
                 .set((high - position).max(0) as f64);
         }
+    }
+
+    /// The group's progress on the topic as this member sees it, or `None` if the broker did
+    /// not answer. Blocking broker round trips: call it now and then.
+    pub fn group_view(&self) -> Option<GroupView> {
+        let timeout = Duration::from_secs(1);
+        let assigned = self.inner.assignment().ok()?.count();
+        let metadata = self.inner.fetch_metadata(Some(&self.topic), timeout).ok()?;
+        let partitions = metadata.topics().first()?.partitions().len();
+        let mut all = TopicPartitionList::new();
+        for partition in 0..i32::try_from(partitions).ok()? {
+            all.add_partition(&self.topic, partition);
+        }
+        let committed = self.inner.committed_offsets(all, timeout).ok()?;
+        let mut view = GroupView {
+            assigned,
+            ..GroupView::default()
+        };
+        for element in committed.elements() {
+            let (low, high) = self
+                .inner
+                .fetch_watermarks(&self.topic, element.partition(), timeout)
+                .ok()?;
+            let at = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => low,
+            };
+            view.committed += at;
+            view.unconsumed += (high - at).max(0);
+        }
+        Some(view)
+    }
+
+    /// Leaves the group and joins it again as a new member.
+    pub fn rejoin(&self) -> Result<(), KafkaError> {
+        self.inner.unsubscribe();
+        self.inner.subscribe(&[&self.topic])
     }
 
     /// Commits, per partition, the offset after the highest record in `records`.

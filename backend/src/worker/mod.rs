@@ -37,8 +37,10 @@ use crate::rollup::Position;
 use crate::shutdown::Shutdown;
 use crate::store::{MongoStore, StoreError};
 use crate::{http, ServiceError};
+use starvation::{Starved, Watch};
 
 mod batch;
+mod starvation;
 mod states;
 
 pub use batch::{apply_batch, store_batch, BatchOutcome};
@@ -100,19 +102,28 @@ impl StoreHealth {
 }
 
 /// `/readyz`: MongoDB answers pings and the last batch could be stored.
-async fn readyz(State((store, health)): State<(Arc<MongoStore>, StoreHealth)>) -> Response {
+type Ready = (Arc<MongoStore>, StoreHealth, Starved);
+
+async fn readyz(State((store, health, starved)): State<Ready>) -> Response {
     if health.failing() {
         return http::readiness(false, "mongodb writes");
+    }
+    if starved.is_set() {
+        // Up, but consuming nothing while events wait: "numbers froze" must not look healthy.
+        return http::readiness(
+            false,
+            "kafka partitions (starved: none assigned while the group's events wait)",
+        );
     }
     http::readiness(store.ping().await, "mongodb")
 }
 
 /// `/healthz`, `/readyz` and `/metrics` for the worker.
-fn router(store: Arc<MongoStore>, health: StoreHealth) -> Router {
+fn router(ready: Ready) -> Router {
     Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz))
-        .with_state((store, health))
+        .with_state(ready)
 }
 
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.
@@ -124,16 +135,37 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let store = MongoStore::connect(&config.mongo_url).await?;
     let health = StoreHealth::default();
+    let starved = Starved::default();
     let endpoints = tokio::spawn(http::serve(
         "worker",
         listener,
         config.max_connections,
-        router(Arc::new(store.clone()), health.clone()),
+        router((Arc::new(store.clone()), health.clone(), starved.clone())),
         shutdown.clone(),
     ));
-    let result = consume(config, &store, &health, shutdown).await;
+    let watch = Watch::new(config.worker_starved_after, starved);
+    let result = consume(config, &store, &health, watch, shutdown).await;
     endpoints.await.map_err(std::io::Error::other)??;
     result
+}
+
+/// Refreshes the lag gauge and watches for starvation; a starved worker leaves its group and
+/// joins again. Blocking broker round trips, every `LAG_EVERY`.
+fn look_around(consumer: &EventConsumer, watch: &mut Watch) {
+    consumer.record_lag();
+    let Some(view) = consumer.group_view() else {
+        return;
+    };
+    if watch.observe(&view, tokio::time::Instant::now()) {
+        metrics::counter!(crate::metrics::WORKER_REJOINS).increment(1);
+        tracing::warn!(
+            unconsumed = view.unconsumed,
+            "starved: no partition assigned while the group's events wait; leaving the group and joining again"
+        );
+        if let Err(e) = consumer.rejoin() {
+            tracing::warn!(error = %e, "could not join the group again");
+        }
+    }
 }
 
 /// Longest the worker waits for a record while it holds unsaved states: a quiet topic gets
@@ -188,6 +220,7 @@ async fn consume(
     config: &Config,
     store: &MongoStore,
     health: &StoreHealth,
+    mut watch: Watch,
     mut shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
     if retry("create indexes", &mut shutdown, || store.ensure_indexes())
@@ -228,7 +261,12 @@ async fn consume(
     let mut last_checkpoint = tokio::time::Instant::now();
 
     loop {
-        let idle = (!window.is_empty()).then_some(IDLE_CHECKPOINT);
+        // With nothing held, still wake up now and then to watch the group (starvation).
+        let idle = Some(if window.is_empty() {
+            LAG_EVERY
+        } else {
+            IDLE_CHECKPOINT
+        });
         let batch = match consumer
             .next_batch(
                 config.worker_batch_size,
@@ -240,13 +278,19 @@ async fn consume(
         {
             Fetched::Shutdown => break,
             Fetched::Idle => {
-                if checkpoint(&checkpoints, &mut states, &mut window, &mut shutdown)
-                    .await
-                    .is_none()
-                {
-                    break;
+                if !window.is_empty() {
+                    if checkpoint(&checkpoints, &mut states, &mut window, &mut shutdown)
+                        .await
+                        .is_none()
+                    {
+                        break;
+                    }
+                    last_checkpoint = tokio::time::Instant::now();
                 }
-                last_checkpoint = tokio::time::Instant::now();
+                if lag_updated.elapsed() >= LAG_EVERY {
+                    look_around(&consumer, &mut watch);
+                    lag_updated = tokio::time::Instant::now();
+                }
                 continue;
             }
             Fetched::Rebalanced => {
@@ -345,7 +389,7 @@ async fn consume(
             last_checkpoint = tokio::time::Instant::now();
         }
         if lag_updated.elapsed() >= LAG_EVERY {
-            consumer.record_lag();
+            look_around(&consumer, &mut watch);
             lag_updated = tokio::time::Instant::now();
         }
     }
