@@ -107,3 +107,52 @@ async fn a_starved_worker_says_so_rejoins_and_consumes_once_given_work() {
     );
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn beacon_admin_status_shows_events_waiting_and_when_events_were_last_stored() {
+    let mut system = TestSystem::start_with(&[], false).await;
+    let status = |system: &TestSystem| {
+        let env = [
+            ("KAFKA_BROKER", system.config.kafka_broker.as_str()),
+            ("KAFKA_TOPIC", system.config.kafka_topic.as_str()),
+            ("KAFKA_GROUP", system.config.consumer_group.as_str()),
+        ];
+        let output = system.admin_with(&["status"], &env);
+        assert!(output.status.success(), "{output:?}");
+        support::stdout(&output)
+    };
+    for i in 0..7 {
+        let event =
+            json!({"site_id": "status", "event_type": "page_view", "path": format!("/s{i}")});
+        let (status, body) = system
+            .post_as(&event, &format!("198.51.100.{i}"), CHROME)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    // No worker yet: all seven wait, and nothing was ever stored.
+    let before = status(&system);
+    assert!(
+        before.contains("waiting for the worker: 7 events"),
+        "{before}"
+    );
+    assert!(before.contains("worker: no events stored yet"), "{before}");
+
+    system.start_worker();
+    system.wait_stored(7).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let now = status(&system);
+        if now.contains("waiting for the worker: 0 events") && now.contains("last stored events")
+            || tokio::time::Instant::now() > deadline
+        {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        after.contains("waiting for the worker: 0 events"),
+        "{after}"
+    );
+    assert!(after.contains("worker: last stored events"), "{after}");
+    system.shutdown().await;
+}

@@ -1,5 +1,5 @@
-//! `beacon-admin`: manage registered sites, their API keys and shared links (see
-//! `beacon::sites::cli`).
+//! `beacon-admin`: manage registered sites, their API keys and shared links, and see the
+//! pipeline's status (see `beacon::sites::cli`).
 //!
 //! Thin on purpose: parse, load the same [`Config`] as the services (so `MONGO_URL` means the
 //! same database), run. Errors are printed by `anyhow` and exit with status 1.
@@ -8,7 +8,6 @@
 
 use beacon::config::Config;
 use beacon::sites::cli::Cli;
-use beacon::sites::Sites;
 use beacon::store::MongoStore;
 use clap::Parser;
 
@@ -18,6 +17,5 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
     let store = MongoStore::connect(&config.mongo_url).await?;
     let mut out = std::io::stdout().lock();
-    cli.run(&Sites::new(&store), &config.dashboard_url, &mut out)
-        .await
+    cli.run(&config, &store, &mut out).await
 }

@@ -79,6 +79,65 @@ pub struct GroupView {
     pub committed: i64,
 }
 
+/// One partition: where the group's committed offset stands and where the topic ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionProgress {
+    pub partition: i32,
+    /// The group's committed offset (the partition's start if it never committed).
+    pub committed: i64,
+    /// The offset after the newest record.
+    pub end: i64,
+}
+
+impl PartitionProgress {
+    pub fn unconsumed(&self) -> i64 {
+        (self.end - self.committed).max(0)
+    }
+}
+
+/// The group's committed offset and the end of every partition of `topic`, as `consumer`'s
+/// group sees them (it need not be subscribed). Blocking broker round trips.
+fn partition_progress<X: ConsumerContext, C: rdkafka::consumer::Consumer<X>>(
+    consumer: &C,
+    topic: &str,
+) -> Option<Vec<PartitionProgress>> {
+    let timeout = Duration::from_secs(1);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).ok()?;
+    let partitions = metadata.topics().first()?.partitions().len();
+    let mut all = TopicPartitionList::new();
+    for partition in 0..i32::try_from(partitions).ok()? {
+        all.add_partition(topic, partition);
+    }
+    let committed = consumer.committed_offsets(all, timeout).ok()?;
+    committed
+        .elements()
+        .iter()
+        .map(|element| {
+            let partition = element.partition();
+            let (low, end) = consumer.fetch_watermarks(topic, partition, timeout).ok()?;
+            let committed = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => low,
+            };
+            Some(PartitionProgress {
+                partition,
+                committed,
+                end,
+            })
+        })
+        .collect()
+}
+
+/// The consumer group's progress on the events topic, from outside the group (for
+/// `beacon-admin status`), or `None` if the broker did not answer.
+pub fn group_progress(config: &Config) -> Result<Option<Vec<PartitionProgress>>, KafkaError> {
+    let consumer: BaseConsumer = super::client_config(&config.kafka_broker, "beacon-admin")
+        .set("group.id", &config.consumer_group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    Ok(partition_progress(&consumer, &config.kafka_topic))
+}
+
 pub struct EventConsumer {
     inner: StreamConsumer<RebalanceCounter>,
     topic: String,
@@ -215,30 +274,14 @@ impl EventConsumer {
     /// The group's progress on the topic as this member sees it, or `None` if the broker did
     /// not answer. Blocking broker round trips: call it now and then.
     pub fn group_view(&self) -> Option<GroupView> {
-        let timeout = Duration::from_secs(1);
         let assigned = self.inner.assignment().ok()?.count();
-        let metadata = self.inner.fetch_metadata(Some(&self.topic), timeout).ok()?;
-        let partitions = metadata.topics().first()?.partitions().len();
-        let mut all = TopicPartitionList::new();
-        for partition in 0..i32::try_from(partitions).ok()? {
-            all.add_partition(&self.topic, partition);
-        }
-        let committed = self.inner.committed_offsets(all, timeout).ok()?;
         let mut view = GroupView {
             assigned,
             ..GroupView::default()
         };
-        for element in committed.elements() {
-            let (low, high) = self
-                .inner
-                .fetch_watermarks(&self.topic, element.partition(), timeout)
-                .ok()?;
-            let at = match element.offset() {
-                Offset::Offset(offset) => offset,
-                _ => low,
-            };
-            view.committed += at;
-            view.unconsumed += (high - at).max(0);
+        for p in partition_progress(&self.inner, &self.topic)? {
+            view.committed += p.committed;
+            view.unconsumed += p.unconsumed();
         }
         Some(view)
     }

@@ -1,4 +1,5 @@
-//! `beacon-admin`: register sites and manage their API keys and shared links from a shell.
+//! `beacon-admin`: register sites and manage their API keys and shared links from a shell, and
+//! see whether the pipeline keeps up (`status`).
 //!
 //! The commands and their output live here rather than in `src/bin/beacon_admin.rs`, so tests
 //! drive exactly what the binary runs ([`Cli::run`] with any writer). The output is for people;
@@ -11,11 +12,13 @@ use clap::{Parser, Subcommand};
 use mongodb::bson::DateTime;
 
 use super::{Site, Sites};
+use crate::config::Config;
+use crate::store::MongoStore;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "beacon-admin",
-    about = "Manage Beacon's registered sites, their API keys and shared links (MONGO_URL and DASHBOARD_URL from the environment or .env)"
+    about = "Manage Beacon's registered sites, their API keys and shared links, and see the pipeline's status (configuration from the environment or .env, as the services read it)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,6 +36,9 @@ pub enum Command {
     /// Create, list or revoke a site's shared links: read-only dashboard URLs.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// The pipeline: events waiting in Kafka for the worker (per partition) and when a worker
+    /// last stored events (KAFKA_BROKER, KAFKA_TOPIC and KAFKA_GROUP as the services read them).
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,14 +113,16 @@ impl Cli {
     /// under `dashboard_url` (the config's `DASHBOARD_URL`) unless the command gives another.
     pub async fn run(
         self,
-        sites: &Sites,
-        dashboard_url: &str,
+        config: &Config,
+        store: &MongoStore,
         out: &mut dyn Write,
     ) -> anyhow::Result<()> {
+        let sites = &Sites::new(store);
         match self.command {
             Command::Site(command) => site(command, sites, out).await,
             Command::Key(command) => key(command, sites, out).await,
-            Command::Link(command) => link(command, sites, dashboard_url, out).await,
+            Command::Link(command) => link(command, sites, &config.dashboard_url, out).await,
+            Command::Status => crate::worker::status::print(config, store, out).await,
         }
     }
 }

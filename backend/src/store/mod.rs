@@ -8,9 +8,11 @@ mod documents;
 mod reports;
 mod rollups;
 mod salts;
+mod status;
 mod top;
 
 pub use reports::{Order, Page, RawEvent, Row};
+pub use status::LastCheckpoint;
 pub use top::{tier, Top};
 
 use std::sync::atomic::AtomicBool;
@@ -34,6 +36,8 @@ use crate::rollup::{Position, VisitTag};
 const DUPLICATE_KEY: i32 = 11000;
 /// The raw events, one document per event.
 const EVENTS: &str = "events";
+/// Small documents about the store itself (tier backfill done, the worker's last checkpoint).
+const META: &str = "meta";
 /// Database used when `MONGO_URL` names none.
 const DEFAULT_DATABASE: &str = "analytics_db";
 /// Ids per `$in` lookup (see [`MongoStore::find_by_ids`]).

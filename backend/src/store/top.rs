@@ -21,7 +21,7 @@ use time::Date;
 
 use super::reports::{counters, day_range};
 use super::rollups::DAILY;
-use super::{MongoStore, StoreError};
+use super::{MongoStore, StoreError, META};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey};
 use crate::store::{Order, Page, Row};
 
@@ -31,7 +31,6 @@ pub(super) const TIER: &str = "t";
 pub(super) const RANKED: [&str; 4] = ["views", "events", "visitors", "visits"];
 /// The document (in `meta`) that says every daily rollup has its tier.
 const TIERS_READY: &str = "rollup_tiers";
-const META: &str = "meta";
 /// How a rollup's `day` is written.
 const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");

@@ -42,6 +42,7 @@ use starvation::{Starved, Watch};
 mod batch;
 mod starvation;
 mod states;
+pub mod status;
 
 pub use batch::{apply_batch, store_batch, BatchOutcome};
 pub use states::VisitorStates;
@@ -496,6 +497,11 @@ async fn checkpoint(
         }
     }
     commit(consumer, window);
+    // What `beacon-admin status` shows as the last time events were stored; losing it loses
+    // nothing else, so a failure is only logged.
+    if let Err(e) = store.record_checkpoint(window.len()).await {
+        tracing::warn!(error = %e, "could not record the checkpoint's time");
+    }
     window.clear();
     states.trim(policy.max_held);
     metrics::counter!(CHECKPOINTS).increment(1);
