@@ -154,5 +154,32 @@ async fn beacon_admin_status_shows_events_waiting_and_when_events_were_last_stor
         "{after}"
     );
     assert!(after.contains("worker: last stored events"), "{after}");
+
+    // The worker's own lag gauge, per assigned partition (refreshed every 5 s), comes to 0 too.
+    let worker = system.worker_url.clone().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let lags = loop {
+        let metrics = system
+            .http
+            .get(format!("{worker}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lags: Vec<String> = metrics
+            .lines()
+            .filter(|l| l.starts_with("beacon_consumer_lag{"))
+            .map(str::to_owned)
+            .collect();
+        let drained = lags.len() == 3 && lags.iter().all(|l| l.ends_with(" 0"));
+        if drained || tokio::time::Instant::now() > deadline {
+            break lags;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(lags.len(), 3, "{lags:?}");
+    assert!(lags.iter().all(|l| l.ends_with(" 0")), "{lags:?}");
     system.shutdown().await;
 }

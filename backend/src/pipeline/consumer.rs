@@ -83,6 +83,8 @@ pub struct GroupView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionProgress {
     pub partition: i32,
+    /// The oldest offset the partition still holds.
+    pub start: i64,
     /// The group's committed offset (the partition's start if it never committed).
     pub committed: i64,
     /// The offset after the newest record.
@@ -103,10 +105,9 @@ fn partition_progress<X: ConsumerContext, C: rdkafka::consumer::Consumer<X>>(
 ) -> Option<Vec<PartitionProgress>> {
     let timeout = Duration::from_secs(1);
     let metadata = consumer.fetch_metadata(Some(topic), timeout).ok()?;
-    let partitions = metadata.topics().first()?.partitions().len();
     let mut all = TopicPartitionList::new();
-    for partition in 0..i32::try_from(partitions).ok()? {
-        all.add_partition(topic, partition);
+    for partition in metadata.topics().first()?.partitions() {
+        all.add_partition(topic, partition.id());
     }
     let committed = consumer.committed_offsets(all, timeout).ok()?;
     committed
@@ -114,13 +115,14 @@ fn partition_progress<X: ConsumerContext, C: rdkafka::consumer::Consumer<X>>(
         .iter()
         .map(|element| {
             let partition = element.partition();
-            let (low, end) = consumer.fetch_watermarks(topic, partition, timeout).ok()?;
+            let (start, end) = consumer.fetch_watermarks(topic, partition, timeout).ok()?;
             let committed = match element.offset() {
                 Offset::Offset(offset) => offset,
-                _ => low,
+                _ => start,
             };
             Some(PartitionProgress {
                 partition,
+                start,
                 committed,
                 end,
             })
@@ -248,33 +250,21 @@ impl EventConsumer {
         }
     }
 
-    /// Sets the lag gauge (high watermark − position) for each assigned partition. Blocking
-    /// broker round trips: call it now and then, not per record.
-    pub fn record_lag(&self) {
-        let Ok(positions) = self.inner.position() else {
-            return;
-        };
-        for element in positions.elements() {
-            let partition = element.partition();
-            let Ok((low, high)) =
-                self.inner
-                    .fetch_watermarks(&self.topic, partition, Duration::from_secs(1))
-            else {
-                continue;
-            };
-            let position = match element.offset() {
-                Offset::Offset(offset) => offset,
-                _ => low,
-            };
-            metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => partition.to_string())
-                .set((high - position).max(0) as f64);
-        }
-    }
-
     /// The group's progress on the topic as this member sees it, or `None` if the broker did
-    /// not answer. Blocking broker round trips: call it now and then.
+    /// not answer; on the way, sets the lag gauge (end − position) of each assigned partition.
+    /// Blocking broker round trips: call it now and then, not per record.
     pub fn group_view(&self) -> Option<GroupView> {
         let assigned = self.inner.assignment().ok()?.count();
+        let positions: BTreeMap<i32, Offset> = self
+            .inner
+            .position()
+            .map(|list| {
+                list.elements()
+                    .iter()
+                    .map(|e| (e.partition(), e.offset()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut view = GroupView {
             assigned,
             ..GroupView::default()
@@ -282,6 +272,14 @@ impl EventConsumer {
         for p in partition_progress(&self.inner, &self.topic)? {
             view.committed += p.committed;
             view.unconsumed += p.unconsumed();
+            if let Some(offset) = positions.get(&p.partition) {
+                let position = match offset {
+                    Offset::Offset(offset) => *offset,
+                    _ => p.start,
+                };
+                metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => p.partition.to_string())
+                    .set((p.end - position).max(0) as f64);
+            }
         }
         Some(view)
     }

@@ -153,7 +153,6 @@ pub async fn run(
 /// Refreshes the lag gauge and watches for starvation; a starved worker leaves its group and
 /// joins again. Blocking broker round trips, every `LAG_EVERY`.
 fn look_around(consumer: &EventConsumer, watch: &mut Watch) {
-    consumer.record_lag();
     let Some(view) = consumer.group_view() else {
         return;
     };
