@@ -152,21 +152,18 @@ async fn tiered_pages_stay_exact_when_every_value_counts_the_same() {
     check_equal(&store).await;
 }
 
+async fn all_documents(collection: &mongodb::Collection<Document>) -> Vec<Document> {
+    use futures::TryStreamExt;
+    let found = collection.find(doc! {}).await.unwrap();
+    found.try_collect().await.unwrap()
+}
+
 #[tokio::test]
 async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     let zipf = |u: f64| (300_f64.powf(u) as usize).min(299);
     let store = seeded("backfill", &traffic(1500, 3, zipf)).await;
     let rollups = store.database().collection::<Document>("rollups_daily");
-    let before_tiers: Vec<Document> = {
-        use futures::TryStreamExt;
-        rollups
-            .find(doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
-    };
+    let before_tiers = all_documents(&rollups).await;
     assert!(before_tiers.iter().all(|d| d.contains_key("t")));
     rollups
         .update_many(doc! {}, doc! { "$unset": { "t": "" } })
@@ -192,16 +189,7 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     assert_eq!(given, before_tiers.len() as u64);
     assert_eq!(store.backfill_tiers().await.unwrap(), 0);
     // The same tiers the worker wrote, and tiered reads from now on.
-    let after: Vec<Document> = {
-        use futures::TryStreamExt;
-        rollups
-            .find(doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
-    };
+    let after = all_documents(&rollups).await;
     let tiers = |docs: &[Document]| {
         let mut t: Vec<(String, i64)> = docs
             .iter()

@@ -241,16 +241,7 @@ async fn rate_limits_per_client_ip_and_per_site_answer_429_with_retry_after() {
     let at_once = |requests: Vec<(Value, String)>| {
         let system = &system;
         futures::future::join_all(requests.into_iter().map(move |(body, ip)| async move {
-            let response = system
-                .http
-                .post(format!("{}/event", system.ingest_url))
-                .header("content-type", "application/json")
-                .header("x-forwarded-for", ip)
-                .header("user-agent", ua)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
+            let response = system.post_as_response(&body, &ip, ua).await;
             // A refusal says when to come back: within the 1 s the bucket takes to refill.
             if response.status() == StatusCode::TOO_MANY_REQUESTS {
                 let retry: u64 = response.headers()["retry-after"]

@@ -117,9 +117,13 @@ impl MongoStore {
     ) -> Result<Top, StoreError> {
         // Days with data, and the highest tier any value can have (a total counts at least
         // as much as each of its values).
-        let days = self.daily_totals(site, from, to).await?;
-        let highest = days.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
-        let day_count = i64::try_from(days.len()).unwrap_or(i64::MAX);
+        let totals = self.daily_totals(site, from, to).await?;
+        let highest = totals.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
+        let days: Vec<Date> = totals
+            .iter()
+            .filter_map(|(day, _)| Date::parse(day, DAY).ok())
+            .collect();
+        let day_count = i64::try_from(totals.len()).unwrap_or(i64::MAX);
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
@@ -155,16 +159,14 @@ impl MongoStore {
         seen: &mut Candidates,
         site: &str,
         dim: Dimension,
-        days: &[(String, Counters)],
+        days: &[Date],
         values: &[String],
     ) -> Result<(), StoreError> {
         let ids: Vec<String> = values
             .iter()
             .flat_map(|value| {
-                days.iter().filter_map(move |(day, _)| {
-                    let day = Date::parse(day, DAY).ok()?;
-                    Some(RollupKey::of(site, Bucket::Day(day), dim, value).id())
-                })
+                days.iter()
+                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim, value).id())
             })
             .filter(|id| !seen.counted.contains(id))
             .collect();
@@ -202,16 +204,16 @@ impl MongoStore {
             return Ok(0);
         }
         let rollups = self.db.collection::<Document>(DAILY);
+        let missing = doc! { TIER: { "$exists": false } };
+        let mut fields = doc! { "_id": 1 };
+        RANKED.iter().for_each(|f| {
+            fields.insert(*f, 1);
+        });
         let mut updated = 0;
         for _pass in 0..5 {
-            let missing = doc! { TIER: { "$exists": false } };
-            let mut fields = doc! { "_id": 1 };
-            RANKED.iter().for_each(|f| {
-                fields.insert(*f, 1);
-            });
             let docs: Vec<Document> = rollups
                 .find(missing.clone())
-                .projection(fields)
+                .projection(fields.clone())
                 .await?
                 .try_collect()
                 .await?;

@@ -236,8 +236,17 @@ impl TestSystem {
 
     /// POSTs as a given client (IP and User-Agent), for anonymous visitor ids.
     pub async fn post_as(&self, body: &Value, ip: &str, user_agent: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
+        json_of(self.post_as_response(body, ip, user_agent).await).await
+    }
+
+    /// [`TestSystem::post_as`], the whole response (its headers too).
+    pub async fn post_as_response(
+        &self,
+        body: &Value,
+        ip: &str,
+        user_agent: &str,
+    ) -> reqwest::Response {
+        self.http
             .post(format!("{}/event", self.ingest_url))
             .header("content-type", "application/json")
             .header("x-forwarded-for", ip)
@@ -245,8 +254,7 @@ impl TestSystem {
             .body(body.to_string())
             .send()
             .await
-            .expect("ingestion answers");
-        json_of(response).await
+            .expect("ingestion answers")
     }
 
     /// `GET /stats?{query}`.
