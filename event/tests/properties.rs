@@ -135,6 +135,8 @@ fn any_number() -> impl Strategy<Value = Value> {
         Just(Value::from(100_001)),
         Just(Value::from(-1)),
         Just(Value::from(1.5)),
+        Just(Value::from(0.0)),
+        Just(Value::from(1440.0)),
     ]
 }
 
@@ -370,6 +372,13 @@ fn props_ok(value: &Value) -> bool {
 }
 
 /// The field the model refuses first, `Ok(())` if it accepts; `Err(None)` for a non-object.
+/// A whole number from 0 to 100000, written as an integer or as a float (`1440.0`), as JSON
+/// Schema counts integers.
+fn width_ok(n: &Number) -> bool {
+    let as_float = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0);
+    n.as_u64().is_some_and(|w| w <= 100_000) || as_float.is_some_and(|f| f <= 100_000.0)
+}
+
 fn model(value: &Value) -> Result<(), Option<&'static str>> {
     let Value::Object(obj) = value else {
         return Err(None);
@@ -392,7 +401,7 @@ fn model(value: &Value) -> Result<(), Option<&'static str>> {
     optional(names::REFERRER, referrer_ok)?;
     match obj.get(names::SCREEN_WIDTH) {
         None | Some(Value::Null) => {}
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|w| w <= 100_000) => {}
+        Some(Value::Number(n)) if width_ok(n) => {}
         _ => return Err(Some(names::SCREEN_WIDTH)),
     }
     match obj.get(names::PROPS) {
@@ -678,10 +687,13 @@ fn boundaries_are_where_the_readme_puts_them() {
     // screen_width: 0..=100000, whole numbers only.
     assert!(with("screen_width", 0.into()).is_ok());
     assert!(with("screen_width", 100_000.into()).is_ok());
+    assert!(with("screen_width", 0.0.into()).is_ok());
+    assert!(with("screen_width", 1440.0.into()).is_ok());
     for bad in [
         Value::from(100_001),
         Value::from(-1),
         Value::from(1.5),
+        Value::from(100_001.0),
         Value::from(1e300),
         Value::from(u64::MAX),
     ] {
