@@ -38,6 +38,9 @@ pub struct Config {
     pub kafka_replication: i32,
     /// `KAFKA_GROUP`: the worker's consumer group; workers in one group share partitions.
     pub consumer_group: String,
+    /// `WORKER_INSTANCE_ID`: a name this worker keeps across restarts (Kafka's static group
+    /// membership, `group.instance.id`): a restarted worker takes its predecessor's place.
+    pub worker_instance_id: Option<String>,
     /// `PRODUCE_TIMEOUT_MS`: how long ingestion waits for Kafka's ack before answering 503.
     pub produce_timeout: Duration,
     /// `MONGO_URL`: the database name comes from the URL path.
@@ -76,9 +79,10 @@ pub struct Config {
     /// up it checkpoints every second, and within 200 ms of the topic going quiet. `0`: after
     /// every batch. A crash replays at most this much.
     pub worker_checkpoint: Duration,
-    /// `WORKER_STARVED_AFTER_MS`: how long a worker may hold no partition while its group's
-    /// committed offsets stand still below the topic's end before it counts as starved, leaves
-    /// the group and joins again (default two session timeouts).
+    /// `WORKER_STARVED_AFTER_MS`: how long partitions may wait with nobody consuming them
+    /// (others' committed offsets standing still, plus a checkpoint interval; or this worker's
+    /// own partitions giving it no record) before the worker reports it and joins its group
+    /// again (default two session timeouts).
     pub worker_starved_after: Duration,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
@@ -128,6 +132,7 @@ impl Config {
             kafka_partitions: number(&get, "KAFKA_PARTITIONS", 3, 1..=10_000)?,
             kafka_replication: number(&get, "KAFKA_REPLICATION", 1, 1..=100)?,
             consumer_group: text("KAFKA_GROUP", "beacon-worker"),
+            worker_instance_id: get("WORKER_INSTANCE_ID"),
             produce_timeout: millis(&get, "PRODUCE_TIMEOUT_MS", 5_000)?,
             mongo_url: mongo_url(text("MONGO_URL", "mongodb://localhost:27017/analytics_db"))?,
             bind_host: parsed(

@@ -54,9 +54,12 @@ pub const STATES_UNSAVED: &str = "beacon_worker_visitor_states_unsaved";
 pub const ROLLUP_DELTAS_HELD: &str = "beacon_worker_rollup_deltas_held";
 /// Checkpoints that found a visitor state moved by another worker and re-applied their window.
 pub const STATE_CONFLICTS: &str = "beacon_worker_state_conflicts_total";
-/// 1 while the worker holds no partition and its group stands still below the topic's end.
+/// 1 while partitions wait with nobody consuming them: this worker holds none, or only others
+/// that it works while the rest of the group's stand still below the topic's end.
 pub const WORKER_STARVED: &str = "beacon_worker_starved";
-/// Times a starved worker left its group and joined it again.
+/// 1 while partitions this worker holds have records past its position and none arrives.
+pub const WORKER_STALLED: &str = "beacon_worker_stalled";
+/// Times a starved or stalled worker left its group and joined it again.
 pub const WORKER_REJOINS: &str = "beacon_worker_rejoins_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -1,6 +1,6 @@
-//! A worker left without a partition while its group's events wait says so on `/readyz` and in
-//! its metrics, keeps joining the group again, and consumes everything once it is given work:
-//! over the wire, with Tansu.
+//! A worker left without a partition, or beside partitions nobody consumes, while its group's
+//! events wait says so on `/readyz` and in its metrics, keeps joining the group again, and
+//! consumes everything once it is given work: over the wire, with Tansu.
 
 mod support;
 
@@ -47,17 +47,39 @@ fn hoarder(system: &TestSystem, stop: Arc<AtomicBool>) -> std::thread::JoinHandl
 
 #[tokio::test]
 async fn a_starved_worker_says_so_rejoins_and_consumes_once_given_work() {
+    // One partition, held by the hoarder: the worker has none.
+    let reason = starved_until_the_hoarder_leaves("1", |stored| stored == 0).await;
+    assert!(reason.contains("starved: none assigned"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_worker_beside_a_dead_members_partition_says_so_and_consumes_it_once_given_it() {
+    // Two partitions: the worker stores its own while the hoarder's wait.
+    let reason = starved_until_the_hoarder_leaves("2", |stored| stored > 0 && stored < 20).await;
+    assert!(reason.contains("starved: partitions "), "{reason}");
+    assert!(
+        reason.contains(" wait with no member consuming them"),
+        "{reason}"
+    );
+}
+
+/// Posts 20 events of 20 sites (so over every partition), lets a hoarder take what the
+/// range assignor gives it (partition 0), starts a worker and checks that it reports the
+/// waiting partitions on `/readyz` and in metrics with `stored` events in MongoDB; then the
+/// hoarder leaves and the worker must store all 20. Returns `/readyz`'s reason.
+async fn starved_until_the_hoarder_leaves(partitions: &str, stored: fn(u64) -> bool) -> String {
     let mut system = TestSystem::start_with(
         &[
             ("WORKER_STARVED_AFTER_MS", "2000"),
-            ("KAFKA_PARTITIONS", "1"),
+            ("WORKER_CHECKPOINT_MS", "1000"),
+            ("KAFKA_PARTITIONS", partitions),
         ],
         false,
     )
     .await;
     for i in 0..20 {
-        let event =
-            json!({"site_id": "starve", "event_type": "page_view", "path": format!("/p{i}")});
+        let site = format!("starve{i}");
+        let event = json!({"site_id": site, "event_type": "page_view", "path": format!("/p{i}")});
         let (status, body) = system
             .post_as(&event, &format!("198.51.100.{i}"), CHROME)
             .await;
@@ -77,10 +99,7 @@ async fn a_starved_worker_says_so_rejoins_and_consumes_once_given_work() {
         )
         .await
         .expect("a starved worker is not ready");
-    assert!(
-        body["dependency"].as_str().unwrap().contains("starved"),
-        "{body}"
-    );
+    let reason = body["dependency"].as_str().unwrap().to_owned();
     let metrics = system
         .http
         .get(format!("{worker}/metrics"))
@@ -92,9 +111,10 @@ async fn a_starved_worker_says_so_rejoins_and_consumes_once_given_work() {
         .unwrap();
     assert!(metrics.contains("beacon_worker_starved 1"), "{metrics}");
     assert!(metrics.contains("beacon_worker_rejoins_total"), "{metrics}");
-    assert_eq!(system.stored().await, 0);
+    let before = system.stored().await;
+    assert!(stored(before), "{before} stored while starved");
 
-    // The hoarder leaves: the worker, rejoining, gets the partition and stores everything.
+    // The hoarder leaves: the worker, rejoining, gets every partition and stores everything.
     stop.store(true, Ordering::Relaxed);
     hoarding.join().unwrap();
     system.wait_stored(20).await;
@@ -106,6 +126,7 @@ async fn a_starved_worker_says_so_rejoins_and_consumes_once_given_work() {
         "ready again once it consumes"
     );
     system.shutdown().await;
+    reason
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod crash_loop;
 mod kafka;
 mod load;
 mod procs;
@@ -41,7 +42,11 @@ struct Args {
     /// Where to write the results as Markdown table rows.
     #[arg(long)]
     table: Option<PathBuf>,
-    /// Scenarios to run (1-6), comma separated; default all.
+    /// Workers with static group membership (`WORKER_INSTANCE_ID`, one name per worker slot):
+    /// to measure what it changes on the broker.
+    #[arg(long)]
+    static_membership: bool,
+    /// Scenarios to run (1-8), comma separated; default all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u16>,
     /// Events per second the client sends (batches of 10).
@@ -100,12 +105,13 @@ async fn main() -> Result<()> {
         mongo: mongodb::Client::with_options(options)?,
         http: reqwest::Client::new(),
         rate: args.rate,
+        static_membership: args.static_membership,
         base_port: args.base_port,
         store,
     };
 
     let selected: Vec<u16> = if args.only.is_empty() {
-        (1..=6).collect()
+        (1..=scenarios::NAMES.len() as u16).collect()
     } else {
         args.only.clone()
     };

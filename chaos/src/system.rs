@@ -41,6 +41,8 @@ pub struct Suite {
     pub mongo: mongodb::Client,
     pub http: reqwest::Client,
     pub rate: u32,
+    /// Each worker slot keeps one `WORKER_INSTANCE_ID` across restarts.
+    pub static_membership: bool,
     pub base_port: u16,
     /// The shared SecantusDB, for scenario 4's SIGSTOP.
     pub store: Proc,
@@ -100,6 +102,26 @@ impl<'a> System<'a> {
         })
     }
 
+    /// A system on its own Tansu on a SQLite file, its services with `./scripts/dev`'s settings
+    /// (scripts/lib/dev.env): the broker configuration the dev stack runs.
+    pub async fn on_dev_broker(suite: &'a Suite, n: u16) -> Result<(Self, Proc)> {
+        let mut system = Self::new(suite, n, suite.broker.clone())?;
+        system.broker = Broker {
+            addr: format!("127.0.0.1:{}", system.port(92)),
+        };
+        system.extra_env.extend(dev_env());
+        let tansu = system.start_dev_broker().await?;
+        Ok((system, tansu))
+    }
+
+    /// Starts (or restarts) this system's own Tansu on its SQLite file.
+    pub async fn start_dev_broker(&self) -> Result<Proc> {
+        let log = self.dir.join("tansu.log");
+        (self.suite.tools)
+            .tansu(self.port(92), "sqlite://tansu.db", &self.dir, &log)
+            .await
+    }
+
     /// Ports: 33n00 ingestion, 33n01/33n02 workers, 33n03 reports, 33n92 a private broker.
     pub fn port(&self, offset: u16) -> u16 {
         self.suite.base_port + self.n * 100 + offset
@@ -138,8 +160,14 @@ impl<'a> System<'a> {
     }
 
     async fn start(&self, bin: &str, name: &str, http_port: u16, worker_port: u16) -> Result<Proc> {
+        self.spawn(self.command(bin, worker_port), name, http_port)
+            .await
+    }
+
+    /// Starts `cmd` as `name`, logging to `name.log`, and waits for its `/readyz`.
+    async fn spawn(&self, cmd: Command, name: &str, http_port: u16) -> Result<Proc> {
         let log = self.dir.join(format!("{name}.log"));
-        let proc = Proc::spawn(name, self.command(bin, worker_port), &log)?;
+        let proc = Proc::spawn(name, cmd, &log)?;
         let url = format!("http://127.0.0.1:{http_port}/readyz");
         wait_http(&self.suite.http, &url, Duration::from_secs(60))
             .await
@@ -155,8 +183,22 @@ impl<'a> System<'a> {
     /// Worker `i` (1 or 2), its health endpoint on 33n0i.
     pub async fn start_worker(&self, i: u16) -> Result<Proc> {
         let port = self.port(i);
-        self.start("worker", &format!("worker{i}"), port, port)
-            .await
+        let name = format!("worker{i}");
+        let mut cmd = self.command("worker", port);
+        // Static membership (the dev settings, or --static-membership): one name per slot, kept
+        // across restarts, as each of several real workers would have its own.
+        let dev_name = self
+            .extra_env
+            .iter()
+            .find(|(k, _)| *k == "WORKER_INSTANCE_ID");
+        let base = match dev_name {
+            Some((_, v)) => Some((*v).to_owned()),
+            None => self.suite.static_membership.then(|| self.group.clone()),
+        };
+        if let Some(base) = base {
+            cmd.env("WORKER_INSTANCE_ID", format!("{base}-{name}"));
+        }
+        self.spawn(cmd, &name, port).await
     }
 
     pub async fn start_report(&self) -> Result<Proc> {
@@ -424,6 +466,11 @@ mod tests {
     fn the_dev_settings_are_read_and_checkpoint_as_every_scenario_does() {
         let env = dev_env();
         assert!(env.contains(&("KAFKA_IDEMPOTENCE", "false")), "{env:?}");
+        assert!(
+            env.iter()
+                .any(|(k, v)| *k == "WORKER_INSTANCE_ID" && !v.is_empty()),
+            "{env:?}"
+        );
         let checkpoint = (CHECKPOINT_S * 1000).to_string();
         assert!(
             env.contains(&("WORKER_CHECKPOINT_MS", checkpoint.as_str())),

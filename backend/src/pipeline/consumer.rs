@@ -66,17 +66,29 @@ pub enum Fetched {
     Idle,
     /// Shutdown was requested before a record arrived.
     Shutdown,
+    /// The consumer can never consume again (e.g. fenced: another member runs with the same
+    /// `group.instance.id`).
+    Fatal(KafkaError),
 }
 
-/// What a member sees of its group's progress on the topic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GroupView {
-    /// Partitions assigned to this member.
-    pub assigned: usize,
-    /// Records between the group's committed offsets and the topic's end, all partitions.
-    pub unconsumed: i64,
-    /// The sum of the group's committed offsets: it moves while anyone consumes.
-    pub committed: i64,
+/// What a member sees of one partition of its topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionView {
+    pub partition: i32,
+    /// Whether this member holds the partition.
+    pub mine: bool,
+    /// How far the partition has been consumed: this member's position (the offset after the
+    /// last record it took) if it holds the partition, else the group's committed offset. It
+    /// moves while anyone works on the partition.
+    pub consumed: i64,
+    /// The offset after the newest record.
+    pub end: i64,
+}
+
+impl PartitionView {
+    pub fn unconsumed(&self) -> i64 {
+        (self.end - self.consumed).max(0)
+    }
 }
 
 /// One partition: where the group's committed offset stands and where the topic ends.
@@ -150,24 +162,27 @@ pub struct EventConsumer {
 impl EventConsumer {
     /// Joins the configured consumer group and subscribes to the events topic.
     pub fn subscribe(config: &Config) -> Result<Self, KafkaError> {
-        let inner: StreamConsumer<RebalanceCounter> =
-            super::client_config(&config.kafka_broker, "beacon-worker")
-                .set("group.id", &config.consumer_group)
-                // Eager (not cooperative) rebalancing, stated rather than left to the default:
-                // after every rebalance the worker restarts from committed offsets with an
-                // empty state cache, which a partition kept through a cooperative rebalance
-                // would not do.
-                .set("partition.assignment.strategy", "range,roundrobin")
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false")
-                // A new group starts from the oldest retained event: nothing accepted is skipped.
-                .set("auto.offset.reset", "earliest")
-                .set("session.timeout.ms", "10000")
-                .set("heartbeat.interval.ms", "1000")
-                // Realtime reports promise an event within 2 s: never let an idle fetch long-poll
-                // hold new records back for librdkafka's default 500 ms.
-                .set("fetch.wait.max.ms", "100")
-                .create_with_context(RebalanceCounter::default())?;
+        let mut client = super::client_config(&config.kafka_broker, "beacon-worker");
+        if let Some(id) = &config.worker_instance_id {
+            client.set("group.instance.id", id);
+        }
+        let inner: StreamConsumer<RebalanceCounter> = client
+            .set("group.id", &config.consumer_group)
+            // Eager (not cooperative) rebalancing, stated rather than left to the default:
+            // after every rebalance the worker restarts from committed offsets with an
+            // empty state cache, which a partition kept through a cooperative rebalance
+            // would not do.
+            .set("partition.assignment.strategy", "range,roundrobin")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            // A new group starts from the oldest retained event: nothing accepted is skipped.
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            // Realtime reports promise an event within 2 s: never let an idle fetch long-poll
+            // hold new records back for librdkafka's default 500 ms.
+            .set("fetch.wait.max.ms", "100")
+            .create_with_context(RebalanceCounter::default())?;
         inner.subscribe(&[&config.kafka_topic])?;
         Ok(Self {
             inner,
@@ -205,6 +220,7 @@ impl EventConsumer {
                     Err(_elapsed) if self.rebalanced() => return Fetched::Rebalanced,
                     Err(_elapsed) => return Fetched::Idle,
                     Ok(Ok(message)) => break message.detach(),
+                    Ok(Err(e @ KafkaError::MessageConsumptionFatal(_))) => return Fetched::Fatal(e),
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "consumer error; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -250,37 +266,40 @@ impl EventConsumer {
         }
     }
 
-    /// The group's progress on the topic as this member sees it, or `None` if the broker did
-    /// not answer; on the way, sets the lag gauge (end − position) of each assigned partition.
+    /// Every partition of the topic as this member sees it, or `None` if the broker did not
+    /// answer; on the way, sets the lag gauge (end − position) of each partition it holds.
     /// Blocking broker round trips: call it now and then, not per record.
-    pub fn group_view(&self) -> Option<GroupView> {
-        let assigned = self.inner.assignment().ok()?.count();
-        let positions: BTreeMap<i32, Offset> = self
-            .inner
-            .position()
-            .map(|list| {
-                list.elements()
-                    .iter()
-                    .map(|e| (e.partition(), e.offset()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut view = GroupView {
-            assigned,
-            ..GroupView::default()
+    pub fn group_view(&self) -> Option<Vec<PartitionView>> {
+        let assigned: BTreeMap<i32, Offset> = match self.inner.assignment().ok()?.count() {
+            0 => BTreeMap::new(),
+            _ => self
+                .inner
+                .position()
+                .ok()?
+                .elements()
+                .iter()
+                .map(|e| (e.partition(), e.offset()))
+                .collect(),
         };
-        for p in partition_progress(&self.inner, &self.topic)? {
-            view.committed += p.committed;
-            view.unconsumed += p.unconsumed();
-            if let Some(offset) = positions.get(&p.partition) {
-                let position = match offset {
+        let view = partition_progress(&self.inner, &self.topic)?
+            .into_iter()
+            .map(|p| {
+                let position = assigned.get(&p.partition).map(|offset| match offset {
                     Offset::Offset(offset) => *offset,
-                    _ => p.start,
-                };
-                metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => p.partition.to_string())
-                    .set((p.end - position).max(0) as f64);
-            }
-        }
+                    _ => p.committed,
+                });
+                if let Some(position) = position {
+                    metrics::gauge!(crate::metrics::CONSUMER_LAG, "partition" => p.partition.to_string())
+                        .set((p.end - position).max(0) as f64);
+                }
+                PartitionView {
+                    partition: p.partition,
+                    mine: position.is_some(),
+                    consumed: position.unwrap_or(p.committed),
+                    end: p.end,
+                }
+            })
+            .collect();
         Some(view)
     }
 

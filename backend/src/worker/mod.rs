@@ -37,7 +37,7 @@ use crate::rollup::Position;
 use crate::shutdown::Shutdown;
 use crate::store::{MongoStore, StoreError};
 use crate::{http, ServiceError};
-use starvation::{Starved, Watch};
+use starvation::{Stuck, Watch};
 
 mod batch;
 mod starvation;
@@ -103,18 +103,15 @@ impl StoreHealth {
 }
 
 /// `/readyz`: MongoDB answers pings and the last batch could be stored.
-type Ready = (Arc<MongoStore>, StoreHealth, Starved);
+type Ready = (Arc<MongoStore>, StoreHealth, Stuck);
 
-async fn readyz(State((store, health, starved)): State<Ready>) -> Response {
+async fn readyz(State((store, health, stuck)): State<Ready>) -> Response {
     if health.failing() {
         return http::readiness(false, "mongodb writes");
     }
-    if starved.is_set() {
+    if let Some(reason) = stuck.reason() {
         // Up, but consuming nothing while events wait: "numbers froze" must not look healthy.
-        return http::readiness(
-            false,
-            "kafka partitions (starved: none assigned while the group's events wait)",
-        );
+        return http::readiness(false, &reason.describe());
     }
     http::readiness(store.ping().await, "mongodb")
 }
@@ -136,31 +133,65 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let store = MongoStore::connect(&config.mongo_url).await?;
     let health = StoreHealth::default();
-    let starved = Starved::default();
+    let stuck = Stuck::default();
     let endpoints = tokio::spawn(http::serve(
         "worker",
         listener,
         config.max_connections,
-        router((Arc::new(store.clone()), health.clone(), starved.clone())),
+        router((Arc::new(store.clone()), health.clone(), stuck.clone())),
         shutdown.clone(),
     ));
-    let watch = Watch::new(config.worker_starved_after, starved);
+    let watch = Watch::new(config.worker_starved_after, config.worker_checkpoint, stuck);
     let result = consume(config, &store, &health, watch, shutdown).await;
+    if result.is_err() {
+        // No shutdown is coming to stop the endpoints: the worker exits on its error.
+        endpoints.abort();
+        return result;
+    }
     endpoints.await.map_err(std::io::Error::other)??;
     result
 }
 
-/// Refreshes the lag gauge and watches for starvation; a starved worker leaves its group and
-/// joins again. Blocking broker round trips, every `LAG_EVERY`.
-fn look_around(consumer: &EventConsumer, watch: &mut Watch) {
-    let Some(view) = consumer.group_view() else {
-        return;
-    };
-    if watch.observe(&view, tokio::time::Instant::now()) {
+/// Every `LAG_EVERY`, refreshes the lag gauges and watches for partitions nobody consumes; a
+/// starved or stalled worker leaves its group and joins again.
+struct Lookout {
+    watch: Watch,
+    last: tokio::time::Instant,
+    /// Whether records were taken since the last look.
+    worked: bool,
+}
+
+impl Lookout {
+    fn new(watch: Watch) -> Self {
+        Self {
+            watch,
+            last: tokio::time::Instant::now(),
+            worked: false,
+        }
+    }
+
+    /// Blocking broker round trips, when a look is due.
+    fn look(&mut self, consumer: &EventConsumer, health: &StoreHealth) {
+        if self.last.elapsed() < LAG_EVERY {
+            return;
+        }
+        let worked = std::mem::take(&mut self.worked);
+        self.last = tokio::time::Instant::now();
+        let Some(view) = consumer.group_view() else {
+            return;
+        };
+        let Some(reason) = self
+            .watch
+            .observe(&view, worked, !health.failing(), self.last)
+        else {
+            return;
+        };
         metrics::counter!(crate::metrics::WORKER_REJOINS).increment(1);
+        let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
         tracing::warn!(
-            unconsumed = view.unconsumed,
-            "starved: no partition assigned while the group's events wait; leaving the group and joining again"
+            unconsumed,
+            reason = %reason.describe(),
+            "events wait with nobody consuming them; leaving the group and joining again"
         );
         if let Err(e) = consumer.rejoin() {
             tracing::warn!(error = %e, "could not join the group again");
@@ -220,7 +251,7 @@ async fn consume(
     config: &Config,
     store: &MongoStore,
     health: &StoreHealth,
-    mut watch: Watch,
+    watch: Watch,
     mut shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
     if retry("create indexes", &mut shutdown, || store.ensure_indexes())
@@ -244,7 +275,7 @@ async fn consume(
     let consumer = EventConsumer::subscribe(config)?;
     let dead_letters = Producer::new(config, "beacon-worker-dlq")?;
     tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
-    let mut lag_updated = tokio::time::Instant::now();
+    let mut lookout = Lookout::new(watch);
     let mut next_offsets = std::collections::HashMap::new();
     let policy = CheckpointPolicy::new(config.worker_checkpoint);
     let checkpoints = Checkpoints {
@@ -277,6 +308,12 @@ async fn consume(
             .await
         {
             Fetched::Shutdown => break,
+            Fetched::Fatal(e) => {
+                // Nothing applied since the last checkpoint can be committed now: a restart
+                // replays it, exactly.
+                tracing::error!(error = %e, "the consumer cannot go on (is another worker running with the same WORKER_INSTANCE_ID?); stopping");
+                return Err(e.into());
+            }
             Fetched::Idle => {
                 if !window.is_empty() {
                     if checkpoint(&checkpoints, &mut states, &mut window, &mut shutdown)
@@ -287,10 +324,7 @@ async fn consume(
                     }
                     last_checkpoint = tokio::time::Instant::now();
                 }
-                if lag_updated.elapsed() >= LAG_EVERY {
-                    look_around(&consumer, &mut watch);
-                    lag_updated = tokio::time::Instant::now();
-                }
+                lookout.look(&consumer, health);
                 continue;
             }
             Fetched::Rebalanced => {
@@ -361,6 +395,7 @@ async fn consume(
             }
         };
         let Some(outcome) = outcome else { break };
+        lookout.worked = true;
         window.extend(batch);
         metrics::counter!(EVENTS_STORED).increment(outcome.inserted as u64);
         metrics::counter!(EVENTS_DUPLICATE).increment(outcome.duplicates as u64);
@@ -388,10 +423,7 @@ async fn consume(
             }
             last_checkpoint = tokio::time::Instant::now();
         }
-        if lag_updated.elapsed() >= LAG_EVERY {
-            look_around(&consumer, &mut watch);
-            lag_updated = tokio::time::Instant::now();
-        }
+        lookout.look(&consumer, health);
     }
     // The batch in hand was applied: save its states and commit, so a restart does not replay
     // it. One attempt: if MongoDB is down at shutdown, the restart replays instead.

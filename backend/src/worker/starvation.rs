@@ -1,112 +1,156 @@
-//! A worker that holds no partition while nobody in its group consumes is starved: after
-//! crashes, a broker may leave a restarted member without an assignment while the dead
-//! members' partitions wait, and the numbers freeze with every process up. The watch notices
-//! (no partition, events below the topic's end, the group's committed offsets standing still
-//! for `after`), says so on `/readyz` and in metrics, and has the worker join the group again
-//! as a new member, every `after` until it is assigned work or nothing is left to consume.
+//! A worker that does nothing while its group's events wait is starved or stalled: after
+//! crashes, a broker may leave a restarted member without an assignment, or leave a dead
+//! member's partitions assigned to nobody alive, while the survivors idle; and a member may
+//! hold partitions whose records never arrive. The numbers freeze with every process up.
+//!
+//! The watch looks at every partition now and then. A partition *waits* when it has records
+//! past where it was consumed and that point has not moved for a bound: `after` for a
+//! partition this member holds (its position moves with every batch it takes), `after` plus
+//! the checkpoint interval for the others (the group's committed offsets move only at
+//! checkpoints). When partitions wait the watch says why on `/readyz` and in metrics, and has
+//! the worker leave the group and join again as a new member, which makes the broker assign
+//! every partition afresh; it does so again every bound until nothing waits. A member whose
+//! own partitions wait while the store fails does not rejoin: the store is the cause, and
+//! `/readyz` names it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::pipeline::consumer::GroupView;
+use crate::pipeline::consumer::PartitionView;
 
-/// Whether the worker is starved now, shared with `/readyz`.
+/// Why the worker's group is stuck, if it is: shared with `/readyz`.
 #[derive(Clone, Default)]
-pub struct Starved(Arc<AtomicBool>);
+pub struct Stuck(Arc<Mutex<Option<Reason>>>);
 
-impl Starved {
-    pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// No partition held while the group's events wait.
+    Starved,
+    /// Other members' partitions wait while this one works its own.
+    Orphaned(Vec<i32>),
+    /// This member's own partitions wait: it holds them but takes no record.
+    Stalled(Vec<i32>),
+}
+
+impl Reason {
+    /// The `/readyz` reason.
+    pub fn describe(&self) -> String {
+        let list = |ps: &[i32]| {
+            let ps: Vec<String> = ps.iter().map(i32::to_string).collect();
+            ps.join(", ")
+        };
+        match self {
+            Reason::Starved => {
+                "kafka partitions (starved: none assigned while the group's events wait)".into()
+            }
+            Reason::Orphaned(ps) => format!(
+                "kafka partitions (starved: partitions {} wait with no member consuming them)",
+                list(ps)
+            ),
+            Reason::Stalled(ps) => format!(
+                "kafka partitions (stalled: partitions {} are assigned here but no record arrives)",
+                list(ps)
+            ),
+        }
+    }
+}
+
+impl Stuck {
+    pub fn reason(&self) -> Option<Reason> {
+        self.0.lock().map(|r| r.clone()).unwrap_or(None)
     }
 
-    fn set(&self, starved: bool) {
-        self.0.store(starved, Ordering::Relaxed);
-        metrics::gauge!(crate::metrics::WORKER_STARVED).set(if starved { 1.0 } else { 0.0 });
+    fn set(&self, reason: Option<Reason>) {
+        let gauge = |name, on: bool| metrics::gauge!(name).set(if on { 1.0 } else { 0.0 });
+        gauge(
+            crate::metrics::WORKER_STARVED,
+            matches!(reason, Some(Reason::Starved | Reason::Orphaned(_))),
+        );
+        gauge(
+            crate::metrics::WORKER_STALLED,
+            matches!(reason, Some(Reason::Stalled(_))),
+        );
+        if let Ok(mut held) = self.0.lock() {
+            *held = reason;
+        }
     }
 }
 
 pub struct Watch {
     after: Duration,
-    /// Since when the group's committed offsets have stood at this sum with this member idle.
-    still: Option<(Instant, i64)>,
-    starved: Starved,
+    checkpoint: Duration,
+    /// Per waiting partition: since when it has stood at this point, and whether it was ours.
+    still: BTreeMap<i32, (Instant, i64, bool)>,
+    rejoined: Option<Instant>,
+    stuck: Stuck,
 }
 
 impl Watch {
-    pub fn new(after: Duration, starved: Starved) -> Self {
+    pub fn new(after: Duration, checkpoint: Duration, stuck: Stuck) -> Self {
         Self {
             after,
-            still: None,
-            starved,
+            checkpoint,
+            still: BTreeMap::new(),
+            rejoined: None,
+            stuck,
         }
     }
 
-    /// Takes in what the member sees now; `true` when it should leave and join again.
-    pub fn observe(&mut self, view: &GroupView, now: Instant) -> bool {
-        if view.assigned > 0 || view.unconsumed == 0 {
-            self.still = None;
-            self.starved.set(false);
-            return false;
-        }
-        match self.still {
-            Some((since, committed)) if committed == view.committed => {
-                if now.duration_since(since) < self.after {
-                    return false;
-                }
-                self.starved.set(true);
-                self.still = Some((now, committed));
-                true
+    /// Takes in what the member sees now; `worked` if it took or saved records since the last
+    /// look (a long checkpoint is not a stall), `store_ok` if its last writes succeeded.
+    /// Returns the reason to leave and join again, if any.
+    pub fn observe(
+        &mut self,
+        view: &[PartitionView],
+        worked: bool,
+        store_ok: bool,
+        now: Instant,
+    ) -> Option<Reason> {
+        self.still
+            .retain(|p, _| view.iter().any(|v| v.partition == *p && v.unconsumed() > 0));
+        let (mut mine, mut others) = (Vec::new(), Vec::new());
+        for p in view.iter().filter(|p| p.unconsumed() > 0) {
+            let fresh = (now, p.consumed, p.mine);
+            let entry = self.still.entry(p.partition).or_insert(fresh);
+            if entry.1 != p.consumed || entry.2 != p.mine || (p.mine && worked) {
+                *entry = fresh;
+                continue;
             }
-            // Someone consumed (or the watch just started): idle here is not starvation yet.
-            _ => {
-                self.still = Some((now, view.committed));
-                false
+            let bound = if p.mine {
+                self.after
+            } else {
+                self.after + self.checkpoint
+            };
+            if now.duration_since(entry.0) >= bound {
+                if p.mine { &mut mine } else { &mut others }.push(p.partition);
             }
         }
+        let reason = match (mine.is_empty(), others.is_empty()) {
+            (false, _) => Some(Reason::Stalled(mine)),
+            (true, false) if view.iter().any(|p| p.mine) => Some(Reason::Orphaned(others)),
+            (true, false) => Some(Reason::Starved),
+            (true, true) => None,
+        };
+        self.stuck.set(reason.clone());
+        let wanted = match &reason {
+            Some(Reason::Stalled(_)) => store_ok,
+            Some(_) => true,
+            None => false,
+        };
+        // Joining again takes a rebalance: give the last one a full bound to show its effect.
+        let due = self
+            .rejoined
+            .is_none_or(|at| now.duration_since(at) >= self.after);
+        if !(wanted && due) {
+            return None;
+        }
+        self.rejoined = Some(now);
+        reason
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn view(assigned: usize, unconsumed: i64, committed: i64) -> GroupView {
-        GroupView {
-            assigned,
-            unconsumed,
-            committed,
-        }
-    }
-
-    #[test]
-    fn starved_only_when_idle_while_the_group_stands_still_below_the_end() {
-        let starved = Starved::default();
-        let mut watch = Watch::new(Duration::from_secs(20), starved.clone());
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        assert!(!watch.observe(&view(0, 50, 100), at(0)));
-        assert!(!watch.observe(&view(0, 50, 100), at(19)));
-        assert!(!starved.is_set());
-        assert!(watch.observe(&view(0, 50, 100), at(20)));
-        assert!(starved.is_set());
-        // Rejoins again only after another full period.
-        assert!(!watch.observe(&view(0, 50, 100), at(30)));
-        assert!(watch.observe(&view(0, 60, 100), at(40)));
-        // Work assigned: no longer starved.
-        assert!(!watch.observe(&view(1, 60, 100), at(41)));
-        assert!(!starved.is_set());
-
-        // Another member consuming (offsets move) keeps an idle member from counting as starved.
-        let mut watch = Watch::new(Duration::from_secs(20), Starved::default());
-        for (i, s) in [0, 15, 30, 45, 60].into_iter().enumerate() {
-            assert!(!watch.observe(&view(0, 50, 100 + i as i64), at(s)));
-        }
-        // Nothing left to consume: idle is fine, however long.
-        let mut watch = Watch::new(Duration::from_secs(20), Starved::default());
-        assert!(!watch.observe(&view(0, 0, 100), at(0)));
-        assert!(!watch.observe(&view(0, 0, 100), at(100)));
-    }
-}
+mod tests;

@@ -1,0 +1,113 @@
+use super::*;
+
+const AFTER: Duration = Duration::from_secs(20);
+const CHECKPOINT: Duration = Duration::from_secs(2);
+
+/// One partition: number, held here, consumed up to, end.
+fn p(partition: i32, mine: bool, consumed: i64, end: i64) -> PartitionView {
+    PartitionView {
+        partition,
+        mine,
+        consumed,
+        end,
+    }
+}
+
+fn watch() -> (Watch, Stuck) {
+    let stuck = Stuck::default();
+    (Watch::new(AFTER, CHECKPOINT, stuck.clone()), stuck)
+}
+
+fn at(s: u64) -> Instant {
+    thread_local!(static T0: Instant = Instant::now());
+    T0.with(|t0| *t0 + Duration::from_secs(s))
+}
+
+#[test]
+fn a_member_without_partitions_is_starved_while_the_group_stands_still() {
+    let (mut w, stuck) = watch();
+    let view = [p(0, false, 100, 150)];
+    // Others' partitions wait `after` plus a checkpoint interval (commits come at checkpoints).
+    assert_eq!(w.observe(&view, false, true, at(0)), None);
+    assert_eq!(w.observe(&view, false, true, at(21)), None);
+    assert_eq!(stuck.reason(), None);
+    assert_eq!(w.observe(&view, false, true, at(22)), Some(Reason::Starved));
+    assert_eq!(stuck.reason(), Some(Reason::Starved));
+    // Stays reported, and joins again only a full `after` later.
+    assert_eq!(w.observe(&view, false, true, at(32)), None);
+    assert_eq!(stuck.reason(), Some(Reason::Starved));
+    assert_eq!(w.observe(&view, false, true, at(42)), Some(Reason::Starved));
+    // Work assigned: no longer starved.
+    assert_eq!(
+        w.observe(&[p(0, true, 100, 150)], false, true, at(43)),
+        None
+    );
+    assert_eq!(stuck.reason(), None);
+}
+
+#[test]
+fn moving_offsets_or_nothing_to_consume_is_never_starvation() {
+    let (mut w, stuck) = watch();
+    for (i, s) in [0, 15, 30, 45, 60].into_iter().enumerate() {
+        let view = [p(0, false, 100 + i as i64, 150)];
+        assert_eq!(w.observe(&view, false, true, at(s)), None);
+    }
+    for s in [70, 100, 200] {
+        assert_eq!(
+            w.observe(&[p(0, false, 150, 150)], false, true, at(s)),
+            None
+        );
+    }
+    assert_eq!(stuck.reason(), None);
+}
+
+#[test]
+fn a_dead_members_partitions_waiting_beside_live_work_are_orphaned() {
+    let (mut w, stuck) = watch();
+    // This member consumes partition 0; partition 1 (a dead member's) does not move.
+    for (i, s) in [0, 10, 21].into_iter().enumerate() {
+        let view = [p(0, true, 10 * i as i64, 100), p(1, false, 40, 90)];
+        assert_eq!(w.observe(&view, true, true, at(s)), None);
+    }
+    let view = [p(0, true, 30, 100), p(1, false, 40, 90)];
+    assert_eq!(
+        w.observe(&view, true, true, at(22)),
+        Some(Reason::Orphaned(vec![1]))
+    );
+    assert_eq!(stuck.reason(), Some(Reason::Orphaned(vec![1])));
+    assert!(stuck
+        .reason()
+        .unwrap()
+        .describe()
+        .contains("partitions 1 wait"));
+}
+
+#[test]
+fn held_partitions_that_take_no_record_are_stalled_and_rejoin_only_if_the_store_works() {
+    let (mut w, stuck) = watch();
+    let view = [p(0, true, 5, 50), p(1, true, 9, 9)];
+    assert_eq!(w.observe(&view, false, false, at(0)), None);
+    // The store failing is the cause: reported as stalled, no rejoin.
+    assert_eq!(w.observe(&view, false, false, at(20)), None);
+    assert_eq!(stuck.reason(), Some(Reason::Stalled(vec![0])));
+    // The store works: joining again may get the records flowing.
+    assert_eq!(
+        w.observe(&view, false, true, at(21)),
+        Some(Reason::Stalled(vec![0]))
+    );
+}
+
+#[test]
+fn a_member_that_worked_since_the_last_look_is_not_stalled() {
+    let (mut w, stuck) = watch();
+    let view = [p(0, true, 5, 50)];
+    // A checkpoint that took 30 s: the position stood still, but the member was working.
+    assert_eq!(w.observe(&view, false, true, at(0)), None);
+    assert_eq!(w.observe(&view, true, true, at(30)), None);
+    assert_eq!(stuck.reason(), None);
+    assert_eq!(w.observe(&view, false, true, at(49)), None);
+    assert_eq!(
+        w.observe(&view, false, true, at(50)),
+        Some(Reason::Stalled(vec![0]))
+    );
+}
