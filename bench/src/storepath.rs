@@ -266,12 +266,18 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     let rate = args.events as f64 / elapsed;
     bar.finish_and_clear();
     store.database().drop().await?;
+    let per_event = |n: usize| n as f64 / args.events as f64;
+    let written = format!(
+        "documents written per event: 1 raw + {:.2} rollups + {:.2} states",
+        per_event(states.rollup_writes()),
+        per_event(saved_states)
+    );
     eprintln!(
-        "worker: {rate:.0} events/s, {saved_states} state saves in {saves} checkpoints taking {:.1} of {elapsed:.1} s",
+        "worker: {rate:.0} events/s, {saved_states} state saves in {saves} checkpoints taking {:.1} of {elapsed:.1} s; {written}",
         saving.as_secs_f64()
     );
     rows.push(format!(
-        "| worker ({:?} mix; replay check, raw events, rollups; visitor states held, `WORKER_CHECKPOINT_MS={}`: {saved_states} state saves in {saves} checkpoints, {:.1} of {elapsed:.1} s) | {} | {rate:.0} events/s |",
+        "| worker ({:?} mix; replay check, raw events, rollups; visitor states held, `WORKER_CHECKPOINT_MS={}`: {saved_states} state saves in {saves} checkpoints, {:.1} of {elapsed:.1} s; {written}) | {} | {rate:.0} events/s |",
         args.mix.mix, args.checkpoint_ms, saving.as_secs_f64(), args.events
     ));
     let (after, after_rows) = bare_rows(

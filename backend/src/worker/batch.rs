@@ -112,9 +112,10 @@ pub async fn apply_batch(
     // held, so a failure here leaves everything as it was before the batch.
     let write = states.rollups_due(contributions.len());
     if write {
-        store
+        let written = store
             .apply_rollups(&[states.held_rollups(), &contributions])
             .await?;
+        states.wrote_rollups(written);
     }
     states.absorb(working, contributions, write);
     Ok(BatchOutcome {

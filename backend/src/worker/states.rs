@@ -63,6 +63,8 @@ pub struct VisitorStates {
     /// more than `rollup_budget` are held.
     rollups: Contributions,
     rollup_budget: usize,
+    /// Rollup documents written so far (each write of one document counts once).
+    rollup_writes: usize,
 }
 
 impl VisitorStates {
@@ -121,6 +123,18 @@ impl VisitorStates {
         self.rollup_budget = deltas;
     }
 
+    /// Rollup documents written so far through these states: with the raw events and the
+    /// state saves, what the store is asked to write.
+    pub fn rollup_writes(&self) -> usize {
+        self.rollup_writes
+    }
+
+    /// Counts rollup documents written (by a batch or a checkpoint).
+    pub(super) fn wrote_rollups(&mut self, documents: usize) {
+        self.rollup_writes += documents;
+        metrics::counter!(crate::metrics::ROLLUP_WRITES).increment(documents as u64);
+    }
+
     /// Rollup deltas held, not yet written.
     pub fn rollups_held(&self) -> usize {
         self.rollups.len()
@@ -169,7 +183,7 @@ impl VisitorStates {
                 match store.apply_rollups(&[&self.rollups]).await {
                     Err(StoreError::Conflict { .. }) if attempts < ROLLUP_RETRIES => attempts += 1,
                     written => {
-                        written?;
+                        self.wrote_rollups(written?);
                         break;
                     }
                 }
