@@ -252,7 +252,7 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
         beacon::worker::apply_batch(&store, chunk, RETENTION, &mut states).await?;
         window += chunk.len();
         let last = (i + 1) * args.batch >= events.len();
-        if last || policy.due(last_save.elapsed(), window, states.dirty(), false) {
+        if last || policy.due(last_save.elapsed(), states.holding(window), false) {
             let save = Instant::now();
             saved_states += states.save(&store).await?;
             saving += save.elapsed();

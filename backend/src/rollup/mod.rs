@@ -17,6 +17,11 @@
 //!    (not yet advanced) states and step 1 drops them; if it dies after some states, step 2
 //!    skips those visitors, whose deltas are already in.
 //!
+//! 4. Held deltas are summed into runs only past the partition's rollup mark (the highest
+//!    offset any worker may have written, recorded before each write), so a watermark never
+//!    falls inside a run; one that does (a zombie writer) is a conflict, settled by applying
+//!    the records again ([`Contributions`]).
+//!
 //! The same event sent twice (a tracker retry) is a different record: the raw-event insert
 //! (`_id = eid`) tells them apart, because a stored event remembers the position of the record
 //! that first stored it.
@@ -38,15 +43,43 @@ pub struct Position {
     pub offset: i64,
 }
 
-/// Counter deltas per document, each tagged with the position of the event that caused it.
+/// Counter deltas per document, each tagged with the positions of the events that caused it.
+///
+/// A delta starts as one event's ([`Contributions::add`]); [`Contributions::compact`] sums
+/// consecutive deltas of a document into one run where no writer can have applied part of the
+/// run before (past the partition's horizon, see [`Contributions::compact`]): then a document's
+/// watermark is either before the run (add it all) or at or past its end (skip it all), and
+/// memory follows the documents changed, not the events. A watermark inside a run ([`Straddle`])
+/// means another writer got there first, and the caller applies its records again.
 #[derive(Debug, Default)]
 pub struct Contributions {
-    by_key: BTreeMap<RollupKey, Vec<(Position, Counters)>>,
+    by_key: BTreeMap<RollupKey, Vec<Run>>,
 }
+
+/// Deltas of consecutive events of one partition, summed: offsets `first..=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    partition: i32,
+    first: i64,
+    last: i64,
+    counters: Counters,
+}
+
+/// A document's watermark falls inside a run of summed deltas: part of it is in, part is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Straddle;
+
+/// What a document is still missing: the sum, and the watermark per partition after it.
+pub type Pending = Option<(Counters, BTreeMap<i32, i64>)>;
 
 impl Contributions {
     pub fn add(&mut self, key: RollupKey, at: Position, counters: Counters) {
-        self.by_key.entry(key).or_default().push((at, counters));
+        self.by_key.entry(key).or_default().push(Run {
+            partition: at.partition,
+            first: at.offset,
+            last: at.offset,
+            counters,
+        });
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &RollupKey> {
@@ -57,50 +90,83 @@ impl Contributions {
         self.by_key.is_empty()
     }
 
-    /// How many deltas are held (one per event and document it changes): what holding them
-    /// costs in memory, about 80 bytes each.
+    /// How many deltas are held (one per document and run of events changing it): what
+    /// holding them costs in memory.
     pub fn len(&self) -> usize {
         self.by_key.values().map(Vec::len).sum()
     }
 
-    /// Adds `other`'s deltas after this one's (a later batch: positions stay in order).
+    /// Adds `other`'s deltas to these.
     pub fn merge(&mut self, other: Contributions) {
         for (key, deltas) in other.by_key {
             self.by_key.entry(key).or_default().extend(deltas);
         }
     }
 
-    /// For one document whose per-partition watermarks are `applied`: the sum of the deltas
-    /// not yet in it, and the new watermarks. `None` when nothing is left to add.
+    /// Sums each document's consecutive deltas of one partition whose events all lie past
+    /// `horizon(partition)`: the highest offset any writer may have added to a document
+    /// (`None`: not known yet, nothing is summed).
+    pub fn compact(&mut self, horizon: impl Fn(i32) -> Option<i64>) {
+        for runs in self.by_key.values_mut() {
+            let mut out: Vec<Run> = Vec::with_capacity(runs.len());
+            for run in runs.drain(..) {
+                let past = |r: &Run| horizon(r.partition).is_some_and(|h| r.first > h);
+                match out.last_mut() {
+                    Some(prev)
+                        if prev.partition == run.partition
+                            && prev.last <= run.first
+                            && past(prev)
+                            && past(&run) =>
+                    {
+                        prev.last = run.last;
+                        prev.counters += run.counters;
+                    }
+                    _ => out.push(run),
+                }
+            }
+            *runs = out;
+        }
+    }
+
+    /// What `key`'s document, at watermarks `applied`, is still missing of these deltas.
     pub fn pending(
         &self,
         key: &RollupKey,
         applied: &BTreeMap<i32, i64>,
-    ) -> Option<(Counters, BTreeMap<i32, i64>)> {
+    ) -> Result<Pending, Straddle> {
         Self::pending_in(&[self], key, applied)
     }
 
-    /// [`Contributions::pending`] over several sets of deltas written together (those held
-    /// from earlier batches and a new batch's), so each document is written once.
+    /// [`Contributions::pending`] over several sets written together (held and a batch's).
     pub fn pending_in(
         parts: &[&Contributions],
         key: &RollupKey,
         applied: &BTreeMap<i32, i64>,
-    ) -> Option<(Counters, BTreeMap<i32, i64>)> {
+    ) -> Result<Pending, Straddle> {
         let mut sum = Counters::default();
         let mut marks = BTreeMap::new();
-        let deltas = parts.iter().filter_map(|p| p.by_key.get(key)).flatten();
-        for (at, c) in deltas {
-            let done = applied
-                .get(&at.partition)
-                .is_some_and(|&wm| at.offset <= wm);
-            if !done {
-                sum += *c;
-                let mark = marks.entry(at.partition).or_insert(at.offset);
-                *mark = (*mark).max(at.offset);
+        let runs = parts.iter().filter_map(|p| p.by_key.get(key)).flatten();
+        for run in runs {
+            match applied.get(&run.partition) {
+                Some(&wm) if run.last <= wm => continue,
+                Some(&wm) if run.first <= wm => return Err(Straddle),
+                _ => {}
             }
+            sum += run.counters;
+            let mark = marks.entry(run.partition).or_insert(run.last);
+            *mark = (*mark).max(run.last);
         }
-        (!marks.is_empty()).then_some((sum, marks))
+        Ok((!marks.is_empty()).then_some((sum, marks)))
+    }
+
+    /// The highest offset per partition among these deltas.
+    pub fn last_offsets(&self) -> BTreeMap<i32, i64> {
+        let mut last = BTreeMap::new();
+        for run in self.by_key.values().flatten() {
+            let mark = last.entry(run.partition).or_insert(run.last);
+            *mark = (*mark).max(run.last);
+        }
+        last
     }
 }
 

@@ -48,7 +48,7 @@ fn run(events: &[Event]) -> BTreeMap<String, Counters> {
     }
     out.keys()
         .map(|k| {
-            let (sum, _) = out.pending(k, &BTreeMap::new()).unwrap();
+            let (sum, _) = out.pending(k, &BTreeMap::new()).unwrap().unwrap();
             (k.id(), sum)
         })
         .collect()
@@ -127,13 +127,16 @@ fn replayed_deltas_are_dropped_by_the_watermark() {
     );
     assert!(state.has_applied(at(11)) && !state.has_applied(at(12)));
     let key = RollupKey::total("s", Bucket::day_of(T0));
-    let (all, marks) = out.pending(&key, &BTreeMap::new()).unwrap();
+    let (all, marks) = out.pending(&key, &BTreeMap::new()).unwrap().unwrap();
     assert_eq!((all.views, all.visits, all.bounces), (2, 1, 0));
     assert_eq!(marks, BTreeMap::from([(2, 11)]));
     // The document already has offset 10: only the second event's delta is left.
-    let (rest, _) = out.pending(&key, &BTreeMap::from([(2, 10)])).unwrap();
+    let (rest, _) = out
+        .pending(&key, &BTreeMap::from([(2, 10)]))
+        .unwrap()
+        .unwrap();
     assert_eq!((rest.views, rest.visits, rest.bounces), (1, 0, -1));
-    assert!(out.pending(&key, &BTreeMap::from([(2, 11)])).is_none());
+    assert_eq!(out.pending(&key, &BTreeMap::from([(2, 11)])), Ok(None));
 }
 
 #[test]
@@ -187,5 +190,45 @@ fn held_deltas_and_a_new_batch_add_up_as_one_set() {
         held.pending(&key, &BTreeMap::from([(0, 1)])),
         together.pending(&key, &BTreeMap::from([(0, 1)]))
     );
-    assert!(held.pending(&key, &BTreeMap::from([(0, 3)])).is_none());
+    assert_eq!(held.pending(&key, &BTreeMap::from([(0, 3)])), Ok(None));
+}
+
+#[test]
+fn deltas_past_the_horizon_are_summed_into_runs_that_replay_all_or_nothing() {
+    let key = RollupKey::total("s", Bucket::day_of(T0));
+    let views = |n| Counters {
+        views: n,
+        ..Counters::default()
+    };
+    let mut out = Contributions::default();
+    for offset in [5, 6, 10, 11, 12] {
+        let at = Position {
+            partition: 1,
+            offset,
+        };
+        out.add(key.clone(), at, views(1));
+    }
+    // Nothing is summed while the horizon is unknown, and never at or below it.
+    out.compact(|_| None);
+    assert_eq!(out.len(), 5);
+    out.compact(|_| Some(9));
+    assert_eq!(out.len(), 3, "5 and 6 stay apart, 10..=12 become one run");
+    let wm = |o| BTreeMap::from([(1, o)]);
+    let sum = |r: Result<Pending, Straddle>| r.map(|p| p.map(|(c, m)| (c.views, m[&1])));
+    assert_eq!(sum(out.pending(&key, &BTreeMap::new())), Ok(Some((5, 12))));
+    assert_eq!(sum(out.pending(&key, &wm(5))), Ok(Some((4, 12))));
+    assert_eq!(sum(out.pending(&key, &wm(9))), Ok(Some((3, 12))));
+    assert_eq!(sum(out.pending(&key, &wm(12))), Ok(None));
+    // A watermark inside the run: another writer added part of it.
+    assert_eq!(out.pending(&key, &wm(10)), Err(Straddle));
+    assert_eq!(out.pending(&key, &wm(11)), Err(Straddle));
+    // Other partitions' deltas are never summed with these.
+    let other = Position {
+        partition: 2,
+        offset: 13,
+    };
+    out.add(key.clone(), other, views(1));
+    out.compact(|_| Some(9));
+    assert_eq!(out.len(), 4);
+    assert_eq!(out.last_offsets(), BTreeMap::from([(1, 12), (2, 13)]));
 }

@@ -5,6 +5,7 @@
 //! delivery still counts every event exactly once.
 
 mod documents;
+mod marks;
 mod reports;
 mod rollups;
 mod salts;

@@ -53,6 +53,12 @@ impl MongoStore {
     /// Adds every delta of `parts` not yet in its document, each document in one statement
     /// however many parts have deltas for it. Returns how many documents changed.
     pub async fn apply_rollups(&self, parts: &[&Contributions]) -> Result<usize, StoreError> {
+        let mut last = BTreeMap::new();
+        for (p, o) in parts.iter().flat_map(|c| c.last_offsets()) {
+            let mark = last.entry(p).or_insert(o);
+            *mark = (*mark).max(o);
+        }
+        self.record_rollup_marks(&last).await?;
         let mut by_collection: BTreeMap<&str, BTreeSet<&RollupKey>> = BTreeMap::new();
         for key in parts.iter().flat_map(|p| p.keys()) {
             by_collection
@@ -84,7 +90,14 @@ impl MongoStore {
             let mut statements = Vec::new();
             for (key, id) in keys.into_iter().zip(ids) {
                 let (before, mut counters) = stored.get(&id).cloned().unwrap_or_default();
-                let Some((sum, marks)) = Contributions::pending_in(parts, key, &before) else {
+                let pending = Contributions::pending_in(parts, key, &before).map_err(|_| {
+                    // Another writer added part of a run: its records must be applied again.
+                    StoreError::Conflict {
+                        collection: name.to_owned(),
+                        failed: 1,
+                    }
+                })?;
+                let Some((sum, marks)) = pending else {
                     continue;
                 };
                 counters += sum;

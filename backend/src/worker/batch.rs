@@ -70,6 +70,9 @@ pub async fn apply_batch(
         .map(|(e, _)| VisitorState::id(e.site_id.as_str(), e.visitor_id.as_str()))
         .collect();
     let ids: Vec<String> = ids.into_iter().collect();
+    states
+        .learn_horizons(store, events.iter().map(|(_, at)| at.partition))
+        .await?;
     let mut working = states.working_set(store, &ids).await?;
 
     let mut contributions = Contributions::default();
@@ -112,9 +115,7 @@ pub async fn apply_batch(
     // held, so a failure here leaves everything as it was before the batch.
     let write = states.rollups_due(contributions.len());
     if write {
-        let written = store
-            .apply_rollups(&[states.held_rollups(), &contributions])
-            .await?;
+        let written = store.apply_rollups(&[&contributions]).await?;
         states.wrote_rollups(written);
     }
     states.absorb(working, contributions, write);

@@ -45,6 +45,7 @@ mod states;
 pub mod status;
 
 pub use batch::{apply_batch, store_batch, BatchOutcome};
+
 pub use states::VisitorStates;
 
 /// How often the consumer-lag gauge is refreshed.
@@ -220,9 +221,20 @@ pub struct CheckpointPolicy {
     pub max_dirty: usize,
     /// Past this many held states, the saved ones are dropped after a checkpoint.
     pub max_held: usize,
-    /// Most rollup deltas held between writes under a backlog (~80 bytes each, one per event
-    /// and document it changes): see [`VisitorStates::set_rollup_budget`].
+    /// Most rollup deltas held between checkpoints under a backlog (~80 bytes each, one per
+    /// document and run of events changing it): see [`VisitorStates::set_rollup_budget`].
     pub max_rollup_deltas: usize,
+}
+
+/// What the worker holds since its last checkpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Holding {
+    /// Records applied.
+    pub records: usize,
+    /// Visitor states changed and not saved.
+    pub dirty: usize,
+    /// Rollup deltas not written.
+    pub rollups: usize,
 }
 
 impl CheckpointPolicy {
@@ -237,13 +249,14 @@ impl CheckpointPolicy {
         }
     }
 
-    /// Whether to checkpoint now, `age` after the last one, holding `records` applied records
-    /// and `dirty` unsaved states; `caught_up` if the last batch was not full.
-    pub fn due(&self, age: Duration, records: usize, dirty: usize, caught_up: bool) -> bool {
+    /// Whether to checkpoint now, `age` after the last one, holding `held`; `caught_up` if
+    /// the last batch was not full.
+    pub fn due(&self, age: Duration, held: Holding, caught_up: bool) -> bool {
         age >= self.max_age
             || (caught_up && age >= self.caught_up_age)
-            || records >= self.max_records
-            || dirty >= self.max_dirty
+            || held.records >= self.max_records
+            || held.dirty >= self.max_dirty
+            || held.rollups >= self.max_rollup_deltas
     }
 }
 
@@ -411,8 +424,7 @@ async fn consume(
         );
         if policy.due(
             last_checkpoint.elapsed(),
-            window.len(),
-            states.dirty(),
+            states.holding(window.len()),
             caught_up,
         ) {
             if checkpoint(&checkpoints, &mut states, &mut window, &mut shutdown)
@@ -654,15 +666,22 @@ mod tests {
         let policy = CheckpointPolicy::new(Duration::from_secs(30));
         let s = Duration::from_secs;
         // Working through a backlog (full batches): only age or the bounds.
-        assert!(!policy.due(s(29), 90_000, 40_000, false));
-        assert!(policy.due(s(30), 1, 1, false));
-        assert!(policy.due(s(1), 100_000, 1, false));
-        assert!(policy.due(s(1), 1, 50_000, false));
+        let held = |records, dirty, rollups| Holding {
+            records,
+            dirty,
+            rollups,
+        };
+        assert!(!policy.due(s(29), held(90_000, 40_000, 390_000), false));
+        assert!(policy.due(s(30), held(1, 1, 1), false));
+        assert!(policy.due(s(1), held(100_000, 1, 1), false));
+        assert!(policy.due(s(1), held(1, 50_000, 1), false));
+        assert!(policy.due(s(1), held(1, 1, 400_000), false));
         // Caught up: every second.
-        assert!(!policy.due(Duration::from_millis(999), 10, 10, true));
-        assert!(policy.due(s(1), 10, 10, true));
+        assert!(!policy.due(Duration::from_millis(999), held(10, 10, 10), true));
+        assert!(policy.due(s(1), held(10, 10, 10), true));
         // 0: after every batch.
-        assert!(CheckpointPolicy::new(Duration::ZERO).due(Duration::ZERO, 1, 1, false));
+        let every = CheckpointPolicy::new(Duration::ZERO);
+        assert!(every.due(Duration::ZERO, held(1, 1, 1), false));
     }
 
     #[test]

@@ -32,7 +32,7 @@
 //! the states at every checkpoint, dropped with the states, and never held once the worker has
 //! caught up.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::rollup::{Contributions, Position, VisitorState};
 use crate::store::{MongoStore, StoreError};
@@ -65,6 +65,10 @@ pub struct VisitorStates {
     rollup_budget: usize,
     /// Rollup documents written so far (each write of one document counts once).
     rollup_writes: usize,
+    /// Per partition, the highest offset any writer may have added to rollups when this
+    /// worker took the partition ([`MongoStore::rollup_marks`]): held deltas past it are
+    /// summed into runs.
+    horizons: BTreeMap<i32, i64>,
 }
 
 impl VisitorStates {
@@ -115,10 +119,11 @@ impl VisitorStates {
         Ok(set)
     }
 
-    /// How many rollup deltas may stay unwritten after a batch (0, the default: every batch
-    /// writes its own). The worker holds up to [`super::CheckpointPolicy::max_rollup_deltas`]
-    /// while it works through a backlog, when consecutive batches add to the same documents,
-    /// and none once it has caught up, so reports stay as fresh as the raw events.
+    /// How many rollup deltas a batch may leave unwritten (0, the default: a batch writes its
+    /// own at once, if nothing is held). While it works through a backlog the worker holds
+    /// deltas until a checkpoint (more than [`super::CheckpointPolicy::max_rollup_deltas`]
+    /// make one), when consecutive batches add to the same documents; once caught up, batches
+    /// write at once and what is still held waits at most for the next checkpoint (a second).
     pub fn set_rollup_budget(&mut self, deltas: usize) {
         self.rollup_budget = deltas;
     }
@@ -135,35 +140,62 @@ impl VisitorStates {
         metrics::counter!(crate::metrics::ROLLUP_WRITES).increment(documents as u64);
     }
 
+    /// What is held since the last checkpoint, with `records` applied records.
+    pub fn holding(&self, records: usize) -> super::Holding {
+        super::Holding {
+            records,
+            dirty: self.dirty,
+            rollups: self.rollups.len(),
+        }
+    }
+
+    /// Reads the rollup marks once for partitions this worker has not seen since it started
+    /// or last cleared its states, before it applies their records.
+    pub(super) async fn learn_horizons(
+        &mut self,
+        store: &MongoStore,
+        partitions: impl IntoIterator<Item = i32>,
+    ) -> Result<(), StoreError> {
+        let new: Vec<i32> = partitions
+            .into_iter()
+            .filter(|p| !self.horizons.contains_key(p))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let marks = store.rollup_marks().await?;
+        for p in new {
+            self.horizons
+                .insert(p, marks.get(&p).copied().unwrap_or(-1));
+        }
+        Ok(())
+    }
+
     /// Rollup deltas held, not yet written.
     pub fn rollups_held(&self) -> usize {
         self.rollups.len()
     }
 
-    /// Whether a batch adding `adding` deltas must write them with the held ones now.
+    /// Whether a batch adding `adding` deltas writes them now: when nothing is held and they
+    /// exceed the budget (0 once caught up). Held deltas are written only by a checkpoint
+    /// ([`VisitorStates::save`]), whose conflict path settles a run another writer entered.
     pub(super) fn rollups_due(&self, adding: usize) -> bool {
-        let total = self.rollups.len() + adding;
-        total > 0 && total > self.rollup_budget
-    }
-
-    /// The held rollup deltas, to be written together with a batch's.
-    pub(super) fn held_rollups(&self) -> &Contributions {
-        &self.rollups
+        self.rollups.is_empty() && adding > 0 && adding > self.rollup_budget
     }
 
     /// Takes a working set back after its batch was written, with the batch's rollup deltas:
-    /// `written` if they were written together with the held ones (which are then dropped),
-    /// otherwise they are held.
+    /// `written` if they were written with it, otherwise they are held, summed into runs past
+    /// the partitions' horizons.
     pub fn absorb(&mut self, set: WorkingSet, rollups: Contributions, written: bool) {
         for (id, held) in set {
             let was_dirty = self.held.get(&id).is_some_and(|h| h.dirty);
             self.dirty += usize::from(held.dirty && !was_dirty);
             self.held.insert(id, held);
         }
-        if written {
-            self.rollups = Contributions::default();
-        } else {
+        if !written {
             self.rollups.merge(rollups);
+            let horizons = &self.horizons;
+            self.rollups.compact(|p| horizons.get(&p).copied());
         }
     }
 
@@ -212,6 +244,7 @@ impl VisitorStates {
         self.held.clear();
         self.dirty = 0;
         self.rollups = Contributions::default();
+        self.horizons.clear();
     }
 
     /// Keeps memory bounded: when more than `max` states are held, the saved ones are dropped
