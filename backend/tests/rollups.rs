@@ -645,3 +645,30 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
         let _ = store.database().drop().await;
     }
 }
+
+#[tokio::test]
+async fn a_watermark_inside_a_held_run_fails_the_save_as_a_conflict() {
+    let events = generated(120, 21);
+    let retention = Duration::days(30);
+    let store = fresh_store().await;
+    // No rollup mark yet: every held delta is past it and summed into runs.
+    let mut held = VisitorStates::default();
+    held.set_rollup_budget(usize::MAX);
+    apply_batch(&store, &events, retention, &mut held)
+        .await
+        .unwrap();
+    let runs = held.rollups_held();
+    assert!(runs > 0 && runs < events.len(), "{runs} held");
+    // A writer the mark could not fence (a zombie that kept the partition) adds the first half
+    // on its own: the site's documents now have watermarks inside the held runs.
+    store_batch(&store, &events[..60], retention).await.unwrap();
+    let before = rollup_counters(&store).await;
+    let saved = held.save(&store).await;
+    assert!(
+        matches!(saved, Err(StoreError::Conflict { .. })),
+        "{saved:?}"
+    );
+    // The write stopped at the first run that straddles: nothing of the held runs was added.
+    assert_eq!(rollup_counters(&store).await, before);
+    let _ = store.database().drop().await;
+}
