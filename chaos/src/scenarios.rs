@@ -272,8 +272,9 @@ pub async fn wait_caught_up(
 
 /// How long scenarios 1 and 2 wait for the worker(s) left to catch up: the starvation bound
 /// (`WORKER_STARVED_AFTER_MS`, 20 s) plus a checkpoint interval, a look every 5 s and the
-/// rebalance that joining again starts.
-const TAKEOVER_LIMIT_S: f64 = 60.0;
+/// rebalance that joining again starts, twice: on Tansu 0.6.0 the first rejoin does not always
+/// get the dead member's partitions (one CI run: not within 60 s, drained by the final check).
+const TAKEOVER_LIMIT_S: f64 = 90.0;
 
 async fn broker_restart(suite: &Suite, report: &mut Report) -> Result<()> {
     // The broker as `./scripts/dev` runs it, with its settings (scripts/lib/dev.env): Tansu
