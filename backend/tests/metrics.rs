@@ -22,21 +22,6 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     })
 }
 
-async fn scrape(system: &TestSystem, base: &str) -> String {
-    let response = system
-        .http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    response.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
     let system = TestSystem::start().await;
@@ -55,7 +40,7 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
     system.wait_stored(4).await;
     assert_eq!(system.stats("site_id=m").await.1["total_views"], 4);
 
-    let ingest = scrape(&system, &system.ingest_url).await;
+    let ingest = system.metrics(&system.ingest_url).await;
     assert_eq!(
         sample(&ingest, "beacon_events_accepted_total", &[]),
         Some(4.0)
@@ -94,7 +79,7 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
     );
 
     let worker_url = system.worker_url.clone().unwrap();
-    let worker = scrape(&system, &worker_url).await;
+    let worker = system.metrics(&worker_url).await;
     assert_eq!(
         sample(&worker, "beacon_worker_events_stored_total", &[]),
         Some(4.0)
@@ -103,7 +88,7 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
     // The topic went quiet: the worker checkpoints (saves the visitor states it holds, commits).
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let worker = loop {
-        let worker = scrape(&system, &worker_url).await;
+        let worker = system.metrics(&worker_url).await;
         if sample(&worker, "beacon_worker_checkpoints_total", &[]).is_some_and(|n| n >= 1.0) {
             break worker;
         }
@@ -139,7 +124,7 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 
-    let report = scrape(&system, &system.report_url).await;
+    let report = system.metrics(&system.report_url).await;
     let stats_requests = [
         ("service", "report"),
         ("route", "/stats"),

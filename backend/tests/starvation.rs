@@ -100,15 +100,7 @@ async fn starved_until_the_hoarder_leaves(partitions: &str, stored: fn(u64) -> b
         .await
         .expect("a starved worker is not ready");
     let reason = body["dependency"].as_str().unwrap().to_owned();
-    let metrics = system
-        .http
-        .get(format!("{worker}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = system.metrics(&worker).await;
     assert!(metrics.contains("beacon_worker_starved 1"), "{metrics}");
     assert!(metrics.contains("beacon_worker_rejoins_total"), "{metrics}");
     let before = system.stored().await;
@@ -180,15 +172,7 @@ async fn beacon_admin_status_shows_events_waiting_and_when_events_were_last_stor
     let worker = system.worker_url.clone().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let lags = loop {
-        let metrics = system
-            .http
-            .get(format!("{worker}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = system.metrics(&worker).await;
         let lags: Vec<String> = metrics
             .lines()
             .filter(|l| l.starts_with("beacon_consumer_lag{"))

@@ -295,6 +295,16 @@ impl TestSystem {
         None
     }
 
+    /// `{base}/metrics`: answered 200 with Prometheus text, which it returns.
+    pub async fn metrics(&self, base: &str) -> String {
+        let response = self.http.get(format!("{base}/metrics")).send().await;
+        let response = response.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        response.text().await.unwrap()
+    }
+
     /// Number of event documents in this system's database.
     pub async fn stored(&self) -> u64 {
         self.store
