@@ -282,12 +282,11 @@ async fn rate_limits_per_client_ip_and_per_site_answer_429_with_retry_after() {
     );
     let (_, refused) = answers.iter().find(|(s, _)| s.as_u16() == 429).unwrap();
     assert_eq!(refused["field"], "site_id", "{refused}");
-    // Invalid events cost their sender too (the budget is charged before validation): five
-    // invalid ones and a valid one leave nothing for the valid one, whichever comes last.
+    // Invalid events cost their sender too (the budget is charged before validation): of six
+    // invalid ones sent at once, five are judged and the sixth, whichever the server takes last,
+    // is over the limit before anyone looks at it.
     let invalid = json!({"site_id": "quiet", "event_type": "page_view", "path": 7});
-    let mut mixed = vec![(invalid, "192.0.2.74".to_owned()); 5];
-    mixed.push((event("quiet"), "192.0.2.74".to_owned()));
-    let answers = at_once(mixed).await;
+    let answers = at_once(vec![(invalid, "192.0.2.74".to_owned()); 6]).await;
     assert_eq!(
         statuses(&answers),
         [400, 400, 400, 400, 400, 429],
