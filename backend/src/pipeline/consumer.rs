@@ -309,15 +309,10 @@ impl EventConsumer {
         self.inner.subscribe(&[&self.topic])
     }
 
-    /// Commits, per partition, the offset after the highest record in `records`.
-    pub fn commit(&self, records: &[Record]) -> Result<(), KafkaError> {
-        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
-        for r in records {
-            let entry = next.entry(r.partition).or_insert(r.offset + 1);
-            *entry = (*entry).max(r.offset + 1);
-        }
+    /// Commits `next`: per partition, the offset of the first record not yet handled.
+    pub fn commit(&self, next: &BTreeMap<i32, i64>) -> Result<(), KafkaError> {
         let mut list = TopicPartitionList::new();
-        for (partition, offset) in next {
+        for (&partition, &offset) in next {
             list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
         }
         self.inner.commit(&list, CommitMode::Sync)

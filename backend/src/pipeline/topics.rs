@@ -10,6 +10,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::backoff::Backoff;
 use crate::config::Config;
 
 /// Creates `topic` and the dead-letter topic if they are missing. Existing topics are left as
@@ -42,7 +43,7 @@ pub async fn ensure(config: &Config) -> Result<(), KafkaError> {
 /// Keeps trying [`ensure`] with backoff until it succeeds or `attempts` run out, so a service
 /// started before its broker still sets the topics up once the broker answers.
 pub async fn ensure_with_retry(config: &Config, attempts: u32) -> Result<(), KafkaError> {
-    let mut delay = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     let mut attempt = 1;
     loop {
         match ensure(config).await {
@@ -50,8 +51,7 @@ pub async fn ensure_with_retry(config: &Config, attempts: u32) -> Result<(), Kaf
             Err(e) if attempt >= attempts => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "broker not ready for topic setup; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff.next_delay()).await;
                 attempt += 1;
             }
         }

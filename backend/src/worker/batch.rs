@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use beacon_event::Event;
 
-use super::states::{Held, VisitorStates};
+use super::states::{Held, VisitorStates, WorkingSet};
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 use crate::store::{InsertOutcome, MongoStore, StoreError, StoredEvent};
 
@@ -50,19 +50,7 @@ pub async fn apply_batch(
     let mut ordered: Vec<&(Event, Position)> = events.iter().collect();
     ordered.sort_by_key(|(_, at)| *at);
     let (bots, humans): (Vec<_>, Vec<_>) = ordered.into_iter().partition(|(e, _)| e.context.bot);
-
-    // A record is fresh unless its event was stored by a different record (a client retry).
-    let eids: Vec<String> = humans.iter().map(|(e, _)| e.eid.to_string()).collect();
-    let stored = store.stored_positions(&eids).await?;
-    let mut first_in_batch = HashSet::new();
-    let fresh: Vec<&(Event, Position)> = humans
-        .iter()
-        .zip(&eids)
-        .filter(|((_, at), eid)| {
-            stored.get(*eid).is_none_or(|origin| origin == at) && first_in_batch.insert(*eid)
-        })
-        .map(|(pair, _)| *pair)
-        .collect();
+    let fresh = fresh(store, &humans).await?;
     let duplicates = humans.len() - fresh.len();
 
     let ids: BTreeSet<String> = fresh
@@ -74,36 +62,9 @@ pub async fn apply_batch(
         .learn_horizons(store, events.iter().map(|(_, at)| at.partition))
         .await?;
     let mut working = states.working_set(store, &ids).await?;
-
     let mut contributions = Contributions::default();
-    let mut to_store = Vec::with_capacity(fresh.len());
-    for (event, at) in fresh {
-        let id = VisitorState::id(event.site_id.as_str(), event.visitor_id.as_str());
-        let held = working.entry(id).or_insert_with(|| Held {
-            state: VisitorState::new(event.site_id.as_str(), event.visitor_id.as_str()),
-            stored: None,
-            dirty: false,
-        });
-        if held.state.has_applied(*at) {
-            // Replayed after its state was saved: the raw event and its deltas are in already.
-            continue;
-        }
-        let visit = held.state.apply(event, *at, &mut contributions);
-        held.dirty = true;
-        to_store.push(StoredEvent {
-            event: event.clone(),
-            at: *at,
-            visit,
-        });
-    }
-    for (event, at) in &bots {
-        let bots = Counters {
-            bots: 1,
-            ..Counters::default()
-        };
-        let key = RollupKey::total(event.site_id.as_str(), Bucket::day_of(event.timestamp));
-        contributions.add(key, *at, bots);
-    }
+    let to_store = visit(&fresh, &mut working, &mut contributions);
+    count_bots(&bots, &mut contributions);
 
     let InsertOutcome {
         inserted,
@@ -124,4 +85,65 @@ pub async fn apply_batch(
         duplicates,
         bots: bots.len(),
     })
+}
+
+/// The records whose event no other record stored (a client's retry is a different record
+/// with the same event id), each event once.
+async fn fresh<'a>(
+    store: &MongoStore,
+    humans: &[&'a (Event, Position)],
+) -> Result<Vec<&'a (Event, Position)>, StoreError> {
+    let eids: Vec<String> = humans.iter().map(|(e, _)| e.eid.to_string()).collect();
+    let stored = store.stored_positions(&eids).await?;
+    let mut first_in_batch = HashSet::new();
+    Ok(humans
+        .iter()
+        .zip(&eids)
+        .filter(|((_, at), eid)| {
+            stored.get(*eid).is_none_or(|origin| origin == at) && first_in_batch.insert(*eid)
+        })
+        .map(|(pair, _)| *pair)
+        .collect())
+}
+
+/// Applies each event to its visitor's state, adding its rollup deltas to `contributions`;
+/// returns the raw events to store, each with its visit. Events a saved state has seen are
+/// skipped: their raw event and deltas are in already.
+fn visit(
+    fresh: &[&(Event, Position)],
+    working: &mut WorkingSet,
+    contributions: &mut Contributions,
+) -> Vec<StoredEvent> {
+    let mut to_store = Vec::with_capacity(fresh.len());
+    for (event, at) in fresh {
+        let id = VisitorState::id(event.site_id.as_str(), event.visitor_id.as_str());
+        let held = working.entry(id).or_insert_with(|| Held {
+            state: VisitorState::new(event.site_id.as_str(), event.visitor_id.as_str()),
+            stored: None,
+            dirty: false,
+        });
+        if held.state.has_applied(*at) {
+            continue;
+        }
+        let visit = held.state.apply(event, *at, contributions);
+        held.dirty = true;
+        to_store.push(StoredEvent {
+            event: event.clone(),
+            at: *at,
+            visit,
+        });
+    }
+    to_store
+}
+
+/// Bots are only counted, per site and day.
+fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
+    for (event, at) in bots {
+        let bots = Counters {
+            bots: 1,
+            ..Counters::default()
+        };
+        let key = RollupKey::total(event.site_id.as_str(), Bucket::day_of(event.timestamp));
+        contributions.add(key, *at, bots);
+    }
 }

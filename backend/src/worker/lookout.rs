@@ -1,0 +1,65 @@
+//! Every few seconds: the lag gauges, and a look for partitions nobody consumes.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::endpoints::StoreHealth;
+use super::starvation::Watch;
+use crate::metrics::WORKER_REJOINS;
+use crate::pipeline::consumer::EventConsumer;
+
+/// How often the consumer-lag gauges are refreshed and the group is watched.
+pub const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// Refreshes the lag gauges and watches for partitions nobody consumes; a starved or stalled
+/// worker leaves its group and joins again.
+pub struct Lookout {
+    watch: Watch,
+    last: Instant,
+    /// Whether records were taken since the last look.
+    worked: bool,
+}
+
+impl Lookout {
+    pub fn new(watch: Watch) -> Self {
+        Self {
+            watch,
+            last: Instant::now(),
+            worked: false,
+        }
+    }
+
+    /// Notes that the worker took records.
+    pub fn worked(&mut self) {
+        self.worked = true;
+    }
+
+    /// Blocking broker round trips, when a look is due.
+    pub fn look(&mut self, consumer: &EventConsumer, health: &StoreHealth) {
+        if self.last.elapsed() < LAG_EVERY {
+            return;
+        }
+        let worked = std::mem::take(&mut self.worked);
+        self.last = Instant::now();
+        let Some(view) = consumer.group_view() else {
+            return;
+        };
+        let Some(reason) = self
+            .watch
+            .observe(&view, worked, !health.failing(), self.last)
+        else {
+            return;
+        };
+        metrics::counter!(WORKER_REJOINS).increment(1);
+        let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
+        tracing::warn!(
+            unconsumed,
+            reason = %reason.describe(),
+            "events wait with nobody consuming them; leaving the group and joining again"
+        );
+        if let Err(e) = consumer.rejoin() {
+            tracing::warn!(error = %e, "could not join the group again");
+        }
+    }
+}
