@@ -46,7 +46,7 @@ pub mod referrer;
 pub mod ua;
 pub mod utm;
 
-pub use ua::UNKNOWN;
+pub use beacon_event::event::{Context, DIRECT, UNKNOWN};
 
 /// Why an [`Enricher`] could not be built. Only happens at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -86,39 +86,6 @@ pub struct Input<'a> {
     /// The host of the tracked page when known ("example.com", a port is ignored), so that
     /// self-referrals count as Direct.
     pub site_host: Option<&'a str>,
-}
-
-/// Everything derived for one event. Unknown text fields are "unknown" (browser, os, device,
-/// country) or "" (browser_version, referrer_domain, utm_*).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Enrichment {
-    /// A crawler, headless browser or HTTP library, not a person.
-    pub bot: bool,
-    /// "Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera", …, or "unknown".
-    pub browser: String,
-    /// Major version ("131"), or "".
-    pub browser_version: String,
-    /// "Windows", "macOS", "iOS", "Android", "Linux", "ChromeOS", …, or "unknown".
-    pub os: String,
-    /// "desktop" | "mobile" | "tablet" | "unknown".
-    pub device: String,
-    /// ISO 3166-1 alpha-2 ("DE"), or "unknown".
-    pub country: String,
-    /// utm_source when present; else "Direct", a named source ("Google", "Twitter", …) or the
-    /// referrer's domain.
-    pub source: String,
-    /// The referrer's host without "www.", or "".
-    pub referrer_domain: String,
-    /// Campaign tags from the page's query string: decoded, trimmed, at most 100 characters.
-    pub utm_source: String,
-    /// See [`Enrichment::utm_source`].
-    pub utm_medium: String,
-    /// See [`Enrichment::utm_source`].
-    pub utm_campaign: String,
-    /// See [`Enrichment::utm_source`].
-    pub utm_content: String,
-    /// See [`Enrichment::utm_source`].
-    pub utm_term: String,
 }
 
 /// The enrichment rules, compiled once at start-up (about 0.1–0.5 s, mostly the User-Agent
@@ -165,7 +132,10 @@ impl Enricher {
     }
 
     /// Enriches one event. Total: never fails and never panics, whatever the input.
-    pub fn enrich(&self, input: &Input<'_>) -> Enrichment {
+    /// Unknown text fields are "unknown" (browser, os, device, country) or "" (browser_version,
+    /// referrer_domain, utm_*); `source` is the `utm_source`, else a named source, the
+    /// referrer's domain or "Direct".
+    pub fn enrich(&self, input: &Input<'_>) -> Context {
         let user_agent = input.user_agent.map(str::trim).unwrap_or("");
         let (parsed, bot) = if user_agent.is_empty() {
             // Server-side integrations post without a User-Agent: unknown, not a bot.
@@ -189,7 +159,7 @@ impl Enricher {
             utm.source.clone()
         };
 
-        Enrichment {
+        Context {
             bot,
             browser: parsed.browser,
             browser_version: parsed.browser_version,

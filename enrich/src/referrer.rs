@@ -11,8 +11,7 @@
 //! `about:blank`) or when it comes from the tracked site itself (a self-referral: moving
 //! between pages is not a source). `www.` is ignored on both sides of that comparison.
 
-/// The source name of a visit without an outside referrer.
-pub const DIRECT: &str = "Direct";
+pub use beacon_event::event::DIRECT;
 
 /// Longest referrer that is parsed; beyond it, the (far) tail of the URL is ignored.
 const MAX_REFERRER_BYTES: usize = 4096;

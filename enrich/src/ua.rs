@@ -30,8 +30,7 @@ const UAP_REGEXES: &str = include_str!("../data/uap-core/regexes.json");
 /// reach ~500 bytes); anything longer is cut at a character boundary.
 pub const MAX_UA_BYTES: usize = 1024;
 
-/// Value used for every field that cannot be determined.
-pub const UNKNOWN: &str = "unknown";
+pub use beacon_event::event::UNKNOWN;
 
 /// What [`UaParser::parse`] found out about one User-Agent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,14 +2,14 @@
 
 use std::sync::OnceLock;
 
-use beacon_enrich::{referrer, utm, Enricher, Enrichment, Input};
+use beacon_enrich::{referrer, utm, Context, Enricher, Input};
 
 fn enricher() -> &'static Enricher {
     static ENRICHER: OnceLock<Enricher> = OnceLock::new();
     ENRICHER.get_or_init(|| Enricher::new(None).expect("enricher"))
 }
 
-fn enrich(path: &str, referrer: Option<&str>, site_host: Option<&str>) -> Enrichment {
+fn enrich(path: &str, referrer: Option<&str>, site_host: Option<&str>) -> Context {
     enricher().enrich(&Input {
         user_agent: None,
         ip: None,

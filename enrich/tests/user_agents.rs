@@ -9,7 +9,7 @@ fn enricher() -> &'static Enricher {
     ENRICHER.get_or_init(|| Enricher::new(None).expect("enricher"))
 }
 
-fn enrich_ua(ua: Option<&str>) -> beacon_enrich::Enrichment {
+fn enrich_ua(ua: Option<&str>) -> beacon_enrich::Context {
     enricher().enrich(&Input {
         user_agent: ua,
         path: "/",

@@ -77,6 +77,11 @@ pub struct Context {
     pub utm_term: String,
 }
 
+/// Shown for a property of a visit nobody could determine (browser, OS, device, country).
+pub const UNKNOWN: &str = "unknown";
+/// The source (and referrer) of a visit with no referrer and no `utm_source`.
+pub const DIRECT: &str = "Direct";
+
 fn is_false(b: &bool) -> bool {
     !*b
 }

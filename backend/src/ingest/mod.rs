@@ -36,7 +36,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use beacon_enrich::{Enricher, Input};
-use beacon_event::event::Context;
 use beacon_event::{ClientEvent, Event, EventError, TimeWindow, VisitorId};
 use serde::Serialize;
 use serde_json::Value;
@@ -213,7 +212,7 @@ async fn post_event<S: EventSink>(
             Some(user) => VisitorId::parse(user.as_str())?,
             None => VisitorIds::derive_with(&salt, &client.site_id, ip, user_agent),
         };
-        let found = state.enricher.enrich(&Input {
+        let mut context = state.enricher.enrich(&Input {
             user_agent: Some(user_agent).filter(|ua| !ua.is_empty()),
             ip: Some(ip),
             path: client.path.as_str(),
@@ -222,23 +221,9 @@ async fn post_event<S: EventSink>(
         });
         // An event with a `user_id` comes from the site's own server about a known user (the
         // tracker never sends one): it is counted as sent, whatever HTTP client posted it.
-        let identified = client.user_id.is_some();
+        context.bot &= state.filter_bots && client.user_id.is_none();
         let mut event = Event::from_client(client, visitor, received_at, Uuid::now_v7);
-        event.context = Context {
-            bot: found.bot && state.filter_bots && !identified,
-            browser: found.browser,
-            browser_version: found.browser_version,
-            os: found.os,
-            device: found.device,
-            country: found.country,
-            source: found.source,
-            referrer_domain: found.referrer_domain,
-            utm_source: found.utm_source,
-            utm_medium: found.utm_medium,
-            utm_campaign: found.utm_campaign,
-            utm_content: found.utm_content,
-            utm_term: found.utm_term,
-        };
+        event.context = context;
         Ok((event, client_eid))
     };
 

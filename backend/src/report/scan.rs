@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
-use crate::rollup::{Counters, Dimension, DIRECT, UNKNOWN};
+use crate::rollup::{Counters, Dimension};
 use crate::store::RawEvent;
 
 /// One visit as seen in the range.
@@ -60,16 +60,9 @@ impl Scan {
                     .map(|d| {
                         let stored = e.session.get_str(d.name()).unwrap_or_default();
                         let value = match (d, stored) {
-                            (Dimension::Source | Dimension::Referrer, "") => DIRECT,
+                            // No entry page stored: the path of the first event seen.
                             (Dimension::EntryPage, "") => e.path.as_str(),
-                            (
-                                Dimension::Browser
-                                | Dimension::Os
-                                | Dimension::Device
-                                | Dimension::Country,
-                                "",
-                            ) => UNKNOWN,
-                            (_, v) => v,
+                            (d, v) => d.shown(v),
                         };
                         (d, value.to_owned())
                     })

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use beacon_event::event::Context;
+pub use beacon_event::event::{DIRECT, UNKNOWN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {
@@ -27,11 +28,6 @@ pub enum Dimension {
     Device,
     Country,
 }
-
-/// Shown for a session property nobody could determine.
-pub const UNKNOWN: &str = "unknown";
-/// The source of a visit with no referrer and no `utm_source`.
-pub const DIRECT: &str = "Direct";
 
 impl Dimension {
     pub const ALL: [Dimension; 15] = [
@@ -100,7 +96,6 @@ impl Dimension {
     /// The value of a fixed session property, read from the visit's first event.
     pub fn of_context(self, context: &Context) -> String {
         let value = match self {
-            Self::Source if context.source.is_empty() => return DIRECT.to_owned(),
             Self::Source => &context.source,
             Self::Referrer => &context.referrer_domain,
             Self::UtmSource => &context.utm_source,
@@ -116,18 +111,28 @@ impl Dimension {
                 unreachable!("{self} is not read from the context")
             }
         };
+        self.shown(value).to_owned()
+    }
+
+    /// What a report shows for `value` of this property: the one rule for values nobody could
+    /// determine.
+    pub fn shown(self, value: &str) -> &str {
         match self {
-            // Plausible-style: no referrer domain means a direct visit, shown as such.
-            Self::Referrer if value.is_empty() => DIRECT.to_owned(),
-            // An absent UTM tag is not "unknown", it is absent: the empty value is listed as
-            // "(none)" by the dashboard.
+            _ if !value.is_empty() => value,
+            // Plausible-style: no source or referrer domain means a direct visit.
+            Self::Source | Self::Referrer => DIRECT,
+            Self::Browser | Self::Os | Self::Device | Self::Country => UNKNOWN,
+            // An absent UTM tag is not "unknown", it is absent: the dashboard lists the empty
+            // value as "(none)". Pages and event types are never empty.
             Self::UtmSource
             | Self::UtmMedium
             | Self::UtmCampaign
             | Self::UtmContent
-            | Self::UtmTerm => value.clone(),
-            _ if value.is_empty() => UNKNOWN.to_owned(),
-            _ => value.clone(),
+            | Self::UtmTerm
+            | Self::Path
+            | Self::EventType
+            | Self::EntryPage
+            | Self::ExitPage => value,
         }
     }
 }
@@ -167,5 +172,12 @@ mod tests {
         };
         assert_eq!(Dimension::Source.of_context(&google), "Google");
         assert_eq!(Dimension::Referrer.of_context(&google), "google.com");
+        // Stored values are shown by the same rule (filtered reports read them from raw events).
+        for d in Dimension::SESSION_FIXED {
+            if d != Dimension::EntryPage {
+                assert_eq!(d.shown(""), d.of_context(&empty), "{d}");
+            }
+        }
+        assert_eq!(Dimension::Device.shown("mobile"), "mobile");
     }
 }
