@@ -14,29 +14,34 @@
 //! - `keys`: API keys ([`keys`]), and `links`: shared links ([`links`]), both stored only as
 //!   BLAKE3 hashes (`secrets.rs`). Either opens the site's reports, and nothing else.
 //!
+//! One file per job: the model here, [`domains`] (hosts of requests and registered domains),
+//! [`access`] (who reads reports), [`repository`] (the MongoDB collection), [`cache`] (for
+//! ingestion), [`keys`], [`links`] and [`cli`].
+//!
 //! Ingestion reads sites through [`SiteCache`] (no MongoDB round trip per event, and a MongoDB
 //! outage never stops ingestion); reports read them per request, so a revoked key stops working
 //! at once.
 
+mod access;
 pub mod cache;
 pub mod cli;
+mod domains;
 pub mod keys;
 pub mod links;
+mod repository;
 mod secrets;
 
+pub use access::{bearer_token, may_read};
 pub use cache::SiteCache;
+pub use domains::{normalize_domain, request_host};
 pub use keys::{ApiKey, NewKey, KEY_PREFIX};
 pub use links::{share_url, NewLink, SharedLink, LINK_PREFIX};
+pub use repository::Sites;
 
-use axum::http::{header, HeaderMap};
-use beacon_event::SiteId;
-use futures::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
-use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::Collection;
+use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{MongoStore, StoreError};
+use crate::store::StoreError;
 
 /// The MongoDB collection of registered sites.
 pub const COLLECTION: &str = "sites";
@@ -106,95 +111,6 @@ impl Site {
     }
 }
 
-/// Whether a report request may read every site its query string names: unregistered and
-/// public sites are open to all; a registered private site needs `token` (from
-/// [`bearer_token`]) to be one of its keys or shared links.
-///
-/// Every `site_id` in the query is checked, not only the first: the report handler refuses a
-/// repeated parameter anyway, but then no difference between this parse and the handler's can
-/// ever let a private site through. A query that does not parse is left to the handler (400).
-pub async fn may_read(
-    sites: &Sites,
-    query: Option<&str>,
-    token: Option<&str>,
-) -> Result<bool, StoreError> {
-    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")) else {
-        return Ok(true);
-    };
-    for (name, id) in pairs {
-        if name != beacon_event::fields::names::SITE_ID {
-            continue;
-        }
-        if let Some(site) = sites.get(&id).await? {
-            if !site.readable_with(token) {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// The token of an `Authorization: Bearer <token>` header (scheme in any case).
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The host of the page that sent a request: `Origin`, or when it is absent or `null` (sandboxed
-/// frames, some privacy settings), `Referer`. Lower case, without port, userinfo or trailing dot.
-pub fn request_host(headers: &HeaderMap) -> Option<String> {
-    [header::ORIGIN, header::REFERER].iter().find_map(|name| {
-        let value = headers.get(name)?.to_str().ok()?;
-        url_host(value)
-    })
-}
-
-/// The host of an absolute URL (`scheme://[userinfo@]host[:port][/...]`), normalized.
-fn url_host(url: &str) -> Option<String> {
-    let rest = url.trim().split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        // An IPv6 literal keeps its brackets' content; its colons are not a port.
-        v6.split(']').next()?
-    } else {
-        host_port.split(':').next()?
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    (!host.is_empty() && host != "null").then_some(host)
-}
-
-/// Turns what an operator typed (`Example.COM`, `https://www.example.com:8443/`, `*.example.com`)
-/// into the stored form (`example.com`, `www.example.com`): lower case, no scheme, port, path or
-/// wildcard (subdomains are always included). Refuses anything that is not a hostname.
-pub fn normalize_domain(input: &str) -> Result<String, SitesError> {
-    let trimmed = input.trim();
-    let host = if trimmed.contains("://") {
-        url_host(trimmed)
-    } else {
-        url_host(&format!("http://{trimmed}"))
-    };
-    let host = host.map(|h| h.strip_prefix("*.").map(str::to_owned).unwrap_or(h));
-    let valid = host.as_deref().is_some_and(|h| {
-        h.len() <= 253
-            && h.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-    });
-    match host {
-        Some(h) if valid => Ok(h),
-        _ => Err(SitesError::BadDomain(input.to_owned())),
-    }
-}
-
 /// What managing sites can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum SitesError {
@@ -224,165 +140,6 @@ impl From<mongodb::error::Error> for SitesError {
     }
 }
 
-/// The `sites` collection: reads for the services, and every change `beacon-admin` makes.
-#[derive(Clone)]
-pub struct Sites {
-    collection: Collection<Site>,
-}
-
-impl Sites {
-    pub fn new(store: &MongoStore) -> Self {
-        Self {
-            collection: store.database().collection(COLLECTION),
-        }
-    }
-
-    /// The site registered as `id`, if any.
-    pub async fn get(&self, id: &str) -> Result<Option<Site>, StoreError> {
-        Ok(self.collection.find_one(doc! { "_id": id }).await?)
-    }
-
-    /// The registered sites among `ids` (one query).
-    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Site>, StoreError> {
-        let cursor = self.collection.find(doc! { "_id": { "$in": ids } }).await?;
-        Ok(cursor.try_collect().await?)
-    }
-
-    /// The registered sites `token` may read (see [`Site::readable_with`]), by id: every public
-    /// one, and the private ones it is a key or shared link of. The query narrows by hash; the
-    /// constant-time check decides.
-    pub async fn readable_by(&self, token: Option<&str>) -> Result<Vec<Site>, StoreError> {
-        let mut anyone = vec![doc! { "public": true }];
-        if let Some(token) = token {
-            let hash = secrets::hash(token);
-            anyone.push(doc! { "keys.hash": &hash });
-            anyone.push(doc! { "links.hash": &hash });
-        }
-        let cursor = self
-            .collection
-            .find(doc! { "$or": anyone })
-            .sort(doc! { "_id": 1 })
-            .await?;
-        let sites: Vec<Site> = cursor.try_collect().await?;
-        Ok(sites
-            .into_iter()
-            .filter(|s| s.readable_with(token))
-            .collect())
-    }
-
-    /// Every registered site, by id.
-    pub async fn list(&self) -> Result<Vec<Site>, StoreError> {
-        let cursor = self
-            .collection
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await?;
-        Ok(cursor.try_collect().await?)
-    }
-
-    /// Registers a site. `domains` are normalized ([`normalize_domain`]).
-    pub async fn add(
-        &self,
-        id: &str,
-        domains: &[String],
-        public: bool,
-    ) -> Result<Site, SitesError> {
-        // Only an id ingestion would accept can be registered; anything else could never match.
-        SiteId::parse(id).map_err(|e| SitesError::BadSiteId(e.message))?;
-        let site = Site {
-            id: id.to_owned(),
-            domains: normalize_all(domains)?,
-            public,
-            keys: Vec::new(),
-            links: Vec::new(),
-            created_at: Some(DateTime::now()),
-        };
-        match self.collection.insert_one(&site).await {
-            Ok(_) => Ok(site),
-            Err(e) if is_duplicate(&e) => Err(SitesError::AlreadyExists(id.to_owned())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Changes what is given: the public flag, and/or the whole domain list (empty: from
-    /// anywhere). Returns the site as it is now.
-    pub async fn update(
-        &self,
-        id: &str,
-        public: Option<bool>,
-        domains: Option<&[String]>,
-    ) -> Result<Site, SitesError> {
-        let mut set = doc! {};
-        if let Some(public) = public {
-            set.insert("public", public);
-        }
-        if let Some(domains) = domains {
-            set.insert("domains", normalize_all(domains)?);
-        }
-        if !set.is_empty() {
-            let result = self
-                .collection
-                .update_one(doc! { "_id": id }, doc! { "$set": set })
-                .await?;
-            if result.matched_count == 0 {
-                return Err(SitesError::NoSuchSite(id.to_owned()));
-            }
-        }
-        self.get(id)
-            .await?
-            .ok_or_else(|| SitesError::NoSuchSite(id.to_owned()))
-    }
-
-    /// Unregisters a site: it is then open again, like any unknown site. Its events stay.
-    pub async fn remove(&self, id: &str) -> Result<(), SitesError> {
-        let result = self.collection.delete_one(doc! { "_id": id }).await?;
-        if result.deleted_count == 0 {
-            return Err(SitesError::NoSuchSite(id.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Appends `entry` to the array `field` (`keys`, `links`) of `site`.
-    async fn push(&self, site: &str, field: &str, entry: Document) -> Result<(), SitesError> {
-        let result = self
-            .collection
-            .update_one(doc! { "_id": site }, doc! { "$push": { field: entry } })
-            .await?;
-        if result.matched_count == 0 {
-            return Err(SitesError::NoSuchSite(site.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Removes the entry with `id` from the array `field` of `site`; false if there was none.
-    async fn pull(&self, site: &str, field: &str, id: &str) -> Result<bool, SitesError> {
-        let result = self
-            .collection
-            .update_one(
-                doc! { "_id": site, format!("{field}.id"): id },
-                doc! { "$pull": { field: { "id": id } } },
-            )
-            .await?;
-        Ok(result.modified_count > 0)
-    }
-}
-
-fn normalize_all(domains: &[String]) -> Result<Vec<String>, SitesError> {
-    let mut out: Vec<String> = Vec::with_capacity(domains.len());
-    for d in domains {
-        let d = normalize_domain(d)?;
-        if !out.contains(&d) {
-            out.push(d);
-        }
-    }
-    Ok(out)
-}
-
-/// Whether an insert failed only because `_id` exists (E11000).
-fn is_duplicate(e: &mongodb::error::Error) -> bool {
-    matches!(e.kind.as_ref(), ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,41 +165,6 @@ mod tests {
         assert!(!s.allows(Some("example.com.evil.net")));
         assert!(!s.allows(None));
         assert!(site(&[]).allows(None));
-    }
-
-    #[test]
-    fn request_hosts_are_normalized() {
-        let mut h = HeaderMap::new();
-        assert_eq!(request_host(&h), None);
-        h.insert(
-            header::REFERER,
-            "https://Shop.Example.com./p?q=1".parse().unwrap(),
-        );
-        assert_eq!(request_host(&h).as_deref(), Some("shop.example.com"));
-        h.insert(header::ORIGIN, "null".parse().unwrap());
-        assert_eq!(request_host(&h).as_deref(), Some("shop.example.com"));
-        h.insert(
-            header::ORIGIN,
-            "http://u:p@EXAMPLE.com:8080".parse().unwrap(),
-        );
-        assert_eq!(request_host(&h).as_deref(), Some("example.com"));
-        h.insert(header::ORIGIN, "http://[::1]:3000".parse().unwrap());
-        assert_eq!(request_host(&h).as_deref(), Some("::1"));
-    }
-
-    #[test]
-    fn operator_domains_are_normalized_or_refused() {
-        for (input, want) in [
-            ("Example.COM", "example.com"),
-            ("https://www.example.com:8443/path", "www.example.com"),
-            ("*.example.com", "example.com"),
-            ("localhost", "localhost"),
-        ] {
-            assert_eq!(normalize_domain(input).unwrap(), want);
-        }
-        for bad in ["", "exa mple.com", "-x.com", "a..b", "http://"] {
-            assert!(normalize_domain(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! The `sites` collection in MongoDB, typed as [`Site`].
+
+use beacon_event::SiteId;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::Collection;
+
+use super::domains::normalize_all;
+use super::{secrets, Site, SitesError, COLLECTION};
+use crate::store::{MongoStore, StoreError};
+
+/// The `sites` collection: reads for the services, and every change `beacon-admin` makes.
+#[derive(Clone)]
+pub struct Sites {
+    collection: Collection<Site>,
+}
+
+impl Sites {
+    pub fn new(store: &MongoStore) -> Self {
+        Self {
+            collection: store.database().collection(COLLECTION),
+        }
+    }
+
+    /// The site registered as `id`, if any.
+    pub async fn get(&self, id: &str) -> Result<Option<Site>, StoreError> {
+        Ok(self.collection.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// The registered sites among `ids` (one query).
+    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Site>, StoreError> {
+        let cursor = self.collection.find(doc! { "_id": { "$in": ids } }).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// The registered sites `token` may read (see [`Site::readable_with`]), by id: every public
+    /// one, and the private ones it is a key or shared link of. The query narrows by hash; the
+    /// constant-time check decides.
+    pub async fn readable_by(&self, token: Option<&str>) -> Result<Vec<Site>, StoreError> {
+        let mut anyone = vec![doc! { "public": true }];
+        if let Some(token) = token {
+            let hash = secrets::hash(token);
+            anyone.push(doc! { "keys.hash": &hash });
+            anyone.push(doc! { "links.hash": &hash });
+        }
+        let cursor = self
+            .collection
+            .find(doc! { "$or": anyone })
+            .sort(doc! { "_id": 1 })
+            .await?;
+        let sites: Vec<Site> = cursor.try_collect().await?;
+        Ok(sites
+            .into_iter()
+            .filter(|s| s.readable_with(token))
+            .collect())
+    }
+
+    /// Every registered site, by id.
+    pub async fn list(&self) -> Result<Vec<Site>, StoreError> {
+        let cursor = self
+            .collection
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// Registers a site. `domains` are normalized ([`normalize_domain`]).
+    pub async fn add(
+        &self,
+        id: &str,
+        domains: &[String],
+        public: bool,
+    ) -> Result<Site, SitesError> {
+        // Only an id ingestion would accept can be registered; anything else could never match.
+        SiteId::parse(id).map_err(|e| SitesError::BadSiteId(e.message))?;
+        let site = Site {
+            id: id.to_owned(),
+            domains: normalize_all(domains)?,
+            public,
+            keys: Vec::new(),
+            links: Vec::new(),
+            created_at: Some(DateTime::now()),
+        };
+        match self.collection.insert_one(&site).await {
+            Ok(_) => Ok(site),
+            Err(e) if is_duplicate(&e) => Err(SitesError::AlreadyExists(id.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes what is given: the public flag, and/or the whole domain list (empty: from
+    /// anywhere). Returns the site as it is now.
+    pub async fn update(
+        &self,
+        id: &str,
+        public: Option<bool>,
+        domains: Option<&[String]>,
+    ) -> Result<Site, SitesError> {
+        let mut set = doc! {};
+        if let Some(public) = public {
+            set.insert("public", public);
+        }
+        if let Some(domains) = domains {
+            set.insert("domains", normalize_all(domains)?);
+        }
+        if !set.is_empty() {
+            let result = self
+                .collection
+                .update_one(doc! { "_id": id }, doc! { "$set": set })
+                .await?;
+            if result.matched_count == 0 {
+                return Err(SitesError::NoSuchSite(id.to_owned()));
+            }
+        }
+        self.get(id)
+            .await?
+            .ok_or_else(|| SitesError::NoSuchSite(id.to_owned()))
+    }
+
+    /// Unregisters a site: it is then open again, like any unknown site. Its events stay.
+    pub async fn remove(&self, id: &str) -> Result<(), SitesError> {
+        let result = self.collection.delete_one(doc! { "_id": id }).await?;
+        if result.deleted_count == 0 {
+            return Err(SitesError::NoSuchSite(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Appends `entry` to the array `field` (`keys`, `links`) of `site`.
+    pub(super) async fn push(
+        &self,
+        site: &str,
+        field: &str,
+        entry: Document,
+    ) -> Result<(), SitesError> {
+        let result = self
+            .collection
+            .update_one(doc! { "_id": site }, doc! { "$push": { field: entry } })
+            .await?;
+        if result.matched_count == 0 {
+            return Err(SitesError::NoSuchSite(site.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Removes the entry with `id` from the array `field` of `site`; false if there was none.
+    pub(super) async fn pull(&self, site: &str, field: &str, id: &str) -> Result<bool, SitesError> {
+        let result = self
+            .collection
+            .update_one(
+                doc! { "_id": site, format!("{field}.id"): id },
+                doc! { "$pull": { field: { "id": id } } },
+            )
+            .await?;
+        Ok(result.modified_count > 0)
+    }
+}
+
+/// Whether an insert failed only because `_id` exists (E11000).
+fn is_duplicate(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
+}
