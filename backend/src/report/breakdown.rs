@@ -2,30 +2,24 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::rollup::Dimension;
 use crate::store::{MongoStore, Order, Page};
 
-use super::query::accepts;
+use super::request::{endpoint, Report};
 use super::source::Source;
-use super::{render, ReportError, ReportQuery};
+use super::{render, ReportError};
 
 pub async fn breakdown(
     State(store): State<Arc<MongoStore>>,
-    RawQuery(query): RawQuery,
     headers: HeaderMap,
+    Report(q, _): Report<endpoint::Breakdown>,
 ) -> Result<Response, ReportError> {
-    let q = ReportQuery::parse(
-        query.as_deref(),
-        accepts::BREAKDOWN,
-        OffsetDateTime::now_utc(),
-    )?;
     let dim = q.property.expect("breakdown requires `property`");
     let source = Source::for_query(&store, &q).await?;
     let order = match dim {

@@ -11,7 +11,9 @@ mod breakdown;
 pub mod dashboard;
 mod error;
 mod query;
+mod realtime;
 mod render;
+mod request;
 pub mod scan;
 mod site_list;
 mod source;
@@ -20,29 +22,24 @@ mod timeseries;
 
 pub use error::ReportError;
 pub use query::{Compare, Filter, Interval, Metric, ReportQuery};
+pub use realtime::{RealtimeResponse, REALTIME_SECONDS};
 pub use stats::{PathViews, StatsResponse, Totals};
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
-use time::OffsetDateTime;
+use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::shutdown::Shutdown;
 use crate::store::MongoStore;
 use crate::{http, ServiceError};
-use query::accepts;
 
 /// How many paths `top_paths` lists.
 pub const TOP_PATHS: u64 = 10;
-/// The realtime window.
-pub const REALTIME_SECONDS: i64 = 300;
 /// The OpenAPI document for the report and ingestion APIs.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
@@ -52,12 +49,7 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/stats", get(stats::stats))
         .route("/stats/timeseries", get(timeseries::timeseries))
         .route("/stats/breakdown", get(breakdown::breakdown))
-        .route("/stats/realtime", get(realtime))
-        // Only the routes above: health, metrics and the API document stay open.
-        .route_layer(axum::middleware::from_fn_with_state(
-            store.clone(),
-            require_key,
-        ))
+        .route("/stats/realtime", get(realtime::realtime))
         .route("/sites", get(site_list::sites))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(http::healthz))
@@ -86,38 +78,6 @@ pub async fn run(
     Ok(())
 }
 
-/// Reports of a registered private site need one of its API keys ([`crate::sites`]). Checked
-/// before the handler parses anything, so a caller without a key learns nothing from
-/// validation errors either.
-async fn require_key(
-    State(store): State<Arc<MongoStore>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let sites = crate::sites::Sites::new(&store);
-    let token = crate::sites::bearer_token(request.headers());
-    match crate::sites::may_read(&sites, request.uri().query(), token).await {
-        Ok(true) => next.run(request).await,
-        Ok(false) => ReportError::Unauthorized.into_response(),
-        Err(e) => ReportError::Unavailable(e).into_response(),
-    }
-}
-
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-async fn realtime(
-    State(store): State<Arc<MongoStore>>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ReportError> {
-    let now = OffsetDateTime::now_utc();
-    let q = ReportQuery::parse(query.as_deref(), accepts::REALTIME, now)?;
-    let since = now - time::Duration::seconds(REALTIME_SECONDS);
-    let visitors = store.active_visitors(q.site_id.as_str(), since).await?;
-    Ok(Json(json!({
-        "site_id": q.site_id.as_str(),
-        "visitors": visitors,
-        "window_seconds": REALTIME_SECONDS,
-    })))
 }

@@ -108,17 +108,32 @@ pub mod accepts {
     pub const REALTIME: &[&str] = &["site_id"];
 }
 
-impl ReportQuery {
-    /// Parses `query` for an endpoint that takes the parameters in `accepted`.
-    pub fn parse(
-        query: Option<&str>,
-        accepted: &'static [&'static str],
-        now: OffsetDateTime,
-    ) -> Result<Self, EventError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-            .map_err(|_| EventError::whole("the query string is not valid URL encoding"))?;
+/// A query string's name/value pairs, URL-decoded; nothing else is checked yet.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn decode(query: Option<&str>) -> Result<Self, EventError> {
+        serde_urlencoded::from_str(query.unwrap_or(""))
+            .map(Self)
+            .map_err(|_| EventError::whole("the query string is not valid URL encoding"))
+    }
+
+    /// Every `site_id` given (a repeated one is refused later, but each one can be checked).
+    pub fn site_ids(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(|(name, _)| name == names::SITE_ID)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// The parameters of one request, each one of its endpoint's names and given once.
+struct Named(Vec<(&'static str, String)>);
+
+impl Named {
+    fn check(params: Params, accepted: &'static [&'static str]) -> Result<Self, EventError> {
         let mut values: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in pairs {
+        for (name, value) in params.0 {
             let Some(known) = accepted.iter().find(|n| **n == name) else {
                 return Err(unknown_parameter(&name, accepted));
             };
@@ -127,97 +142,70 @@ impl ReportQuery {
             }
             values.push((known, value));
         }
-        let get = |name: &str| {
-            values
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        Ok(Self(values))
+    }
 
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn day(&self, name: &'static str) -> Result<Option<Date>, EventError> {
+        self.get(name)
+            .map(|v| Day::parse_named(v, name).map(|d| d.start().date()))
+            .transpose()
+    }
+}
+
+impl ReportQuery {
+    /// Parses `query` for an endpoint that takes the parameters in `accepted`.
+    pub fn parse(
+        query: Option<&str>,
+        accepted: &'static [&'static str],
+        now: OffsetDateTime,
+    ) -> Result<Self, EventError> {
+        Self::from_params(Params::decode(query)?, accepted, now)
+    }
+
+    /// Types decoded parameters for an endpoint that takes the names in `accepted`.
+    pub fn from_params(
+        params: Params,
+        accepted: &'static [&'static str],
+        now: OffsetDateTime,
+    ) -> Result<Self, EventError> {
+        let p = Named::check(params, accepted)?;
         let site_id = SiteId::parse(
-            get(names::SITE_ID).ok_or_else(|| EventError::field(names::SITE_ID, "is required"))?,
+            p.get(names::SITE_ID)
+                .ok_or_else(|| EventError::field(names::SITE_ID, "is required"))?,
         )?;
-        let day = |name: &'static str| -> Result<Option<Date>, EventError> {
-            get(name)
-                .map(|v| Day::parse_named(v, name).map(|d| d.start().date()))
-                .transpose()
-        };
-        let ranged = get("from").is_some();
-        let (from, to) = match (day(names::DATE)?, day("from")?, day("to")?) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(EventError::field(
-                    names::DATE,
-                    "cannot be combined with `from`/`to`",
-                ))
-            }
-            (Some(d), None, None) => (d, d),
-            (None, Some(f), Some(t)) => (f, t),
-            (None, Some(_), None) => {
-                return Err(EventError::field("to", "is required with `from`"))
-            }
-            (None, None, Some(_)) => {
-                return Err(EventError::field("from", "is required with `to`"))
-            }
-            (None, None, None) => {
-                let today = Day::of(now).start().date();
-                (today, today)
-            }
-        };
-        if to < from {
-            return Err(EventError::field("to", "must not be before `from`"));
-        }
-        if (to - from).whole_days() >= MAX_RANGE_DAYS {
-            return Err(EventError::field(
-                "to",
-                format!("must be within {MAX_RANGE_DAYS} days of `from`"),
-            ));
-        }
-
-        let interval = match get("interval") {
-            None if from == to => Interval::Hour,
-            None => Interval::Day,
-            Some("hour") => Interval::Hour,
-            Some("day") => Interval::Day,
-            Some(_) => return Err(EventError::field("interval", "must be `hour` or `day`")),
-        };
-        if interval == Interval::Hour && (to - from).whole_days() >= MAX_HOURLY_DAYS {
-            return Err(EventError::field(
-                "interval",
-                format!("`hour` covers at most {MAX_HOURLY_DAYS} days"),
-            ));
-        }
-        let property = match get("property") {
-            Some(p) => Some(Dimension::parse(p).ok_or_else(|| {
-                EventError::field("property", format!("must be one of: {}", dimension_list()))
-            })?),
-            None if accepted.contains(&"property") => {
-                return Err(EventError::field("property", "is required"))
-            }
-            None => None,
-        };
+        let (from, to) = range(&p, now)?;
         Ok(Self {
             site_id,
             from,
             to,
-            ranged,
-            filters: get("filters")
+            ranged: p.get("from").is_some(),
+            filters: p
+                .get("filters")
                 .map(parse_filters)
                 .transpose()?
                 .unwrap_or_default(),
-            metrics: get("metrics")
+            metrics: p
+                .get("metrics")
                 .map(parse_metrics)
                 .transpose()?
                 .unwrap_or_default(),
-            interval,
-            property,
-            limit: bounded(get("limit"), "limit", 10, 1..=MAX_LIMIT)?,
-            page: bounded(get("page"), "page", 1, 1..=100_000)?,
-            csv: match get("format") {
+            interval: interval(&p, from, to)?,
+            property: property(&p, accepted)?,
+            limit: bounded(p.get("limit"), "limit", 10, 1..=MAX_LIMIT)?,
+            page: bounded(p.get("page"), "page", 1, 1..=100_000)?,
+            csv: match p.get("format") {
                 None | Some("json") => false,
                 Some("csv") => true,
                 Some(_) => return Err(EventError::field("format", "must be `json` or `csv`")),
             },
-            compare: get("compare").map(Compare::parse).transpose()?,
+            compare: p.get("compare").map(Compare::parse).transpose()?,
         })
     }
 
@@ -247,6 +235,65 @@ impl ReportQuery {
 
     pub fn wants(&self, metric: Metric) -> bool {
         self.metrics.contains(&metric)
+    }
+}
+
+/// The inclusive range of days: `date`, or `from` and `to`, or today (UTC).
+fn range(p: &Named, now: OffsetDateTime) -> Result<(Date, Date), EventError> {
+    let (from, to) = match (p.day(names::DATE)?, p.day("from")?, p.day("to")?) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(EventError::field(
+                names::DATE,
+                "cannot be combined with `from`/`to`",
+            ))
+        }
+        (Some(d), None, None) => (d, d),
+        (None, Some(f), Some(t)) => (f, t),
+        (None, Some(_), None) => return Err(EventError::field("to", "is required with `from`")),
+        (None, None, Some(_)) => return Err(EventError::field("from", "is required with `to`")),
+        (None, None, None) => {
+            let today = Day::of(now).start().date();
+            (today, today)
+        }
+    };
+    if to < from {
+        return Err(EventError::field("to", "must not be before `from`"));
+    }
+    if (to - from).whole_days() >= MAX_RANGE_DAYS {
+        return Err(EventError::field(
+            "to",
+            format!("must be within {MAX_RANGE_DAYS} days of `from`"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// `interval`: by default hours for one day and days for a range.
+fn interval(p: &Named, from: Date, to: Date) -> Result<Interval, EventError> {
+    let interval = match p.get("interval") {
+        None if from == to => Interval::Hour,
+        None => Interval::Day,
+        Some("hour") => Interval::Hour,
+        Some("day") => Interval::Day,
+        Some(_) => return Err(EventError::field("interval", "must be `hour` or `day`")),
+    };
+    if interval == Interval::Hour && (to - from).whole_days() >= MAX_HOURLY_DAYS {
+        return Err(EventError::field(
+            "interval",
+            format!("`hour` covers at most {MAX_HOURLY_DAYS} days"),
+        ));
+    }
+    Ok(interval)
+}
+
+/// `property`: required where the endpoint takes it.
+fn property(p: &Named, accepted: &[&str]) -> Result<Option<Dimension>, EventError> {
+    match p.get("property") {
+        Some(name) => Dimension::parse(name).map(Some).ok_or_else(|| {
+            EventError::field("property", format!("must be one of: {}", dimension_list()))
+        }),
+        None if accepted.contains(&"property") => Err(EventError::field("property", "is required")),
+        None => Ok(None),
     }
 }
 

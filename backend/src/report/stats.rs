@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
-use super::query::accepts;
+use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError, ReportQuery, TOP_PATHS};
 
@@ -68,9 +67,8 @@ impl Totals {
 
 pub async fn stats(
     State(store): State<Arc<MongoStore>>,
-    RawQuery(query): RawQuery,
+    Report(q, _): Report<endpoint::Stats>,
 ) -> Result<Json<StatsResponse>, ReportError> {
-    let q = ReportQuery::parse(query.as_deref(), accepts::STATS, OffsetDateTime::now_utc())?;
     let source = Source::for_query(&store, &q).await?;
     let top = Page {
         skip: 0,

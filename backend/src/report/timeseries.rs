@@ -4,27 +4,22 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use crate::rollup::Counters;
 use crate::store::MongoStore;
 
-use super::query::accepts;
+use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, Interval, ReportError, ReportQuery};
 
 pub async fn timeseries(
     State(store): State<Arc<MongoStore>>,
-    RawQuery(query): RawQuery,
+    Report(q, _): Report<endpoint::Timeseries>,
 ) -> Result<Json<Value>, ReportError> {
-    let q = ReportQuery::parse(
-        query.as_deref(),
-        accepts::TIMESERIES,
-        OffsetDateTime::now_utc(),
-    )?;
     let compared = async {
         match q.comparison() {
             Some(previous) => Ok::<_, ReportError>(Some(json!({

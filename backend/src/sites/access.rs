@@ -1,31 +1,21 @@
 //! Who may read a site's reports: the bearer token of a report request, checked against every
-//! site its query string names.
+//! site it names.
 
 use axum::http::{header, HeaderMap};
 
 use super::Sites;
 use crate::store::StoreError;
 
-/// Whether a report request may read every site its query string names: unregistered and
-/// public sites are open to all; a registered private site needs `token` (from
-/// [`bearer_token`]) to be one of its keys or shared links.
-///
-/// Every `site_id` in the query is checked, not only the first: the report handler refuses a
-/// repeated parameter anyway, but then no difference between this parse and the handler's can
-/// ever let a private site through. A query that does not parse is left to the handler (400).
-pub async fn may_read(
+/// Whether a request with `token` (from [`bearer_token`]) may read every one of `site_ids`:
+/// unregistered and public sites are open to all; a registered private site needs `token` to be
+/// one of its keys or shared links.
+pub async fn may_read<'a>(
     sites: &Sites,
-    query: Option<&str>,
+    site_ids: impl IntoIterator<Item = &'a str>,
     token: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or("")) else {
-        return Ok(true);
-    };
-    for (name, id) in pairs {
-        if name != beacon_event::fields::names::SITE_ID {
-            continue;
-        }
-        if let Some(site) = sites.get(&id).await? {
+    for id in site_ids {
+        if let Some(site) = sites.get(id).await? {
             if !site.readable_with(token) {
                 return Ok(false);
             }

@@ -1,0 +1,67 @@
+//! A report request as its handler receives it: the caller's access checked first, then the
+//! query string typed, each once.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use time::OffsetDateTime;
+
+use super::query::{accepts, Params};
+use super::{ReportError, ReportQuery};
+use crate::sites::{bearer_token, may_read, Sites};
+use crate::store::MongoStore;
+
+/// An endpoint, by the parameters it takes.
+pub trait Endpoint {
+    const ACCEPTS: &'static [&'static str];
+}
+
+/// The endpoints under `/stats`.
+pub mod endpoint {
+    use super::{accepts, Endpoint};
+
+    pub struct Stats;
+    pub struct Timeseries;
+    pub struct Breakdown;
+    pub struct Realtime;
+
+    impl Endpoint for Stats {
+        const ACCEPTS: &'static [&'static str] = accepts::STATS;
+    }
+    impl Endpoint for Timeseries {
+        const ACCEPTS: &'static [&'static str] = accepts::TIMESERIES;
+    }
+    impl Endpoint for Breakdown {
+        const ACCEPTS: &'static [&'static str] = accepts::BREAKDOWN;
+    }
+    impl Endpoint for Realtime {
+        const ACCEPTS: &'static [&'static str] = accepts::REALTIME;
+    }
+}
+
+/// The query of a request to endpoint `E` that its caller may read.
+///
+/// Reports of a registered private site need one of its keys or shared links
+/// ([`crate::sites`]). Every `site_id` given is checked, before any other parameter is looked
+/// at, so a caller without a key learns nothing from validation errors either, and a repeated
+/// `site_id` (refused as such afterwards) can never let a private site through.
+pub struct Report<E>(pub ReportQuery, pub PhantomData<E>);
+
+impl<E: Endpoint> FromRequestParts<Arc<MongoStore>> for Report<E> {
+    type Rejection = ReportError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        store: &Arc<MongoStore>,
+    ) -> Result<Self, ReportError> {
+        let params = Params::decode(parts.uri.query())?;
+        let token = bearer_token(&parts.headers);
+        if !may_read(&Sites::new(store), params.site_ids(), token).await? {
+            return Err(ReportError::Unauthorized);
+        }
+        let q = ReportQuery::from_params(params, E::ACCEPTS, OffsetDateTime::now_utc())?;
+        Ok(Self(q, PhantomData))
+    }
+}
