@@ -8,8 +8,16 @@ use crate::http::error_response;
 use crate::metrics::{DELIVERY_ERRORS, EVENTS_REJECTED};
 use crate::pipeline::SinkError;
 
-use super::payload::{MAX_BODY_BYTES, MAX_EVENTS};
-use super::receipt_lookup::{EIDS, MAX_EIDS_ASKED};
+use super::bounds::{BODY_TIMEOUT, EIDS, MAX_BODY_BYTES, MAX_EIDS_ASKED, MAX_EVENTS};
+
+/// One event of a batch that was refused, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -19,7 +27,7 @@ pub enum IngestError {
     BodyTooLarge,
     #[error("could not read the request body")]
     BodyUnreadable,
-    #[error("the request body did not arrive within {} seconds", super::BODY_TIMEOUT.as_secs())]
+    #[error("the request body did not arrive within {} seconds", BODY_TIMEOUT.as_secs())]
     BodyTimeout,
     #[error("body is not valid JSON: {0}")]
     MalformedJson(String),
@@ -31,7 +39,7 @@ pub enum IngestError {
     TooManyEvents(usize),
     /// Every event of a batch broke a rule.
     #[error("none of the {} events in the batch is valid", .0.len())]
-    NoValidEvents(Vec<super::Rejected>),
+    NoValidEvents(Vec<Rejected>),
     /// A single event broke a rule.
     #[error(transparent)]
     Invalid(#[from] EventError),
@@ -41,7 +49,7 @@ pub enum IngestError {
     OriginRefused,
     /// Every event of a batch was refused for its origin.
     #[error("none of the {} events in the batch may be sent from this page", .0.len())]
-    NoAllowedEvents(Vec<super::Rejected>),
+    NoAllowedEvents(Vec<Rejected>),
     #[error("events could not be stored right now, retry later: {0}")]
     Unavailable(#[from] SinkError),
     #[error("{}", rate_message(.0))]
@@ -65,7 +73,8 @@ fn rate_message(e: &super::limits::Exceeded) -> String {
 
 impl IngestError {
     /// Records the failure in the metrics: rejected events by reason, or a delivery error.
-    fn count(&self) {
+    /// (`POST /event` does; a receipts lookup carries no events.)
+    pub fn count(&self) {
         match self {
             Self::Invalid(e) => count_rejected(e.field, 1),
             Self::NoValidEvents(rejected) | Self::NoAllowedEvents(rejected) => {
@@ -106,15 +115,6 @@ const RETRY_AFTER_SECS: u32 = 5;
 
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
-        self.count();
-        self.answer()
-    }
-}
-
-impl IngestError {
-    /// The HTTP answer, without counting refused events: for requests that carry none
-    /// (`POST /event/receipts`).
-    pub(super) fn answer(self) -> Response {
         let message = self.to_string();
         if let Self::NoValidEvents(rejected) | Self::NoAllowedEvents(rejected) = &self {
             let status = match self {

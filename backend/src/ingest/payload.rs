@@ -6,12 +6,8 @@
 use axum::http::{header, HeaderMap};
 use serde_json::Value;
 
+use super::bounds::{BODY_TIMEOUT, MAX_BODY_BYTES, MAX_EVENTS};
 use super::error::IngestError;
-
-/// Largest accepted body: 1 MiB.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Most events accepted in one request.
-pub const MAX_EVENTS: usize = 500;
 
 /// What the client sent: one event or a batch. Single events get single-event answers.
 #[derive(Debug)]
@@ -36,7 +32,30 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
     }
 }
 
+/// Reads at most [`MAX_BODY_BYTES`] within [`BODY_TIMEOUT`]; a longer or slower body is
+/// refused without buffering the rest.
+pub async fn read_body(body: axum::body::Body) -> Result<bytes::Bytes, IngestError> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
+    let Ok(result) = read.await else {
+        return Err(IngestError::BodyTimeout);
+    };
+    match result {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(IngestError::BodyTooLarge),
+        Err(_) => Err(IngestError::BodyUnreadable),
+    }
+}
+
 impl Payload {
+    /// The events sent, as JSON values.
+    pub fn values(&self) -> &[Value] {
+        match self {
+            Self::Single(value) => std::slice::from_ref(value),
+            Self::Batch(values) => values,
+        }
+    }
+
     pub fn parse(body: &[u8]) -> Result<Self, IngestError> {
         // serde_json caps nesting depth (128), so deeply nested bodies fail here cheaply.
         let value: Value =

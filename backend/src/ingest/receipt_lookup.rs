@@ -15,15 +15,12 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{client_ip_of, payload, read_body, IngestError, IngestState};
+use super::bounds::{EIDS, MAX_EIDS_ASKED};
+use super::payload::{self, read_body};
+use super::sender::ip_of;
+use super::{IngestError, IngestState};
 use crate::metrics::{RECEIPTS_ASKED, RECEIPTS_RECEIVED};
 use crate::pipeline::EventSink;
-
-/// Most eids one lookup may ask about: a tracker's unconfirmed events are a few batches of 10.
-pub const MAX_EIDS_ASKED: usize = 200;
-
-/// The body's one field, named in its errors.
-pub(super) const EIDS: &str = "eids";
 
 /// Whether a `POST /event` asked for receipts: `receipt=1` or `receipt=true` in its query. Any
 /// other value means no; other parameters are ignored, as `/event` always ignored its query.
@@ -53,7 +50,7 @@ pub(super) async fn post_receipts<S: EventSink>(
     match look_up(&state, request).await {
         Ok(received) => (StatusCode::OK, Json(Received { received })).into_response(),
         // Not counted as refused events: a lookup carries none.
-        Err(e) => e.answer(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -68,7 +65,7 @@ async fn look_up<S: EventSink>(
     // about an event costs the tracker less than re-sending it would.
     state
         .limits
-        .check_ip(client_ip_of(&parts, state.trust_forwarded_for), 1)?;
+        .check_ip(ip_of(&parts, state.trust_forwarded_for), 1)?;
     let body = read_body(body).await?;
     let asked = parse(&body)?;
     let received = state.receipts.received(&asked);

@@ -35,6 +35,8 @@ impl EventSink for Arc<RecordingSink> {
     async fn is_ready(&self) -> bool {
         !self.fail
     }
+
+    async fn flush(&self, _timeout: std::time::Duration) {}
 }
 
 type State = Arc<IngestState<Arc<RecordingSink>>>;

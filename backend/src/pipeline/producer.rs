@@ -36,6 +36,9 @@ pub trait EventSink: Send + Sync + 'static {
 
     /// Whether the destination answers right now (for `/readyz`).
     fn is_ready(&self) -> impl Future<Output = bool> + Send;
+
+    /// Waits up to `timeout` for anything still queued, at shutdown.
+    fn flush(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
 }
 
 /// A shared, cheaply cloneable rdkafka producer with the settings Beacon relies on.
@@ -151,10 +154,6 @@ impl KafkaSink {
             topic: config.kafka_topic.clone(),
         })
     }
-
-    pub fn producer(&self) -> &Producer {
-        &self.producer
-    }
 }
 
 impl EventSink for KafkaSink {
@@ -172,5 +171,9 @@ impl EventSink for KafkaSink {
 
     async fn is_ready(&self) -> bool {
         self.producer.can_reach(&self.topic).await
+    }
+
+    async fn flush(&self, timeout: Duration) {
+        self.producer.flush(timeout).await;
     }
 }
