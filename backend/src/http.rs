@@ -80,7 +80,7 @@ pub fn readiness(ready: bool, dependency: &str) -> Response {
 /// Adds `GET /metrics`, request metrics per route, and an `x-request-id` (kept if the client
 /// sent one) that is echoed in the response and recorded on the request's tracing span.
 ///
-/// At most `max_connections` connections are open at once (see [`connections`]).
+/// At most `max_connections` connections are open at once (see `connections`).
 pub async fn serve(
     service: &'static str,
     listener: TcpListener,

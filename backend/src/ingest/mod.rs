@@ -1,7 +1,9 @@
 //! Ingestion (`post_service`): `POST /event` validates events and publishes them to Kafka.
 //!
-//! The request path is: content type → body within limits → JSON → per-event validation into
-//! [`Event`]s (anonymous visitor id derived here, raw IP dropped here) → [`EventSink::publish`].
+//! The request path (`post_event`) is: content type → body within limits → JSON → the
+//! sender's budget → per event: validation, its site's domains, the anonymous visitor id and
+//! enrichment (the raw IP and User-Agent go no further) → the sites' budgets →
+//! [`EventSink::publish`].
 //! A `202` is sent only after the sink confirmed every accepted event is durably in Kafka.
 //!
 //! `POST /event?receipt=1` also remembers the accepted events' eids, and `POST /event/receipts`

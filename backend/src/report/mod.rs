@@ -27,6 +27,7 @@ pub use stats::{PathViews, StatsResponse, Totals};
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -53,7 +54,7 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/sites", get(site_list::sites))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(http::healthz))
-        .route("/readyz", get(MongoStore::readyz))
+        .route("/readyz", get(readyz))
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
         .with_state(store)
         .merge(dashboard::router(dashboard_dir))
@@ -76,6 +77,11 @@ pub async fn run(
     )
     .await?;
     Ok(())
+}
+
+/// `/readyz`: MongoDB answers.
+async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
+    http::readiness(store.ping().await, "mongodb")
 }
 
 pub async fn openapi() -> Response {

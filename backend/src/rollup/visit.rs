@@ -57,6 +57,18 @@ impl Visit {
         }
     }
 
+    /// The visit with `e` added.
+    fn continued(&self, e: &Event) -> Self {
+        let mut v = self.clone();
+        v.last_ms = v.last_ms.max(millis(e.timestamp));
+        v.events += 1;
+        if e.event_type.is_page_view() {
+            v.pageviews += 1;
+            v.exit = e.path.as_str().to_owned();
+        }
+        v
+    }
+
     fn started_at(&self) -> OffsetDateTime {
         from_millis(self.start_ms)
     }
@@ -126,7 +138,7 @@ pub struct VisitorState {
     /// Unix milliseconds of the visitor's latest event (realtime visitors): when it happened,
     /// not when it arrived, so a late batch from an outbox does not look like live traffic.
     pub last_seen_ms: i64,
-    /// Documents that already count this visitor (see [`seen_key`]).
+    /// Documents that already count this visitor (see `seen_key`).
     pub seen: BTreeSet<String>,
     pub visit: Option<Visit>,
 }
@@ -166,33 +178,51 @@ impl VisitorState {
     /// Applies one event: updates the visit and records every counter delta, tagged with
     /// the event's position, in `out`. Returns the visit the event belongs to.
     pub fn apply(&mut self, e: &Event, at: Position, out: &mut Contributions) -> VisitTag {
-        let site = e.site_id.as_str();
-        let ts = e.timestamp;
-        let ms = millis(ts);
-        let is_view = e.event_type.is_page_view();
-        let day = Bucket::day_of(ts);
-        let day_text = match day {
-            Bucket::Day(d) => d.to_string(),
-            Bucket::Hour(_) => unreachable!(),
+        let ms = millis(e.timestamp);
+        self.count_event(e, at, out);
+        // The visit: continue it or start a new one.
+        let before = self
+            .visit
+            .clone()
+            .filter(|v| ms - v.last_ms < VISIT_GAP_SECONDS * 1000 && ms >= v.start_ms);
+        let after = match &before {
+            Some(v) => v.continued(e),
+            None => Visit::start(e),
         };
-        let hour = Bucket::hour_of(ts);
+        self.count_visit(e.site_id.as_str(), before.as_ref(), &after, at, out);
+        let tag = VisitTag {
+            visit_id: after.id.clone(),
+            entry: after.entry.clone(),
+            context: after.context.clone(),
+        };
+        self.visit = Some(after);
+        self.applied = at;
+        self.last_seen_ms = self.last_seen_ms.max(ms);
+        tag
+    }
 
-        // Event properties: counted where the event happened.
+    /// Event properties: counted where the event happened, the visitor once per document.
+    fn count_event(&mut self, e: &Event, at: Position, out: &mut Contributions) {
+        let site = e.site_id.as_str();
+        let day = Bucket::day_of(e.timestamp);
+        let hour = Bucket::hour_of(e.timestamp);
         let event_counts = Counters {
-            views: i64::from(is_view),
+            views: i64::from(e.event_type.is_page_view()),
             events: 1,
             ..Counters::default()
         };
+        let path = (Dimension::Path, e.path.as_str());
+        let event_type = (Dimension::EventType, e.event_type.as_str());
         let targets = [
-            (RollupKey::total(site, day), format!("{day_text}|total")),
-            (RollupKey::total(site, hour), format!("{hour:?}")),
+            (RollupKey::total(site, day), seen_key(day, None)),
+            (RollupKey::total(site, hour), seen_key(hour, None)),
             (
-                RollupKey::of(site, day, Dimension::Path, e.path.as_str()),
-                format!("{day_text}|path={}", e.path.as_str()),
+                RollupKey::of(site, day, path.0, path.1),
+                seen_key(day, Some(path)),
             ),
             (
-                RollupKey::of(site, day, Dimension::EventType, e.event_type.as_str()),
-                format!("{day_text}|event_type={}", e.event_type.as_str()),
+                RollupKey::of(site, day, event_type.0, event_type.1),
+                seen_key(day, Some(event_type)),
             ),
         ];
         for (key, seen) in targets {
@@ -206,40 +236,32 @@ impl VisitorState {
                 },
             );
         }
+    }
 
-        // The visit: continue it or start a new one.
-        let before = self
-            .visit
-            .clone()
-            .filter(|v| ms - v.last_ms < VISIT_GAP_SECONDS * 1000 && ms >= v.start_ms);
-        let after = match &before {
-            Some(v) => {
-                let mut v = v.clone();
-                v.last_ms = v.last_ms.max(ms);
-                v.events += 1;
-                if is_view {
-                    v.pageviews += 1;
-                    v.exit = e.path.as_str().to_owned();
-                }
-                v
-            }
-            None => Visit::start(e),
-        };
+    /// The visit's contribution now minus its contribution before; a new visit also counts
+    /// the visitor once per session-property value of the day.
+    fn count_visit(
+        &mut self,
+        site: &str,
+        before: Option<&Visit>,
+        after: &Visit,
+        at: Position,
+        out: &mut Contributions,
+    ) {
         let mut delta: std::collections::BTreeMap<RollupKey, Counters> = Default::default();
         for (key, c) in after.contributions(site) {
             *delta.entry(key).or_default() += c;
         }
-        if let Some(v) = &before {
+        if let Some(v) = before {
             for (key, c) in v.contributions(site) {
                 *delta.entry(key).or_default() += Counters::default() - c;
             }
         } else {
-            // A new visit: count the visitor once per session-property value of the day.
-            let start_day = after.started_at().date();
+            let start_day = Bucket::Day(after.started_at().date());
             for dim in Dimension::SESSION_FIXED {
                 let value = after.value(dim);
-                if self.first_time(format!("{start_day}|{dim}={value}")) {
-                    let key = RollupKey::of(site, Bucket::Day(start_day), dim, &value);
+                if self.first_time(seen_key(start_day, Some((dim, &value)))) {
+                    let key = RollupKey::of(site, start_day, dim, &value);
                     delta.entry(key).or_default().visitors += 1;
                 }
             }
@@ -249,15 +271,6 @@ impl VisitorState {
                 out.add(key, at, c);
             }
         }
-        let tag = VisitTag {
-            visit_id: after.id.clone(),
-            entry: after.entry.clone(),
-            context: after.context.clone(),
-        };
-        self.visit = Some(after);
-        self.applied = at;
-        self.last_seen_ms = self.last_seen_ms.max(ms);
-        tag
     }
 
     /// Marks `key` seen; true the first time.
@@ -269,6 +282,18 @@ impl VisitorState {
     }
 }
 
+/// How a visitor state records that a document counts the visitor: a day's total
+/// (`2026-11-24|total`), an hour's total (`Hour(1763942400)`, the hour's start in Unix
+/// seconds), or a day's value of a property (`2026-11-24|path=/pricing`). These strings are
+/// stored in every visitor state, so their format never changes.
+fn seen_key(bucket: Bucket, value: Option<(Dimension, &str)>) -> String {
+    match (bucket, value) {
+        (Bucket::Day(day), None) => format!("{day}|total"),
+        (Bucket::Day(day), Some((dim, value))) => format!("{day}|{dim}={value}"),
+        (Bucket::Hour(start), _) => format!("Hour({start})"),
+    }
+}
+
 pub fn millis(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -276,4 +301,29 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 pub fn from_millis(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn seen_keys_keep_their_stored_format() {
+        let day = Bucket::Day(date!(2026 - 11 - 24));
+        assert_eq!(seen_key(day, None), "2026-11-24|total");
+        assert_eq!(
+            seen_key(day, Some((Dimension::Path, "/pricing"))),
+            "2026-11-24|path=/pricing"
+        );
+        assert_eq!(
+            seen_key(Bucket::Hour(1_763_942_400), None),
+            format!("{:?}", Bucket::Hour(1_763_942_400)),
+            "the hour's key was once written with Debug"
+        );
+        assert_eq!(
+            seen_key(Bucket::Hour(1_763_942_400), None),
+            "Hour(1763942400)"
+        );
+    }
 }

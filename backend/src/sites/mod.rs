@@ -14,8 +14,8 @@
 //! - `keys`: API keys ([`keys`]), and `links`: shared links ([`links`]), both stored only as
 //!   BLAKE3 hashes (`secrets.rs`). Either opens the site's reports, and nothing else.
 //!
-//! One file per job: the model here, [`domains`] (hosts of requests and registered domains),
-//! [`access`] (who reads reports), [`repository`] (the MongoDB collection), [`cache`] (for
+//! One file per job: the model here, `domains` (hosts of requests and registered domains),
+//! `access` (who reads reports), `repository` (the MongoDB collection), [`cache`] (for
 //! ingestion), [`keys`], [`links`] and [`cli`].
 //!
 //! Ingestion reads sites through [`SiteCache`] (no MongoDB round trip per event, and a MongoDB

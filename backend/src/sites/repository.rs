@@ -66,7 +66,7 @@ impl Sites {
         Ok(cursor.try_collect().await?)
     }
 
-    /// Registers a site. `domains` are normalized ([`normalize_domain`]).
+    /// Registers a site. `domains` are normalized (`normalize_domain`).
     pub async fn add(
         &self,
         id: &str,

@@ -4,14 +4,10 @@
 //! never reach this layer, only the derived `visitor_id`.
 
 use beacon_event::Event;
-use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::bson::{doc, Bson, Document};
 
+use super::bson::{bson_int, date};
 use crate::rollup::{Dimension, Position, VisitTag};
-
-/// A BSON date (millisecond precision) for an instant.
-pub(super) fn date(t: time::OffsetDateTime) -> DateTime {
-    DateTime::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)
-}
 
 /// The raw-event document: the event, its context, the visit it belongs to (for filtered
 /// reports), where it came from in Kafka (to tell a replay from a duplicate) and when it expires.
@@ -41,11 +37,7 @@ pub(super) fn stored_document(
 /// before positions were recorded, which then never match a record.
 pub(super) fn origin(d: &Document) -> Position {
     let src = d.get_document("src").ok();
-    let field = |f: &str| {
-        src.and_then(|s| s.get(f))
-            .and_then(super::rollups::bson_int)
-            .unwrap_or(-1)
-    };
+    let field = |f: &str| src.and_then(|s| s.get(f)).and_then(bson_int).unwrap_or(-1);
     Position {
         partition: field("p") as i32,
         offset: field("o"),

@@ -41,7 +41,7 @@ impl MongoStore {
         Ok(found
             .iter()
             .flat_map(|d| d.iter())
-            .filter_map(|(p, o)| Some((p.parse().ok()?, super::rollups::bson_int(o)?)))
+            .filter_map(|(p, o)| Some((p.parse().ok()?, super::bson::bson_int(o)?)))
             .collect())
     }
 }

@@ -1,9 +1,16 @@
 //! MongoDB: where events are kept and what reports read.
 //!
-//! One collection, `events`, one document per event with `_id` = the event's `eid`. That makes a
-//! write idempotent: a replayed Kafka record hits a duplicate key and is skipped, so at-least-once
-//! delivery still counts every event exactly once.
+//! Collections: `events`, one document per event with `_id` = the event's `eid` (a replayed
+//! Kafka record hits a duplicate key and is skipped, so at-least-once delivery still stores
+//! every event once); `rollups_daily` and `rollups_hourly`, the counters reports read
+//! ([`crate::rollup`] says how they stay exact under replay); `visitors`, one state per
+//! visitor; `meta`, the worker's marks and checkpoints; `salts`, the visitor-id salts.
+//!
+//! One file per job: `documents` (an event as a document), `rollups` (writing counters and
+//! states), `marks`, `reports` and `top` (reading them), `salts`, `status`; `bson`
+//! has the value conversions they share.
 
+mod bson;
 mod documents;
 mod marks;
 mod reports;
@@ -19,9 +26,6 @@ pub use top::{tier, Top};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-
-use axum::extract::State;
-use axum::response::Response;
 
 use beacon_event::Event;
 use futures::TryStreamExt;
@@ -39,6 +43,12 @@ const DUPLICATE_KEY: i32 = 11000;
 const EVENTS: &str = "events";
 /// Small documents about the store itself (tier backfill done, the worker's last checkpoint).
 const META: &str = "meta";
+/// Daily rollups: one document per site, day and property value.
+const DAILY: &str = "rollups_daily";
+/// Hourly totals per site.
+const HOURLY: &str = "rollups_hourly";
+/// One state per (site, visitor): the visit in progress and what already counts them.
+const VISITORS: &str = "visitors";
 /// Database used when `MONGO_URL` names none.
 const DEFAULT_DATABASE: &str = "analytics_db";
 /// Ids per `$in` lookup (see [`MongoStore::find_by_ids`]).
@@ -146,19 +156,19 @@ impl MongoStore {
         let index = |keys: Document| IndexModel::builder().keys(keys).build();
         let plan = [
             (
-                rollups::DAILY,
+                DAILY,
                 vec![
                     index(doc! { "site": 1, "dim": 1, "day": 1 }),
                     // Breakdowns read a property's values tier by tier (top.rs).
                     index(doc! { "site": 1, "dim": 1, top::TIER: 1, "day": 1 }),
                 ],
             ),
-            (rollups::HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),
+            (HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),
             // Realtime: a site's visitors seen since a moment. Expiry: `expire_at` is two days
             // after the state's last event or its last save, whichever is later (a backlog of
             // old events still needs its visitors' states while it is being worked through).
             (
-                rollups::VISITORS,
+                VISITORS,
                 vec![index(doc! { "site": 1, "last_seen": 1 }), expiry_index()],
             ),
             // Daily visitor salts are deleted an hour after their day ends.
@@ -273,11 +283,6 @@ impl MongoStore {
     /// Whether MongoDB answers a ping.
     pub async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
-    }
-
-    /// `GET /readyz` for the services that depend on MongoDB (reports, worker).
-    pub async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
-        crate::http::readiness(store.ping().await, "mongodb")
     }
 
     /// The database handle, for reports and tests.

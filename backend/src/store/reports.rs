@@ -8,9 +8,8 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
-use super::documents::date;
-use super::rollups::{bson_int, DAILY, HOURLY};
-use super::{MongoStore, StoreError};
+use super::bson::{counters, date, day_range};
+use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position};
 
 /// A breakdown row: one property value and its counters over the range.
@@ -96,11 +95,6 @@ pub struct RawEvent {
     pub session: Document,
 }
 
-pub(super) fn counters(d: &Document) -> Counters {
-    let v = Counters::FIELDS.map(|f| d.get(f).and_then(bson_int).unwrap_or(0));
-    Counters::from_values(v)
-}
-
 fn sums() -> Document {
     Counters::FIELDS
         .iter()
@@ -111,10 +105,6 @@ fn sums() -> Document {
             )
         })
         .collect()
-}
-
-pub(super) fn day_range(from: Date, to: Date) -> Document {
-    doc! { "$gte": from.to_string(), "$lte": to.to_string() }
 }
 
 impl MongoStore {
@@ -164,7 +154,7 @@ impl MongoStore {
     }
 
     /// One page of a property's values over `[from, to]`, summed across days and ordered:
-    /// read tier by tier ([`super::top`]) once every rollup document has its tier, by
+    /// read tier by tier (`super::top`) once every rollup document has its tier, by
     /// aggregating every document of the range before.
     pub async fn breakdown(
         &self,

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mongodb::bson::{self, doc, Bson, DateTime, Document};
 
-use super::{reports, top, MongoStore, StoreError};
+use super::bson::{bson_int, counters, date};
+use super::{top, MongoStore, StoreError, DAILY, HOURLY, VISITORS};
 use crate::rollup::visit::Visit;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 
@@ -18,10 +19,6 @@ use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, Visito
 /// two days no event can continue the visit. Counted from the save when that is later (see
 /// [`state_document`]).
 const STATE_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
-
-pub(super) const DAILY: &str = "rollups_daily";
-pub(super) const HOURLY: &str = "rollups_hourly";
-pub(super) const VISITORS: &str = "visitors";
 
 fn collection_of(key: &RollupKey) -> &'static str {
     match key.bucket {
@@ -38,15 +35,6 @@ fn watermarks(doc: &Document) -> BTreeMap<i32, i64> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-pub(crate) fn bson_int(value: &Bson) -> Option<i64> {
-    match value {
-        Bson::Int32(n) => Some(i64::from(*n)),
-        Bson::Int64(n) => Some(*n),
-        Bson::Double(n) => Some(*n as i64),
-        _ => None,
-    }
 }
 
 impl MongoStore {
@@ -84,7 +72,7 @@ impl MongoStore {
                 .into_iter()
                 .filter_map(|d| {
                     let id = d.get_str("_id").ok()?.to_owned();
-                    Some((id, (watermarks(&d), reports::counters(&d))))
+                    Some((id, (watermarks(&d), counters(&d))))
                 })
                 .collect();
             let mut statements = Vec::new();
@@ -176,7 +164,7 @@ impl MongoStore {
         site: &str,
         since: time::OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let since = super::documents::date(since);
+        let since = date(since);
         Ok(self
             .db
             .collection::<Document>(VISITORS)

@@ -5,7 +5,7 @@ use beacon_event::Day;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{doc, Binary, Document};
 
-use super::documents::date;
+use super::bson::date;
 use super::{MongoStore, StoreError};
 
 pub(super) const SALTS: &str = "salts";

@@ -39,7 +39,7 @@ impl MongoStore {
         Ok(found.and_then(|d| {
             Some(LastCheckpoint {
                 at: d.get_datetime("at").ok().copied()?,
-                records: d.get("records").and_then(super::rollups::bson_int)?,
+                records: d.get("records").and_then(super::bson::bson_int)?,
             })
         }))
     }

@@ -19,9 +19,8 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use time::Date;
 
-use super::reports::{counters, day_range};
-use super::rollups::DAILY;
-use super::{MongoStore, StoreError, META};
+use super::bson::{counters, day_range};
+use super::{MongoStore, StoreError, DAILY, META};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey};
 use crate::store::{Order, Page, Row};
 

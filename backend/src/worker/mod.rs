@@ -7,14 +7,14 @@
 //! the held deltas, saves those states and then commits the offsets of everything applied
 //! since the previous one. So a crash at any point replays from a point whose states are saved,
 //! and the writes' idempotence by position ([`crate::rollup`]) makes the replay exact;
-//! [`states`] says why holding states is safe. When MongoDB or the broker is down the worker
+//! `states` says why holding states is safe. When MongoDB or the broker is down the worker
 //! retries with backoff and never commits past what it stored: lag grows, nothing is lost, and
 //! it drains once the store is back.
 //!
-//! One file per stage: [`consume`] runs the loop, [`decode`] turns records into events and
-//! dead letters, [`dead_letters`] sends those, [`batch`] stores a batch, [`window`] keeps what
-//! was applied since the last [`checkpoint`], [`lookout`] and [`starvation`] watch the group,
-//! [`endpoints`] answer `/readyz`; every retry waits with [`crate::backoff`].
+//! One file per stage: `consume` runs the loop, [`decode`] turns records into events and
+//! dead letters, `dead_letters` sends those, `batch` stores a batch, `window` keeps what
+//! was applied since the last `checkpoint`, `lookout` and `starvation` watch the group,
+//! `endpoints` answer `/readyz`; every retry waits with [`crate::backoff`].
 
 use std::sync::Arc;
 
