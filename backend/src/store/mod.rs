@@ -247,8 +247,7 @@ impl MongoStore {
     /// at a time, a few lookups in flight.
     ///
     /// Why not one `$in` with every id of a batch: SecantusDB re-checks each document it finds
-    /// against the whole `$in` list, so one lookup costs ids² comparisons. With 5,000 ids
-    /// that was three quarters of the store's time for a worker batch (py-spy profile in
+    /// against the whole `$in` list, so one lookup costs ids² comparisons (profile in
     /// docs/benchmarks.md). Real MongoDB is indifferent to the split; it costs a few more
     /// round trips on a warm connection.
     pub(crate) async fn find_by_ids(

@@ -125,10 +125,9 @@ impl MongoStore {
         states: &[(&VisitorState, Option<Position>)],
     ) -> Result<(), StoreError> {
         // A state never saved before is inserted, not upserted: a plain insert is the store's
-        // cheapest write (SecantusDB takes its `_id` fast path, while a conditional update
-        // goes through its query planner: 0.16 against 0.6 ms a document), and on a busy site
-        // most states of a checkpoint are new visitors. A duplicate key means another worker
-        // saved it first: a conflict, as a failed condition is for an update.
+        // cheapest write (docs/benchmarks.md, "Visitor states held in memory"), and on a busy site most states
+        // of a checkpoint are new visitors. A duplicate key means another worker saved it
+        // first: a conflict, as a failed condition is for an update.
         let (new, known): (Vec<_>, Vec<_>) =
             states.iter().partition(|(_, before)| before.is_none());
         let saved_ms = DateTime::now().timestamp_millis();
@@ -148,9 +147,8 @@ impl MongoStore {
                 let p = before.as_ref()?;
                 let id = VisitorState::id(&state.site, &state.visitor);
                 // The condition is one embedded-document equality, written exactly as
-                // `state_document` writes `applied` (same fields, order and types): SecantusDB
-                // matches it in 0.46 ms against 0.64 ms for the same test as two dotted fields,
-                // which send it through its index pickers (docs/benchmarks.md).
+                // `state_document` writes `applied` (same fields, order and types): cheaper
+                // to match than two dotted fields (docs/benchmarks.md).
                 let q = doc! { "_id": &id, "applied": applied(p) };
                 Some(doc! { "q": q, "u": state_document(state, saved_ms), "upsert": true })
             })
