@@ -1,8 +1,8 @@
 //! Beacon's backend, laid out the way an event travels:
 //! [`ingest`] (HTTP in) → [`pipeline`] (Kafka) → [`store`] (MongoDB) → [`report`] (HTTP out).
 //!
-//! The three binaries in `src/bin` are thin: they load [`config::Config`], set up [`telemetry`],
-//! call one `run` function here and wait for [`shutdown`]. Tests drive the same functions.
+//! The three binaries in `src/bin` are thin: [`service::start`] loads [`config::Config`], sets
+//! up [`telemetry`] and binds the port; they call one `run` function here until [`shutdown`]. Tests drive the same functions.
 //! `beacon-admin` (registered sites and API keys, [`sites`]) is as thin over [`sites::cli`].
 
 #![forbid(unsafe_code)]
@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod report;
 pub mod rollup;
+pub mod service;
 pub mod shutdown;
 pub mod sites;
 pub mod store;

@@ -4,7 +4,7 @@
 //! tiers to documents written before them.
 
 use beacon::rollup::{Dimension, Position};
-use beacon::store::{MongoStore, Order, Page};
+use beacon::store::{MongoStore, Order, Page, RowsQuery};
 use beacon::worker::store_batch;
 use beacon_event::event::Context;
 use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
@@ -103,14 +103,16 @@ async fn check_equal(store: &MongoStore) -> usize {
         for (from, to) in RANGES {
             for (skip, limit) in pages {
                 let page = Page { skip, limit };
-                let top = store
-                    .top_rows(SITE, from, to, dim, order, page)
-                    .await
-                    .unwrap();
-                let all = store
-                    .aggregate_rows(SITE, from, to, dim, order, page)
-                    .await
-                    .unwrap();
+                let q = RowsQuery {
+                    site: SITE,
+                    from,
+                    to,
+                    dim,
+                    order,
+                    page,
+                };
+                let top = store.top_rows(q).await.unwrap();
+                let all = store.aggregate_rows(q).await.unwrap();
                 assert_eq!(top.rows, all, "{dim:?} {order:?} {from}..{to} {page:?}");
                 if (dim, order, skip, limit) == (Dimension::Path, Order::Views, 0, 10) && from == to
                 {
@@ -173,16 +175,17 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     // Until the backfill ran, breakdowns aggregate (tiered reads would miss every document).
     let page = Page { skip: 0, limit: 10 };
     let (from, to) = RANGES[1];
-    let aggregated = store
-        .aggregate_rows(SITE, from, to, Dimension::Path, Order::Views, page)
-        .await
-        .unwrap();
-    assert_eq!(aggregated.len(), 10);
-    let breakdown = |s: MongoStore| async move {
-        s.breakdown(SITE, from, to, Dimension::Path, Order::Views, page)
-            .await
-            .unwrap()
+    let q = RowsQuery {
+        site: SITE,
+        from,
+        to,
+        dim: Dimension::Path,
+        order: Order::Views,
+        page,
     };
+    let aggregated = store.aggregate_rows(q).await.unwrap();
+    assert_eq!(aggregated.len(), 10);
+    let breakdown = |s: MongoStore| async move { s.breakdown(q).await.unwrap() };
     assert_eq!(breakdown(store.clone()).await, aggregated);
 
     let given = store.backfill_tiers().await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context as _};
 use beacon::rollup::Dimension;
-use beacon::store::{MongoStore, Order, Page};
+use beacon::store::{MongoStore, Order, Page, RowsQuery};
 use clap::Args;
 use time::macros::format_description;
 use time::Date;
@@ -54,15 +54,19 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
         let (mut tiered, mut aggregated) = (new_histogram(), new_histogram());
         let mut read = 0;
         for _ in 0..args.requests {
+            let q = RowsQuery {
+                site: &args.site,
+                from: day,
+                to: day,
+                dim,
+                order,
+                page,
+            };
             let started = Instant::now();
-            let top = store
-                .top_rows(&args.site, day, day, dim, order, page)
-                .await?;
+            let top = store.top_rows(q).await?;
             tiered.record(started.elapsed().as_micros() as u64)?;
             let started = Instant::now();
-            let all = store
-                .aggregate_rows(&args.site, day, day, dim, order, page)
-                .await?;
+            let all = store.aggregate_rows(q).await?;
             aggregated.record(started.elapsed().as_micros() as u64)?;
             ensure!(
                 top.rows == all,

@@ -2,8 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use anyhow::Context;
-use beacon::{config::Config, ingest, shutdown, telemetry};
+use beacon::{ingest, service, shutdown};
 
 /// glibc's malloc/free took a quarter of this service's CPU under load (perf, docs/benchmarks.md,
 /// "Profiling ingestion"); mimalloc's thread-local free lists cost less for the many small,
@@ -13,12 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::load()?;
-    telemetry::init(config.log_format);
-    let addr = (config.bind_host, config.ingest_port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {}:{}", addr.0, addr.1))?;
+    let (config, listener) = service::start(|config| config.ingest_port).await?;
     ingest::run(&config, listener, shutdown::on_signals()).await?;
     Ok(())
 }

@@ -2,8 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use anyhow::Context;
-use beacon::{config::Config, report, shutdown, telemetry};
+use beacon::{report, service, shutdown};
 
 /// mimalloc, as in post_service (docs/benchmarks.md, "Profiling ingestion"): requests and BSON
 /// documents are many small, short-lived allocations here too.
@@ -12,12 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::load()?;
-    telemetry::init(config.log_format);
-    let addr = (config.bind_host, config.report_port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {}:{}", addr.0, addr.1))?;
+    let (config, listener) = service::start(|config| config.report_port).await?;
     report::run(&config, listener, shutdown::on_signals()).await?;
     Ok(())
 }

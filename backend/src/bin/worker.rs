@@ -2,8 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use anyhow::Context;
-use beacon::{config::Config, shutdown, telemetry, worker};
+use beacon::{service, shutdown, worker};
 
 /// mimalloc, as in post_service (docs/benchmarks.md, "Profiling ingestion"): the worker too makes
 /// many small, short-lived allocations (records, events, BSON documents).
@@ -12,12 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::load()?;
-    telemetry::init(config.log_format);
-    let addr = (config.bind_host, config.worker_port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {}:{}", addr.0, addr.1))?;
+    let (config, listener) = service::start(|config| config.worker_port).await?;
     worker::run(&config, listener, shutdown::on_signals()).await?;
     Ok(())
 }

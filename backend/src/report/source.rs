@@ -3,7 +3,7 @@
 //! [`Source`], so a filtered and an unfiltered report count the same way.
 
 use crate::rollup::{Counters, Dimension};
-use crate::store::{MongoStore, Order, Page, Row};
+use crate::store::{MongoStore, Order, Page, Row, RowsQuery};
 
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
@@ -51,7 +51,14 @@ impl Source {
     ) -> Result<Vec<Row>, ReportError> {
         match self {
             Self::Rollups => Ok(store
-                .breakdown(q.site_id.as_str(), q.from, q.to, dim, order, page)
+                .breakdown(RowsQuery {
+                    site: q.site_id.as_str(),
+                    from: q.from,
+                    to: q.to,
+                    dim,
+                    order,
+                    page,
+                })
                 .await?),
             Self::Scan(scan) => Ok(order.arrange(
                 scan.by(dim)

@@ -19,7 +19,7 @@ mod salts;
 mod status;
 mod top;
 
-pub use reports::{Order, Page, RawEvent, Row};
+pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use status::LastCheckpoint;
 pub use top::{tier, Top};
 
@@ -241,6 +241,20 @@ impl MongoStore {
                 }
             },
         }
+    }
+
+    /// Every document of `collection` that `filter` matches.
+    pub(crate) async fn find_all(
+        &self,
+        collection: &str,
+        filter: Document,
+    ) -> Result<Vec<Document>, StoreError> {
+        let found = self
+            .db
+            .collection::<Document>(collection)
+            .find(filter)
+            .await?;
+        Ok(found.try_collect().await?)
     }
 
     /// The documents of `collection` whose `_id` is among `ids`, looked up `IDS_PER_QUERY` ids

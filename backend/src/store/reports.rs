@@ -81,6 +81,17 @@ pub struct Page {
     pub limit: u64,
 }
 
+/// What a breakdown reads: one property's values on a site over `[from, to]`, ordered and paged.
+#[derive(Debug, Clone, Copy)]
+pub struct RowsQuery<'a> {
+    pub site: &'a str,
+    pub from: Date,
+    pub to: Date,
+    pub dim: Dimension,
+    pub order: Order,
+    pub page: Page,
+}
+
 /// One raw event as a filtered report needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
@@ -115,13 +126,8 @@ impl MongoStore {
         from: Date,
         to: Date,
     ) -> Result<Vec<(String, Counters)>, StoreError> {
-        let docs: Vec<Document> = self
-            .db
-            .collection::<Document>(DAILY)
-            .find(doc! { "site": site, "dim": "total", "day": day_range(from, to) })
-            .await?
-            .try_collect()
-            .await?;
+        let filter = doc! { "site": site, "dim": "total", "day": day_range(from, to) };
+        let docs = self.find_all(DAILY, filter).await?;
         Ok(docs
             .iter()
             .filter_map(|d| Some((d.get_str("day").ok()?.to_owned(), counters(d))))
@@ -135,13 +141,8 @@ impl MongoStore {
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<(i64, Counters)>, StoreError> {
-        let docs: Vec<Document> = self
-            .db
-            .collection::<Document>(HOURLY)
-            .find(doc! { "site": site, "hour": { "$gte": date(from), "$lt": date(until) } })
-            .await?
-            .try_collect()
-            .await?;
+        let filter = doc! { "site": site, "hour": { "$gte": date(from), "$lt": date(until) } };
+        let docs = self.find_all(HOURLY, filter).await?;
         Ok(docs
             .iter()
             .filter_map(|d| {
@@ -156,33 +157,24 @@ impl MongoStore {
     /// One page of a property's values over `[from, to]`, summed across days and ordered:
     /// read tier by tier (`super::top`) once every rollup document has its tier, by
     /// aggregating every document of the range before.
-    pub async fn breakdown(
-        &self,
-        site: &str,
-        from: Date,
-        to: Date,
-        dim: Dimension,
-        order: Order,
-        page: Page,
-    ) -> Result<Vec<Row>, StoreError> {
+    pub async fn breakdown(&self, q: RowsQuery<'_>) -> Result<Vec<Row>, StoreError> {
         if self.tiers_ready().await? {
-            let top = self.top_rows(site, from, to, dim, order, page).await?;
-            return Ok(top.rows);
+            return Ok(self.top_rows(q).await?.rows);
         }
-        self.aggregate_rows(site, from, to, dim, order, page).await
+        self.aggregate_rows(q).await
     }
 
     /// [`MongoStore::breakdown`] by aggregating every rollup document of the range (what
     /// tiered reads are checked against, and the reads while tiers are being backfilled).
-    pub async fn aggregate_rows(
-        &self,
-        site: &str,
-        from: Date,
-        to: Date,
-        dim: Dimension,
-        order: Order,
-        page: Page,
-    ) -> Result<Vec<Row>, StoreError> {
+    pub async fn aggregate_rows(&self, q: RowsQuery<'_>) -> Result<Vec<Row>, StoreError> {
+        let RowsQuery {
+            site,
+            from,
+            to,
+            dim,
+            order,
+            page,
+        } = q;
         let mut group = sums();
         group.insert("_id", "$value");
         let mut pipeline = vec![

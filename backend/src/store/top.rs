@@ -22,7 +22,7 @@ use time::Date;
 use super::bson::{counters, day_range};
 use super::{MongoStore, StoreError, DAILY, META};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey};
-use crate::store::{Order, Page, Row};
+use crate::store::{Order, Page, Row, RowsQuery};
 
 /// The tier field of a daily rollup document.
 pub(super) const TIER: &str = "t";
@@ -105,15 +105,15 @@ impl Candidates {
 
 impl MongoStore {
     /// One page of `dim`'s values over `[from, to]` in `order`, read tier by tier.
-    pub async fn top_rows(
-        &self,
-        site: &str,
-        from: Date,
-        to: Date,
-        dim: Dimension,
-        order: Order,
-        page: Page,
-    ) -> Result<Top, StoreError> {
+    pub async fn top_rows(&self, q: RowsQuery<'_>) -> Result<Top, StoreError> {
+        let RowsQuery {
+            site,
+            from,
+            to,
+            dim,
+            order,
+            page,
+        } = q;
         // Days with data, and the highest tier any value can have (a total counts at least
         // as much as each of its values).
         let totals = self.daily_totals(site, from, to).await?;
@@ -126,13 +126,9 @@ impl MongoStore {
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
-            let docs: Vec<Document> = self
-                .db
-                .collection::<Document>(DAILY)
-                .find(doc! { "site": site, "dim": dim.name(), TIER: t, "day": day_range(from, to) })
-                .await?
-                .try_collect()
-                .await?;
+            let filter =
+                doc! { "site": site, "dim": dim.name(), TIER: t, "day": day_range(from, to) };
+            let docs = self.find_all(DAILY, filter).await?;
             let fresh: Vec<String> = docs
                 .iter()
                 .filter_map(|d| d.get_str("value").ok())
