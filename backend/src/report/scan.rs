@@ -54,11 +54,11 @@ impl Scan {
         let mut sessions: HashMap<String, Session> = HashMap::new();
         for e in &events {
             let is_view = e.event_type == beacon_event::fields::PAGE_VIEW;
-            let s = sessions.entry(e.visit_id.clone()).or_insert_with(|| {
+            let s = sessions.entry(e.visit.id.clone()).or_insert_with(|| {
                 let values = Dimension::SESSION_FIXED
                     .into_iter()
                     .map(|d| {
-                        let stored = e.session.get_str(d.name()).unwrap_or_default();
+                        let stored = e.visit.value(d);
                         let value = match (d, stored) {
                             // No entry page stored: the path of the first event seen.
                             (Dimension::EntryPage, "") => e.path.as_str(),
@@ -89,7 +89,7 @@ impl Scan {
         }
         let mut matching = Vec::new();
         for (i, e) in events.iter().enumerate() {
-            let session = &sessions[&e.visit_id];
+            let session = &sessions[&e.visit.id];
             let ok = filters.iter().all(|f| match f.dim {
                 Dimension::Path => f.matches(&e.path),
                 Dimension::EventType => f.matches(&e.event_type),
@@ -100,7 +100,7 @@ impl Scan {
             }
         }
         for &i in &matching {
-            if let Some(s) = sessions.get_mut(&events[i].visit_id) {
+            if let Some(s) = sessions.get_mut(&events[i].visit.id) {
                 s.matching = true;
             }
         }
@@ -122,7 +122,7 @@ impl Scan {
         let mut seen: HashSet<(K, time::Date, &str)> = HashSet::new();
         for &i in &self.matching {
             let e = &self.events[i];
-            let session = &self.sessions[&e.visit_id];
+            let session = &self.sessions[&e.visit.id];
             let Some(key) = event_key(e, session) else {
                 continue;
             };

@@ -19,6 +19,7 @@ mod salts;
 mod status;
 mod top;
 
+pub use documents::StoredVisit;
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use status::LastCheckpoint;
 pub use top::{tier, Top};

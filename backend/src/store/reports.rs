@@ -9,6 +9,7 @@ use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
 use super::bson::{counters, date, day_range};
+use super::documents::{RawEventDocument, StoredVisit};
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position};
 
@@ -101,9 +102,8 @@ pub struct RawEvent {
     pub ts_ms: i64,
     /// The record that stored it: the worker's processing order.
     pub position: Position,
-    pub visit_id: String,
-    /// The visit's fixed session properties, by dimension name.
-    pub session: Document,
+    /// The visit it belongs to, with its fixed session properties.
+    pub visit: StoredVisit,
 }
 
 fn sums() -> Document {
@@ -225,24 +225,18 @@ impl MongoStore {
             .await?;
         let mut out = Vec::new();
         while let Some(d) = cursor.try_next().await? {
-            let origin = super::documents::origin(&d);
-            let session = d.get_document("s").cloned().unwrap_or_default();
-            let (Ok(visitor), Ok(kind), Ok(path), Ok(ts)) = (
-                d.get_str("visitor_id"),
-                d.get_str("event_type"),
-                d.get_str("path"),
-                d.get_datetime("ts"),
-            ) else {
+            let position = super::documents::origin(&d);
+            // One malformed document (written by hand, say) is left out, not the report.
+            let Ok(raw) = mongodb::bson::from_document::<RawEventDocument>(d) else {
                 continue;
             };
             out.push(RawEvent {
-                visitor: visitor.to_owned(),
-                event_type: kind.to_owned(),
-                path: path.to_owned(),
-                ts_ms: ts.timestamp_millis(),
-                position: origin,
-                visit_id: session.get_str("id").unwrap_or_default().to_owned(),
-                session,
+                visitor: raw.visitor_id,
+                event_type: raw.event_type,
+                path: raw.path,
+                ts_ms: raw.ts.timestamp_millis(),
+                position,
+                visit: raw.s,
             });
         }
         Ok(out)
