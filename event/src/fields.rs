@@ -36,6 +36,20 @@ pub mod names {
     pub const PROPS: &str = "props";
     pub const DATE: &str = "date";
     pub const VISITOR_ID: &str = "visitor_id";
+
+    /// The fields a client event may carry (`ClientEvent::from_json` reads these, and only
+    /// these), the first three required.
+    pub const CLIENT: [&str; 9] = [
+        SITE_ID,
+        EVENT_TYPE,
+        PATH,
+        USER_ID,
+        TIMESTAMP,
+        EID,
+        REFERRER,
+        SCREEN_WIDTH,
+        PROPS,
+    ];
 }
 
 /// Defines a string newtype whose only constructor is a validating `parse`.

@@ -67,7 +67,6 @@ pub fn router<S: EventSink>(state: Arc<IngestState<S>>) -> Router {
         .route("/event/receipts", post(receipt_lookup::post_receipts::<S>))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz::<S>))
-        .route("/openapi.json", get(crate::report::openapi))
         .layer(http::open_cors(&[
             Method::POST,
             Method::GET,

@@ -10,6 +10,7 @@
 mod breakdown;
 pub mod dashboard;
 mod error;
+pub mod openapi;
 mod query;
 mod realtime;
 mod render;
@@ -28,8 +29,8 @@ pub use stats::{PathViews, StatsResponse, Totals};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, Method};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -41,8 +42,6 @@ use crate::{http, ServiceError};
 
 /// How many paths `top_paths` lists.
 pub const TOP_PATHS: u64 = 10;
-/// The OpenAPI document for the report and ingestion APIs.
-pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 /// The API, and the stats page from `dashboard_dir`.
 pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router {
@@ -52,7 +51,7 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/stats/breakdown", get(breakdown::breakdown))
         .route("/stats/realtime", get(realtime::realtime))
         .route("/sites", get(site_list::sites))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi::openapi))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz))
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
@@ -82,8 +81,4 @@ pub async fn run(
 /// `/readyz`: MongoDB answers.
 async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
     http::readiness(store.ping().await, "mongodb")
-}
-
-pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }

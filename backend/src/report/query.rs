@@ -30,7 +30,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    const ALL: [(&'static str, Metric); 6] = [
+    pub const ALL: [(&'static str, Metric); 6] = [
         ("visits", Metric::Visits),
         ("bounce_rate", Metric::BounceRate),
         ("visit_duration", Metric::VisitDuration),
