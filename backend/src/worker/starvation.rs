@@ -9,7 +9,8 @@
 //! the checkpoint interval for the others (the group's committed offsets move only at
 //! checkpoints). When partitions wait the watch says why on `/readyz` and in metrics, and has
 //! the worker leave the group and join again as a new member, which makes the broker assign
-//! every partition afresh; it does so again every bound until nothing waits. A member whose
+//! every partition afresh; it does so again every bound until nothing waits (every half bound
+//! while it holds no partition at all: a rejoin that left it empty-handed did not help). A member whose
 //! own partitions wait while the store fails does not rejoin: the store is the cause, and
 //! `/readyz` names it.
 
@@ -140,10 +141,16 @@ impl Watch {
             Some(_) => true,
             None => false,
         };
-        // Joining again takes a rebalance: give the last one a full bound to show its effect.
+        // Joining again takes a rebalance: give the last one a full bound to show its effect,
+        // or half of one if it left this member holding nothing while the group's events
+        // still wait (the rebalance is over and gave it no work: it did not help).
+        let settle = match reason {
+            Some(Reason::Starved) => self.after / 2,
+            _ => self.after,
+        };
         let due = self
             .rejoined
-            .is_none_or(|at| now.duration_since(at) >= self.after);
+            .is_none_or(|at| now.duration_since(at) >= settle);
         if !(wanted && due) {
             return None;
         }

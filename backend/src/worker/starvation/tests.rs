@@ -33,9 +33,11 @@ fn a_member_without_partitions_is_starved_while_the_group_stands_still() {
     assert_eq!(stuck.reason(), None);
     assert_eq!(w.observe(&view, false, true, at(22)), Some(Reason::Starved));
     assert_eq!(stuck.reason(), Some(Reason::Starved));
-    // Stays reported, and joins again only a full `after` later.
-    assert_eq!(w.observe(&view, false, true, at(32)), None);
+    // Stays reported; holding nothing after its rejoin, it joins again half an `after` later.
+    assert_eq!(w.observe(&view, false, true, at(27)), None);
     assert_eq!(stuck.reason(), Some(Reason::Starved));
+    assert_eq!(w.observe(&view, false, true, at(32)), Some(Reason::Starved));
+    assert_eq!(w.observe(&view, false, true, at(41)), None);
     assert_eq!(w.observe(&view, false, true, at(42)), Some(Reason::Starved));
     // Work assigned: no longer starved.
     assert_eq!(
@@ -109,5 +111,35 @@ fn a_member_that_worked_since_the_last_look_is_not_stalled() {
     assert_eq!(
         w.observe(&view, false, true, at(50)),
         Some(Reason::Stalled(vec![0]))
+    );
+}
+
+#[test]
+fn a_rejoin_that_leaves_the_member_empty_handed_is_retried_sooner() {
+    let (mut w, stuck) = watch();
+    // Partition 1's member died: it waits beside this member's work on partition 0.
+    let working = |s: i64| [p(0, true, 30 + s, 100), p(1, false, 40, 90)];
+    assert_eq!(w.observe(&working(0), true, true, at(0)), None);
+    assert_eq!(
+        w.observe(&working(22), true, true, at(22)),
+        Some(Reason::Orphaned(vec![1]))
+    );
+    // The rebalance took partition 0 away and gave nothing: partition 1 still waits, and
+    // the next rejoin comes half an `after` later, not a full one.
+    let empty = [p(0, false, 52, 100), p(1, false, 40, 90)];
+    assert_eq!(w.observe(&empty, false, true, at(27)), None);
+    assert_eq!(stuck.reason(), Some(Reason::Starved));
+    assert_eq!(
+        w.observe(&empty, false, true, at(32)),
+        Some(Reason::Starved)
+    );
+    // Holding work while others' partitions wait, it waits a full `after` between rejoins.
+    let (mut w, _) = watch();
+    assert_eq!(w.observe(&working(0), true, true, at(0)), None);
+    assert!(w.observe(&working(22), true, true, at(22)).is_some());
+    assert_eq!(w.observe(&working(32), true, true, at(32)), None);
+    assert_eq!(
+        w.observe(&working(42), true, true, at(42)),
+        Some(Reason::Orphaned(vec![1]))
     );
 }
