@@ -97,6 +97,7 @@ const RANGES: [(Date, Date); 3] = [
 /// Every tiered page equals the aggregated one; returns the documents read for the first
 /// page of top paths on one day.
 async fn check_equal(store: &MongoStore) -> usize {
+    let site = SiteId::parse(SITE).unwrap();
     let pages = [(0, 10), (10, 10), (0, 1), (95, 10), (0, 1000)];
     let mut first_page_read = 0;
     for (dim, order) in ORDERS {
@@ -104,7 +105,7 @@ async fn check_equal(store: &MongoStore) -> usize {
             for (skip, limit) in pages {
                 let page = Page { skip, limit };
                 let q = RowsQuery {
-                    site: SITE,
+                    site: &site,
                     from,
                     to,
                     dim,
@@ -173,10 +174,11 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
         .unwrap();
 
     // Until the backfill ran, breakdowns aggregate (tiered reads would miss every document).
+    let site = SiteId::parse(SITE).unwrap();
     let page = Page { skip: 0, limit: 10 };
     let (from, to) = RANGES[1];
     let q = RowsQuery {
-        site: SITE,
+        site: &site,
         from,
         to,
         dim: Dimension::Path,

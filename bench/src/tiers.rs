@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{ensure, Context as _};
 use beacon::rollup::Dimension;
 use beacon::store::{MongoStore, Order, Page, RowsQuery};
+use beacon_event::SiteId;
 use clap::Args;
 use time::macros::format_description;
 use time::Date;
@@ -48,6 +49,7 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
     let store = MongoStore::connect(&args.mongo).await?;
     let day = Date::parse(&args.date, format_description!("[year]-[month]-[day]"))
         .context("--date must be YYYY-MM-DD")?;
+    let site = SiteId::parse(&args.site).map_err(|e| anyhow::anyhow!("--site: {}", e.message))?;
     let page = Page { skip: 0, limit: 10 };
     let mut rows = Vec::new();
     for (label, dim, order) in BREAKDOWNS {
@@ -55,7 +57,7 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
         let mut read = 0;
         for _ in 0..args.requests {
             let q = RowsQuery {
-                site: &args.site,
+                site: &site,
                 from: day,
                 to: day,
                 dim,

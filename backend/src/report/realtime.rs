@@ -27,7 +27,7 @@ pub async fn realtime(
     Report(q, _): Report<endpoint::Realtime>,
 ) -> Result<Json<RealtimeResponse>, ReportError> {
     let since = OffsetDateTime::now_utc() - time::Duration::seconds(REALTIME_SECONDS);
-    let visitors = store.active_visitors(q.site_id.as_str(), since).await?;
+    let visitors = store.active_visitors(&q.site_id, since).await?;
     Ok(Json(RealtimeResponse {
         site_id: q.site_id.to_string(),
         visitors,

@@ -19,7 +19,7 @@ impl Source {
             return Ok(Self::Rollups);
         }
         let (from, until) = q.instants();
-        let events = store.raw_events(q.site_id.as_str(), from, until).await?;
+        let events = store.raw_events(&q.site_id, from, until).await?;
         Ok(Self::Scan(Scan::new(events, &q.filters)))
     }
 
@@ -31,7 +31,7 @@ impl Source {
         Ok(match self {
             Self::Rollups => {
                 let mut sum = Counters::default();
-                for (_, c) in store.daily_totals(q.site_id.as_str(), q.from, q.to).await? {
+                for (_, c) in store.daily_totals(&q.site_id, q.from, q.to).await? {
                     sum += c;
                 }
                 sum
@@ -52,7 +52,7 @@ impl Source {
         match self {
             Self::Rollups => Ok(store
                 .breakdown(RowsQuery {
-                    site: q.site_id.as_str(),
+                    site: &q.site_id,
                     from: q.from,
                     to: q.to,
                     dim,

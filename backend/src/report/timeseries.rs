@@ -47,7 +47,7 @@ pub async fn timeseries(
 /// Every bucket of `q`'s range in time order, empty ones with zeros.
 async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Value>, ReportError> {
     let source = Source::for_query(store, q).await?;
-    let site = q.site_id.as_str();
+    let site = &q.site_id;
     let (from, until) = q.instants();
     Ok(match q.interval {
         Interval::Day => {

@@ -4,6 +4,7 @@
 //! Every value in a query comes from a typed value (a site id, a date, a [`Dimension`]); no
 //! request text is spliced into a query.
 
+use beacon_event::SiteId;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
@@ -85,7 +86,7 @@ pub struct Page {
 /// What a breakdown reads: one property's values on a site over `[from, to]`, ordered and paged.
 #[derive(Debug, Clone, Copy)]
 pub struct RowsQuery<'a> {
-    pub site: &'a str,
+    pub site: &'a SiteId,
     pub from: Date,
     pub to: Date,
     pub dim: Dimension,
@@ -122,11 +123,11 @@ impl MongoStore {
     /// The site's total counters per day in `[from, to]` (days without data are absent).
     pub async fn daily_totals(
         &self,
-        site: &str,
+        site: &SiteId,
         from: Date,
         to: Date,
     ) -> Result<Vec<(String, Counters)>, StoreError> {
-        let filter = doc! { "site": site, "dim": "total", "day": day_range(from, to) };
+        let filter = doc! { "site": site.as_str(), "dim": "total", "day": day_range(from, to) };
         let docs = self.find_all(DAILY, filter).await?;
         Ok(docs
             .iter()
@@ -137,11 +138,12 @@ impl MongoStore {
     /// The site's total counters per hour in `[from, until)` (unix seconds of each hour).
     pub async fn hourly_totals(
         &self,
-        site: &str,
+        site: &SiteId,
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<(i64, Counters)>, StoreError> {
-        let filter = doc! { "site": site, "hour": { "$gte": date(from), "$lt": date(until) } };
+        let filter =
+            doc! { "site": site.as_str(), "hour": { "$gte": date(from), "$lt": date(until) } };
         let docs = self.find_all(HOURLY, filter).await?;
         Ok(docs
             .iter()
@@ -178,7 +180,7 @@ impl MongoStore {
         let mut group = sums();
         group.insert("_id", "$value");
         let mut pipeline = vec![
-            doc! { "$match": { "site": site, "dim": dim.name(), "day": day_range(from, to) } },
+            doc! { "$match": { "site": site.as_str(), "dim": dim.name(), "day": day_range(from, to) } },
             doc! { "$group": group },
         ];
         if order == Order::Views {
@@ -212,13 +214,15 @@ impl MongoStore {
     /// Every raw event of `site` in `[from, until)`, for reports the rollups cannot answer.
     pub async fn raw_events(
         &self,
-        site: &str,
+        site: &SiteId,
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<RawEvent>, StoreError> {
         let mut cursor = self
             .events
-            .find(doc! { "site_id": site, "ts": { "$gte": date(from), "$lt": date(until) } })
+            .find(
+                doc! { "site_id": site.as_str(), "ts": { "$gte": date(from), "$lt": date(until) } },
+            )
             .projection(
                 doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1 },
             )

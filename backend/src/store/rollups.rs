@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use beacon_event::SiteId;
 use mongodb::bson::{self, doc, Bson, DateTime, Document};
 
 use super::bson::{bson_int, counters, date};
@@ -159,14 +160,14 @@ impl MongoStore {
     /// Visitors of `site` whose latest event happened at or after `since`.
     pub async fn active_visitors(
         &self,
-        site: &str,
+        site: &SiteId,
         since: time::OffsetDateTime,
     ) -> Result<u64, StoreError> {
         let since = date(since);
         Ok(self
             .db
             .collection::<Document>(VISITORS)
-            .count_documents(doc! { "site": site, "last_seen": { "$gte": since } })
+            .count_documents(doc! { "site": site.as_str(), "last_seen": { "$gte": since } })
             .await?)
     }
 

@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use beacon_event::SiteId;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use time::Date;
@@ -126,8 +127,7 @@ impl MongoStore {
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
-            let filter =
-                doc! { "site": site, "dim": dim.name(), TIER: t, "day": day_range(from, to) };
+            let filter = doc! { "site": site.as_str(), "dim": dim.name(), TIER: t, "day": day_range(from, to) };
             let docs = self.find_all(DAILY, filter).await?;
             let fresh: Vec<String> = docs
                 .iter()
@@ -152,7 +152,7 @@ impl MongoStore {
     async fn complete(
         &self,
         seen: &mut Candidates,
-        site: &str,
+        site: &SiteId,
         dim: Dimension,
         days: &[Date],
         values: &[String],
@@ -160,8 +160,9 @@ impl MongoStore {
         let ids: Vec<String> = values
             .iter()
             .flat_map(|value| {
-                days.iter()
-                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim, value).id())
+                days.iter().map(move |day| {
+                    RollupKey::of(site.as_str(), Bucket::Day(*day), dim, value).id()
+                })
             })
             .filter(|id| !seen.counted.contains(id))
             .collect();
