@@ -303,6 +303,13 @@ impl EventConsumer {
         Some(view)
     }
 
+    /// Whether this member has partitions assigned (local state, no broker round trip).
+    pub fn holds_partitions(&self) -> bool {
+        self.inner
+            .assignment()
+            .is_ok_and(|assigned| assigned.count() > 0)
+    }
+
     /// Leaves the group and joins it again as a new member.
     pub fn rejoin(&self) -> Result<(), KafkaError> {
         self.inner.unsubscribe();

@@ -42,21 +42,27 @@ impl Lookout {
         }
         let worked = std::mem::take(&mut self.worked);
         self.last = Instant::now();
-        let Some(view) = consumer.group_view() else {
-            return;
+        let (reason, unconsumed) = match consumer.group_view() {
+            Some(view) => {
+                let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
+                let store_ok = !health.failing();
+                let reason = self.watch.observe(&view, worked, store_ok, self.last);
+                (reason, Some(unconsumed))
+            }
+            None => {
+                tracing::debug!("could not read the group's progress");
+                let holds = consumer.holds_partitions();
+                (self.watch.observe_blind(holds, self.last), None)
+            }
         };
-        let Some(reason) = self
-            .watch
-            .observe(&view, worked, !health.failing(), self.last)
-        else {
+        let Some(reason) = reason else {
             return;
         };
         metrics::counter!(WORKER_REJOINS).increment(1);
-        let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
         tracing::warn!(
             unconsumed,
             reason = %reason.describe(),
-            "events wait with nobody consuming them; leaving the group and joining again"
+            "events may wait with nobody consuming them; leaving the group and joining again"
         );
         if let Err(e) = consumer.rejoin() {
             tracing::warn!(error = %e, "could not join the group again");

@@ -12,7 +12,9 @@
 //! every partition afresh; it does so again every bound until nothing waits (every half bound
 //! while it holds no partition at all: a rejoin that left it empty-handed did not help). A member whose
 //! own partitions wait while the store fails does not rejoin: the store is the cause, and
-//! `/readyz` names it.
+//! `/readyz` names it. A member that holds no partition and cannot read the group's progress
+//! for a bound (a join the broker never completes) joins again too: nothing shows that anyone
+//! consumes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +36,10 @@ pub enum Reason {
     Orphaned(Vec<i32>),
     /// This member's own partitions wait: it holds them but takes no record.
     Stalled(Vec<i32>),
+    /// No partition held, and the group's progress cannot be read (the member is stuck in a
+    /// join the broker never completes, or the broker does not answer): nothing shows that
+    /// anyone consumes.
+    Unseen,
 }
 
 impl Reason {
@@ -55,6 +61,10 @@ impl Reason {
                 "kafka partitions (stalled: partitions {} are assigned here but no record arrives)",
                 list(ps)
             ),
+            Reason::Unseen => {
+                "kafka partitions (starved: none assigned, and the group's progress cannot be read)"
+                    .into()
+            }
         }
     }
 }
@@ -68,7 +78,10 @@ impl Stuck {
         let gauge = |name, on: bool| metrics::gauge!(name).set(if on { 1.0 } else { 0.0 });
         gauge(
             crate::metrics::WORKER_STARVED,
-            matches!(reason, Some(Reason::Starved | Reason::Orphaned(_))),
+            matches!(
+                reason,
+                Some(Reason::Starved | Reason::Orphaned(_) | Reason::Unseen)
+            ),
         );
         gauge(
             crate::metrics::WORKER_STALLED,
@@ -86,6 +99,8 @@ pub struct Watch {
     /// Per waiting partition: since when it has stood at this point, and whether it was ours.
     still: BTreeMap<i32, (Instant, i64, bool)>,
     rejoined: Option<Instant>,
+    /// Since when the group's progress could not be read, if it cannot now.
+    blind: Option<Instant>,
     stuck: Stuck,
 }
 
@@ -96,6 +111,7 @@ impl Watch {
             checkpoint,
             still: BTreeMap::new(),
             rejoined: None,
+            blind: None,
             stuck,
         }
     }
@@ -110,6 +126,7 @@ impl Watch {
         store_ok: bool,
         now: Instant,
     ) -> Option<Reason> {
+        self.blind = None;
         self.still
             .retain(|p, _| view.iter().any(|v| v.partition == *p && v.unconsumed() > 0));
         let (mut mine, mut others) = (Vec::new(), Vec::new());
@@ -141,17 +158,34 @@ impl Watch {
             Some(_) => true,
             None => false,
         };
+        self.rejoin_if_due(reason.filter(|_| wanted), now)
+    }
+
+    /// Takes in that the group's progress could not be read now; `holds` if this member has
+    /// partitions. Holding none through a whole bound of that, it joins again.
+    pub fn observe_blind(&mut self, holds: bool, now: Instant) -> Option<Reason> {
+        let since = *self.blind.get_or_insert(now);
+        self.still.clear();
+        if holds || now.duration_since(since) < self.after + self.checkpoint {
+            return None;
+        }
+        self.stuck.set(Some(Reason::Unseen));
+        self.rejoin_if_due(Some(Reason::Unseen), now)
+    }
+
+    /// `reason`, if joining again is due for it.
+    fn rejoin_if_due(&mut self, reason: Option<Reason>, now: Instant) -> Option<Reason> {
         // Joining again takes a rebalance: give the last one a full bound to show its effect,
         // or half of one if it left this member holding nothing while the group's events
         // still wait (the rebalance is over and gave it no work: it did not help).
-        let settle = match reason {
-            Some(Reason::Starved) => self.after / 2,
+        let settle = match reason.as_ref()? {
+            Reason::Starved | Reason::Unseen => self.after / 2,
             _ => self.after,
         };
         let due = self
             .rejoined
             .is_none_or(|at| now.duration_since(at) >= settle);
-        if !(wanted && due) {
+        if !due {
             return None;
         }
         self.rejoined = Some(now);

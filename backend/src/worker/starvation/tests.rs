@@ -143,3 +143,29 @@ fn a_rejoin_that_leaves_the_member_empty_handed_is_retried_sooner() {
         Some(Reason::Orphaned(vec![1]))
     );
 }
+
+#[test]
+fn a_member_holding_nothing_that_cannot_see_the_group_joins_again() {
+    let (mut w, stuck) = watch();
+    // Holding partitions, an unreadable group is no reason to act.
+    assert_eq!(w.observe_blind(true, at(0)), None);
+    assert_eq!(w.observe_blind(true, at(30)), None);
+    assert_eq!(stuck.reason(), None);
+    // Holding none: after `after` plus a checkpoint interval of not seeing it, join again.
+    let (mut w, stuck) = watch();
+    assert_eq!(w.observe_blind(false, at(0)), None);
+    assert_eq!(w.observe_blind(false, at(21)), None);
+    assert_eq!(w.observe_blind(false, at(22)), Some(Reason::Unseen));
+    assert!(stuck
+        .reason()
+        .unwrap()
+        .describe()
+        .contains("cannot be read"));
+    // Again half an `after` later while it still sees nothing and holds nothing.
+    assert_eq!(w.observe_blind(false, at(27)), None);
+    assert_eq!(w.observe_blind(false, at(32)), Some(Reason::Unseen));
+    // Seeing the group again starts afresh: nothing waits, nothing to report.
+    assert_eq!(w.observe(&[p(0, true, 150, 150)], true, true, at(33)), None);
+    assert_eq!(stuck.reason(), None);
+    assert_eq!(w.observe_blind(false, at(40)), None);
+}
