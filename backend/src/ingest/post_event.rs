@@ -137,7 +137,11 @@ impl Sorted {
 
 /// Validates each value, checks its site's domains against the sender's page, and completes
 /// the events that pass.
-async fn sort<S: EventSink>(state: &IngestState<S>, sender: &Sender, values: &[Value]) -> Sorted {
+async fn sort<S: EventSink>(
+    state: &IngestState<S>,
+    sender: &Sender<'_>,
+    values: &[Value],
+) -> Sorted {
     let received_at = OffsetDateTime::now_utc();
     let window = TimeWindow::standard(received_at);
     let validated: Vec<Result<ClientEvent, EventError>> = values
@@ -183,7 +187,7 @@ async fn sort<S: EventSink>(state: &IngestState<S>, sender: &Sender, values: &[V
 /// sent) and what enrichment finds; with the eid the client chose, if it chose one.
 fn complete<S: EventSink>(
     state: &IngestState<S>,
-    sender: &Sender,
+    sender: &Sender<'_>,
     salt: &Salt,
     client: ClientEvent,
     received_at: OffsetDateTime,
@@ -191,10 +195,10 @@ fn complete<S: EventSink>(
     let client_eid = client.eid;
     let visitor = match &client.user_id {
         Some(user) => VisitorId::parse(user.as_str())?,
-        None => VisitorIds::derive_with(salt, &client.site_id, sender.ip, &sender.user_agent),
+        None => VisitorIds::derive_with(salt, &client.site_id, sender.ip, sender.user_agent),
     };
     let mut context = state.enricher.enrich(&Input {
-        user_agent: Some(sender.user_agent.as_str()).filter(|ua| !ua.is_empty()),
+        user_agent: Some(sender.user_agent).filter(|ua| !ua.is_empty()),
         ip: Some(sender.ip),
         path: client.path.as_str(),
         referrer: client.referrer.as_ref().map(|r| r.as_str()),

@@ -10,17 +10,17 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, request::Parts, HeaderMap};
 
 /// What a request says about its sender.
-pub struct Sender {
+pub struct Sender<'a> {
     pub ip: IpAddr,
     /// Empty when absent.
-    pub user_agent: String,
+    pub user_agent: &'a str,
     /// The host of the page that sent it (`Origin`, else `Referer`): for a site's allowed
     /// domains, and so that a referrer from the site itself counts as direct.
     pub page_host: Option<String>,
 }
 
-impl Sender {
-    pub fn of(parts: &Parts, trust_forwarded_for: bool) -> Self {
+impl<'a> Sender<'a> {
+    pub fn of(parts: &'a Parts, trust_forwarded_for: bool) -> Self {
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -28,7 +28,7 @@ impl Sender {
             .unwrap_or("");
         Self {
             ip: ip_of(parts, trust_forwarded_for),
-            user_agent: user_agent.to_owned(),
+            user_agent,
             page_host: crate::sites::request_host(&parts.headers),
         }
     }
