@@ -161,9 +161,10 @@ pub struct EventConsumer {
 
 impl EventConsumer {
     /// Joins the configured consumer group and subscribes to the events topic.
-    pub fn subscribe(config: &Config) -> Result<Self, KafkaError> {
+    /// `static_member`: join with `WORKER_INSTANCE_ID` as `group.instance.id`, if it is set.
+    pub fn subscribe(config: &Config, static_member: bool) -> Result<Self, KafkaError> {
         let mut client = super::client_config(&config.kafka_broker, "beacon-worker");
-        if let Some(id) = &config.worker_instance_id {
+        if let Some(id) = config.worker_instance_id.as_ref().filter(|_| static_member) {
             client.set("group.instance.id", id);
         }
         let inner: StreamConsumer<RebalanceCounter> = client

@@ -10,7 +10,7 @@ use super::checkpoint::{checkpoint, commit, record_states, CheckpointPolicy, Wir
 use super::dead_letters::DeadLetters;
 use super::decode::decode;
 use super::endpoints::StoreHealth;
-use super::lookout::{Lookout, LAG_EVERY};
+use super::lookout::{Look, Lookout, LAG_EVERY};
 use super::starvation::Watch;
 use super::window::{offset_gaps, Window};
 use super::{apply_batch, BatchOutcome, VisitorStates};
@@ -40,28 +40,47 @@ pub async fn consume(
     if prepare(config, store, &mut shutdown).await.is_none() {
         return Ok(());
     }
-    let consumer = EventConsumer::subscribe(config)?;
-    let dead_letters = DeadLetters::new(config)?;
-    tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
-    let mut consumption = Consumption {
-        wiring: Wiring {
-            config,
-            store,
-            consumer: &consumer,
-            health,
-            policy: CheckpointPolicy::new(config.worker_checkpoint),
-        },
-        dead_letters,
-        lookout: Lookout::new(watch),
-        expected: HashMap::new(),
-        states: VisitorStates::default(),
-        window: Window::default(),
-        last_checkpoint: Instant::now(),
-        shutdown,
-    };
-    consumption.run().await?;
-    consumption.finish().await;
-    Ok(())
+    let mut dead_letters = DeadLetters::new(config)?;
+    let mut lookout = Lookout::new(watch);
+    let mut static_member = true;
+    loop {
+        let consumer = EventConsumer::subscribe(config, static_member)?;
+        tracing::info!(topic = %config.kafka_topic, group = %config.consumer_group, "worker consuming");
+        let mut consumption = Consumption {
+            wiring: Wiring {
+                config,
+                store,
+                consumer: &consumer,
+                health,
+                policy: CheckpointPolicy::new(config.worker_checkpoint),
+            },
+            dead_letters,
+            lookout,
+            expected: HashMap::new(),
+            states: VisitorStates::default(),
+            window: Window::default(),
+            last_checkpoint: Instant::now(),
+            shutdown,
+            renew: false,
+        };
+        if consumption.run().await? == Ended::Shutdown {
+            consumption.finish().await;
+            return Ok(());
+        }
+        // What it holds is dropped as after a rebalance: the new consumer starts from the
+        // committed offsets.
+        consumption.drop_held();
+        (dead_letters, lookout, shutdown) = consumption.into_parts();
+        static_member = false;
+    }
+}
+
+/// Why consuming stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    Shutdown,
+    /// The group does not take this member back: consume with a new consumer.
+    Renew,
 }
 
 /// The store's indexes and tiers, and the topics. `None`: shutdown came first.
@@ -88,13 +107,18 @@ struct Consumption<'a> {
     window: Window,
     last_checkpoint: Instant,
     shutdown: Shutdown,
+    /// Set when a look asks for a new consumer.
+    renew: bool,
 }
 
 impl Consumption<'_> {
-    /// Until shutdown (`Ok`) or a fatal consumer error.
-    async fn run(&mut self) -> Result<(), ServiceError> {
+    /// Until shutdown, a look asking for a new consumer, or a fatal consumer error.
+    async fn run(&mut self) -> Result<Ended, ServiceError> {
         let config = self.wiring.config;
         loop {
+            if self.renew {
+                return Ok(Ended::Renew);
+            }
             // With nothing held, still wake up now and then to watch the group (starvation).
             let idle = if self.window.is_empty() {
                 LAG_EVERY
@@ -135,7 +159,7 @@ impl Consumption<'_> {
                 }
             };
             if went_on.is_none() {
-                return Ok(());
+                return Ok(Ended::Shutdown);
             }
         }
     }
@@ -228,7 +252,14 @@ impl Consumption<'_> {
     }
 
     fn look(&mut self) {
-        self.lookout.look(self.wiring.consumer, self.wiring.health);
+        if self.lookout.look(self.wiring.consumer, self.wiring.health) == Look::Renew {
+            self.renew = true;
+        }
+    }
+
+    /// What outlives one consumer.
+    fn into_parts(self) -> (DeadLetters, Lookout, Shutdown) {
+        (self.dead_letters, self.lookout, self.shutdown)
     }
 
     /// After a rebalance: consumption restarts from the committed offsets, so what is held

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::endpoints::StoreHealth;
-use super::starvation::Watch;
+use super::starvation::{Reason, Watch};
 use crate::metrics::WORKER_REJOINS;
 use crate::pipeline::consumer::EventConsumer;
 
@@ -19,6 +19,8 @@ pub struct Lookout {
     last: Instant,
     /// Whether records were taken since the last look.
     worked: bool,
+    /// Whether the last rejoin was for an unreadable group (and the group is unreadable still).
+    rejoined_unseen: bool,
 }
 
 impl Lookout {
@@ -27,6 +29,7 @@ impl Lookout {
             watch,
             last: Instant::now(),
             worked: false,
+            rejoined_unseen: false,
         }
     }
 
@@ -35,10 +38,11 @@ impl Lookout {
         self.worked = true;
     }
 
-    /// Blocking broker round trips, when a look is due.
-    pub fn look(&mut self, consumer: &EventConsumer, health: &StoreHealth) {
+    /// Blocking broker round trips, when a look is due. `Renew` when joining again did not
+    /// help: the member holds nothing and still cannot read the group after a rejoin.
+    pub fn look(&mut self, consumer: &EventConsumer, health: &StoreHealth) -> Look {
         if self.last.elapsed() < LAG_EVERY {
-            return;
+            return Look::Fine;
         }
         let worked = std::mem::take(&mut self.worked);
         self.last = Instant::now();
@@ -47,6 +51,7 @@ impl Lookout {
                 let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
                 let store_ok = !health.failing();
                 let reason = self.watch.observe(&view, worked, store_ok, self.last);
+                self.rejoined_unseen = false;
                 (reason, Some(unconsumed))
             }
             None => {
@@ -56,9 +61,16 @@ impl Lookout {
             }
         };
         let Some(reason) = reason else {
-            return;
+            return Look::Fine;
         };
         metrics::counter!(WORKER_REJOINS).increment(1);
+        if reason == Reason::Unseen && std::mem::replace(&mut self.rejoined_unseen, true) {
+            tracing::warn!(
+                reason = %reason.describe(),
+                "joining again did not bring this member back into its group; starting over with a new consumer, without static membership"
+            );
+            return Look::Renew;
+        }
         tracing::warn!(
             unconsumed,
             reason = %reason.describe(),
@@ -67,5 +79,14 @@ impl Lookout {
         if let Err(e) = consumer.rejoin() {
             tracing::warn!(error = %e, "could not join the group again");
         }
+        Look::Fine
     }
+}
+
+/// What a look asks of the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    Fine,
+    /// Drop the consumer and consume with a new one (dynamic membership).
+    Renew,
 }
