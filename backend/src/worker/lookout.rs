@@ -19,8 +19,6 @@ pub struct Lookout {
     last: Instant,
     /// Whether records were taken since the last look.
     worked: bool,
-    /// Whether the last rejoin was for an unreadable group (and the group is unreadable still).
-    rejoined_unseen: bool,
 }
 
 impl Lookout {
@@ -29,7 +27,6 @@ impl Lookout {
             watch,
             last: Instant::now(),
             worked: false,
-            rejoined_unseen: false,
         }
     }
 
@@ -51,7 +48,6 @@ impl Lookout {
                 let unconsumed: i64 = view.iter().map(|p| p.unconsumed()).sum();
                 let store_ok = !health.failing();
                 let reason = self.watch.observe(&view, worked, store_ok, self.last);
-                self.rejoined_unseen = false;
                 (reason, Some(unconsumed))
             }
             None => {
@@ -64,7 +60,7 @@ impl Lookout {
             return Look::Fine;
         };
         metrics::counter!(WORKER_REJOINS).increment(1);
-        if reason == Reason::Unseen && std::mem::replace(&mut self.rejoined_unseen, true) {
+        if reason == Reason::Unseen && self.watch.blind_rejoins() > 1 {
             tracing::warn!(
                 reason = %reason.describe(),
                 "joining again did not bring this member back into its group; starting over with a new consumer, without static membership"

@@ -101,6 +101,8 @@ pub struct Watch {
     rejoined: Option<Instant>,
     /// Since when the group's progress could not be read, if it cannot now.
     blind: Option<Instant>,
+    /// Rejoins since the group's progress could last be read.
+    blind_rejoins: u32,
     stuck: Stuck,
 }
 
@@ -112,6 +114,7 @@ impl Watch {
             still: BTreeMap::new(),
             rejoined: None,
             blind: None,
+            blind_rejoins: 0,
             stuck,
         }
     }
@@ -127,6 +130,7 @@ impl Watch {
         now: Instant,
     ) -> Option<Reason> {
         self.blind = None;
+        self.blind_rejoins = 0;
         self.still
             .retain(|p, _| view.iter().any(|v| v.partition == *p && v.unconsumed() > 0));
         let (mut mine, mut others) = (Vec::new(), Vec::new());
@@ -170,7 +174,15 @@ impl Watch {
             return None;
         }
         self.stuck.set(Some(Reason::Unseen));
-        self.rejoin_if_due(Some(Reason::Unseen), now)
+        let reason = self.rejoin_if_due(Some(Reason::Unseen), now);
+        self.blind_rejoins += u32::from(reason.is_some());
+        reason
+    }
+
+    /// Rejoins asked for since the group's progress could last be read: past the first, a
+    /// rejoin did not bring the member back.
+    pub fn blind_rejoins(&self) -> u32 {
+        self.blind_rejoins
     }
 
     /// `reason`, if joining again is due for it.

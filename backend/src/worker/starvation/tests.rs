@@ -161,11 +161,16 @@ fn a_member_holding_nothing_that_cannot_see_the_group_joins_again() {
         .unwrap()
         .describe()
         .contains("cannot be read"));
-    // Again half an `after` later while it still sees nothing and holds nothing.
+    assert_eq!(w.blind_rejoins(), 1);
+    // Again half an `after` later while it still sees nothing and holds nothing: the first
+    // rejoin did not help (the worker then starts over with a new consumer).
     assert_eq!(w.observe_blind(false, at(27)), None);
+    assert_eq!(w.blind_rejoins(), 1);
     assert_eq!(w.observe_blind(false, at(32)), Some(Reason::Unseen));
+    assert_eq!(w.blind_rejoins(), 2);
     // Seeing the group again starts afresh: nothing waits, nothing to report.
     assert_eq!(w.observe(&[p(0, true, 150, 150)], true, true, at(33)), None);
     assert_eq!(stuck.reason(), None);
+    assert_eq!(w.blind_rejoins(), 0);
     assert_eq!(w.observe_blind(false, at(40)), None);
 }
