@@ -59,8 +59,9 @@ pub async fn run(suite: &Suite, n: u16, workers: u16, report: &mut Report) -> Re
         ),
     };
     if back.is_none() {
+        let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
         report.failures.push(format!(
-            "the lag was not back within {RECOVERY_BOUND_S:.0} s of the last restart"
+            "the lag was not back within {RECOVERY_BOUND_S:.0} s of the last restart (worker 1's group: {seen})"
         ));
     }
     Ok(())

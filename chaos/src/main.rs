@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod crash_loop;
+mod digest;
 mod kafka;
 mod load;
 mod procs;

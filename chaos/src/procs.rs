@@ -159,6 +159,9 @@ impl Tools {
             bail!("port {port} is taken");
         }
         let mut cmd = Command::new(&self.tansu);
+        // The group coordinator's decisions (members expired, leaders chosen) in its log: what
+        // a failed takeover needs to be understood.
+        cmd.env("RUST_LOG", "warn,tansu_broker::coordinator=info");
         cmd.current_dir(dir).args([
             "broker",
             "--listener-url",

@@ -188,8 +188,9 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
             fault_end - fault_at
         ),
         None => {
+            let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
             report.failures.push(format!(
-                "the restarted worker did not catch up within {TAKEOVER_LIMIT_S:.0} s"
+                "the restarted worker did not catch up within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
             ));
             format!("lag peak {peak}, not caught up within {TAKEOVER_LIMIT_S:.0} s of the restart")
         }
@@ -228,8 +229,9 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
             s + 3.0
         ),
         None => {
+            let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
             report.failures.push(format!(
-                "the survivor did not take over within {TAKEOVER_LIMIT_S:.0} s"
+                "the survivor did not take over within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
             ));
             format!("lag {before} before, peak {peak}; no takeover within {TAKEOVER_LIMIT_S:.0} s")
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::endpoints::StoreHealth;
-use super::starvation::{Reason, Watch};
+use super::starvation::Watch;
 use crate::metrics::WORKER_REJOINS;
 use crate::pipeline::consumer::EventConsumer;
 
@@ -36,7 +36,7 @@ impl Lookout {
     }
 
     /// Blocking broker round trips, when a look is due. `Renew` when joining again did not
-    /// help: the member holds nothing and still cannot read the group after a rejoin.
+    /// help: events still wait after a rejoin.
     pub fn look(&mut self, consumer: &EventConsumer, health: &StoreHealth) -> Look {
         if self.last.elapsed() < LAG_EVERY {
             return Look::Fine;
@@ -60,10 +60,10 @@ impl Lookout {
             return Look::Fine;
         };
         metrics::counter!(WORKER_REJOINS).increment(1);
-        if reason == Reason::Unseen && self.watch.blind_rejoins() > 1 {
+        if self.watch.futile_rejoins() > 1 {
             tracing::warn!(
                 reason = %reason.describe(),
-                "joining again did not bring this member back into its group; starting over with a new consumer, without static membership"
+                "joining again did not help; starting over with a new consumer, without static membership"
             );
             return Look::Renew;
         }

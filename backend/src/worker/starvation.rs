@@ -9,8 +9,10 @@
 //! the checkpoint interval for the others (the group's committed offsets move only at
 //! checkpoints). When partitions wait the watch says why on `/readyz` and in metrics, and has
 //! the worker leave the group and join again as a new member, which makes the broker assign
-//! every partition afresh; it does so again every bound until nothing waits (every half bound
-//! while it holds no partition at all: a rejoin that left it empty-handed did not help). A member whose
+//! every partition afresh; it does so again every half bound until nothing waits (the rebalance a
+//! rejoin starts is over well within that; a member left empty-handed by one waits half a bound
+//! from the start), and from the second rejoin in a row the worker starts over with a new
+//! consumer (a broker may keep answering the same member with the same assignment). A member whose
 //! own partitions wait while the store fails does not rejoin: the store is the cause, and
 //! `/readyz` names it. A member that holds no partition and cannot read the group's progress
 //! for a bound (a join the broker never completes) joins again too: nothing shows that anyone
@@ -101,8 +103,8 @@ pub struct Watch {
     rejoined: Option<Instant>,
     /// Since when the group's progress could not be read, if it cannot now.
     blind: Option<Instant>,
-    /// Rejoins since the group's progress could last be read.
-    blind_rejoins: u32,
+    /// Rejoins asked for since nothing last waited.
+    futile: u32,
     stuck: Stuck,
 }
 
@@ -114,7 +116,7 @@ impl Watch {
             still: BTreeMap::new(),
             rejoined: None,
             blind: None,
-            blind_rejoins: 0,
+            futile: 0,
             stuck,
         }
     }
@@ -130,7 +132,6 @@ impl Watch {
         now: Instant,
     ) -> Option<Reason> {
         self.blind = None;
-        self.blind_rejoins = 0;
         self.still
             .retain(|p, _| view.iter().any(|v| v.partition == *p && v.unconsumed() > 0));
         let (mut mine, mut others) = (Vec::new(), Vec::new());
@@ -157,6 +158,9 @@ impl Watch {
             (true, true) => None,
         };
         self.stuck.set(reason.clone());
+        if reason.is_none() {
+            self.futile = 0;
+        }
         let wanted = match &reason {
             Some(Reason::Stalled(_)) => store_ok,
             Some(_) => true,
@@ -174,24 +178,23 @@ impl Watch {
             return None;
         }
         self.stuck.set(Some(Reason::Unseen));
-        let reason = self.rejoin_if_due(Some(Reason::Unseen), now);
-        self.blind_rejoins += u32::from(reason.is_some());
-        reason
+        self.rejoin_if_due(Some(Reason::Unseen), now)
     }
 
-    /// Rejoins asked for since the group's progress could last be read: past the first, a
-    /// rejoin did not bring the member back.
-    pub fn blind_rejoins(&self) -> u32 {
-        self.blind_rejoins
+    /// Rejoins asked for since nothing last waited, counting the one just asked for: past the
+    /// first, joining again did not help.
+    pub fn futile_rejoins(&self) -> u32 {
+        self.futile
     }
 
     /// `reason`, if joining again is due for it.
     fn rejoin_if_due(&mut self, reason: Option<Reason>, now: Instant) -> Option<Reason> {
-        // Joining again takes a rebalance: give the last one a full bound to show its effect,
-        // or half of one if it left this member holding nothing while the group's events
-        // still wait (the rebalance is over and gave it no work: it did not help).
+        // Joining again takes a rebalance: give the first one a full bound to show its effect,
+        // unless it left this member holding nothing while the group's events still wait (the
+        // rebalance is over and gave it no work); past the first, half a bound.
         let settle = match reason.as_ref()? {
             Reason::Starved | Reason::Unseen => self.after / 2,
+            _ if self.futile > 0 => self.after / 2,
             _ => self.after,
         };
         let due = self
@@ -201,6 +204,7 @@ impl Watch {
             return None;
         }
         self.rejoined = Some(now);
+        self.futile += 1;
         reason
     }
 }

@@ -133,15 +133,29 @@ fn a_rejoin_that_leaves_the_member_empty_handed_is_retried_sooner() {
         w.observe(&empty, false, true, at(32)),
         Some(Reason::Starved)
     );
-    // Holding work while others' partitions wait, it waits a full `after` between rejoins.
+    assert_eq!(w.futile_rejoins(), 2);
+}
+
+#[test]
+fn a_rejoin_that_did_not_help_is_followed_by_a_sooner_one_and_counted() {
+    // Holding work while another's partition waits: a full `after` for the first rejoin's
+    // rebalance to show its effect, half of one after that.
     let (mut w, _) = watch();
+    let working = |s: i64| [p(0, true, 30 + s, 100), p(1, false, 40, 90)];
     assert_eq!(w.observe(&working(0), true, true, at(0)), None);
     assert!(w.observe(&working(22), true, true, at(22)).is_some());
-    assert_eq!(w.observe(&working(32), true, true, at(32)), None);
+    assert_eq!(w.futile_rejoins(), 1);
+    assert_eq!(w.observe(&working(31), true, true, at(31)), None);
     assert_eq!(
-        w.observe(&working(42), true, true, at(42)),
+        w.observe(&working(32), true, true, at(32)),
         Some(Reason::Orphaned(vec![1]))
     );
+    // Past the first in a row, the worker starts over with a new consumer.
+    assert_eq!(w.futile_rejoins(), 2);
+    // The partition is taken over: nothing waits, and the count starts again.
+    let taken = [p(0, true, 70, 100), p(1, true, 40, 90)];
+    assert_eq!(w.observe(&taken, true, true, at(37)), None);
+    assert_eq!(w.futile_rejoins(), 0);
 }
 
 #[test]
@@ -161,16 +175,16 @@ fn a_member_holding_nothing_that_cannot_see_the_group_joins_again() {
         .unwrap()
         .describe()
         .contains("cannot be read"));
-    assert_eq!(w.blind_rejoins(), 1);
+    assert_eq!(w.futile_rejoins(), 1);
     // Again half an `after` later while it still sees nothing and holds nothing: the first
     // rejoin did not help (the worker then starts over with a new consumer).
     assert_eq!(w.observe_blind(false, at(27)), None);
-    assert_eq!(w.blind_rejoins(), 1);
+    assert_eq!(w.futile_rejoins(), 1);
     assert_eq!(w.observe_blind(false, at(32)), Some(Reason::Unseen));
-    assert_eq!(w.blind_rejoins(), 2);
+    assert_eq!(w.futile_rejoins(), 2);
     // Seeing the group again starts afresh: nothing waits, nothing to report.
     assert_eq!(w.observe(&[p(0, true, 150, 150)], true, true, at(33)), None);
     assert_eq!(stuck.reason(), None);
-    assert_eq!(w.blind_rejoins(), 0);
+    assert_eq!(w.futile_rejoins(), 0);
     assert_eq!(w.observe_blind(false, at(40)), None);
 }
