@@ -6,14 +6,27 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::rollup::Dimension;
 use crate::store::{MongoStore, Order, Page};
 
+use super::render::BreakdownRow;
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError};
+
+/// The `/stats/breakdown` response.
+#[derive(Debug, Serialize)]
+pub struct BreakdownResponse {
+    pub site_id: String,
+    pub from: String,
+    pub to: String,
+    pub property: &'static str,
+    pub page: u32,
+    pub limit: u32,
+    pub results: Vec<BreakdownRow>,
+}
 
 pub async fn breakdown(
     State(store): State<Arc<MongoStore>>,
@@ -61,24 +74,14 @@ pub async fn breakdown(
         )
             .into_response());
     }
-    let results: Vec<Value> = table
-        .iter()
-        .map(|row| {
-            Value::Object(
-                row.iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                    .collect(),
-            )
-        })
-        .collect();
-    Ok(Json(json!({
-        "site_id": q.site_id.as_str(),
-        "from": q.from.to_string(),
-        "to": q.to.to_string(),
-        "property": dim.name(),
-        "page": q.page,
-        "limit": q.limit,
-        "results": results,
-    }))
+    Ok(Json(BreakdownResponse {
+        site_id: q.site_id.to_string(),
+        from: q.from.to_string(),
+        to: q.to.to_string(),
+        property: dim.name(),
+        page: q.page,
+        limit: q.limit,
+        results: table,
+    })
     .into_response())
 }

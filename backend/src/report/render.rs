@@ -3,7 +3,7 @@
 //! Kept apart from the handlers so every endpoint derives bounce rate, visit duration and
 //! conversion rate the same way.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use super::query::{Metric, ReportQuery};
 use crate::rollup::{Counters, Dimension};
@@ -31,32 +31,58 @@ pub fn views_per_visit(c: &Counters) -> f64 {
     ratio(c.views, c.visits, 1.0, 2)
 }
 
-/// The `metrics=` extras of `/stats`.
-pub fn metrics(q: &ReportQuery, c: &Counters) -> Map<String, Value> {
-    let mut out = Map::new();
+/// The `metrics=` extras of `/stats`: each present only when asked for.
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct Extras {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounce_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit_duration: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views_per_visit: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bots_filtered: Option<i64>,
+}
+
+pub fn metrics(q: &ReportQuery, c: &Counters) -> Extras {
+    let mut out = Extras::default();
     for metric in &q.metrics {
-        let (name, value) = match metric {
-            Metric::Visits => ("visits", json!(c.visits)),
-            Metric::BounceRate => ("bounce_rate", json!(bounce_rate(c))),
-            Metric::VisitDuration => ("visit_duration", json!(visit_duration(c))),
-            Metric::ViewsPerVisit => ("views_per_visit", json!(views_per_visit(c))),
-            Metric::Events => ("events", json!(c.events - c.views)),
-            Metric::BotsFiltered => ("bots_filtered", json!(c.bots)),
-        };
-        out.insert(name.to_owned(), value);
+        match metric {
+            Metric::Visits => out.visits = Some(c.visits),
+            Metric::BounceRate => out.bounce_rate = Some(bounce_rate(c)),
+            Metric::VisitDuration => out.visit_duration = Some(visit_duration(c)),
+            Metric::ViewsPerVisit => out.views_per_visit = Some(views_per_visit(c)),
+            Metric::Events => out.events = Some(c.events - c.views),
+            Metric::BotsFiltered => out.bots_filtered = Some(c.bots),
+        }
     }
     out
 }
 
-pub fn point(time: String, c: &Counters) -> Value {
-    json!({
-        "time": time,
-        "views": c.views,
-        "visitors": c.visitors,
-        "visits": c.visits,
-        "bounce_rate": bounce_rate(c),
-        "visit_duration": visit_duration(c),
-    })
+/// One hour or day of a timeseries.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Point {
+    pub time: String,
+    pub views: i64,
+    pub visitors: i64,
+    pub visits: i64,
+    pub bounce_rate: f64,
+    pub visit_duration: i64,
+}
+
+pub fn point(time: String, c: &Counters) -> Point {
+    Point {
+        time,
+        views: c.views,
+        visitors: c.visitors,
+        visits: c.visits,
+        bounce_rate: bounce_rate(c),
+        visit_duration: visit_duration(c),
+    }
 }
 
 pub fn hour_label(unix_seconds: i64) -> String {
@@ -65,10 +91,41 @@ pub fn hour_label(unix_seconds: i64) -> String {
     format!("{}T{:02}:00:00Z", t.date(), t.hour())
 }
 
-/// A breakdown row's columns, in display (and CSV) order.
-pub type Columns = Vec<(&'static str, Value)>;
+/// A breakdown row, its columns in display (and CSV) order: session properties carry the visit
+/// columns, `event_type` the event ones, and no row carries both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownRow {
+    pub value: String,
+    pub visitors: i64,
+    pub views: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounce_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit_duration: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversion_rate: Option<f64>,
+}
 
-pub fn breakdown_rows(dim: Dimension, rows: &[Row], totals: &Counters) -> Vec<Columns> {
+impl BreakdownRow {
+    fn plain(value: String, visitors: i64, views: i64) -> Self {
+        Self {
+            value,
+            visitors,
+            views,
+            visits: None,
+            bounce_rate: None,
+            visit_duration: None,
+            events: None,
+            conversion_rate: None,
+        }
+    }
+}
+
+pub fn breakdown_rows(dim: Dimension, rows: &[Row], totals: &Counters) -> Vec<BreakdownRow> {
     rows.iter()
         .map(|r| {
             let c = &r.counters;
@@ -78,59 +135,46 @@ pub fn breakdown_rows(dim: Dimension, rows: &[Row], totals: &Counters) -> Vec<Co
             } else {
                 c.visitors
             };
-            let mut cols: Columns = vec![
-                ("value", json!(r.value)),
-                ("visitors", json!(visitors)),
-                ("views", json!(c.views)),
-            ];
+            let mut row = BreakdownRow::plain(r.value.clone(), visitors, c.views);
             if dim == Dimension::EventType {
-                cols.push(("events", json!(c.events)));
-                cols.push((
-                    "conversion_rate",
-                    json!(ratio(c.visitors, totals.visitors, 100.0, 1)),
-                ));
+                row.events = Some(c.events);
+                row.conversion_rate = Some(ratio(c.visitors, totals.visitors, 100.0, 1));
             } else if dim.is_session() {
-                cols.push(("visits", json!(c.visits)));
-                cols.push(("bounce_rate", json!(bounce_rate(c))));
-                cols.push(("visit_duration", json!(visit_duration(c))));
+                row.visits = Some(c.visits);
+                row.bounce_rate = Some(bounce_rate(c));
+                row.visit_duration = Some(visit_duration(c));
             }
-            cols
+            row
         })
         .collect()
 }
 
-/// RFC 4180 CSV with a header row. Cells that a spreadsheet would run as a formula are
-/// prefixed with `'` (CSV injection).
-pub fn csv(rows: &[Columns]) -> String {
-    let Some(first) = rows.first() else {
+/// RFC 4180 CSV with a header row (the `csv` crate). Values that a spreadsheet would run as a
+/// formula are prefixed with `'` (CSV injection).
+pub fn csv(rows: &[BreakdownRow]) -> String {
+    if rows.is_empty() {
         return String::from("value\r\n");
-    };
-    let mut out = first.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",");
-    out.push_str("\r\n");
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|(_, v)| match v {
-                Value::String(s) => cell(s),
-                other => other.to_string(),
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
     }
-    out
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        let guarded = BreakdownRow {
+            value: cell(&row.value),
+            ..row.clone()
+        };
+        out.serialize(guarded)
+            .expect("a row of strings and numbers always serializes");
+    }
+    let bytes = out.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 values is UTF-8")
 }
 
 fn cell(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
     }
 }
 
@@ -151,14 +195,25 @@ mod tests {
         assert_eq!(visit_duration(&c), 33);
         assert_eq!(views_per_visit(&c), 2.33);
         assert_eq!(bounce_rate(&Counters::default()), 0.0);
-        let rows = vec![
-            vec![("value", json!("a,\"b\"")), ("visitors", json!(2))],
-            vec![("value", json!("=cmd()")), ("visitors", json!(1))],
+        let rows = [
+            BreakdownRow::plain("a,\"b\"".into(), 2, 3),
+            BreakdownRow::plain("=cmd()".into(), 1, 1),
         ];
         assert_eq!(
             csv(&rows),
-            "value,visitors\r\n\"a,\"\"b\"\"\",2\r\n'=cmd(),1\r\n"
+            "value,visitors,views\r\n\"a,\"\"b\"\"\",2,3\r\n'=cmd(),1,1\r\n"
         );
+        let session = BreakdownRow {
+            visits: Some(3),
+            bounce_rate: Some(33.3),
+            visit_duration: Some(0),
+            ..BreakdownRow::plain("Google".into(), 2, 7)
+        };
+        assert_eq!(
+            csv(&[session]),
+            "value,visitors,views,visits,bounce_rate,visit_duration\r\nGoogle,2,7,3,33.3,0\r\n"
+        );
+        assert_eq!(csv(&[]), "value\r\n");
         assert_eq!(hour_label(3600 * 25), "1970-01-02T01:00:00Z");
     }
 }

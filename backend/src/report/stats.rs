@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
+use super::render::Extras;
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError, ReportQuery, TOP_PATHS};
@@ -39,7 +39,7 @@ pub struct StatsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Totals>,
     #[serde(flatten)]
-    pub metrics: Map<String, Value>,
+    pub metrics: Extras,
 }
 
 /// The totals of one range: the numbers `/stats` gives besides `top_paths`.
@@ -50,7 +50,7 @@ pub struct Totals {
     pub total_views: u64,
     pub unique_users: u64,
     #[serde(flatten)]
-    pub metrics: Map<String, Value>,
+    pub metrics: Extras,
 }
 
 impl Totals {

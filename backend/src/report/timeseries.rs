@@ -6,46 +6,67 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 use time::Date;
 
 use crate::rollup::Counters;
 use crate::store::MongoStore;
 
+use super::render::Point;
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, Interval, ReportError, ReportQuery};
 
+/// The `/stats/timeseries` response.
+#[derive(Debug, Serialize)]
+pub struct TimeseriesResponse {
+    pub site_id: String,
+    pub from: String,
+    pub to: String,
+    pub interval: &'static str,
+    pub points: Vec<Point>,
+    /// With `compare`: the compared range's points, aligned with `points` by position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ComparedPoints>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComparedPoints {
+    pub from: String,
+    pub to: String,
+    pub points: Vec<Point>,
+}
+
 pub async fn timeseries(
     State(store): State<Arc<MongoStore>>,
     Report(q, _): Report<endpoint::Timeseries>,
-) -> Result<Json<Value>, ReportError> {
+) -> Result<Json<TimeseriesResponse>, ReportError> {
     let compared = async {
         match q.comparison() {
-            Some(previous) => Ok::<_, ReportError>(Some(json!({
-                "from": previous.from.to_string(),
-                "to": previous.to.to_string(),
-                "points": points(&store, &previous).await?,
-            }))),
+            Some(previous) => Ok::<_, ReportError>(Some(ComparedPoints {
+                from: previous.from.to_string(),
+                to: previous.to.to_string(),
+                points: points(&store, &previous).await?,
+            })),
             None => Ok(None),
         }
     };
     let (points, comparison) = tokio::try_join!(points(&store, &q), compared)?;
-    let mut body = json!({
-        "site_id": q.site_id.as_str(),
-        "from": q.from.to_string(),
-        "to": q.to.to_string(),
-        "interval": match q.interval { Interval::Hour => "hour", Interval::Day => "day" },
-        "points": points,
-    });
-    if let Some(comparison) = comparison {
-        body["comparison"] = comparison;
-    }
-    Ok(Json(body))
+    Ok(Json(TimeseriesResponse {
+        site_id: q.site_id.to_string(),
+        from: q.from.to_string(),
+        to: q.to.to_string(),
+        interval: match q.interval {
+            Interval::Hour => "hour",
+            Interval::Day => "day",
+        },
+        points,
+        comparison,
+    }))
 }
 
 /// Every bucket of `q`'s range in time order, empty ones with zeros.
-async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Value>, ReportError> {
+async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, ReportError> {
     let source = Source::for_query(store, q).await?;
     let site = &q.site_id;
     let (from, until) = q.instants();
