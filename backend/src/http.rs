@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::ToSchema;
 
 use crate::metrics;
 use crate::shutdown::Shutdown;
@@ -23,10 +24,14 @@ use crate::shutdown::Shutdown;
 mod connections;
 
 /// The body of every 4xx/5xx: what went wrong and, when one field is at fault, which.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody<'a> {
+    /// What went wrong, in a sentence that names the field and the rule.
     pub error: &'a str,
+    /// The parameter or event field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub field: Option<&'a str>,
 }
 
@@ -57,23 +62,56 @@ pub fn open_cors(methods: &[Method]) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(86_400))
 }
 
+/// `/healthz`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: Up,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Up {
+    Ok,
+}
+
+/// `/readyz`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness<'a> {
+    pub status: Ready,
+    /// What was checked: `kafka` (ingestion), `mongodb` (reports, the worker), or what keeps
+    /// the worker from its work (`mongodb writes`, a starved or stalled consumer).
+    #[schema(value_type = String, examples("kafka", "mongodb"))]
+    pub dependency: &'a str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ready {
+    Ready,
+    Unavailable,
+}
+
 /// `GET /healthz`: the process is up and serving.
-pub async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "getHealth",
+    summary = "Liveness: the process is up and serving",
+    responses((status = 200, description = "Up.", body = Health, example = json!({ "status": "ok" }))),
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: Up::Ok })
 }
 
 /// The `/readyz` answer for a dependency check.
 pub fn readiness(ready: bool, dependency: &str) -> Response {
-    let status = if ready {
-        StatusCode::OK
+    let (code, status) = if ready {
+        (StatusCode::OK, Ready::Ready)
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, Ready::Unavailable)
     };
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "unavailable" },
-        "dependency": dependency,
-    });
-    (status, Json(body)).into_response()
+    (code, Json(Readiness { status, dependency })).into_response()
 }
 
 /// Serves `app` as `service` until `shutdown` fires, then lets in-flight requests finish.

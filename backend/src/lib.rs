@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_doc;
 pub mod backoff;
 pub mod config;
 pub mod http;

@@ -82,6 +82,19 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 /// `GET /metrics` in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "getMetrics",
+    summary = "Prometheus metrics",
+    description = "Prometheus text exposition format: request counts and latencies per route \
+        (`beacon_http_requests_total`, `beacon_http_request_duration_seconds`), events accepted \
+        and rejected, Kafka produce latency and delivery errors, worker stores, duplicates and \
+        dead letters.",
+    responses((status = 200, description = "The metrics.", content_type = "text/plain", body = String,
+        example = json!("beacon_events_accepted_total 42\n"))),
+)]
 pub async fn render() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -100,7 +100,7 @@ validated_string!(
     SiteId,
     names::SITE_ID,
     |v| {
-        if v.is_empty() || v.len() > 128 {
+        if v.is_empty() || v.len() > limits::MAX_SITE_ID_CHARS {
             return Err("must be 1-128 characters long");
         }
         if !v
@@ -147,7 +147,7 @@ validated_string!(
     names::USER_ID,
     |v| {
         let chars = char_count(v);
-        if chars == 0 || chars > 256 {
+        if chars == 0 || chars > limits::MAX_USER_ID_CHARS {
             return Err("must be 1-256 characters long");
         }
         no_control_chars(v)
@@ -190,7 +190,7 @@ validated_string!(
     names::VISITOR_ID,
     |v| {
         let chars = char_count(v);
-        if chars == 0 || chars > 256 {
+        if chars == 0 || chars > limits::MAX_USER_ID_CHARS {
             return Err("must be 1-256 characters long");
         }
         Ok(())

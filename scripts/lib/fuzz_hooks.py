@@ -5,7 +5,7 @@ tested in Rust (backend/src/report/query.rs, backend/tests/hostile.rs, event/src
 
 A report range (`from`, `to`) must run forwards and span at most 366 days (31 with
 `interval=hour`). JSON Schema compares no two values, so the document says it in prose
-(components/parameters/range) and a generator that draws `from` and `to` independently breaks
+(the `range` parameter) and a generator that draws `from` and `to` independently breaks
 it half the time: the hook orders the two days and shortens the span to the limit.
 
 An event's `timestamp` must lie within 30 days before and 5 minutes after its receipt (relative

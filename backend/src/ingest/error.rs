@@ -11,12 +11,22 @@ use crate::pipeline::SinkError;
 use super::bounds::{BODY_TIMEOUT, EIDS, MAX_BODY_BYTES, MAX_EIDS_ASKED, MAX_EVENTS};
 
 /// One event of a batch that was refused, and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Rejected {
+    /// Position of the event in the batch.
     pub index: usize,
     pub error: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
     pub field: Option<&'static str>,
+}
+
+/// A batch of which no event could be accepted: why, event by event.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchRejected<'a> {
+    #[schema(value_type = String, examples("none of the 2 events in the batch is valid"))]
+    pub error: &'a str,
+    pub rejected: &'a [Rejected],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +131,10 @@ impl IntoResponse for IngestError {
                 Self::NoAllowedEvents(_) => StatusCode::FORBIDDEN,
                 _ => StatusCode::BAD_REQUEST,
             };
-            let body = serde_json::json!({ "error": message, "rejected": rejected });
+            let body = BatchRejected {
+                error: &message,
+                rejected,
+            };
             return (status, axum::Json(body)).into_response();
         }
         let (status, field, retry_after) = match &self {

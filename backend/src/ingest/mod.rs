@@ -25,9 +25,16 @@ pub mod tracker_files;
 mod visitor;
 
 pub use bounds::{BODY_TIMEOUT, MAX_BODY_BYTES, MAX_EIDS_ASKED, MAX_EVENTS};
-pub use error::{IngestError, Rejected};
+pub use error::{BatchRejected, IngestError, Rejected};
+pub use post_event::Accepted;
+pub use receipt_lookup::Received;
 pub use receipts::Receipts;
 pub use visitor::VisitorIds;
+
+/// Ingestion's operations in the OpenAPI document ([`crate::api_doc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(post_event::post_event, receipt_lookup::post_receipts))]
+pub struct IngestApi;
 
 use std::sync::Arc;
 use std::time::Duration;

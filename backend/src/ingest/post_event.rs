@@ -21,16 +21,95 @@ use super::payload::{self, read_body, Payload};
 use super::sender::Sender;
 use super::visitor::Salt;
 use super::{receipt_lookup, IngestError, IngestState, VisitorIds};
+use crate::api_doc::params::ReceiptParam;
+use crate::api_doc::wire::{ErrorOrBatch, EventOrBatchSchema};
+use crate::http::ErrorBody;
 use crate::metrics::{EVENTS_ACCEPTED, PRODUCE_SECONDS, RECEIPTS_REMEMBERED};
 use crate::pipeline::EventSink;
 
-#[derive(Serialize)]
-struct Accepted {
+/// `POST /event`'s 202.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// Events accepted and queued.
+    #[schema(minimum = 1)]
     accepted: usize,
+    /// Batches only: the events that were skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     rejected: Option<Vec<Rejected>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/event",
+    tag = "ingestion",
+    operation_id = "postEvent",
+    summary = "Send one event or a batch of up to 500",
+    description = "Validates each event, derives an anonymous visitor id (unless `user_id` is \
+        given), and answers 202 only after every accepted event is durably in Kafka. A single \
+        invalid event is a 400 naming the field. In a batch, invalid events are skipped and \
+        listed in `rejected`; only if none is valid is the answer a 400. `text/plain` bodies \
+        (what `navigator.sendBeacon` sends with a string) are parsed as JSON, as is a body \
+        without Content-Type. Bodies are limited to 1 MiB. Unknown event fields are ignored; \
+        optional fields that are `null` or `\"\"` count as absent. Clients should send an \
+        `eid` so that a retry after a timeout or 503 is not counted twice. With \
+        `?receipt=1`, the eids of the accepted events are also remembered for \
+        `POST /event/receipts`.",
+    params(ReceiptParam),
+    request_body(
+        content = EventOrBatchSchema,
+        description = "One event or a batch, as JSON. The same JSON is accepted as \
+            `text/plain` (what `navigator.sendBeacon` sends with a string) and without \
+            Content-Type.",
+        examples(
+            ("single" = (summary = "One page view", value = json!({
+                "site_id": "site123", "event_type": "page_view", "path": "/home",
+                "user_id": "user1"
+            }))),
+            ("batch" = (summary = "A batch", value = json!([
+                {
+                    "site_id": "site123", "event_type": "page_view", "path": "/pricing",
+                    "eid": "0192f1c4-6a8b-7cde-9f01-23456789abcd",
+                    "referrer": "https://news.ycombinator.com/", "screen_width": 1440
+                },
+                {
+                    "site_id": "site123", "event_type": "signup", "path": "/pricing",
+                    "props": { "plan": "pro", "seats": 3, "trial": true }
+                }
+            ]))),
+        ),
+    ),
+    responses(
+        (status = 202, description = "Accepted and durably queued. For a batch, `rejected` \
+            lists the events that were skipped (possibly empty).", body = Accepted,
+            example = json!({ "accepted": 1 })),
+        (status = 400, description = "Malformed body (not JSON, not an object or array, empty \
+            batch), a single event that breaks a rule (`field` names it), or a batch in which \
+            no event is valid (`rejected` lists why).", body = ErrorOrBatch,
+            example = json!({ "error": "`path` must start with `/`", "field": "path" })),
+        (status = 403, description = "The site is registered with allowed domains and the \
+            request's `Origin` (or `Referer`) is on none of them, or names no page. A batch in \
+            which every event is refused this way lists them in `rejected`; in a mixed batch \
+            they are listed with the 202.", body = ErrorOrBatch,
+            example = json!({ "error": ORIGIN_REFUSED, "field": "site_id" })),
+        (status = 413, description = "The body is larger than 1 MiB (1048576 bytes), or the \
+            batch has more than 500 events.", body = ErrorBody,
+            example = json!({ "error": "batch has 501 events; at most 500 are accepted per request" })),
+        (status = 415, description = "Content-Type is neither application/json nor text/plain.",
+            body = ErrorBody, example = json!({ "error": "unsupported Content-Type \
+            `application/x-www-form-urlencoded`; send application/json or text/plain" })),
+        (status = 429, description = "The client IP or the site is over its rate limit \
+            (`RATE_LIMIT_PER_IP`, `RATE_LIMIT_PER_SITE`); nothing was accepted: retry after \
+            `Retry-After` seconds with the same `eid`s.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
+            example = json!({ "error": "too many events from this client; retry after the given seconds" })),
+        (status = 503, description = "The events could not be queued right now (broker \
+            unavailable, queue full or timeout). Nothing was accepted: retry after \
+            `Retry-After` seconds with the same `eid`s.", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
+            example = json!({ "error": "events could not be stored right now, retry later: timed out" })),
+    ),
+)]
 pub(super) async fn post_event<S: EventSink>(
     State(state): State<Arc<IngestState<S>>>,
     request: Request,

@@ -19,6 +19,8 @@ use super::bounds::{EIDS, MAX_EIDS_ASKED};
 use super::payload::{self, read_body};
 use super::sender::ip_of;
 use super::{IngestError, IngestState};
+use crate::api_doc::wire::ReceiptsAsked;
+use crate::http::ErrorBody;
 use crate::metrics::{RECEIPTS_ASKED, RECEIPTS_RECEIVED};
 use crate::pipeline::EventSink;
 
@@ -35,14 +37,61 @@ pub(super) fn requested(query: Option<&str>) -> bool {
 }
 
 /// The answer to a lookup.
-#[derive(Serialize)]
-struct Received {
-    /// The asked eids this process remembers as accepted, in the order asked, each once.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Receipts)]
+pub struct Received {
+    /// The asked eids this process accepted, in the order asked, each once, lowercase and
+    /// hyphenated.
+    #[schema(max_items = 200)]
     received: Vec<Uuid>,
 }
 
 /// `POST /event/receipts` with `{"eids": [...]}`: `200 {"received": [...]}`, or a 4xx in the
 /// error format of `POST /event`. Never a 5xx: it reads only this process's memory.
+#[utoipa::path(
+    post,
+    path = "/event/receipts",
+    tag = "ingestion",
+    operation_id = "postEventReceipts",
+    summary = "Ask which of your events were accepted (sent with `?receipt=1`)",
+    description = "For a tracker that sent events with `navigator.sendBeacon`, which never says \
+        whether they arrived: it asks once on the next page load and re-sends only the events \
+        not listed. The answer lists the asked eids that this ingestion process accepted with \
+        `POST /event?receipt=1` within at least the last 10 minutes (less only above about 660 \
+        such events a second per process), in the order asked, each once, as lowercase \
+        hyphenated UUIDs. It is an optimisation only: an eid accepted by another ingestion \
+        replica, before a restart or longer ago is not listed, and re-sending it is harmless \
+        (events are stored once per `eid`). Like `POST /event`, the body may be sent as \
+        `text/plain` (no CORS preflight), is parsed as JSON, and is limited to 1 MiB; unknown \
+        fields are ignored. Each request counts as one event against the client IP's rate \
+        limit.",
+    request_body(
+        content = ReceiptsAsked,
+        description = "As JSON; the same JSON is accepted as `text/plain` (no CORS preflight) \
+            and without Content-Type.",
+        example = json!({ "eids": [
+            "0192f1c4-6a8b-7cde-9f01-23456789abcd", "0192f1c4-6a8b-7cde-9f01-23456789abce"
+        ] }),
+    ),
+    responses(
+        (status = 200, description = "The asked eids this process accepted (possibly none).",
+            body = Received, example = json!({ "received": ["0192f1c4-6a8b-7cde-9f01-23456789abcd"] })),
+        (status = 400, description = "Not JSON, no `eids` array, more than 200 eids, or an entry \
+            that is not a UUID (the message names its index); `field` is `eids` except for a \
+            body that is not JSON.", body = ErrorBody,
+            example = json!({ "error": "`eids[1]` must be a UUID", "field": "eids" })),
+        (status = 413, description = "The body is larger than 1 MiB (1048576 bytes).",
+            body = ErrorBody, example = json!({ "error": "body is larger than 1048576 bytes" })),
+        (status = 415, description = "Content-Type is neither application/json nor text/plain.",
+            body = ErrorBody, example = json!({ "error": "unsupported Content-Type \
+            `application/x-www-form-urlencoded`; send application/json or text/plain" })),
+        (status = 429, description = "The client IP is over its rate limit \
+            (`RATE_LIMIT_PER_IP`); ask again after `Retry-After` seconds, or re-send the events.",
+            body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
+            example = json!({ "error": "too many events from this client; retry after the given seconds" })),
+    ),
+)]
 pub(super) async fn post_receipts<S: EventSink>(
     State(state): State<Arc<IngestState<S>>>,
     request: Request,

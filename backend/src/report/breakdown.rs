@@ -7,7 +7,11 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::api_doc::params::{BreakdownParams, Range};
+use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::wire::{PropertySchema, ReportedDaySchema, SiteIdSchema};
 use crate::rollup::Dimension;
 use crate::store::{MongoStore, Order, Page};
 
@@ -17,17 +21,57 @@ use super::source::Source;
 use super::{render, ReportError};
 
 /// The `/stats/breakdown` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Breakdown)]
 pub struct BreakdownResponse {
+    #[schema(value_type = SiteIdSchema)]
     pub site_id: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub from: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub to: String,
+    #[schema(value_type = PropertySchema)]
     pub property: &'static str,
+    #[schema(minimum = 1)]
     pub page: u32,
+    #[schema(minimum = 1)]
     pub limit: u32,
     pub results: Vec<BreakdownRow>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats/breakdown",
+    tag = "reports",
+    operation_id = "getBreakdown",
+    summary = "Visitors per value of one property",
+    description = "Results sorted by visitors, descending, one page at a time. Session-level \
+        properties (entry_page, exit_page, source, referrer, utm_source, utm_medium, \
+        utm_campaign, utm_content, utm_term, browser, os, device, country) also carry visits, \
+        bounce rate and visit duration; `event_type` carries event counts and conversion rates. \
+        With `format=csv` or `Accept: text/csv` the same results come as CSV with a header row \
+        (the result keys as columns).",
+    params(Range, BreakdownParams),
+    responses(
+        (status = 200, description = "The breakdown.", content(
+            (BreakdownResponse = "application/json", example = json!({
+                "site_id": "site123", "from": "2026-11-19", "to": "2026-11-25",
+                "property": "source", "page": 1, "limit": 10,
+                "results": [{
+                    "value": "Google", "visitors": 919, "views": 3010, "visits": 1280,
+                    "bounce_rate": 41.2, "visit_duration": 131
+                }]
+            })),
+            (String = "text/csv", example = json!(
+                "value,visitors,views,visits,bounce_rate,visit_duration\r\nGoogle,919,3010,1280,41.2,131\r\n"
+            )),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = StoreUnavailable),
+    ),
+    security((), ("siteKey" = [])),
+)]
 pub async fn breakdown(
     State(store): State<Arc<MongoStore>>,
     headers: HeaderMap,

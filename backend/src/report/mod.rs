@@ -10,8 +10,7 @@
 mod breakdown;
 pub mod dashboard;
 mod error;
-pub mod openapi;
-mod query;
+pub(crate) mod query;
 mod realtime;
 mod render;
 mod request;
@@ -36,9 +35,21 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::http::Readiness;
 use crate::shutdown::Shutdown;
 use crate::store::MongoStore;
 use crate::{http, ServiceError};
+
+/// The report API's operations in the OpenAPI document ([`crate::api_doc`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    stats::stats,
+    timeseries::timeseries,
+    breakdown::breakdown,
+    realtime::realtime,
+    site_list::sites
+))]
+pub struct ReportApi;
 
 /// How many paths `top_paths` lists.
 pub const TOP_PATHS: u64 = 10;
@@ -51,7 +62,7 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/stats/breakdown", get(breakdown::breakdown))
         .route("/stats/realtime", get(realtime::realtime))
         .route("/sites", get(site_list::sites))
-        .route("/openapi.json", get(openapi::openapi))
+        .route("/openapi.json", get(crate::api_doc::openapi_json))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz))
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
@@ -79,6 +90,20 @@ pub async fn run(
 }
 
 /// `/readyz`: MongoDB answers.
-async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "getReadiness",
+    summary = "Readiness: the service can reach its dependency",
+    description = "Ingestion depends on Kafka; reports and the worker on MongoDB.",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness,
+            example = json!({ "status": "ready", "dependency": "kafka" })),
+        (status = 503, description = "The dependency is unreachable.", body = Readiness,
+            example = json!({ "status": "unavailable", "dependency": "mongodb" })),
+    ),
+)]
+pub async fn readyz(State(store): State<Arc<MongoStore>>) -> Response {
     http::readiness(store.ping().await, "mongodb")
 }

@@ -16,7 +16,11 @@ pub const MAX_RANGE_DAYS: i64 = 366;
 /// Longest range an hourly timeseries covers.
 pub const MAX_HOURLY_DAYS: i64 = 31;
 pub const MAX_LIMIT: u32 = 1000;
+/// Highest breakdown page.
+pub const MAX_PAGE: u32 = 100_000;
 pub const MAX_FILTERS: usize = 10;
+/// Longest filter value, in characters.
+pub const MAX_FILTER_VALUE_CHARS: usize = 2048;
 
 /// Extra `/stats` metrics a client may ask for with `metrics=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,9 @@ impl Compare {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A timeseries' bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     Hour,
     Day,
@@ -199,7 +205,7 @@ impl ReportQuery {
             interval: interval(&p, from, to)?,
             property: property(&p, accepted)?,
             limit: bounded(p.get("limit"), "limit", 10, 1..=MAX_LIMIT)?,
-            page: bounded(p.get("page"), "page", 1, 1..=100_000)?,
+            page: bounded(p.get("page"), "page", 1, 1..=MAX_PAGE)?,
             csv: match p.get("format") {
                 None | Some("json") => false,
                 Some("csv") => true,
@@ -328,7 +334,7 @@ fn parse_filters(text: &str) -> Result<Vec<Filter>, EventError> {
                 ),
             )
         })?;
-        if value.chars().count() > 2048 || value.chars().any(char::is_control) {
+        if value.chars().count() > MAX_FILTER_VALUE_CHARS || value.chars().any(char::is_control) {
             return Err(EventError::field(
                 "filters",
                 "values are at most 2048 printable characters",

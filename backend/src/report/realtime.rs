@@ -6,22 +6,46 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::request::{endpoint, Report};
 use super::ReportError;
+use crate::api_doc::params::SiteOnly;
+use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::wire::SiteIdSchema;
 use crate::store::MongoStore;
 
 /// The realtime window.
 pub const REALTIME_SECONDS: i64 = 300;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Realtime)]
 pub struct RealtimeResponse {
+    #[schema(value_type = SiteIdSchema)]
     pub site_id: String,
     /// Distinct visitors with an event in the window.
     pub visitors: u64,
+    /// The window's length (always the same).
+    #[schema(minimum = 300, maximum = 300)]
     pub window_seconds: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats/realtime",
+    tag = "reports",
+    operation_id = "getRealtime",
+    summary = "Visitors in the last five minutes",
+    params(SiteOnly),
+    responses(
+        (status = 200, description = "The current visitors.", body = RealtimeResponse,
+            example = json!({ "site_id": "site123", "visitors": 6, "window_seconds": 300 })),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = StoreUnavailable),
+    ),
+    security((), ("siteKey" = [])),
+)]
 pub async fn realtime(
     State(store): State<Arc<MongoStore>>,
     Report(q, _): Report<endpoint::Realtime>,

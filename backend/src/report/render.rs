@@ -4,6 +4,7 @@
 //! conversion rate the same way.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::query::{Metric, ReportQuery};
 use crate::rollup::{Counters, Dimension};
@@ -32,19 +33,32 @@ pub fn views_per_visit(c: &Counters) -> f64 {
 }
 
 /// The `metrics=` extras of `/stats`: each present only when asked for.
-#[derive(Debug, Default, PartialEq, Serialize)]
+#[derive(Debug, Default, PartialEq, Serialize, ToSchema)]
+#[schema(as = Metrics)]
 pub struct Extras {
+    /// With `metrics=visits`: sessions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub visits: Option<i64>,
+    /// With `metrics=bounce_rate`: percent of visits with one page view, one decimal.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
     pub bounce_rate: Option<f64>,
+    /// With `metrics=visit_duration`: average visit length in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub visit_duration: Option<i64>,
+    /// With `metrics=views_per_visit`: two decimals.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64, required = false, minimum = 0)]
     pub views_per_visit: Option<f64>,
+    /// With `metrics=events`: custom (non-page-view) events.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub events: Option<i64>,
+    /// With `metrics=bots_filtered`: events from bots that were not counted.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub bots_filtered: Option<i64>,
 }
 
@@ -64,13 +78,21 @@ pub fn metrics(q: &ReportQuery, c: &Counters) -> Extras {
 }
 
 /// One hour or day of a timeseries.
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+#[schema(as = TimeseriesPoint)]
 pub struct Point {
+    /// `YYYY-MM-DD` for days, `YYYY-MM-DDTHH:00:00Z` for hours (UTC).
+    #[schema(examples("2026-11-25", "2026-11-25T13:00:00Z"))]
     pub time: String,
+    #[schema(value_type = u64)]
     pub views: i64,
+    #[schema(value_type = u64)]
     pub visitors: i64,
+    #[schema(value_type = u64)]
     pub visits: i64,
+    #[schema(minimum = 0, maximum = 100)]
     pub bounce_rate: f64,
+    #[schema(value_type = u64)]
     pub visit_duration: i64,
 }
 
@@ -93,20 +115,34 @@ pub fn hour_label(unix_seconds: i64) -> String {
 
 /// A breakdown row, its columns in display (and CSV) order: session properties carry the visit
 /// columns, `event_type` the event ones, and no row carries both.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = BreakdownResult)]
 pub struct BreakdownRow {
+    /// The property value (for country an ISO 3166-1 alpha-2 code).
     pub value: String,
+    #[schema(value_type = u64)]
     pub visitors: i64,
+    #[schema(value_type = u64)]
     pub views: i64,
+    /// Session-level properties only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub visits: Option<i64>,
+    /// Session-level properties only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
     pub bounce_rate: Option<f64>,
+    /// Session-level properties only: average seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub visit_duration: Option<i64>,
+    /// `property=event_type` only: number of events.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
     pub events: Option<i64>,
+    /// `property=event_type` only: percent of unique visitors of the range who sent this event.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
     pub conversion_rate: Option<f64>,
 }
 

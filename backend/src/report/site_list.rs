@@ -13,25 +13,54 @@ use axum::http::HeaderMap;
 use axum::Json;
 use beacon_event::EventError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::api_doc::responses::{BadRequest, StoreUnavailable};
+use crate::api_doc::wire::SiteIdSchema;
 use crate::sites::{bearer_token, Sites};
 use crate::store::MongoStore;
 
 use super::ReportError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SiteList {
     pub sites: Vec<ListedSite>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Site)]
 pub struct ListedSite {
+    #[schema(value_type = SiteIdSchema)]
     pub site_id: String,
+    /// Whether its reports are readable without a token.
     pub public: bool,
-    /// The hosts its events come from: where the dashboard links for "don't count my visits".
+    /// The hosts (and their subdomains) its events are accepted from; empty: anywhere.
     pub domains: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/sites",
+    tag = "reports",
+    operation_id = "listSites",
+    summary = "The registered sites the caller may read",
+    description = "For a dashboard's site picker: every registered public site, and the private \
+        site that the bearer token (an API key or a shared link's token) opens. A wrong or \
+        missing token is not an error: it opens nothing, so the answer lists the public sites. \
+        Unregistered sites are never listed (their reports are open to anyone who knows the \
+        id). Takes no query parameters.",
+    responses(
+        (status = 200, description = "The sites, by id.", body = SiteList, example = json!({
+            "sites": [
+                { "site_id": "demo-shop", "public": true, "domains": ["shop.example.com"] },
+                { "site_id": "site123", "public": false, "domains": [] }
+            ]
+        })),
+        (status = 400, response = BadRequest),
+        (status = 503, response = StoreUnavailable),
+    ),
+    security((), ("siteKey" = [])),
+)]
 pub async fn sites(
     State(store): State<Arc<MongoStore>>,
     RawQuery(query): RawQuery,

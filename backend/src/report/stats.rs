@@ -7,7 +7,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::api_doc::params::{CompareParam, MetricsParam, Range};
+use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
@@ -16,38 +20,56 @@ use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError, ReportQuery, TOP_PATHS};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PathViews {
     pub path: String,
     pub views: u64,
 }
 
 /// The public `/stats` response shape (a contract: fields are only ever added).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Stats)]
 pub struct StatsResponse {
+    #[schema(value_type = SiteIdSchema)]
     pub site_id: String,
+    /// The first day of the range: the day asked for with `date`, or today by default.
+    #[schema(value_type = ReportedDaySchema)]
     pub date: String,
-    /// Present when the request gave a range (`from`/`to`); the seed's shape otherwise.
+    /// Only when the request gave `from`/`to`: the first day.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ReportedDaySchema, required = false)]
     pub from: Option<String>,
+    /// Only when the request gave `from`/`to`: the last day.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ReportedDaySchema, required = false)]
     pub to: Option<String>,
+    /// Events of type `page_view`.
     pub total_views: u64,
+    /// Distinct visitors.
     pub unique_users: u64,
+    /// The most viewed paths, by views then path.
+    #[schema(max_items = 10)]
     pub top_paths: Vec<PathViews>,
-    /// With `compare`: the totals of the compared range.
+    /// With `compare`: the same totals (and `metrics`) for the compared range.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Totals, required = false)]
     pub comparison: Option<Totals>,
     #[serde(flatten)]
     pub metrics: Extras,
 }
 
-/// The totals of one range: the numbers `/stats` gives besides `top_paths`.
-#[derive(Debug, Serialize)]
+/// The totals of the compared range: the numbers of `/stats` besides `top_paths`, with the
+/// same `metrics`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StatsComparison)]
 pub struct Totals {
+    #[schema(value_type = ReportedDaySchema)]
     pub from: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub to: String,
+    /// Events of type `page_view`.
     pub total_views: u64,
+    /// Distinct visitors.
     pub unique_users: u64,
     #[serde(flatten)]
     pub metrics: Extras,
@@ -65,6 +87,29 @@ impl Totals {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "reports",
+    operation_id = "getStats",
+    summary = "Totals and top pages for a range",
+    description = "Page views, unique visitors and the ten most viewed paths (by views, then \
+        path). Further metrics are added on request with `metrics`. With \
+        `compare=previous_period`, a `comparison` object gives the same totals for the previous \
+        range of equal length.",
+    params(Range, CompareParam, MetricsParam),
+    responses(
+        (status = 200, description = "The statistics.", body = StatsResponse, example = json!({
+            "site_id": "site123", "date": "2026-11-25", "total_views": 1781, "unique_users": 643,
+            "top_paths": [{ "path": "/", "views": 546 }, { "path": "/product", "views": 344 }],
+            "visits": 841, "bounce_rate": 45.7, "visit_duration": 160, "views_per_visit": 2.12
+        })),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = StoreUnavailable),
+    ),
+    security((), ("siteKey" = [])),
+)]
 pub async fn stats(
     State(store): State<Arc<MongoStore>>,
     Report(q, _): Report<endpoint::Stats>,

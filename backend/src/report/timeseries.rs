@@ -8,7 +8,11 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use time::Date;
+use utoipa::ToSchema;
 
+use crate::api_doc::params::{CompareParam, IntervalParam, Range};
+use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
 use crate::rollup::Counters;
 use crate::store::MongoStore;
 
@@ -18,25 +22,58 @@ use super::source::Source;
 use super::{render, Interval, ReportError, ReportQuery};
 
 /// The `/stats/timeseries` response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Timeseries)]
 pub struct TimeseriesResponse {
+    #[schema(value_type = SiteIdSchema)]
     pub site_id: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub from: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub to: String,
-    pub interval: &'static str,
+    pub interval: Interval,
     pub points: Vec<Point>,
-    /// With `compare`: the compared range's points, aligned with `points` by position.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = ComparedPoints, required = false)]
     pub comparison: Option<ComparedPoints>,
 }
 
-#[derive(Debug, Serialize)]
+/// With `compare`: the compared range's points, as many as `points` and aligned with them by
+/// position (the n-th point of each covers the n-th hour or day of its range).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TimeseriesComparison)]
 pub struct ComparedPoints {
+    #[schema(value_type = ReportedDaySchema)]
     pub from: String,
+    #[schema(value_type = ReportedDaySchema)]
     pub to: String,
     pub points: Vec<Point>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats/timeseries",
+    tag = "reports",
+    operation_id = "getTimeseries",
+    summary = "Visitors, views and visits per hour or per day",
+    description = "One point per bucket of the range, every bucket present (empty ones with \
+        zeros), in time order. With `compare=previous_period`, `comparison.points` gives the \
+        previous range of equal length, point for point.",
+    params(Range, CompareParam, IntervalParam),
+    responses(
+        (status = 200, description = "The series.", body = TimeseriesResponse, example = json!({
+            "site_id": "site123", "from": "2026-11-25", "to": "2026-11-25", "interval": "hour",
+            "points": [{
+                "time": "2026-11-25T13:00:00Z", "views": 97, "visitors": 41, "visits": 45,
+                "bounce_rate": 44.4, "visit_duration": 89
+            }]
+        })),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = StoreUnavailable),
+    ),
+    security((), ("siteKey" = [])),
+)]
 pub async fn timeseries(
     State(store): State<Arc<MongoStore>>,
     Report(q, _): Report<endpoint::Timeseries>,
@@ -56,10 +93,7 @@ pub async fn timeseries(
         site_id: q.site_id.to_string(),
         from: q.from.to_string(),
         to: q.to.to_string(),
-        interval: match q.interval {
-            Interval::Hour => "hour",
-            Interval::Day => "day",
-        },
+        interval: q.interval,
         points,
         comparison,
     }))
