@@ -218,7 +218,7 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
                     context: event.context.clone(),
                 },
             }
-            .document(RETENTION)
+            .to_document(RETENTION)
         })
         .collect();
     // The bare loop runs before and after the worker and the worker is compared with the mean:

@@ -26,8 +26,8 @@ pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
 /// a runaway client from growing one document without bound.
 pub const MAX_SEEN: usize = 2000;
 
-/// One visit, as far as it has got.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One visit, as far as it has got. Stored with its visitor's state under these field names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Visit {
     /// The `eid` of the visit's first event.
     pub id: String,

@@ -4,30 +4,125 @@
 //! never reach this layer, only the derived `visitor_id`.
 
 use beacon_event::Event;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
-use super::bson::{bson_int, date};
+use super::bson::date;
 use crate::rollup::{Dimension, Position, VisitTag};
 
-/// The raw-event document: the event, its context, the visit it belongs to (for filtered
-/// reports), where it came from in Kafka (to tell a replay from a duplicate) and when it expires.
-pub(super) fn stored_document(
-    e: &Event,
-    at: Position,
-    visit: &VisitTag,
-    expire_at: time::OffsetDateTime,
-) -> Document {
-    let mut d = event_document(e);
-    d.insert("src", doc! { "p": at.partition, "o": at.offset });
-    d.insert("expire_at", date(expire_at));
-    let s = mongodb::bson::to_document(&StoredVisit::of(visit))
-        .expect("a visit of strings always serializes");
-    d.insert("s", s);
-    if e.context.bot {
-        d.insert("bot", true);
+/// A raw-event document as the worker writes it: the event, its context, the visit it belongs
+/// to (for filtered reports), where it came from in Kafka (to tell a replay from a duplicate)
+/// and when it expires.
+#[derive(Debug, Serialize)]
+pub(super) struct EventDocument<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    site_id: &'a str,
+    event_type: &'a str,
+    path: &'a str,
+    visitor_id: &'a str,
+    ts: DateTime,
+    received_at: DateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referrer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    screen_width: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    props: Option<Document>,
+    src: StoredPosition,
+    expire_at: DateTime,
+    s: StoredVisit,
+    #[serde(skip_serializing_if = "is_false")]
+    bot: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl<'a> EventDocument<'a> {
+    pub(super) fn new(
+        e: &'a Event,
+        at: Position,
+        visit: &VisitTag,
+        expire_at: time::OffsetDateTime,
+    ) -> Self {
+        // Props are flat JSON scalars (validated at ingestion); one that BSON cannot hold is
+        // left out rather than failing the batch.
+        let props = e.props.as_ref().map(|props| {
+            props
+                .as_map()
+                .iter()
+                .filter_map(|(k, v)| Bson::try_from(v.clone()).ok().map(|b| (k.clone(), b)))
+                .collect()
+        });
+        Self {
+            id: e.eid.to_string(),
+            site_id: e.site_id.as_str(),
+            event_type: e.event_type.as_str(),
+            path: e.path.as_str(),
+            visitor_id: e.visitor_id.as_str(),
+            ts: date(e.timestamp),
+            received_at: date(e.received_at),
+            user_id: e.user_id.as_ref().map(|u| u.as_str()),
+            referrer: e.referrer.as_ref().map(|r| r.as_str()),
+            screen_width: e.screen_width.map(i64::from),
+            props,
+            src: StoredPosition::from(at),
+            expire_at: date(expire_at),
+            s: StoredVisit::of(visit),
+            bot: e.context.bot,
+        }
     }
-    d
+}
+
+/// A Kafka position as documents hold it: a raw event's origin (`src`), a visitor state's last
+/// applied record (`applied`). Saves compare `applied` whole, so its fields, their order and
+/// their types (int32, int64) are part of the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredPosition {
+    p: i32,
+    o: i64,
+}
+
+impl From<Position> for StoredPosition {
+    fn from(at: Position) -> Self {
+        Self {
+            p: at.partition,
+            o: at.offset,
+        }
+    }
+}
+
+impl From<StoredPosition> for Position {
+    fn from(at: StoredPosition) -> Self {
+        Position {
+            partition: at.p,
+            offset: at.o,
+        }
+    }
+}
+
+/// The position of the record that stored a raw event; (-1, -1) for events stored before
+/// positions were recorded, which then never match a record.
+pub(super) fn origin(src: Option<StoredPosition>) -> Position {
+    src.map_or(
+        Position {
+            partition: -1,
+            offset: -1,
+        },
+        Position::from,
+    )
+}
+
+/// What [`super::MongoStore::stored_positions`] reads of a raw event.
+#[derive(Debug, Deserialize)]
+pub(super) struct EventOrigin {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub src: Option<StoredPosition>,
 }
 
 /// The visit an event belongs to, stored with it (`s`) for filtered reports: its id and its
@@ -96,50 +191,10 @@ pub(super) struct RawEventDocument {
     pub visitor_id: String,
     pub event_type: String,
     pub path: String,
-    pub ts: mongodb::bson::DateTime,
+    pub ts: DateTime,
+    pub src: Option<StoredPosition>,
     #[serde(default)]
     pub s: StoredVisit,
-}
-
-/// The position of the record that stored a raw event (`src`); (-1, -1) for events stored
-/// before positions were recorded, which then never match a record.
-pub(super) fn origin(d: &Document) -> Position {
-    let src = d.get_document("src").ok();
-    let field = |f: &str| src.and_then(|s| s.get(f)).and_then(bson_int).unwrap_or(-1);
-    Position {
-        partition: field("p") as i32,
-        offset: field("o"),
-    }
-}
-
-pub(super) fn event_document(e: &Event) -> Document {
-    let mut d = doc! {
-        "_id": e.eid.to_string(),
-        "site_id": e.site_id.as_str(),
-        "event_type": e.event_type.as_str(),
-        "path": e.path.as_str(),
-        "visitor_id": e.visitor_id.as_str(),
-        "ts": date(e.timestamp),
-        "received_at": date(e.received_at),
-    };
-    if let Some(user_id) = &e.user_id {
-        d.insert("user_id", user_id.as_str());
-    }
-    if let Some(referrer) = &e.referrer {
-        d.insert("referrer", referrer.as_str());
-    }
-    if let Some(width) = e.screen_width {
-        d.insert("screen_width", i64::from(width));
-    }
-    if let Some(props) = &e.props {
-        let props: Document = props
-            .as_map()
-            .iter()
-            .filter_map(|(k, v)| Bson::try_from(v.clone()).ok().map(|b| (k.clone(), b)))
-            .collect();
-        d.insert("props", props);
-    }
-    d
 }
 
 #[cfg(test)]
@@ -175,5 +230,60 @@ mod tests {
         assert_eq!(stored.value(Dimension::Country), "unknown");
         let read: StoredVisit = mongodb::bson::from_document(document).unwrap();
         assert_eq!(read, stored);
+    }
+
+    #[test]
+    fn a_raw_event_document_has_the_stored_layout() {
+        use beacon_event::{EventType, PagePath, Props, Referrer, SiteId, VisitorId};
+        let at = time::macros::datetime!(2026-11-25 10:00 UTC);
+        let props: Props =
+            serde_json::from_value(serde_json::json!({ "plan": "pro", "seats": 3 })).unwrap();
+        let event = Event {
+            eid: uuid::Uuid::from_u128(7),
+            site_id: SiteId::parse("s").unwrap(),
+            event_type: EventType::parse("signup").unwrap(),
+            path: PagePath::parse("/pricing").unwrap(),
+            visitor_id: VisitorId::parse("v").unwrap(),
+            user_id: None,
+            timestamp: at,
+            received_at: at,
+            referrer: Some(Referrer::parse("https://example.com/").unwrap()),
+            screen_width: Some(1440),
+            props: Some(props),
+            context: Context::default(),
+        };
+        let visit = VisitTag {
+            visit_id: "v1".into(),
+            entry: "/".into(),
+            context: Context::default(),
+        };
+        let position = Position {
+            partition: 1,
+            offset: 9,
+        };
+        let stored = EventDocument::new(&event, position, &visit, at + time::Duration::days(1));
+        let d = mongodb::bson::to_document(&stored).unwrap();
+        assert_eq!(d.get_str("_id").unwrap(), event.eid.to_string());
+        assert_eq!(
+            d.get_datetime("ts").unwrap().timestamp_millis(),
+            at.unix_timestamp() * 1000
+        );
+        assert_eq!(d.get_i64("screen_width").unwrap(), 1440);
+        assert_eq!(
+            d.get_document("props")
+                .unwrap()
+                .get("seats")
+                .and_then(super::super::bson::bson_int),
+            Some(3)
+        );
+        assert_eq!(
+            d.get_document("src").unwrap(),
+            &mongodb::bson::doc! { "p": 1_i32, "o": 9_i64 }
+        );
+        assert!(d.get("user_id").is_none() && d.get("bot").is_none());
+        let read: RawEventDocument = mongodb::bson::from_document(d).unwrap();
+        assert_eq!(origin(read.src), position);
+        assert_eq!(read.s, StoredVisit::of(&visit));
+        assert_eq!(origin(None).offset, -1);
     }
 }

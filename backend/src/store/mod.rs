@@ -6,9 +6,9 @@
 //! ([`crate::rollup`] says how they stay exact under replay); `visitors`, one state per
 //! visitor; `meta`, the worker's marks and checkpoints; `salts`, the visitor-id salts.
 //!
-//! One file per job: `documents` (an event as a document), `rollups` (writing counters and
-//! states), `marks`, `reports` and `top` (reading them), `salts`, `status`; `bson`
-//! has the value conversions they share.
+//! One file per job: `documents` (an event as a document), `rollups` (writing counters),
+//! `visitors` (visitor states), `writes` (the write commands both use), `marks`, `reports` and
+//! `top` (reading counters), `salts`, `status`; `bson` has the value conversions they share.
 
 mod bson;
 mod documents;
@@ -18,8 +18,11 @@ mod rollups;
 mod salts;
 mod status;
 mod top;
+mod visitors;
+mod writes;
 
 pub use documents::StoredVisit;
+use documents::{EventDocument, EventOrigin};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use status::LastCheckpoint;
 pub use top::{tier, Top};
@@ -90,13 +93,19 @@ pub struct StoredEvent {
 
 impl StoredEvent {
     /// The raw-event document as the worker stores it, expiring `retention` after the event.
-    pub fn document(&self, retention: time::Duration) -> Document {
-        documents::stored_document(
+    fn document(&self, retention: time::Duration) -> EventDocument<'_> {
+        EventDocument::new(
             &self.event,
             self.at,
             &self.visit,
             self.event.timestamp + retention,
         )
+    }
+
+    /// The same document as BSON: what the bench's bare insert loop writes.
+    pub fn to_document(&self, retention: time::Duration) -> Document {
+        mongodb::bson::to_document(&self.document(retention))
+            .expect("an event of strings and numbers always serializes")
     }
 }
 
@@ -203,11 +212,9 @@ impl MongoStore {
             .find_by_ids(EVENTS, eids, Some(doc! { "src": 1 }))
             .await?;
         Ok(docs
-            .iter()
-            .filter_map(|d| {
-                let at = documents::origin(d);
-                Some((d.get_str("_id").ok()?.to_owned(), at))
-            })
+            .into_iter()
+            .filter_map(|d| mongodb::bson::from_document::<EventOrigin>(d).ok())
+            .map(|found| (found.id, documents::origin(found.src)))
             .collect())
     }
 
@@ -221,9 +228,14 @@ impl MongoStore {
         if events.is_empty() {
             return Ok(InsertOutcome::default());
         }
-        let docs: Vec<Document> = events.iter().map(|s| s.document(retention)).collect();
+        let docs: Vec<EventDocument> = events.iter().map(|s| s.document(retention)).collect();
         let started = std::time::Instant::now();
-        let result = self.events.insert_many(docs).ordered(false).await;
+        let result = self
+            .events
+            .clone_with_type::<EventDocument>()
+            .insert_many(docs)
+            .ordered(false)
+            .await;
         metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
             .record(started.elapsed().as_secs_f64());
         match result {

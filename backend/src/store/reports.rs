@@ -229,11 +229,11 @@ impl MongoStore {
             .await?;
         let mut out = Vec::new();
         while let Some(d) = cursor.try_next().await? {
-            let position = super::documents::origin(&d);
             // One malformed document (written by hand, say) is left out, not the report.
             let Ok(raw) = mongodb::bson::from_document::<RawEventDocument>(d) else {
                 continue;
             };
+            let position = super::documents::origin(raw.src);
             out.push(RawEvent {
                 visitor: raw.visitor_id,
                 event_type: raw.event_type,

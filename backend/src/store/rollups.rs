@@ -1,4 +1,4 @@
-//! Writing rollup deltas and visitor states, idempotently by Kafka position.
+//! Writing rollup deltas, idempotently by Kafka position.
 //!
 //! Each write is one `update` command carrying many statements (one round trip per collection
 //! per batch). Every statement is conditional on the watermark it was computed against; if
@@ -8,18 +8,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use beacon_event::SiteId;
-use mongodb::bson::{self, doc, Bson, DateTime, Document};
+use mongodb::bson::{doc, Bson, DateTime, Document};
 
-use super::bson::{bson_int, counters, date};
-use super::{top, MongoStore, StoreError, DAILY, HOURLY, VISITORS};
-use crate::rollup::visit::Visit;
-use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
-
-/// How long a visitor's state is kept after its last event: visitor ids change daily, so after
-/// two days no event can continue the visit. Counted from the save when that is later (see
-/// [`state_document`]).
-const STATE_TTL_MS: i64 = 2 * 24 * 3600 * 1000;
+use super::bson::{bson_int, counters};
+use super::{top, MongoStore, StoreError, DAILY, HOURLY};
+use crate::rollup::{Bucket, Contributions, Counters, RollupKey};
 
 fn collection_of(key: &RollupKey) -> &'static str {
     match key.bucket {
@@ -98,143 +91,6 @@ impl MongoStore {
         }
         Ok(changed)
     }
-
-    /// The stored states of these (site, visitor) ids.
-    pub async fn load_visitors(
-        &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, VisitorState>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let docs = self.find_by_ids(VISITORS, ids, None).await?;
-        docs.iter()
-            .map(|d| {
-                let id = d.get_str("_id").unwrap_or_default().to_owned();
-                // Treating it as a new visitor would collide with it on every save.
-                let state = state_from(d).ok_or_else(|| {
-                    StoreError::Corrupt(format!("visitor state {id:?} cannot be read"))
-                })?;
-                Ok((id, state))
-            })
-            .collect()
-    }
-
-    /// Saves states; each is conditional on the position it was loaded at (`before`).
-    pub async fn save_visitors(
-        &self,
-        states: &[(&VisitorState, Option<Position>)],
-    ) -> Result<(), StoreError> {
-        // A state never saved before is inserted, not upserted: a plain insert is the store's
-        // cheapest write (docs/benchmarks.md, "Visitor states held in memory"), and on a busy site most states
-        // of a checkpoint are new visitors. A duplicate key means another worker saved it
-        // first: a conflict, as a failed condition is for an update.
-        let (new, known): (Vec<_>, Vec<_>) =
-            states.iter().partition(|(_, before)| before.is_none());
-        let saved_ms = DateTime::now().timestamp_millis();
-        let inserts = new
-            .iter()
-            .map(|(state, _)| {
-                let mut d = doc! { "_id": VisitorState::id(&state.site, &state.visitor) };
-                d.extend(state_document(state, saved_ms));
-                d
-            })
-            .collect();
-        self.write_all(VISITORS, "insert", "documents", inserts)
-            .await?;
-        let statements = known
-            .iter()
-            .filter_map(|(state, before)| {
-                let p = before.as_ref()?;
-                let id = VisitorState::id(&state.site, &state.visitor);
-                // The condition is one embedded-document equality, written exactly as
-                // `state_document` writes `applied` (same fields, order and types): cheaper
-                // to match than two dotted fields (docs/benchmarks.md).
-                let q = doc! { "_id": &id, "applied": applied(p) };
-                Some(doc! { "q": q, "u": state_document(state, saved_ms), "upsert": true })
-            })
-            .collect();
-        self.update_all(VISITORS, statements).await
-    }
-
-    /// Visitors of `site` whose latest event happened at or after `since`.
-    pub async fn active_visitors(
-        &self,
-        site: &SiteId,
-        since: time::OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        let since = date(since);
-        Ok(self
-            .db
-            .collection::<Document>(VISITORS)
-            .count_documents(doc! { "site": site.as_str(), "last_seen": { "$gte": since } })
-            .await?)
-    }
-
-    /// Runs unordered `update` commands; any per-statement failure fails the batch.
-    async fn update_all(
-        &self,
-        collection: &str,
-        statements: Vec<Document>,
-    ) -> Result<(), StoreError> {
-        self.write_all(collection, "update", "updates", statements)
-            .await
-    }
-
-    /// Runs the unordered write command `command` (its list of statements or documents named
-    /// `field`); any per-statement failure fails the batch with [`StoreError::Conflict`].
-    async fn write_all(
-        &self,
-        collection: &str,
-        command: &str,
-        field: &str,
-        statements: Vec<Document>,
-    ) -> Result<(), StoreError> {
-        // Bounded so one command stays far below MongoDB's 16 MB message limit.
-        for chunk in statements.chunks(500) {
-            let started = std::time::Instant::now();
-            let reply = self
-                .db
-                .run_command(doc! { command: collection, field: chunk, "ordered": false })
-                .await;
-            metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
-                .record(started.elapsed().as_secs_f64());
-            let reply = reply.inspect_err(|_| {
-                metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
-            })?;
-            if let Ok(errors) = reply.get_array("writeErrors") {
-                if !errors.is_empty() {
-                    metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
-                    // A lost race shows as a duplicate key (the conditional upsert or the
-                    // insert found the document another writer saved); anything else is not
-                    // a race and must not send the worker into re-applying its window.
-                    let refused = errors.iter().find_map(|e| {
-                        let e = e.as_document()?;
-                        let code = e.get("code").and_then(bson_int);
-                        (code != Some(i64::from(super::DUPLICATE_KEY))).then(|| {
-                            format!(
-                                "code {}: {}",
-                                code.unwrap_or_default(),
-                                e.get_str("errmsg").unwrap_or("no message")
-                            )
-                        })
-                    });
-                    return Err(match refused {
-                        None => StoreError::Conflict {
-                            collection: collection.to_owned(),
-                            failed: errors.len(),
-                        },
-                        Some(reason) => StoreError::Rejected {
-                            collection: collection.to_owned(),
-                            failed: errors.len(),
-                            reason,
-                        },
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 fn rollup_statement(
@@ -273,77 +129,4 @@ fn rollup_statement(
         "u": { "$inc": inc, "$set": set, "$setOnInsert": on_insert },
         "upsert": true,
     }
-}
-
-/// A state's `applied` position as stored; saves compare it whole.
-fn applied(at: &Position) -> Document {
-    doc! { "p": at.partition, "o": at.offset }
-}
-
-/// A visitor state as stored by a save at `saved_ms`. It expires `STATE_TTL_MS` after its last
-/// event, or after the save if that is later: a worker working through a backlog of events
-/// older than that still needs the state for the rest of their day (expiring it by event time
-/// alone would count those visitors again).
-fn state_document(s: &VisitorState, saved_ms: i64) -> Document {
-    let mut d = doc! {
-        "site": &s.site,
-        "visitor": &s.visitor,
-        "applied": applied(&s.applied),
-        "last_seen": DateTime::from_millis(s.last_seen_ms),
-        "expire_at": DateTime::from_millis(s.last_seen_ms.max(saved_ms) + STATE_TTL_MS),
-        "seen": s.seen.iter().cloned().collect::<Vec<_>>(),
-    };
-    if let Some(v) = &s.visit {
-        d.insert(
-            "visit",
-            doc! {
-                "id": &v.id,
-                "start_ms": v.start_ms,
-                "last_ms": v.last_ms,
-                "entry": &v.entry,
-                "exit": &v.exit,
-                "pageviews": v.pageviews,
-                "events": v.events,
-                "context": bson::to_document(&v.context).unwrap_or_default(),
-            },
-        );
-    }
-    d
-}
-
-fn state_from(d: &Document) -> Option<VisitorState> {
-    let applied = d.get_document("applied").ok()?;
-    let visit = match d.get_document("visit") {
-        Ok(v) => Some(Visit {
-            id: v.get_str("id").ok()?.to_owned(),
-            start_ms: v.get("start_ms").and_then(bson_int)?,
-            last_ms: v.get("last_ms").and_then(bson_int)?,
-            entry: v.get_str("entry").ok()?.to_owned(),
-            exit: v.get_str("exit").ok()?.to_owned(),
-            pageviews: v.get("pageviews").and_then(bson_int)?,
-            events: v.get("events").and_then(bson_int)?,
-            context: v
-                .get_document("context")
-                .ok()
-                .and_then(|c| bson::from_document(c.clone()).ok())
-                .unwrap_or_default(),
-        }),
-        Err(_) => None,
-    };
-    Some(VisitorState {
-        site: d.get_str("site").ok()?.to_owned(),
-        visitor: d.get_str("visitor").ok()?.to_owned(),
-        applied: Position {
-            partition: applied.get("p").and_then(bson_int)? as i32,
-            offset: applied.get("o").and_then(bson_int)?,
-        },
-        last_seen_ms: d.get_datetime("last_seen").ok()?.timestamp_millis(),
-        seen: d
-            .get_array("seen")
-            .ok()?
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_owned))
-            .collect(),
-        visit,
-    })
 }
