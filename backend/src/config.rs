@@ -138,7 +138,7 @@ impl Config {
             bind_host: parsed(
                 &get,
                 "BIND_HOST",
-                IpAddr::from([0, 0, 0, 0]),
+                IpAddr::from([0; 4]),
                 "must be an IP address",
             )?,
             ingest_port: number(&get, "INGEST_PORT", 3000, 0..=65_535)?,
@@ -147,34 +147,17 @@ impl Config {
             visitor_secret: get("VISITOR_SECRET"),
             trust_forwarded_for: boolean(&get, "TRUST_X_FORWARDED_FOR", false)?,
             kafka_idempotence: boolean(&get, "KAFKA_IDEMPOTENCE", true)?,
-            kafka_linger_ms: ranged(
-                &get,
-                "KAFKA_LINGER_MS",
-                DEFAULT_LINGER_MS,
-                0.0..=1_000.0,
-                "must be a number of milliseconds in range",
-            )?,
+            kafka_linger_ms: linger(&get)?,
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
-            worker_checkpoint: Duration::from_millis(number(
-                &get,
-                "WORKER_CHECKPOINT_MS",
-                30_000,
-                0..=600_000,
-            )?),
+            worker_checkpoint: number(&get, "WORKER_CHECKPOINT_MS", 30_000, 0..=600_000)
+                .map(Duration::from_millis)?,
             worker_starved_after: millis(&get, "WORKER_STARVED_AFTER_MS", 20_000)?,
-            log_format: match text("LOG_FORMAT", "text").as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                other => return Err(invalid("LOG_FORMAT", other, "must be `text` or `json`")),
-            },
+            log_format: log_format(&text("LOG_FORMAT", "text"))?,
             retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
             geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
-            tracker_dir: get("TRACKER_DIR").map_or_else(
-                || std::path::PathBuf::from("dist/tracker"),
-                std::path::PathBuf::from,
-            ),
+            tracker_dir: text("TRACKER_DIR", "dist/tracker").into(),
             filter_bots: boolean(&get, "FILTER_BOTS", true)?,
             rate_per_ip: number(&get, "RATE_LIMIT_PER_IP", 100, 0..=10_000_000)?,
             rate_per_site: number(&get, "RATE_LIMIT_PER_SITE", 10_000, 0..=100_000_000)?,
@@ -241,6 +224,24 @@ where
 
 /// Measured best on the benchmark machine (docs/benchmarks.md, "Producer linger").
 const DEFAULT_LINGER_MS: f64 = 0.5;
+
+fn linger(get: &impl Fn(&str) -> Option<String>) -> Result<f64, ConfigError> {
+    ranged(
+        get,
+        "KAFKA_LINGER_MS",
+        DEFAULT_LINGER_MS,
+        0.0..=1_000.0,
+        "must be a number of milliseconds in range",
+    )
+}
+
+fn log_format(value: &str) -> Result<LogFormat, ConfigError> {
+    match value {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(invalid("LOG_FORMAT", other, "must be `text` or `json`")),
+    }
+}
 
 fn millis(
     get: &impl Fn(&str) -> Option<String>,

@@ -156,33 +156,41 @@ impl ClientEvent {
         }
         if let Some(props) = &self.props {
             field(out, names::PROPS);
-            out.push('{');
-            #[cfg(feature = "std")]
-            for (i, (key, value)) in props.as_map().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json::string(out, key);
-                out.push(':');
-                if !json::value(out, value, float) {
-                    return false;
-                }
+            if !write_props(out, props, float) {
+                return false;
             }
-            // The same keys in the same (sorted) order as the map above; see `Props`.
-            #[cfg(not(feature = "std"))]
-            for (i, (key, value)) in props.values().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json::string(out, key);
-                out.push(':');
-                json::prop(out, value, float);
-            }
-            out.push('}');
         }
         out.push('}');
         true
     }
+}
+
+/// `props` as a JSON object; false when a value cannot be written (see `write_json`).
+fn write_props(out: &mut String, props: &Props, float: fn(f64) -> String) -> bool {
+    out.push('{');
+    #[cfg(feature = "std")]
+    for (i, (key, value)) in props.as_map().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::string(out, key);
+        out.push(':');
+        if !json::value(out, value, float) {
+            return false;
+        }
+    }
+    // The same keys in the same (sorted) order as the map above; see `Props`.
+    #[cfg(not(feature = "std"))]
+    for (i, (key, value)) in props.values().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::string(out, key);
+        out.push(':');
+        json::prop(out, value, float);
+    }
+    out.push('}');
+    true
 }
 
 #[cfg(feature = "std")]

@@ -18,6 +18,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedMessage;
 use rdkafka::{ClientContext, Message as _, Offset, TopicPartitionList};
 
 use crate::config::Config;
@@ -207,48 +208,11 @@ impl EventConsumer {
         idle: Option<Duration>,
         shutdown: &mut Shutdown,
     ) -> Fetched {
-        let idle_deadline = idle.map(|idle| tokio::time::Instant::now() + idle);
-        let first = loop {
-            let next = async {
-                match idle_deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, self.inner.recv()).await,
-                    None => Ok(self.inner.recv().await),
-                }
-            };
-            tokio::select! {
-                _ = shutdown.wait() => return Fetched::Shutdown,
-                received = next => match received {
-                    Err(_elapsed) if self.rebalanced() => return Fetched::Rebalanced,
-                    Err(_elapsed) => return Fetched::Idle,
-                    Ok(Ok(message)) => break message.detach(),
-                    Ok(Err(e @ KafkaError::MessageConsumptionFatal(_))) => return Fetched::Fatal(e),
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "consumer error; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
-                },
-            }
+        let first = match self.first_record(idle, shutdown).await {
+            Ok(first) => first,
+            Err(fetched) => return fetched,
         };
-        let mut rebalanced = self.rebalanced();
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + wait;
-        while batch.len() < max {
-            match tokio::time::timeout_at(deadline, self.inner.recv()).await {
-                Ok(Ok(message)) => {
-                    if self.rebalanced() {
-                        // Everything before belongs to the assignment that just ended.
-                        batch.clear();
-                        rebalanced = true;
-                    }
-                    batch.push(message.detach());
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "consumer error while filling a batch");
-                    break;
-                }
-                Err(_elapsed) => break,
-            }
-        }
+        let (batch, rebalanced) = self.fill(first, max, wait).await;
         if self.rebalanced() {
             // Handled by a `recv` that then timed out: everything gathered predates it.
             return Fetched::Rebalanced;
@@ -265,6 +229,66 @@ impl EventConsumer {
             records,
             rebalanced,
         }
+    }
+
+    /// The next record, waiting at most `idle` (if given); or why there is none.
+    async fn first_record(
+        &self,
+        idle: Option<Duration>,
+        shutdown: &mut Shutdown,
+    ) -> Result<OwnedMessage, Fetched> {
+        let idle_deadline = idle.map(|idle| tokio::time::Instant::now() + idle);
+        loop {
+            let next = async {
+                match idle_deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, self.inner.recv()).await,
+                    None => Ok(self.inner.recv().await),
+                }
+            };
+            tokio::select! {
+                _ = shutdown.wait() => return Err(Fetched::Shutdown),
+                received = next => match received {
+                    Err(_elapsed) if self.rebalanced() => return Err(Fetched::Rebalanced),
+                    Err(_elapsed) => return Err(Fetched::Idle),
+                    Ok(Ok(message)) => return Ok(message.detach()),
+                    Ok(Err(e @ KafkaError::MessageConsumptionFatal(_))) => return Err(Fetched::Fatal(e)),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "consumer error; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// `first` and what follows it, up to `max` records within `wait`; whether a rebalance
+    /// happened meanwhile (what came before it is dropped: it belongs to the ended assignment).
+    async fn fill(
+        &self,
+        first: OwnedMessage,
+        max: usize,
+        wait: Duration,
+    ) -> (Vec<OwnedMessage>, bool) {
+        let mut rebalanced = self.rebalanced();
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + wait;
+        while batch.len() < max {
+            match tokio::time::timeout_at(deadline, self.inner.recv()).await {
+                Ok(Ok(message)) => {
+                    if self.rebalanced() {
+                        batch.clear();
+                        rebalanced = true;
+                    }
+                    batch.push(message.detach());
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_elapsed) => break,
+            }
+        }
+        (batch, rebalanced)
     }
 
     /// Every partition of the topic as this member sees it, or `None` if the broker did not

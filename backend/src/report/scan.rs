@@ -48,57 +48,69 @@ fn day_of(ms: i64) -> time::Date {
     from_millis(ms).date()
 }
 
+/// The visits of `events` (in stream order), each with its properties as reports show them.
+fn sessions(events: &[RawEvent]) -> HashMap<String, Session> {
+    let mut sessions: HashMap<String, Session> = HashMap::new();
+    for e in events {
+        let s = sessions
+            .entry(e.visit.id.clone())
+            .or_insert_with(|| Session::start(e));
+        s.events += 1;
+        s.last_ms = s.last_ms.max(e.ts_ms);
+        if e.event_type == beacon_event::fields::PAGE_VIEW {
+            s.exit = e.path.clone();
+        }
+    }
+    for s in sessions.values_mut() {
+        let exit = s.exit.clone();
+        s.values.insert(Dimension::ExitPage, exit);
+    }
+    sessions
+}
+
+impl Session {
+    /// The visit `e` is the first seen event of.
+    fn start(e: &RawEvent) -> Self {
+        let values = Dimension::SESSION_FIXED
+            .into_iter()
+            .map(|d| {
+                let value = match (d, e.visit.value(d)) {
+                    // No entry page stored: the path of the first event seen.
+                    (Dimension::EntryPage, "") => e.path.as_str(),
+                    (d, v) => d.shown(v),
+                };
+                (d, value.to_owned())
+            })
+            .collect();
+        Session {
+            visitor: e.visitor.clone(),
+            start_ms: e.ts_ms,
+            last_ms: e.ts_ms,
+            events: 0,
+            exit: e.path.clone(),
+            values,
+            matching: false,
+        }
+    }
+}
+
 impl Scan {
     pub fn new(mut events: Vec<RawEvent>, filters: &[Filter]) -> Self {
         events.sort_by_key(|e| e.position);
-        let mut sessions: HashMap<String, Session> = HashMap::new();
-        for e in &events {
-            let is_view = e.event_type == beacon_event::fields::PAGE_VIEW;
-            let s = sessions.entry(e.visit.id.clone()).or_insert_with(|| {
-                let values = Dimension::SESSION_FIXED
-                    .into_iter()
-                    .map(|d| {
-                        let stored = e.visit.value(d);
-                        let value = match (d, stored) {
-                            // No entry page stored: the path of the first event seen.
-                            (Dimension::EntryPage, "") => e.path.as_str(),
-                            (d, v) => d.shown(v),
-                        };
-                        (d, value.to_owned())
-                    })
-                    .collect();
-                Session {
-                    visitor: e.visitor.clone(),
-                    start_ms: e.ts_ms,
-                    last_ms: e.ts_ms,
-                    events: 0,
-                    exit: e.path.clone(),
-                    values,
-                    matching: false,
-                }
-            });
-            s.events += 1;
-            s.last_ms = s.last_ms.max(e.ts_ms);
-            if is_view {
-                s.exit = e.path.clone();
-            }
-        }
-        for s in sessions.values_mut() {
-            let exit = s.exit.clone();
-            s.values.insert(Dimension::ExitPage, exit);
-        }
-        let mut matching = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            let session = &sessions[&e.visit.id];
-            let ok = filters.iter().all(|f| match f.dim {
-                Dimension::Path => f.matches(&e.path),
-                Dimension::EventType => f.matches(&e.event_type),
-                dim => f.matches(session.value(dim)),
-            });
-            if ok {
-                matching.push(i);
-            }
-        }
+        let mut sessions = sessions(&events);
+        let matching: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                let session = &sessions[&e.visit.id];
+                filters.iter().all(|f| match f.dim {
+                    Dimension::Path => f.matches(&e.path),
+                    Dimension::EventType => f.matches(&e.event_type),
+                    dim => f.matches(session.value(dim)),
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
         for &i in &matching {
             if let Some(s) = sessions.get_mut(&events[i].visit.id) {
                 s.matching = true;
