@@ -2,11 +2,14 @@
 //! token, an unavailable store; and the `Retry-After` header.
 
 use serde_json::json;
+use std::collections::BTreeMap;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, RefOr};
-use utoipa::ToResponse;
+
+use utoipa::openapi::Ref;
+use utoipa::{IntoResponses, ToResponse};
 
 use super::wire::schema_ref;
 
@@ -79,5 +82,25 @@ impl<'r> ToResponse<'r> for StoreUnavailable {
         )
         .header("Retry-After", retry_after());
         ("StoreUnavailable", RefOr::T(response.build()))
+    }
+}
+
+/// What every report can answer besides its 200: [`BadRequest`], [`Unauthorized`] and
+/// [`StoreUnavailable`].
+pub struct ReportErrors;
+
+impl IntoResponses for ReportErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [
+            ("400", "BadRequest"),
+            ("401", "Unauthorized"),
+            ("503", "StoreUnavailable"),
+        ]
+        .into_iter()
+        .map(|(status, name)| {
+            let reference = RefOr::Ref(Ref::from_response_name(name));
+            (status.to_owned(), reference)
+        })
+        .collect()
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{BreakdownParams, Range};
-use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::{PropertySchema, ReportedDaySchema, SiteIdSchema};
 use crate::rollup::Dimension;
 use crate::store::{MongoStore, Order, Page};
@@ -66,9 +66,7 @@ pub struct BreakdownResponse {
                 "value,visitors,views,visits,bounce_rate,visit_duration\r\nGoogle,919,3010,1280,41.2,131\r\n"
             )),
         )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = StoreUnavailable),
+        ReportErrors,
     ),
     security((), ("siteKey" = [])),
 )]

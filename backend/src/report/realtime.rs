@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::request::{endpoint, Report};
 use super::ReportError;
 use crate::api_doc::params::SiteOnly;
-use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
 use crate::store::MongoStore;
 
@@ -40,9 +40,7 @@ pub struct RealtimeResponse {
     responses(
         (status = 200, description = "The current visitors.", body = RealtimeResponse,
             example = json!({ "site_id": "site123", "visitors": 6, "window_seconds": 300 })),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = StoreUnavailable),
+        ReportErrors,
     ),
     security((), ("siteKey" = [])),
 )]

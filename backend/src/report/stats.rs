@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{CompareParam, MetricsParam, Range};
-use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
@@ -104,9 +104,7 @@ impl Totals {
             "top_paths": [{ "path": "/", "views": 546 }, { "path": "/product", "views": 344 }],
             "visits": 841, "bounce_rate": 45.7, "visit_duration": 160, "views_per_visit": 2.12
         })),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = StoreUnavailable),
+        ReportErrors,
     ),
     security((), ("siteKey" = [])),
 )]

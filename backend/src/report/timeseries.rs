@@ -11,7 +11,7 @@ use time::Date;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{CompareParam, IntervalParam, Range};
-use crate::api_doc::responses::{BadRequest, StoreUnavailable, Unauthorized};
+use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
 use crate::rollup::Counters;
 use crate::store::MongoStore;
@@ -68,9 +68,7 @@ pub struct ComparedPoints {
                 "bounce_rate": 44.4, "visit_duration": 89
             }]
         })),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = StoreUnavailable),
+        ReportErrors,
     ),
     security((), ("siteKey" = [])),
 )]

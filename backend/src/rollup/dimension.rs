@@ -48,21 +48,22 @@ impl Dimension {
         Self::Country,
     ];
 
-    /// The session properties whose value is fixed when the visit starts.
-    pub const SESSION_FIXED: [Dimension; 12] = [
-        Self::EntryPage,
-        Self::Source,
-        Self::Referrer,
-        Self::UtmSource,
-        Self::UtmMedium,
-        Self::UtmCampaign,
-        Self::UtmContent,
-        Self::UtmTerm,
-        Self::Browser,
-        Self::Os,
-        Self::Device,
-        Self::Country,
-    ];
+    /// The session properties whose value is fixed when the visit starts, in [`Self::ALL`]'s
+    /// order: every property but the event's own two and the exit page, which moves.
+    pub const SESSION_FIXED: [Dimension; 12] = {
+        let mut fixed = [Self::Country; 12];
+        let (mut i, mut n) = (0, 0);
+        while i < Self::ALL.len() {
+            let d = Self::ALL[i];
+            if !matches!(d, Self::Path | Self::EventType | Self::ExitPage) {
+                fixed[n] = d;
+                n += 1;
+            }
+            i += 1;
+        }
+        assert!(n == fixed.len(), "SESSION_FIXED's length");
+        fixed
+    };
 
     pub fn name(self) -> &'static str {
         match self {
@@ -153,6 +154,11 @@ mod tests {
             assert_eq!(Dimension::parse(d.name()), Some(d));
         }
         assert_eq!(Dimension::parse("nope"), None);
+        assert_eq!(
+            Dimension::SESSION_FIXED.map(Dimension::name).join(","),
+            "entry_page,source,referrer,utm_source,utm_medium,utm_campaign,utm_content,utm_term,\
+             browser,os,device,country"
+        );
         assert!(!Dimension::Path.is_session());
         assert!(Dimension::ExitPage.is_session());
         assert!(!Dimension::SESSION_FIXED.contains(&Dimension::ExitPage));

@@ -169,20 +169,14 @@ impl MongoStore {
     /// [`MongoStore::breakdown`] by aggregating every rollup document of the range (what
     /// tiered reads are checked against, and the reads while tiers are being backfilled).
     pub async fn aggregate_rows(&self, q: RowsQuery<'_>) -> Result<Vec<Row>, StoreError> {
-        let RowsQuery {
-            site,
-            from,
-            to,
-            dim,
-            order,
-            page,
-        } = q;
         let mut group = sums();
         group.insert("_id", "$value");
+        let range = day_range(q.from, q.to);
         let mut pipeline = vec![
-            doc! { "$match": { "site": site.as_str(), "dim": dim.name(), "day": day_range(from, to) } },
+            doc! { "$match": { "site": q.site.as_str(), "dim": q.dim.name(), "day": range } },
             doc! { "$group": group },
         ];
+        let (order, page) = (q.order, q.page);
         if order == Order::Views {
             // Top pages: only values that were viewed.
             pipeline.push(doc! { "$match": { "views": { "$gt": 0 } } });
