@@ -16,6 +16,7 @@ mod marks;
 mod reports;
 mod rollups;
 mod salts;
+mod seams;
 mod status;
 mod top;
 mod visitors;
@@ -24,6 +25,7 @@ mod writes;
 pub use documents::StoredVisit;
 use documents::{EventDocument, EventOrigin};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
+pub use seams::{EventStore, StateStore};
 pub use status::LastCheckpoint;
 pub use top::{tier, Top};
 

@@ -11,7 +11,7 @@ use beacon_event::Event;
 
 use super::states::{Held, VisitorStates, WorkingSet};
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
-use crate::store::{InsertOutcome, MongoStore, StoreError, StoredEvent};
+use crate::store::{EventStore, InsertOutcome, StateStore, StoreError, StoredEvent};
 
 /// What storing one batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,8 +26,8 @@ pub struct BatchOutcome {
 /// visitor states, in that order, each write idempotent by Kafka position (see
 /// [`crate::rollup`]). Safe to call again with the same or an overlapping batch after any
 /// failure.
-pub async fn store_batch(
-    store: &MongoStore,
+pub async fn store_batch<S: EventStore + StateStore>(
+    store: &S,
     events: &[(Event, Position)],
     retention: time::Duration,
 ) -> Result<BatchOutcome, StoreError> {
@@ -41,8 +41,8 @@ pub async fn store_batch(
 /// the rollup budget), computing them from the visitor states in `states` (loading those it
 /// does not hold); the states it changed go back into `states`, unsaved, only once the writes
 /// succeeded.
-pub async fn apply_batch(
-    store: &MongoStore,
+pub async fn apply_batch<S: EventStore + StateStore>(
+    store: &S,
     events: &[(Event, Position)],
     retention: time::Duration,
     states: &mut VisitorStates,
@@ -90,7 +90,7 @@ pub async fn apply_batch(
 /// The records whose event no other record stored (a client's retry is a different record
 /// with the same event id), each event once.
 async fn fresh<'a>(
-    store: &MongoStore,
+    store: &impl EventStore,
     humans: &[&'a (Event, Position)],
 ) -> Result<Vec<&'a (Event, Position)>, StoreError> {
     let eids: Vec<String> = humans.iter().map(|(e, _)| e.eid.to_string()).collect();
@@ -147,3 +147,6 @@ fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
         contributions.add(key, *at, bots);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,7 +35,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::rollup::{Contributions, Position, VisitorState};
-use crate::store::{MongoStore, StoreError};
+use crate::store::{EventStore, StateStore, StoreError};
 
 /// Times a checkpoint writes its held rollup deltas again after losing a race on a document.
 const ROLLUP_RETRIES: usize = 3;
@@ -66,7 +66,7 @@ pub struct VisitorStates {
     /// Rollup documents written so far (each write of one document counts once).
     rollup_writes: usize,
     /// Per partition, the highest offset any writer may have added to rollups when this
-    /// worker took the partition ([`MongoStore::rollup_marks`]): held deltas past it are
+    /// worker took the partition ([`EventStore::rollup_marks`]): held deltas past it are
     /// summed into runs.
     horizons: BTreeMap<i32, i64>,
 }
@@ -89,7 +89,7 @@ impl VisitorStates {
     /// A visitor neither held nor stored gets no entry: it is new.
     pub async fn working_set(
         &self,
-        store: &MongoStore,
+        store: &impl StateStore,
         ids: &[String],
     ) -> Result<WorkingSet, StoreError> {
         let missing: Vec<String> = ids
@@ -153,7 +153,7 @@ impl VisitorStates {
     /// or last cleared its states, before it applies their records.
     pub(super) async fn learn_horizons(
         &mut self,
-        store: &MongoStore,
+        store: &impl EventStore,
         partitions: impl IntoIterator<Item = i32>,
     ) -> Result<(), StoreError> {
         let new: Vec<i32> = partitions
@@ -204,7 +204,10 @@ impl VisitorStates {
     /// saved ahead of the deltas it produced ([`crate::rollup`], point 3). On an error nothing
     /// is marked saved (a retry saves them all again, and a save that did land then
     /// conflicts, which the caller treats like any other conflict).
-    pub async fn save(&mut self, store: &MongoStore) -> Result<usize, StoreError> {
+    pub async fn save(
+        &mut self,
+        store: &(impl EventStore + StateStore),
+    ) -> Result<usize, StoreError> {
         if !self.rollups.is_empty() {
             // A lost race on a rollup document (another worker moved its watermark during a
             // rebalance overlap) is not a moved state: writing again from fresh watermarks adds
