@@ -16,6 +16,8 @@
 //! (`demo-shop`: the tracked site, so each browser test can use its own), and
 //! `TRACKER_ALLOW_BOTS=1` (adds `data-allow-bots` to the snippet, for automated browsers).
 
+#![forbid(unsafe_code)]
+
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
