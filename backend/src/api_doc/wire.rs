@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::report::ReportedDay;
 use crate::rollup::Dimension;
 
 /// One character that is not a control character (C0, DEL or C1), as a regex class.
@@ -83,12 +84,10 @@ component!(
     }
 );
 
-component!(
-    /// A day in a report's answer: a compared range may begin before 1970, which [`DaySchema`]
-    /// refuses in a request.
-    ReportedDaySchema,
-    "ReportedDay",
-    || {
+/// A day in a report's answer: a compared range may begin before 1970, which [`DaySchema`]
+/// refuses in a request.
+impl PartialSchema for ReportedDay {
+    fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
@@ -96,7 +95,13 @@ component!(
             .examples(["2026-11-25"])
             .into()
     }
-);
+}
+
+impl ToSchema for ReportedDay {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ReportedDay")
+    }
+}
 
 component!(
     /// What a breakdown or a filter can name.

@@ -6,16 +6,17 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use beacon_event::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{BreakdownParams, Range};
 use crate::api_doc::responses::ReportErrors;
-use crate::api_doc::wire::{PropertySchema, ReportedDaySchema, SiteIdSchema};
+use crate::api_doc::wire::{PropertySchema, SiteIdSchema};
 use crate::rollup::Dimension;
 use crate::store::{MongoStore, Order, Page};
 
-use super::render::BreakdownRow;
+use super::render::{BreakdownRow, ReportedDay};
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError};
@@ -25,11 +26,9 @@ use super::{render, ReportError};
 #[schema(as = Breakdown)]
 pub struct BreakdownResponse {
     #[schema(value_type = SiteIdSchema)]
-    pub site_id: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub from: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub to: String,
+    pub site_id: SiteId,
+    pub from: ReportedDay,
+    pub to: ReportedDay,
     #[schema(value_type = PropertySchema)]
     pub property: &'static str,
     #[schema(minimum = 1)]
@@ -117,9 +116,9 @@ pub async fn breakdown(
             .into_response());
     }
     Ok(Json(BreakdownResponse {
-        site_id: q.site_id.to_string(),
-        from: q.from.to_string(),
-        to: q.to.to_string(),
+        site_id: q.site_id.clone(),
+        from: ReportedDay(q.from),
+        to: ReportedDay(q.to),
         property: dim.name(),
         page: q.page,
         limit: q.limit,

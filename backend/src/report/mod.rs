@@ -23,6 +23,7 @@ mod timeseries;
 pub use error::ReportError;
 pub use query::{Compare, Filter, Interval, Metric, ReportQuery};
 pub use realtime::{RealtimeResponse, REALTIME_SECONDS};
+pub use render::ReportedDay;
 pub use stats::{PathViews, StatsResponse, Totals};
 
 use std::sync::Arc;

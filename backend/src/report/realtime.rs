@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use beacon_event::SiteId;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -22,7 +23,7 @@ pub const REALTIME_SECONDS: i64 = 300;
 #[schema(as = Realtime)]
 pub struct RealtimeResponse {
     #[schema(value_type = SiteIdSchema)]
-    pub site_id: String,
+    pub site_id: SiteId,
     /// Distinct visitors with an event in the window.
     pub visitors: u64,
     /// The window's length (always the same).
@@ -51,7 +52,7 @@ pub async fn realtime(
     let since = OffsetDateTime::now_utc() - time::Duration::seconds(REALTIME_SECONDS);
     let visitors = store.active_visitors(&q.site_id, since).await?;
     Ok(Json(RealtimeResponse {
-        site_id: q.site_id.to_string(),
+        site_id: q.site_id.clone(),
         visitors,
         window_seconds: REALTIME_SECONDS,
     }))

@@ -3,7 +3,8 @@
 //! Kept apart from the handlers so every endpoint derives bounce rate, visit duration and
 //! conversion rate the same way.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use time::Date;
 use utoipa::ToSchema;
 
 use super::query::{Metric, ReportQuery};
@@ -30,6 +31,16 @@ pub fn visit_duration(c: &Counters) -> i64 {
 
 pub fn views_per_visit(c: &Counters) -> f64 {
     ratio(c.views, c.visits, 1.0, 2)
+}
+
+/// A day in a report's answer, written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedDay(pub Date);
+
+impl Serialize for ReportedDay {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
 }
 
 /// The `metrics=` extras of `/stats`: each present only when asked for.

@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use beacon_event::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{CompareParam, MetricsParam, Range};
 use crate::api_doc::responses::ReportErrors;
-use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
+use crate::api_doc::wire::SiteIdSchema;
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
-use super::render::Extras;
+use super::render::{Extras, ReportedDay};
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError, ReportQuery, TOP_PATHS};
@@ -31,18 +32,17 @@ pub struct PathViews {
 #[schema(as = Stats)]
 pub struct StatsResponse {
     #[schema(value_type = SiteIdSchema)]
-    pub site_id: String,
+    pub site_id: SiteId,
     /// The first day of the range: the day asked for with `date`, or today by default.
-    #[schema(value_type = ReportedDaySchema)]
-    pub date: String,
+    pub date: ReportedDay,
     /// Only when the request gave `from`/`to`: the first day.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = ReportedDaySchema, required = false)]
-    pub from: Option<String>,
+    #[schema(required = false, nullable = false)]
+    pub from: Option<ReportedDay>,
     /// Only when the request gave `from`/`to`: the last day.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = ReportedDaySchema, required = false)]
-    pub to: Option<String>,
+    #[schema(required = false, nullable = false)]
+    pub to: Option<ReportedDay>,
     /// Events of type `page_view`.
     pub total_views: u64,
     /// Distinct visitors.
@@ -63,10 +63,8 @@ pub struct StatsResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = StatsComparison)]
 pub struct Totals {
-    #[schema(value_type = ReportedDaySchema)]
-    pub from: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub to: String,
+    pub from: ReportedDay,
+    pub to: ReportedDay,
     /// Events of type `page_view`.
     pub total_views: u64,
     /// Distinct visitors.
@@ -78,8 +76,8 @@ pub struct Totals {
 impl Totals {
     fn new(q: &ReportQuery, c: &Counters) -> Self {
         Self {
-            from: q.from.to_string(),
-            to: q.to.to_string(),
+            from: ReportedDay(q.from),
+            to: ReportedDay(q.to),
             total_views: c.views.max(0) as u64,
             unique_users: c.visitors.max(0) as u64,
             metrics: render::metrics(q, c),
@@ -124,10 +122,10 @@ pub async fn stats(
     )?;
     let current = Totals::new(&q, &totals);
     Ok(Json(StatsResponse {
-        site_id: q.site_id.to_string(),
+        site_id: q.site_id.clone(),
         date: current.from,
-        from: q.ranged.then(|| q.from.to_string()),
-        to: q.ranged.then(|| q.to.to_string()),
+        from: q.ranged.then_some(ReportedDay(q.from)),
+        to: q.ranged.then_some(ReportedDay(q.to)),
         total_views: current.total_views,
         unique_users: current.unique_users,
         top_paths: top

@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
+use beacon_event::SiteId;
 use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
 use crate::api_doc::params::{CompareParam, IntervalParam, Range};
 use crate::api_doc::responses::ReportErrors;
-use crate::api_doc::wire::{ReportedDaySchema, SiteIdSchema};
+use crate::api_doc::wire::SiteIdSchema;
 use crate::rollup::Counters;
 use crate::store::MongoStore;
 
-use super::render::Point;
+use super::render::{Point, ReportedDay};
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, Interval, ReportError, ReportQuery};
@@ -26,11 +27,9 @@ use super::{render, Interval, ReportError, ReportQuery};
 #[schema(as = Timeseries)]
 pub struct TimeseriesResponse {
     #[schema(value_type = SiteIdSchema)]
-    pub site_id: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub from: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub to: String,
+    pub site_id: SiteId,
+    pub from: ReportedDay,
+    pub to: ReportedDay,
     pub interval: Interval,
     pub points: Vec<Point>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,10 +42,8 @@ pub struct TimeseriesResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = TimeseriesComparison)]
 pub struct ComparedPoints {
-    #[schema(value_type = ReportedDaySchema)]
-    pub from: String,
-    #[schema(value_type = ReportedDaySchema)]
-    pub to: String,
+    pub from: ReportedDay,
+    pub to: ReportedDay,
     pub points: Vec<Point>,
 }
 
@@ -79,8 +76,8 @@ pub async fn timeseries(
     let compared = async {
         match q.comparison() {
             Some(previous) => Ok::<_, ReportError>(Some(ComparedPoints {
-                from: previous.from.to_string(),
-                to: previous.to.to_string(),
+                from: ReportedDay(previous.from),
+                to: ReportedDay(previous.to),
                 points: points(&store, &previous).await?,
             })),
             None => Ok(None),
@@ -88,9 +85,9 @@ pub async fn timeseries(
     };
     let (points, comparison) = tokio::try_join!(points(&store, &q), compared)?;
     Ok(Json(TimeseriesResponse {
-        site_id: q.site_id.to_string(),
-        from: q.from.to_string(),
-        to: q.to.to_string(),
+        site_id: q.site_id.clone(),
+        from: ReportedDay(q.from),
+        to: ReportedDay(q.to),
         interval: q.interval,
         points,
         comparison,
