@@ -25,8 +25,10 @@ mod probes;
 mod realistic;
 mod reports;
 mod seed;
+mod site_day;
 mod storepath;
 mod tiers;
+mod visits;
 
 use clap::{Parser, Subcommand};
 

@@ -11,23 +11,26 @@
 //! in the bench mix, so seeding can stop and go on from an offset. Random draws come from a
 //! ChaCha8 generator seeded per event (or per visitor) with a hash of the seed and the offset
 //! (or visitor): ChaCha's output is fixed across `rand` versions and platforms, which a
-//! `SmallRng` does not promise. Visits are interleaved "slots" as in the bench mix: a slot's
-//! consecutive events are one visitor's, about a minute apart, until its visit ends; a visit ends
-//! after each event with the probability that makes the day's distinct visitors come out at
-//! [`Sizes::visitors`]; one visit in 8 is by a visitor seen earlier that day.
+//! `SmallRng` does not promise. Visits are interleaved "slots" as in the bench mix
+//! ([`crate::visits`]): a slot's consecutive events are one visitor's, about a minute apart,
+//! until its visit ends; a visit ends after each event with the probability that makes the day's
+//! distinct visitors come out at [`Sizes::visitors`]; one visit in 8 is by a visitor seen
+//! earlier that day.
 
 use anyhow::{ensure, Context as _};
 use beacon::rollup::Position;
 use beacon_enrich::referrer::named_source;
 use beacon_enrich::ua::UaParser;
 use beacon_event::event::Context;
-use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use beacon_event::{Event, PagePath, SiteId};
 use rand::SeedableRng as _;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution as _, Zipf};
 use time::{Date, OffsetDateTime};
 
-use crate::seed::{is_custom, mix2, pick, site_salt, COUNTRIES, SLOT_GAP_SECONDS};
+use crate::seed::{mix2, pick, site_salt, COUNTRIES, NAMED_PATHS};
+use crate::site_day::SiteDay;
+use crate::visits::{VisitEnd, VisitSlots, RETURNING_EVERY};
 
 /// Relative traffic per UTC hour: a night trough a sixth of the afternoon's plateau.
 pub const HOURS: [u64; 24] = [
@@ -35,26 +38,9 @@ pub const HOURS: [u64; 24] = [
 ];
 /// Share of visitors without a referrer (in percent).
 const DIRECT_PERCENT: u64 = 35;
-/// One visit in this many is by a visitor seen earlier that day...
-const RETURNING_EVERY: u64 = 8;
-/// ...this many visits of the same slot before (hours earlier).
-const RETURN_AFTER_VISITS: u64 = 40;
 /// Popularity falls as 1/rank^this for paths, referrers and user agents.
 const ZIPF_EXPONENT: f64 = 1.0;
 
-/// Well-known first paths (ranks 1..): the head of the Zipf law looks like a real site's.
-const NAMED_PATHS: [&str; 10] = [
-    "/",
-    "/pricing",
-    "/docs",
-    "/blog",
-    "/features",
-    "/signup",
-    "/login",
-    "/about",
-    "/changelog",
-    "/contact",
-];
 /// Sections the generated paths live under.
 const SECTIONS: [&str; 8] = [
     "blog", "docs", "products", "help", "news", "tags", "guides", "careers",
@@ -130,24 +116,14 @@ struct Agent {
 
 /// Generates the events of one realistic site-day in offset order.
 pub struct Realistic {
-    site: SiteId,
-    salt: u64,
-    day_start: OffsetDateTime,
-    day_events: u64,
-    slots: u64,
-    /// Per slot: visits started so far.
-    visits: Vec<u64>,
-    next: u64,
-    /// A visit ends after an event when a hash modulo 2^32 falls below this.
-    visit_end: u64,
+    day: SiteDay,
+    visits: VisitSlots,
     paths: Vec<PagePath>,
     path_rank: Zipf<f64>,
     referrers: Vec<(String, String)>,
     referrer_rank: Zipf<f64>,
     agents: Vec<Agent>,
     agent_rank: Zipf<f64>,
-    signup: EventType,
-    page_view: EventType,
 }
 
 /// A Zipf law over ranks `1..=n`.
@@ -251,60 +227,21 @@ impl Realistic {
         );
         let site = SiteId::parse(site).map_err(|e| anyhow::anyhow!("site: {e}"))?;
         let salt = mix2(site_salt(&site), sizes.seed ^ 0x0ea1_1571c);
-        let slots = (day_events * SLOT_GAP_SECONDS / 86_400).max(1);
         // Visits of mean length L give day_events / L visits, 7 in 8 by new visitors: L is
         // chosen so that those come to `visitors`.
         let mean_length = (day_events as f64 * (RETURNING_EVERY - 1) as f64)
             / (RETURNING_EVERY as f64 * sizes.visitors as f64);
         let visit_end = (f64::from(u32::MAX) / mean_length.max(1.0)) as u64;
-        let mut generator = Self {
-            site,
-            salt,
-            day_start: date.midnight().assume_utc(),
-            day_events,
-            slots,
-            visits: vec![0; slots as usize],
-            next: 0,
-            visit_end,
+        Ok(Self {
+            day: SiteDay::new(site, salt, date),
             paths: paths(sizes.paths, sizes.query_share, salt)?,
             path_rank: zipf(sizes.paths, "paths")?,
             referrers: referrers(sizes.referrers),
             referrer_rank: zipf(sizes.referrers, "referrers")?,
             agents: agents(sizes.user_agents)?,
             agent_rank: zipf(sizes.user_agents, "user agents")?,
-            signup: EventType::parse("signup").expect("valid"),
-            page_view: EventType::parse(beacon_event::fields::PAGE_VIEW).expect("valid"),
-        };
-        for offset in 0..start {
-            generator.visit_of(offset);
-        }
-        generator.next = start;
-        Ok(generator)
-    }
-
-    /// The slot and visit number of the event at `offset`; must be called in offset order.
-    fn visit_of(&mut self, offset: u64) -> (u64, u64) {
-        let slot = offset % self.slots;
-        let step = offset / self.slots;
-        let starts =
-            step == 0 || mix2(self.salt ^ slot, step - 1) & u64::from(u32::MAX) < self.visit_end;
-        let visits = &mut self.visits[slot as usize];
-        if starts {
-            *visits += 1;
-        }
-        (slot, *visits - 1)
-    }
-
-    /// The visitor of visit `visit` of `slot`: a returning one is that of a visit hours before.
-    fn visitor_of(&self, slot: u64, visit: u64) -> u64 {
-        let returning = visit >= RETURN_AFTER_VISITS
-            && mix2(self.salt ^ 0x7e7, (slot << 32) | visit) % RETURNING_EVERY == 0;
-        let identity = if returning {
-            visit - RETURN_AFTER_VISITS
-        } else {
-            visit
-        };
-        mix2(self.salt ^ slot, identity)
+            visits: VisitSlots::new(salt, day_events, start, VisitEnd::Below(visit_end)),
+        })
     }
 
     /// What ingestion would have derived for visitor `who`: one referrer, agent and country.
@@ -331,51 +268,18 @@ impl Realistic {
 
     /// The path of the event at `offset`: a draw from the Zipf law over the paths' ranks.
     fn path_at(&self, offset: u64) -> &PagePath {
-        let mut rng = ChaCha8Rng::seed_from_u64(mix2(self.salt ^ 0x9a7, offset));
+        let mut rng = ChaCha8Rng::seed_from_u64(mix2(self.day.salt() ^ 0x9a7, offset));
         &self.paths[self.path_rank.sample(&mut rng) as usize - 1]
     }
 
     /// The next event and its position (partition 0, offset = its index in the day).
     pub fn next_event(&mut self, received_at: OffsetDateTime) -> anyhow::Result<(Event, Position)> {
-        let offset = self.next;
-        ensure!(
-            offset < self.day_events,
-            "offset {offset} is past the planned day of {} events (--day-events)",
-            self.day_events
-        );
-        self.next += 1;
-        let (slot, visit) = self.visit_of(offset);
-        let who = self.visitor_of(slot, visit);
-        let visitor =
-            VisitorId::parse(&format!("{who:016x}")).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let path = self.path_at(offset);
-        let nanos = nanos_into_day(offset, self.day_events);
-        let mut eid = [0u8; 16];
-        eid[..8].copy_from_slice(&self.salt.to_be_bytes());
-        eid[8..].copy_from_slice(&offset.to_be_bytes());
-        let event = Event {
-            eid: uuid::Builder::from_custom_bytes(eid).into_uuid(),
-            site_id: self.site.clone(),
-            event_type: if is_custom(offset) {
-                self.signup.clone()
-            } else {
-                self.page_view.clone()
-            },
-            path: path.clone(),
-            visitor_id: visitor,
-            user_id: None,
-            timestamp: self.day_start + time::Duration::nanoseconds(nanos),
-            received_at,
-            referrer: None,
-            screen_width: None,
-            props: None,
-            context: self.context_of(who),
-        };
-        let position = Position {
-            partition: 0,
-            offset: offset as i64,
-        };
-        Ok((event, position))
+        let (offset, who) = self.visits.next_visitor()?;
+        let path = self.path_at(offset).clone();
+        let nanos = nanos_into_day(offset, self.visits.day_events());
+        let context = self.context_of(who);
+        self.day
+            .event(offset, who, path, nanos, context, received_at)
     }
 }
 

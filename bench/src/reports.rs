@@ -11,17 +11,14 @@ use serde_json::Value;
 
 use crate::mix::MixArgs;
 use crate::probes::{loopback, ms, new_histogram, progress};
-use crate::seed;
+use crate::seed::{self, SeededDay};
 
 #[derive(Args)]
 pub struct ReportsArgs {
     #[arg(long, default_value = "http://127.0.0.1:4000")]
     report: String,
-    #[arg(long, default_value = "bench-reports")]
-    site: String,
-    /// The seeded UTC day (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-11-02")]
-    date: String,
+    #[command(flatten)]
+    day: SeededDay,
     /// How many events `bench seed` stored for the day (offsets 0..events): the answers are
     /// checked against what was seeded.
     #[arg(long)]
@@ -121,7 +118,7 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     let paths = args.mix.first_page(50, args.mix.paths)?;
     let base = format!(
         "{}/stats{{}}?site_id={}&date={}",
-        args.report, args.site, args.date
+        args.report, args.day.site, args.day.date
     );
     let at = |path: &str, extra: &str| base.replacen("{}", path, 1) + extra;
     let endpoints = [
@@ -197,11 +194,8 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
 pub struct CountsArgs {
     #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
     mongo: String,
-    #[arg(long, default_value = "bench-reports")]
-    site: String,
-    /// The seeded UTC day (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-11-02")]
-    date: String,
+    #[command(flatten)]
+    day: SeededDay,
 }
 
 /// Row: raw events, daily rollup documents (all / the site-day's), hourly rollup documents,
@@ -216,19 +210,19 @@ pub async fn counts(args: CountsArgs) -> anyhow::Result<String> {
     let events = collection("events").estimated_document_count().await?;
     let visitors = collection("visitors").estimated_document_count().await?;
     let daily = collection("rollups_daily")
-        .count_documents(doc! { "site": &args.site, "day": &args.date })
+        .count_documents(doc! { "site": &args.day.site, "day": &args.day.date })
         .await?;
     let daily_total = collection("rollups_daily")
-        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "total" })
+        .count_documents(doc! { "site": &args.day.site, "day": &args.day.date, "dim": "total" })
         .await?;
     let daily_paths = collection("rollups_daily")
-        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "path" })
+        .count_documents(doc! { "site": &args.day.site, "day": &args.day.date, "dim": "path" })
         .await?;
     let daily_sources = collection("rollups_daily")
-        .count_documents(doc! { "site": &args.site, "day": &args.date, "dim": "source" })
+        .count_documents(doc! { "site": &args.day.site, "day": &args.day.date, "dim": "source" })
         .await?;
     let hourly = collection("rollups_hourly")
-        .count_documents(doc! { "site": &args.site })
+        .count_documents(doc! { "site": &args.day.site })
         .await?;
     Ok(format!(
         "| {events} | {daily} (total {daily_total}, path {daily_paths}, source {daily_sources}) | {hourly} | {visitors} |"

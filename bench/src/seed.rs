@@ -9,11 +9,11 @@
 //! harmless (the same `eid`s and positions: the worker's replay rules drop it).
 //!
 //! The shape of the day: timestamps rise with the offset and fill the UTC day when
-//! `--day-events` events are stored. [`SLOT_GAP_SECONDS`] apart, one "slot" of interleaved
-//! traffic gets its next event, so each slot is a sequence of visits: consecutive events of one
-//! visitor about a minute apart, ~10 events per visit (geometric lengths, so some visits bounce),
-//! some visitors returning hours later. Paths follow a Zipf-like law over 50 pages; 5% of events
-//! are a custom `signup`; each visitor has one source, device, browser, OS and country.
+//! `--day-events` events are stored. Visits interleave in slots ([`crate::visits`]): each slot
+//! is a sequence of visits, consecutive events of one visitor about a minute apart, ~10 events
+//! per visit (geometric lengths, so some visits bounce), some visitors returning hours later.
+//! Paths follow a Zipf-like law over 50 pages; 5% of events are a custom `signup`; each visitor
+//! has one source, device, browser, OS and country.
 
 use std::time::{Duration, Instant};
 
@@ -21,20 +21,17 @@ use anyhow::{ensure, Context as _};
 use beacon::rollup::Position;
 use beacon::store::MongoStore;
 use beacon_event::event::Context;
-use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use beacon_event::{Event, PagePath, SiteId};
 use clap::Args;
 use time::{Date, OffsetDateTime};
 
-/// Seconds between two consecutive events of one visit.
-pub const SLOT_GAP_SECONDS: u64 = 60;
+use crate::site_day::SiteDay;
+use crate::visits::{VisitEnd, VisitSlots};
+
 /// One event in this many is a custom `signup` event (5%).
 const CUSTOM_EVERY: u64 = 20;
 /// A visit ends after an event with probability 1/this: ~10 events per visit.
 const VISIT_LENGTH: u64 = 10;
-/// One visit in this many is by a visitor seen earlier that day...
-const RETURNING_EVERY: u64 = 8;
-/// ...this many visits of the same slot before (hours earlier).
-const RETURN_AFTER_VISITS: u64 = 40;
 
 const SOURCES: [(&str, &str, u64); 6] = [
     ("", "", 35),
@@ -108,21 +105,24 @@ pub fn page_views(events: u64) -> u64 {
     (0..events).filter(|&i| !is_custom(i)).count() as u64
 }
 
+/// Well-known first paths (ranks 1..) of both mixes: the head of their laws looks like a real
+/// site's.
+pub(crate) const NAMED_PATHS: [&str; 10] = [
+    "/",
+    "/pricing",
+    "/docs",
+    "/blog",
+    "/features",
+    "/signup",
+    "/login",
+    "/about",
+    "/changelog",
+    "/contact",
+];
+
 /// The 50 paths with Zipf-like weights (rank r weighs 1/(r+1)).
 fn paths() -> Vec<(PagePath, u64)> {
-    let named = [
-        "/",
-        "/pricing",
-        "/docs",
-        "/blog",
-        "/features",
-        "/signup",
-        "/login",
-        "/about",
-        "/changelog",
-        "/contact",
-    ];
-    named
+    NAMED_PATHS
         .iter()
         .map(|p| (*p).to_owned())
         .chain((1..=25).map(|k| format!("/blog/post-{k}")))
@@ -137,17 +137,9 @@ fn paths() -> Vec<(PagePath, u64)> {
 
 /// Generates the events of one site-day in offset order.
 pub struct Generator {
-    site: SiteId,
-    salt: u64,
-    day_start: OffsetDateTime,
-    day_events: u64,
-    slots: u64,
-    /// Per slot: visits started so far.
-    visits: Vec<u64>,
-    next: u64,
+    day: SiteDay,
+    visits: VisitSlots,
     paths: Vec<(PagePath, u64)>,
-    signup: EventType,
-    page_view: EventType,
 }
 
 impl Generator {
@@ -156,60 +148,17 @@ impl Generator {
         ensure!(day_events > 0, "--day-events must be > 0");
         let site = SiteId::parse(site).map_err(|e| anyhow::anyhow!("site: {e}"))?;
         let salt = site_salt(&site);
-        let slots = (day_events * SLOT_GAP_SECONDS / 86_400).max(1);
-        let mut generator = Self {
-            site,
-            salt,
-            day_start: date.midnight().assume_utc(),
-            day_events,
-            slots,
-            visits: vec![0; slots as usize],
-            next: 0,
+        Ok(Self {
+            day: SiteDay::new(site, salt, date),
+            visits: VisitSlots::new(salt, day_events, start, VisitEnd::OneIn(VISIT_LENGTH)),
             paths: paths(),
-            signup: EventType::parse("signup").expect("valid"),
-            page_view: EventType::parse(beacon_event::fields::PAGE_VIEW).expect("valid"),
-        };
-        for offset in 0..start {
-            generator.visit_of(offset);
-        }
-        generator.next = start;
-        Ok(generator)
-    }
-
-    /// The slot and visit number of the event at `offset`; must be called in offset order.
-    fn visit_of(&mut self, offset: u64) -> (u64, u64) {
-        let slot = offset % self.slots;
-        let step = offset / self.slots;
-        let previous = if step == 0 { None } else { Some(step - 1) };
-        // A visit ends after an event with probability 1/VISIT_LENGTH.
-        let starts = previous.is_none_or(|p| mix2(self.salt ^ slot, p) % VISIT_LENGTH == 0);
-        let visits = &mut self.visits[slot as usize];
-        if starts {
-            *visits += 1;
-        }
-        (slot, *visits - 1)
+        })
     }
 
     /// The next event and its position (partition 0, offset = its index in the day).
     pub fn next_event(&mut self, received_at: OffsetDateTime) -> anyhow::Result<(Event, Position)> {
-        let offset = self.next;
-        ensure!(
-            offset < self.day_events,
-            "offset {offset} is past the planned day of {} events (--day-events)",
-            self.day_events
-        );
-        self.next += 1;
-        let (slot, visit) = self.visit_of(offset);
-        let returning = visit >= RETURN_AFTER_VISITS
-            && mix2(self.salt ^ 0x7e7, (slot << 32) | visit) % RETURNING_EVERY == 0;
-        let identity = if returning {
-            visit - RETURN_AFTER_VISITS
-        } else {
-            visit
-        };
-        let who = mix2(self.salt ^ slot, identity);
-        let visitor =
-            VisitorId::parse(&format!("{who:016x}")).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (offset, who) = self.visits.next_visitor()?;
+        let salt = self.day.salt();
         let (source, referrer_domain) = pick(&SOURCES.map(|(s, d, w)| ((s, d), w)), mix2(who, 1));
         let context = Context {
             browser: pick(&BROWSERS, mix2(who, 2)).to_owned(),
@@ -227,7 +176,7 @@ impl Generator {
         };
         let path_index = {
             let total: u64 = self.paths.iter().map(|(_, w)| w).sum();
-            let mut at = mix2(self.salt ^ 0x9a7, offset) % total;
+            let mut at = mix2(salt ^ 0x9a7, offset) % total;
             self.paths
                 .iter()
                 .position(|(_, w)| {
@@ -237,34 +186,11 @@ impl Generator {
                 })
                 .unwrap_or(0)
         };
-        let nanos = i128::from(offset) * 86_400_000_000_000 / i128::from(self.day_events);
-        let timestamp = self.day_start + time::Duration::nanoseconds(nanos as i64);
-        let mut eid = [0u8; 16];
-        eid[..8].copy_from_slice(&self.salt.to_be_bytes());
-        eid[8..].copy_from_slice(&offset.to_be_bytes());
-        let event = Event {
-            eid: uuid::Builder::from_custom_bytes(eid).into_uuid(),
-            site_id: self.site.clone(),
-            event_type: if is_custom(offset) {
-                self.signup.clone()
-            } else {
-                self.page_view.clone()
-            },
-            path: self.paths[path_index].0.clone(),
-            visitor_id: visitor,
-            user_id: None,
-            timestamp,
-            received_at,
-            referrer: None,
-            screen_width: None,
-            props: None,
-            context,
-        };
-        let position = Position {
-            partition: 0,
-            offset: offset as i64,
-        };
-        Ok((event, position))
+        let day_events = i128::from(self.visits.day_events());
+        let nanos = i128::from(offset) * 86_400_000_000_000 / day_events;
+        let path = self.paths[path_index].0.clone();
+        self.day
+            .event(offset, who, path, nanos as i64, context, received_at)
     }
 }
 
@@ -273,11 +199,8 @@ pub struct SeedArgs {
     /// MongoDB URL (loopback only), with the database the services use.
     #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
     mongo: String,
-    #[arg(long, default_value = "bench-reports")]
-    site: String,
-    /// The UTC day the events happen on (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-11-02")]
-    date: String,
+    #[command(flatten)]
+    day: SeededDay,
     /// How many events the finished day holds: timestamps are spread so that this many fill
     /// the day (a smaller run covers its beginning). Keep it the same across continued runs.
     #[arg(long, default_value_t = 10_000_000)]
@@ -295,11 +218,22 @@ pub struct SeedArgs {
     mix: crate::mix::MixArgs,
 }
 
+/// The site-day `seed` fills and `reports`, `counts` and `tiers` read back: one definition, so
+/// that their defaults cannot drift apart.
+#[derive(Args)]
+pub struct SeededDay {
+    #[arg(long, default_value = "bench-reports")]
+    pub site: String,
+    /// The seeded UTC day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    pub date: String,
+}
+
 /// Stores events `start_offset..start_offset + events`; row: from, to, seconds, events/s.
 pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
     crate::probes::loopback(&args.mongo)?;
     ensure!(args.batch >= 1, "--batch must be >= 1");
-    let date = beacon_event::Day::parse_named(&args.date, "date")
+    let date = beacon_event::Day::parse_named(&args.day.date, "date")
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .start()
         .date();
@@ -316,9 +250,9 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         .context("creating indexes (is MongoDB up?)")?;
     // As the worker does at start: reports read tiered rollups once this has run.
     store.backfill_tiers().await?;
-    let mut generator = args
-        .mix
-        .generator(&args.site, date, args.day_events, args.start_offset)?;
+    let mut generator =
+        args.mix
+            .generator(&args.day.site, date, args.day_events, args.start_offset)?;
     // Raw events expire `retention` after they happened: keep them for the whole benchmark.
     let retention = time::Duration::days(3650);
     let started = Instant::now();
@@ -402,6 +336,38 @@ pub(crate) mod tests {
         let mut g = Generator::new("bench-reports", date!(2026 - 11 - 02), 10_000_000, 0).unwrap();
         let events: Vec<_> = (0..5000).map(|_| g.next_event(now).unwrap()).collect();
         assert_eq!(fingerprint(&events), 4_779_147_001_101_467_844);
+    }
+
+    /// The pinned day above has more slots than events, so no visit ends in it: these smaller
+    /// days (fingerprints taken before the visit slots moved to [`crate::visits`]) end visits and
+    /// bring visitors back, also when generated from an offset.
+    #[test]
+    fn the_bench_mix_visits_are_unchanged() {
+        let fingerprint_of = |n: u64, start: u64, take: u64| {
+            let mut g = Generator::new("s", date!(2026 - 11 - 02), n, start).unwrap();
+            let now = time::macros::datetime!(2026-11-03 00:00 UTC);
+            let events: Vec<_> = (0..take).map(|_| g.next_event(now).unwrap()).collect();
+            fingerprint(&events)
+        };
+        assert_eq!(fingerprint_of(100_000, 0, 3000), 14_413_739_949_916_306_387);
+        assert_eq!(
+            fingerprint_of(100_000, 2000, 1000),
+            1_541_734_473_345_211_557
+        );
+        assert_eq!(fingerprint_of(1000, 0, 1000), 13_214_223_385_472_983_789);
+        assert_eq!(fingerprint_of(1000, 700, 300), 11_155_606_792_014_305_876);
+        let mut g = Generator::new("s", date!(2026 - 11 - 02), 1000, 0).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let first: Vec<_> = (0..3).map(|_| g.next_event(now).unwrap().0).collect();
+        let paths: Vec<_> = first.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["/blog/post-6", "/contact", "/login"]);
+        assert!(first
+            .iter()
+            .all(|e| e.visitor_id.as_str() == "25123a2e7c20d23b"));
+        assert_eq!(
+            first[2].timestamp,
+            time::macros::datetime!(2026-11-02 0:02:52.8 UTC)
+        );
     }
 
     #[test]

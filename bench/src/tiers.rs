@@ -13,16 +13,14 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::probes::{ms, new_histogram};
+use crate::seed::SeededDay;
 
 #[derive(Args)]
 pub struct TiersArgs {
     #[arg(long, default_value = "mongodb://127.0.0.1:27017/beacon")]
     mongo: String,
-    #[arg(long, default_value = "bench-reports")]
-    site: String,
-    /// The seeded UTC day (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-11-02")]
-    date: String,
+    #[command(flatten)]
+    day: SeededDay,
     /// The day's events (for the table only).
     #[arg(long)]
     events: u64,
@@ -47,9 +45,10 @@ const BREAKDOWNS: [(&str, Dimension, Order); 5] = [
 /// Rows: events, breakdown, tiered p50, aggregated p50, ratio, documents read (tiered).
 pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
     let store = MongoStore::connect(&args.mongo).await?;
-    let day = Date::parse(&args.date, format_description!("[year]-[month]-[day]"))
+    let day = Date::parse(&args.day.date, format_description!("[year]-[month]-[day]"))
         .context("--date must be YYYY-MM-DD")?;
-    let site = SiteId::parse(&args.site).map_err(|e| anyhow::anyhow!("--site: {}", e.message))?;
+    let site =
+        SiteId::parse(&args.day.site).map_err(|e| anyhow::anyhow!("--site: {}", e.message))?;
     let page = Page { skip: 0, limit: 10 };
     let mut rows = Vec::new();
     for (label, dim, order) in BREAKDOWNS {

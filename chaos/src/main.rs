@@ -154,27 +154,7 @@ async fn main() -> Result<()> {
 }
 
 fn print_report(r: &Report) {
-    let v = &r.verdict;
-    println!(
-        "{} {}. {} — sent {}, acked {}, stored {}, /stats views {} (acked page views {}), /stats visitors {} (stored {}), lost {}, duplicates {}, 503s {}, other errors {}{}; {}; {:.0} s",
-        r.status(),
-        r.n,
-        r.name,
-        r.sent,
-        r.acked,
-        v.raw,
-        v.stats_views,
-        v.acked_views,
-        v.stats_visitors,
-        v.raw_visitors,
-        v.lost,
-        v.duplicates().max(0),
-        r.s503,
-        r.errors,
-        if r.error_detail.is_empty() { String::new() } else { format!(" ({})", r.error_detail) },
-        r.recovery,
-        r.wall_s
-    );
+    println!("{}", console_line(r));
     for f in &r.failures {
         println!("  failure: {f}");
     }
@@ -186,22 +166,47 @@ fn print_report(r: &Report) {
     }
 }
 
-fn table_row(r: &Report) -> String {
+/// The figures a report is judged by, in the order both [`console_line`] and [`table_row`] give
+/// them: one list, so that the console and the table cannot come to disagree.
+fn figures(r: &Report) -> [String; 10] {
     let v = &r.verdict;
+    [
+        r.sent.to_string(),
+        r.acked.to_string(),
+        v.raw.to_string(),
+        v.stats_views.to_string(),
+        v.acked_views.to_string(),
+        v.stats_visitors.to_string(),
+        v.raw_visitors.to_string(),
+        v.lost.to_string(),
+        v.duplicates().max(0).to_string(),
+        r.s503.to_string(),
+    ]
+}
+
+/// The report's first line on the console.
+fn console_line(r: &Report) -> String {
+    let [sent, acked, stored, views, acked_views, visitors, stored_visitors, lost, duplicates, s503] =
+        figures(r);
     format!(
-        "| {}. {} | {} | {} | {} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+        "{} {}. {} — sent {sent}, acked {acked}, stored {stored}, /stats views {views} (acked page views {acked_views}), /stats visitors {visitors} (stored {stored_visitors}), lost {lost}, duplicates {duplicates}, 503s {s503}, other errors {}{}; {}; {:.0} s",
+        r.status(),
         r.n,
         r.name,
-        r.sent,
-        r.acked,
-        v.raw,
-        v.stats_views,
-        v.acked_views,
-        v.stats_visitors,
-        v.raw_visitors,
-        v.lost,
-        v.duplicates().max(0),
-        r.s503,
+        r.errors,
+        if r.error_detail.is_empty() { String::new() } else { format!(" ({})", r.error_detail) },
+        r.recovery,
+        r.wall_s
+    )
+}
+
+fn table_row(r: &Report) -> String {
+    let [sent, acked, stored, views, acked_views, visitors, stored_visitors, lost, duplicates, s503] =
+        figures(r);
+    format!(
+        "| {}. {} | {sent} | {acked} | {stored} | {views} / {acked_views} | {visitors} / {stored_visitors} | {lost} | {duplicates} | {s503} | {} | {} | {} |",
+        r.n,
+        r.name,
         if r.error_detail.is_empty() {
             "0".to_owned()
         } else {
@@ -214,4 +219,91 @@ fn table_row(r: &Report) -> String {
             _ => "pass",
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::Verdict;
+
+    /// The console line and the table row as they read before they shared [`figures`].
+    #[test]
+    fn a_failed_report_reads_as_before() {
+        let verdict = Verdict {
+            raw: 1189,
+            lost: 1,
+            stats_views: 1150,
+            raw_views: 1140,
+            acked_views: 1139,
+            stats_visitors: 77,
+            raw_visitors: 78,
+            ..Verdict::default()
+        };
+        let failed = Report {
+            n: 3,
+            name: "restart the broker",
+            sent: 1200,
+            acked: 1190,
+            s503: 4,
+            errors: 6,
+            error_detail: "5 refused, 1 reset".to_owned(),
+            verdict,
+            recovery: "lag peak 300".to_owned(),
+            failures: vec!["lost one".to_owned()],
+            wall_s: 42.4,
+            ..Report::default()
+        };
+        assert_eq!(
+            console_line(&failed),
+            "FAIL 3. restart the broker — sent 1200, acked 1190, stored 1189, /stats views 1150 (acked page views 1139), /stats visitors 77 (stored 78), lost 1, duplicates 10, 503s 4, other errors 6 (5 refused, 1 reset); lag peak 300; 42 s"
+        );
+        assert_eq!(
+            table_row(&failed),
+            "| 3. restart the broker | 1200 | 1190 | 1189 | 1150 / 1139 | 77 / 78 | 1 | 10 | 4 | 6 (5 refused, 1 reset) | lag peak 300 | **FAIL** |"
+        );
+    }
+
+    /// Views missing from the rollups show as no duplicates, and a blocked scenario says why.
+    #[test]
+    fn a_passed_and_a_blocked_report_read_as_before() {
+        let passed = Report {
+            n: 1,
+            name: "x",
+            sent: 10,
+            acked: 10,
+            verdict: Verdict {
+                raw: 10,
+                stats_views: 9,
+                raw_views: 11,
+                acked_views: 9,
+                ..Verdict::default()
+            },
+            recovery: "ok".to_owned(),
+            wall_s: 3.6,
+            ..Report::default()
+        };
+        assert_eq!(
+            console_line(&passed),
+            "PASS 1. x — sent 10, acked 10, stored 10, /stats views 9 (acked page views 9), /stats visitors 0 (stored 0), lost 0, duplicates 0, 503s 0, other errors 0; ok; 4 s"
+        );
+        assert_eq!(
+            table_row(&passed),
+            "| 1. x | 10 | 10 | 10 | 9 / 9 | 0 / 0 | 0 | 0 | 0 | 0 | ok | pass |"
+        );
+        let blocked = Report {
+            n: 2,
+            name: "y",
+            errors: 3,
+            blocked: Some("stand-in".to_owned()),
+            ..Report::default()
+        };
+        assert_eq!(
+            console_line(&blocked),
+            "BLOCKED 2. y — sent 0, acked 0, stored 0, /stats views 0 (acked page views 0), /stats visitors 0 (stored 0), lost 0, duplicates 0, 503s 0, other errors 3; ; 0 s"
+        );
+        assert_eq!(
+            table_row(&blocked),
+            "| 2. y | 0 | 0 | 0 | 0 / 0 | 0 / 0 | 0 | 0 | 0 | 0 |  | blocked by the stand-in (below) |"
+        );
+    }
 }

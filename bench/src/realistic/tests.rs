@@ -164,3 +164,44 @@ fn a_large_enough_day_shows_nearly_every_path() {
     assert!(expected > 19_900.0, "{expected}");
     assert!((seen as f64 / expected - 1.0).abs() < 0.005, "{seen} paths");
 }
+
+/// The realistic mix's figures in docs/benchmarks.md stay comparable only while its events do:
+/// fingerprints taken before its visit slots moved to [`crate::visits`], on a busy day (every
+/// event a visit's first) and on small ones (visits end, visitors return), also from an offset.
+#[test]
+fn the_realistic_mix_is_unchanged() {
+    let fingerprint = |site: &str, n: u64, start: u64, take: u64| {
+        crate::seed::tests::fingerprint(&day(site, n, start, take, &Sizes::for_day(n)))
+    };
+    assert_eq!(
+        fingerprint("bench-reports", 10_000_000, 0, 5000),
+        11_559_522_425_514_681_873
+    );
+    assert_eq!(
+        fingerprint("s", 100_000, 0, 3000),
+        5_029_081_872_769_496_550
+    );
+    assert_eq!(fingerprint("s", 1000, 0, 1000), 15_816_523_950_763_299_694);
+    assert_eq!(fingerprint("s", 1000, 700, 300), 14_977_367_373_222_531_463);
+    let first = day("s", 1000, 0, 5, &Sizes::for_day(1000));
+    let paths: Vec<_> = first.iter().map(|(e, _)| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/pricing?ref=nav&page=5",
+            "/guides/page-319?ref=nav&page=6",
+            "/tags/page-903",
+            "/tags/page-383?ref=nav&page=5",
+            "/news/page-19"
+        ]
+    );
+    let visitors: Vec<_> = first.iter().map(|(e, _)| e.visitor_id.as_str()).collect();
+    let (one, two, three) = ("28d9fa093d36ada1", "dcd5e92b00d957df", "1744c571f1eb6bf5");
+    assert_eq!(visitors, [one, one, two, two, three]);
+    let midnight = DAY.midnight().assume_utc();
+    let millis: Vec<_> = first
+        .iter()
+        .map(|(e, _)| (e.timestamp - midnight).whole_milliseconds())
+        .collect();
+    assert_eq!(millis, [0, 184_500, 369_000, 553_500, 738_000]);
+}
