@@ -20,8 +20,23 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use beacon_event::SiteId;
+use futures::future::BoxFuture;
 
 use super::{Site, Sites};
+use crate::store::StoreError;
+
+/// Where the cache learns registrations: [`Sites`] (MongoDB) in the services; unit tests use
+/// one held in memory.
+pub trait SiteSource: Send + Sync + 'static {
+    /// The registered sites among `ids`.
+    fn get_many<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<Vec<Site>, StoreError>>;
+}
+
+impl SiteSource for Sites {
+    fn get_many<'a>(&'a self, ids: &'a [String]) -> BoxFuture<'a, Result<Vec<Site>, StoreError>> {
+        Box::pin(Sites::get_many(self, ids))
+    }
+}
 
 /// How long an answer is used before it is refreshed.
 pub const TTL: Duration = Duration::from_secs(30);
@@ -39,7 +54,7 @@ pub struct SiteCache {
 }
 
 struct Inner {
-    sites: Sites,
+    sites: Box<dyn SiteSource>,
     ttl: Duration,
     entries: RwLock<HashMap<String, Entry>>,
 }
@@ -56,10 +71,10 @@ struct Entry {
 pub type Resolved = HashMap<String, Arc<Site>>;
 
 impl SiteCache {
-    pub fn new(sites: Sites, ttl: Duration) -> Self {
+    pub fn new(sites: impl SiteSource, ttl: Duration) -> Self {
         Self {
             inner: Some(Arc::new(Inner {
-                sites,
+                sites: Box::new(sites),
                 ttl,
                 entries: RwLock::new(HashMap::new()),
             })),
@@ -185,6 +200,8 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use crate::store::MongoStore;
 
@@ -205,6 +222,44 @@ mod tests {
             links: Vec::new(),
             created_at: None,
         }
+    }
+
+    /// Registrations held in memory, counting the lookups.
+    #[derive(Default)]
+    struct Registry {
+        sites: Vec<Site>,
+        lookups: AtomicUsize,
+    }
+
+    impl SiteSource for Arc<Registry> {
+        fn get_many<'a>(
+            &'a self,
+            ids: &'a [String],
+        ) -> BoxFuture<'a, Result<Vec<Site>, StoreError>> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            let found = self
+                .sites
+                .iter()
+                .filter(|s| ids.contains(&s.id))
+                .cloned()
+                .collect();
+            Box::pin(std::future::ready(Ok(found)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_s_sites_are_looked_up_once_then_answered_from_memory() {
+        let registry = Arc::new(Registry {
+            sites: vec![site("shop")],
+            ..Registry::default()
+        });
+        let cache = SiteCache::new(registry.clone(), TTL);
+        let first = cache.resolve(["shop", "blog", "shop"]).await;
+        assert_eq!(first.keys().collect::<Vec<_>>(), ["shop"]);
+        // Registered or not, both answers are remembered: no second lookup within the TTL.
+        let again = cache.resolve(["blog", "shop"]).await;
+        assert!(again.contains_key("shop") && !again.contains_key("blog"));
+        assert_eq!(registry.lookups.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
