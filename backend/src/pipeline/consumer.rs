@@ -156,6 +156,8 @@ pub fn group_progress(config: &Config) -> Result<Option<Vec<PartitionProgress>>,
 pub struct EventConsumer {
     inner: StreamConsumer<RebalanceCounter>,
     topic: String,
+    /// Joined with a `group.instance.id`.
+    is_static: bool,
     /// The rebalance count the worker has been told about.
     seen_rebalances: AtomicU64,
 }
@@ -165,7 +167,8 @@ impl EventConsumer {
     /// `static_member`: join with `WORKER_INSTANCE_ID` as `group.instance.id`, if it is set.
     pub fn subscribe(config: &Config, static_member: bool) -> Result<Self, KafkaError> {
         let mut client = super::client_config(&config.kafka_broker, "beacon-worker");
-        if let Some(id) = config.worker_instance_id.as_ref().filter(|_| static_member) {
+        let instance = config.worker_instance_id.as_ref().filter(|_| static_member);
+        if let Some(id) = instance {
             client.set("group.instance.id", id);
         }
         let inner: StreamConsumer<RebalanceCounter> = client
@@ -189,6 +192,7 @@ impl EventConsumer {
         Ok(Self {
             inner,
             topic: config.kafka_topic.clone(),
+            is_static: instance.is_some(),
             seen_rebalances: AtomicU64::new(0),
         })
     }
@@ -326,6 +330,11 @@ impl EventConsumer {
             })
             .collect();
         Some(view)
+    }
+
+    /// Whether this member joined with static membership (`group.instance.id`).
+    pub fn is_static(&self) -> bool {
+        self.is_static
     }
 
     /// Whether this member has partitions assigned (local state, no broker round trip).
