@@ -5,7 +5,7 @@
 
 use beacon_event::Event;
 use mongodb::bson::{Bson, DateTime, Document};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::bson::date;
 use crate::rollup::{Dimension, Position, VisitTag};
@@ -117,11 +117,20 @@ pub(super) fn origin(src: Option<StoredPosition>) -> Position {
     )
 }
 
+/// `src` as stored, or `None` when it is absent or not a position (a document written by
+/// other means): such an event then matches no record, like one stored before positions were
+/// recorded, and is never taken for an event that was not stored.
+fn lenient_origin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredPosition>, D::Error> {
+    let value = Option::<Bson>::deserialize(d)?;
+    Ok(value.and_then(|b| mongodb::bson::from_bson(b).ok()))
+}
+
 /// What [`super::MongoStore::stored_positions`] reads of a raw event.
 #[derive(Debug, Deserialize)]
 pub(super) struct EventOrigin {
     #[serde(rename = "_id")]
     pub id: String,
+    #[serde(default, deserialize_with = "lenient_origin")]
     pub src: Option<StoredPosition>,
 }
 
@@ -192,6 +201,7 @@ pub(super) struct RawEventDocument {
     pub event_type: String,
     pub path: String,
     pub ts: DateTime,
+    #[serde(default, deserialize_with = "lenient_origin")]
     pub src: Option<StoredPosition>,
     #[serde(default)]
     pub s: StoredVisit,
@@ -285,5 +295,26 @@ mod tests {
         assert_eq!(origin(read.src), position);
         assert_eq!(read.s, StoredVisit::of(&visit));
         assert_eq!(origin(None).offset, -1);
+    }
+
+    #[test]
+    fn an_event_without_a_readable_origin_still_reads_and_matches_no_record() {
+        use mongodb::bson::doc;
+        let unknown = Position {
+            partition: -1,
+            offset: -1,
+        };
+        for src in [
+            None,
+            Some(Bson::from("p1o9")),
+            Some(doc! { "p": "x" }.into()),
+        ] {
+            let mut d = doc! { "_id": "e1" };
+            if let Some(src) = src {
+                d.insert("src", src);
+            }
+            let found: EventOrigin = mongodb::bson::from_document(d).unwrap();
+            assert_eq!((found.id.as_str(), origin(found.src)), ("e1", unknown));
+        }
     }
 }
