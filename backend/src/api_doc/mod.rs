@@ -12,16 +12,12 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::path::PathItem;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::{Server, ServerBuilder};
 use utoipa::OpenApi;
 
 use crate::http::{ErrorBody, Health, Readiness};
 use crate::ingest::{Accepted, BatchRejected, Received, Rejected};
-
-/// Where `docs/openapi.json` lives, from this crate.
-pub const COMMITTED: &str = include_str!("../../../docs/openapi.json");
 
 #[derive(OpenApi)]
 #[openapi(
@@ -81,7 +77,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/metrics", every.to_vec()),
     ] {
         if let Some(item) = doc.paths.paths.get_mut(path) {
-            set_servers(item, servers);
+            item.servers = Some(servers);
         }
     }
     if let Some(components) = doc.components.as_mut() {
@@ -95,10 +91,6 @@ fn server(url: &str, description: &str) -> Server {
         .url(url)
         .description(Some(description))
         .build()
-}
-
-fn set_servers(item: &mut PathItem, servers: Vec<Server>) {
-    item.servers = Some(servers);
 }
 
 fn site_key() -> SecurityScheme {

@@ -7,7 +7,7 @@ use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder,
 use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::IntoParams;
 
-use super::wire::{schema_ref, NOT_CONTROL};
+use super::wire::{control_chars, schema_ref};
 use crate::report::query as limits;
 use crate::report::Metric;
 use crate::rollup::Dimension;
@@ -158,9 +158,9 @@ fn days() -> Parameter {
 fn filters() -> Parameter {
     let names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
     let one = format!(
-        "({})(==|!=)[^;{}]{{0,{}}}",
+        "({})(==|!=){}{{0,{}}}",
         names.join("|"),
-        &NOT_CONTROL[2..NOT_CONTROL.len() - 1],
+        concat!("[^;", control_chars!(), "]"),
         limits::MAX_FILTER_VALUE_CHARS
     );
     let pattern = format!("^$|^{one}(;{one}){{0,{}}}$", limits::MAX_FILTERS - 1);

@@ -3,7 +3,10 @@ use std::collections::BTreeSet;
 use beacon_event::fields::names;
 use serde_json::Value;
 
-use super::{json, COMMITTED};
+use super::json;
+
+/// `docs/openapi.json` as committed.
+const COMMITTED: &str = include_str!("../../../docs/openapi.json");
 use crate::report::query::{accepts, Metric};
 use crate::rollup::Dimension;
 

@@ -17,8 +17,16 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::report::ReportedDay;
 use crate::rollup::Dimension;
 
-/// One character that is not a control character (C0, DEL or C1), as a regex class.
-pub const NOT_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
+/// The control characters (C0, DEL and C1), as the inside of a regex class.
+macro_rules! control_chars {
+    () => {
+        r"\u0000-\u001f\u007f-\u009f"
+    };
+}
+pub(crate) use control_chars;
+
+/// One character that is not a control character, as a regex class.
+pub const NOT_CONTROL: &str = concat!("[^", control_chars!(), "]");
 
 /// A reference to a schema of `components/schemas`.
 pub fn schema_ref(name: &str) -> RefOr<Schema> {

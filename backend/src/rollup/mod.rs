@@ -161,8 +161,13 @@ impl Contributions {
 
     /// The highest offset per partition among these deltas.
     pub fn last_offsets(&self) -> BTreeMap<i32, i64> {
+        Self::last_offsets_in(&[self])
+    }
+
+    /// [`Contributions::last_offsets`] over several sets written together.
+    pub fn last_offsets_in(parts: &[&Contributions]) -> BTreeMap<i32, i64> {
         let mut last = BTreeMap::new();
-        for run in self.by_key.values().flatten() {
+        for run in parts.iter().flat_map(|p| p.by_key.values().flatten()) {
             let mark = last.entry(run.partition).or_insert(run.last);
             *mark = (*mark).max(run.last);
         }
@@ -171,4 +176,4 @@ impl Contributions {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

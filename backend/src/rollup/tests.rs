@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::*;
 
-fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDateTime) -> Event {
+/// An event of site `s`; visitor `a` comes from Google. Also used by the worker's batch tests.
+pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDateTime) -> Event {
     Event {
         eid: Uuid::from_u128(n),
         site_id: SiteId::parse("s").unwrap(),

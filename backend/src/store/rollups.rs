@@ -35,12 +35,8 @@ impl MongoStore {
     /// Adds every delta of `parts` not yet in its document, each document in one statement
     /// however many parts have deltas for it. Returns how many documents changed.
     pub async fn apply_rollups(&self, parts: &[&Contributions]) -> Result<usize, StoreError> {
-        let mut last = BTreeMap::new();
-        for (p, o) in parts.iter().flat_map(|c| c.last_offsets()) {
-            let mark = last.entry(p).or_insert(o);
-            *mark = (*mark).max(o);
-        }
-        self.record_rollup_marks(&last).await?;
+        self.record_rollup_marks(&Contributions::last_offsets_in(parts))
+            .await?;
         let mut by_collection: BTreeMap<&str, BTreeSet<&RollupKey>> = BTreeMap::new();
         for key in parts.iter().flat_map(|p| p.keys()) {
             by_collection

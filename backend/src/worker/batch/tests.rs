@@ -6,10 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
 
-use beacon_event::event::Context;
-use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use beacon_event::Event;
 use time::macros::datetime;
-use uuid::Uuid;
 
 use super::*;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
@@ -41,7 +39,7 @@ impl MemoryStore {
 
     fn add_rollups(&self, parts: &[&Contributions]) -> Result<usize, StoreError> {
         let mut marks = self.marks.lock().unwrap();
-        for (p, o) in parts.iter().flat_map(|c| c.last_offsets()) {
+        for (p, o) in Contributions::last_offsets_in(parts) {
             let mark = marks.entry(p).or_insert(o);
             *mark = (*mark).max(o);
         }
@@ -141,23 +139,9 @@ impl StateStore for MemoryStore {
 
 fn event(n: u128, visitor: &str, kind: &str, minute: i64, bot: bool) -> Event {
     let at = datetime!(2026-11-25 10:00 UTC) + time::Duration::minutes(minute);
-    Event {
-        eid: Uuid::from_u128(n),
-        site_id: SiteId::parse("s").unwrap(),
-        event_type: EventType::parse(kind).unwrap(),
-        path: PagePath::parse("/").unwrap(),
-        visitor_id: VisitorId::parse(visitor).unwrap(),
-        user_id: None,
-        timestamp: at,
-        received_at: at,
-        referrer: None,
-        screen_width: None,
-        props: None,
-        context: Context {
-            bot,
-            ..Context::default()
-        },
-    }
+    let mut event = crate::rollup::tests::event(n, visitor, kind, "/", at);
+    event.context.bot = bot;
+    event
 }
 
 fn at(offset: i64) -> Position {
