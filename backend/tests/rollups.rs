@@ -142,6 +142,34 @@ async fn replays_with_any_batch_boundaries_count_every_event_once() {
     let _ = replayed.database().drop().await;
 }
 
+#[tokio::test]
+async fn a_stored_event_whose_origin_cannot_be_read_is_never_counted_again() {
+    let events = generated(40, 11);
+    let retention = Duration::days(30);
+    let store = single_pass(&events).await;
+    let before = rollup_counters(&store).await;
+    // A raw event whose `src` is not a position (written by other means).
+    let human = events.iter().find(|(e, _)| !e.context.bot).unwrap().clone();
+    store
+        .database()
+        .collection::<Document>("events")
+        .update_one(
+            doc! { "_id": human.0.eid.to_string() },
+            doc! { "$set": { "src": "unreadable" } },
+        )
+        .await
+        .unwrap();
+    // Its record again, and the same eid in a later record: both find it stored.
+    let mut later = human.clone();
+    later.1.offset += 1000;
+    for record in [human, later] {
+        let outcome = store_batch(&store, &[record], retention).await.unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (0, 1));
+    }
+    assert_eq!(rollup_counters(&store).await, before);
+    let _ = store.database().drop().await;
+}
+
 /// The numbers the reports must show, computed here from what was sent.
 #[derive(Debug, Default, PartialEq)]
 struct Truth {
