@@ -336,6 +336,54 @@ async fn a_store_for_another_database_writes_there_and_only_there() {
     let _ = base.database().drop().await;
 }
 
+#[tokio::test]
+async fn marks_only_rise_and_the_last_checkpoint_reads_back() {
+    let store = fresh_store().await;
+    assert!(store.rollup_marks().await.unwrap().is_empty());
+    assert_eq!(store.last_checkpoint().await.unwrap(), None);
+    store
+        .record_rollup_marks(&BTreeMap::from([(0, 40), (3, 7)]))
+        .await
+        .unwrap();
+    store
+        .record_rollup_marks(&BTreeMap::from([(0, 12), (1, 5)]))
+        .await
+        .unwrap();
+    let marks = store.rollup_marks().await.unwrap();
+    assert_eq!(marks, BTreeMap::from([(0, 40), (1, 5), (3, 7)]));
+    let before = mongodb::bson::DateTime::now();
+    store.record_checkpoint(1234).await.unwrap();
+    let last = store.last_checkpoint().await.unwrap().unwrap();
+    assert_eq!(last.records, 1234);
+    assert!(last.at >= before, "{last:?}");
+    let _ = store.database().drop().await;
+}
+
+#[tokio::test]
+async fn a_refused_write_is_told_apart_from_a_lost_race() {
+    let store = fresh_store().await;
+    let events = generated(5, 9);
+    store_batch(&store, &events, Duration::days(30))
+        .await
+        .unwrap();
+    // A site total whose counter is no longer a number: `$inc` is refused, not raced.
+    let rollups = store.database().collection::<Document>("rollups_daily");
+    rollups
+        .update_many(
+            doc! { "dim": "total" },
+            doc! { "$set": { "views": "many" } },
+        )
+        .await
+        .unwrap();
+    let more: Vec<(Event, Position)> = generated(10, 9).into_iter().skip(5).collect();
+    let failed = store_batch(&store, &more, Duration::days(30)).await;
+    assert!(
+        matches!(failed, Err(StoreError::Rejected { .. })),
+        "{failed:?}"
+    );
+    let _ = store.database().drop().await;
+}
+
 /// Every visitor state document, by id, without `expire_at` (it depends on when it was saved).
 async fn visitor_states(store: &MongoStore) -> BTreeMap<String, Document> {
     let docs: Vec<Document> = store

@@ -101,19 +101,18 @@ async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, Repor
     let (from, until) = q.instants();
     Ok(match q.interval {
         Interval::Day => {
-            let by_day: BTreeMap<String, Counters> = match &source {
+            let by_day: BTreeMap<Date, Counters> = match &source {
                 Source::Rollups => store
                     .daily_totals(site, q.from, q.to)
                     .await?
                     .into_iter()
                     .collect(),
-                Source::Scan(scan) => scan.series(|t| t.date().to_string()),
+                Source::Scan(scan) => scan.series(|t| t.date()),
             };
             days(q.from, q.to)
                 .map(|d| {
-                    let label = d.to_string();
-                    let c = by_day.get(&label).copied().unwrap_or_default();
-                    render::point(label, &c)
+                    let c = by_day.get(&d).copied().unwrap_or_default();
+                    render::point(d.to_string(), &c)
                 })
                 .collect()
         }

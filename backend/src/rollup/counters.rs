@@ -9,21 +9,32 @@ use super::Dimension;
 /// The additive counters every rollup document carries. Signed: a visit that gets a second page
 /// stops being a bounce, and a moving exit page leaves one value for another, so some
 /// contributions are negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Stored under these field names; read leniently (an absent counter is 0, and any number
+/// type counts, as a document edited by hand in a shell holds doubles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counters {
     /// `page_view` events.
+    #[serde(deserialize_with = "count")]
     pub views: i64,
     /// All events, page views included.
+    #[serde(deserialize_with = "count")]
     pub events: i64,
     /// Distinct visitors (each counted once per document).
+    #[serde(deserialize_with = "count")]
     pub visitors: i64,
     /// Visits (sessions) started.
+    #[serde(deserialize_with = "count")]
     pub visits: i64,
     /// Visits with a single event.
+    #[serde(deserialize_with = "count")]
     pub bounces: i64,
     /// Sum of visit durations, in seconds.
+    #[serde(deserialize_with = "count")]
     pub duration: i64,
     /// Events from bots and scripts, filtered out of everything else.
+    #[serde(deserialize_with = "count")]
     pub bots: i64,
 }
 
@@ -60,6 +71,23 @@ impl Counters {
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// A stored count: any BSON number, a double truncated (only a hand-edited document has one);
+/// anything else counts 0, so one damaged document cannot fail a report or a worker's read.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match serde::Deserialize::deserialize(d)? {
+        Number::Int(n) => n,
+        Number::Float(f) => f as i64,
+        Number::Other(_) => 0,
+    })
 }
 
 impl AddAssign for Counters {

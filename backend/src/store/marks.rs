@@ -6,10 +6,21 @@
 use std::collections::BTreeMap;
 
 use mongodb::bson::{doc, Document};
+use serde::Deserialize;
 
+use super::rollup_documents::by_partition;
 use super::{MongoStore, StoreError, META};
 
 const ROLLUP_MARKS: &str = "rollup_marks";
+
+/// The marks document: `_id` and one field per partition, its mark.
+#[derive(Debug, Deserialize)]
+struct MarksDocument {
+    #[serde(rename = "_id")]
+    _id: String,
+    #[serde(flatten)]
+    marks: BTreeMap<String, i64>,
+}
 
 impl MongoStore {
     /// Raises the mark of each partition to at least `last` (its highest offset about to be
@@ -35,13 +46,9 @@ impl MongoStore {
     pub async fn rollup_marks(&self) -> Result<BTreeMap<i32, i64>, StoreError> {
         let found = self
             .db
-            .collection::<Document>(META)
+            .collection::<MarksDocument>(META)
             .find_one(doc! { "_id": ROLLUP_MARKS })
             .await?;
-        Ok(found
-            .iter()
-            .flat_map(|d| d.iter())
-            .filter_map(|(p, o)| Some((p.parse().ok()?, super::bson::bson_int(o)?)))
-            .collect())
+        Ok(found.map(|d| by_partition(&d.marks)).unwrap_or_default())
     }
 }

@@ -7,13 +7,14 @@
 //! visitor; `meta`, the worker's marks and checkpoints; `salts`, the visitor-id salts.
 //!
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
-//! `visitors` (visitor states), `writes` (the write commands both use), `marks`, `reports` and
-//! `top` (reading counters), `salts`, `status`; `bson` has the value conversions they share.
+//! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the write commands both use), `marks`, `reports` and
+//! `top` (reading counters), `salts`, `status`; `bson` has the values they share.
 
 mod bson;
 mod documents;
 mod marks;
 mod reports;
+mod rollup_documents;
 mod rollups;
 mod salts;
 mod seams;
@@ -210,12 +211,11 @@ impl MongoStore {
         if eids.is_empty() {
             return Ok(Default::default());
         }
-        let docs = self
+        let found: Vec<EventOrigin> = self
             .find_by_ids(EVENTS, eids, Some(doc! { "src": 1 }))
             .await?;
-        Ok(docs
+        Ok(found
             .into_iter()
-            .filter_map(|d| mongodb::bson::from_document::<EventOrigin>(d).ok())
             .map(|found| (found.id, documents::origin(found.src)))
             .collect())
     }
@@ -258,17 +258,16 @@ impl MongoStore {
         }
     }
 
-    /// Every document of `collection` that `filter` matches.
-    pub(crate) async fn find_all(
+    /// Every document of `collection` that `filter` matches, read as `T`.
+    pub(crate) async fn find_all<T>(
         &self,
         collection: &str,
         filter: Document,
-    ) -> Result<Vec<Document>, StoreError> {
-        let found = self
-            .db
-            .collection::<Document>(collection)
-            .find(filter)
-            .await?;
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync,
+    {
+        let found = self.db.collection::<T>(collection).find(filter).await?;
         Ok(found.try_collect().await?)
     }
 
@@ -279,18 +278,21 @@ impl MongoStore {
     /// against the whole `$in` list, so one lookup costs ids² comparisons (profile in
     /// docs/benchmarks.md). Real MongoDB is indifferent to the split; it costs a few more
     /// round trips on a warm connection.
-    pub(crate) async fn find_by_ids(
+    pub(crate) async fn find_by_ids<T>(
         &self,
         collection: &str,
         ids: &[String],
         projection: Option<Document>,
-    ) -> Result<Vec<Document>, StoreError> {
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync,
+    {
         use futures::future::{BoxFuture, FutureExt};
         use futures::StreamExt;
-        let collection = self.db.collection::<Document>(collection);
+        let collection = self.db.collection::<T>(collection);
         // Boxed: an iterator of `async` blocks made by a closure would make the worker's future
         // fail rustc's higher-ranked `Send` check where it is spawned.
-        let lookups: Vec<BoxFuture<'_, Result<Vec<Document>, mongodb::error::Error>>> = ids
+        let lookups: Vec<BoxFuture<'_, Result<Vec<T>, mongodb::error::Error>>> = ids
             .chunks(IDS_PER_QUERY)
             .map(|chunk| {
                 let find = collection.find(doc! { "_id": { "$in": chunk } });
@@ -298,10 +300,10 @@ impl MongoStore {
                     Some(fields) => find.projection(fields.clone()),
                     None => find,
                 };
-                async move { find.await?.try_collect::<Vec<Document>>().await }.boxed()
+                async move { find.await?.try_collect::<Vec<T>>().await }.boxed()
             })
             .collect();
-        let found: Vec<Vec<Document>> = futures::stream::iter(lookups)
+        let found: Vec<Vec<T>> = futures::stream::iter(lookups)
             .buffer_unordered(QUERIES_IN_FLIGHT)
             .try_collect()
             .await?;

@@ -9,8 +9,9 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
-use super::bson::{counters, date, day_range};
+use super::bson::{date, day_range};
 use super::documents::{RawEventDocument, StoredVisit};
+use super::rollup_documents::{GroupedRow, RollupDocument};
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position};
 
@@ -126,12 +127,12 @@ impl MongoStore {
         site: &SiteId,
         from: Date,
         to: Date,
-    ) -> Result<Vec<(String, Counters)>, StoreError> {
+    ) -> Result<Vec<(Date, Counters)>, StoreError> {
         let filter = doc! { "site": site.as_str(), "dim": "total", "day": day_range(from, to) };
-        let docs = self.find_all(DAILY, filter).await?;
+        let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
         Ok(docs
-            .iter()
-            .filter_map(|d| Some((d.get_str("day").ok()?.to_owned(), counters(d))))
+            .into_iter()
+            .filter_map(|d| Some((d.date()?, d.counters)))
             .collect())
     }
 
@@ -144,15 +145,10 @@ impl MongoStore {
     ) -> Result<Vec<(i64, Counters)>, StoreError> {
         let filter =
             doc! { "site": site.as_str(), "hour": { "$gte": date(from), "$lt": date(until) } };
-        let docs = self.find_all(HOURLY, filter).await?;
+        let docs: Vec<RollupDocument> = self.find_all(HOURLY, filter).await?;
         Ok(docs
-            .iter()
-            .filter_map(|d| {
-                Some((
-                    d.get_datetime("hour").ok()?.timestamp_millis() / 1000,
-                    counters(d),
-                ))
-            })
+            .into_iter()
+            .filter_map(|d| Some((d.hour?.timestamp_millis() / 1000, d.counters)))
             .collect())
     }
 
@@ -187,20 +183,19 @@ impl MongoStore {
         pipeline.push(doc! { "$sort": order.keys() });
         pipeline.push(doc! { "$skip": page.skip as i64 });
         pipeline.push(doc! { "$limit": page.limit as i64 });
-        let docs: Vec<Document> = self
+        let rows: Vec<GroupedRow> = self
             .db
             .collection::<Document>(DAILY)
             .aggregate(pipeline)
+            .with_type::<GroupedRow>()
             .await?
             .try_collect()
             .await?;
-        Ok(docs
-            .iter()
-            .filter_map(|d| {
-                Some(Row {
-                    value: d.get_str("_id").ok()?.to_owned(),
-                    counters: counters(d),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| Row {
+                value: r.value,
+                counters: r.counters,
             })
             .collect())
     }

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::bson::{self, doc, Document};
 
-use super::bson::{bson_int, counters};
+use super::rollup_documents::{RollupDocument, RollupIdentity};
 use super::{top, MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Bucket, Contributions, Counters, RollupKey};
 
@@ -19,16 +19,6 @@ fn collection_of(key: &RollupKey) -> &'static str {
         Bucket::Day(_) => DAILY,
         Bucket::Hour(_) => HOURLY,
     }
-}
-
-fn watermarks(doc: &Document) -> BTreeMap<i32, i64> {
-    doc.get_document("wm")
-        .map(|wm| {
-            wm.iter()
-                .filter_map(|(p, o)| Some((p.parse().ok()?, bson_int(o)?)))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl MongoStore {
@@ -56,14 +46,11 @@ impl MongoStore {
                     fields.insert(*f, 1);
                 });
             }
-            let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = self
-                .find_by_ids(name, &ids, Some(fields))
-                .await?
+            let found: Vec<RollupDocument> = self.find_by_ids(name, &ids, Some(fields)).await?;
+            let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = found
                 .into_iter()
-                .filter_map(|d| {
-                    let id = d.get_str("_id").ok()?.to_owned();
-                    Some((id, (watermarks(&d), counters(&d))))
-                })
+                .map(|d| (d.watermarks(), d.counters, d.id))
+                .map(|(wm, counters, id)| (id, (wm, counters)))
                 .collect();
             let mut statements = Vec::new();
             for (key, id) in keys.into_iter().zip(ids) {
@@ -80,7 +67,7 @@ impl MongoStore {
                 };
                 counters += sum;
                 let tier = tiered.then(|| top::tier(&counters));
-                statements.push(rollup_statement(key, id, &before, &sum, &marks, tier));
+                statements.push(rollup_statement(key, id, &before, &sum, &marks, tier)?);
             }
             changed += statements.len();
             self.update_all(name, statements).await?;
@@ -96,7 +83,7 @@ fn rollup_statement(
     sum: &Counters,
     marks: &BTreeMap<i32, i64>,
     tier: Option<i64>,
-) -> Document {
+) -> Result<Document, StoreError> {
     let mut q = doc! { "_id": &id };
     let mut set = Document::new();
     for (p, offset) in marks {
@@ -110,19 +97,15 @@ fn rollup_statement(
     if let Some(t) = tier {
         set.insert(top::TIER, t);
     }
-    let inc: Document = Counters::FIELDS
-        .iter()
-        .zip(sum.values())
-        .map(|(f, v)| ((*f).to_owned(), Bson::Int64(v)))
-        .collect();
-    let mut on_insert = doc! { "site": &key.site, "dim": key.dim_name(), "value": &key.value };
-    match key.bucket {
-        Bucket::Day(day) => on_insert.insert("day", day.to_string()),
-        Bucket::Hour(s) => on_insert.insert("hour", DateTime::from_millis(s * 1000)),
-    };
-    doc! {
+    let inc = typed(sum)?;
+    let on_insert = typed(&RollupIdentity::of(key))?;
+    Ok(doc! {
         "q": q,
         "u": { "$inc": inc, "$set": set, "$setOnInsert": on_insert },
         "upsert": true,
-    }
+    })
+}
+
+fn typed(value: &impl serde::Serialize) -> Result<Document, StoreError> {
+    bson::to_document(value).map_err(|e| StoreError::Corrupt(format!("rollup write: {e}")))
 }

@@ -17,10 +17,11 @@ use std::collections::{HashMap, HashSet};
 
 use beacon_event::SiteId;
 use futures::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{self, doc, Document};
 use time::Date;
 
-use super::bson::{counters, day_range};
+use super::bson::day_range;
+use super::rollup_documents::RollupDocument;
 use super::{MongoStore, StoreError, DAILY, META};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey};
 use crate::store::{Order, Page, Row, RowsQuery};
@@ -31,9 +32,6 @@ pub(super) const TIER: &str = "t";
 pub(super) const RANKED: [&str; 4] = ["views", "events", "visitors", "visits"];
 /// The document (in `meta`) that says every daily rollup has its tier.
 const TIERS_READY: &str = "rollup_tiers";
-/// How a rollup's `day` is written.
-const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 /// The tier of a document with these counters.
 pub fn tier(c: &Counters) -> i64 {
@@ -63,13 +61,10 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn add(&mut self, d: &Document) {
-        let (Ok(id), Ok(value)) = (d.get_str("_id"), d.get_str("value")) else {
-            return;
-        };
+    fn add(&mut self, d: RollupDocument) {
         self.read += 1;
-        if self.counted.insert(id.to_owned()) {
-            *self.sums.entry(value.to_owned()).or_default() += counters(d);
+        if self.counted.insert(d.id) {
+            *self.sums.entry(d.value).or_default() += d.counters;
         }
     }
 
@@ -119,25 +114,22 @@ impl MongoStore {
         // as much as each of its values).
         let totals = self.daily_totals(site, from, to).await?;
         let highest = totals.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
-        let days: Vec<Date> = totals
-            .iter()
-            .filter_map(|(day, _)| Date::parse(day, DAY).ok())
-            .collect();
+        let days: Vec<Date> = totals.iter().map(|(day, _)| *day).collect();
         let day_count = i64::try_from(totals.len()).unwrap_or(i64::MAX);
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
             let filter = doc! { "site": site.as_str(), "dim": dim.name(), TIER: t, "day": day_range(from, to) };
-            let docs = self.find_all(DAILY, filter).await?;
+            let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
             let fresh: Vec<String> = docs
                 .iter()
-                .filter_map(|d| d.get_str("value").ok())
+                .map(|d| &d.value)
                 .filter(|v| !seen.sums.contains_key(*v))
-                .map(str::to_owned)
+                .cloned()
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            docs.iter().for_each(|d| seen.add(d));
+            docs.into_iter().for_each(|d| seen.add(d));
             self.complete(&mut seen, site, dim, &days, &fresh).await?;
             // Every document below tier t counts at most 2^t - 1 (at most 0 below tier 0).
             let bound = day_count.saturating_mul((1_i64 << t.max(0)) - 1);
@@ -169,9 +161,8 @@ impl MongoStore {
         if ids.is_empty() {
             return Ok(());
         }
-        for d in self.find_by_ids(DAILY, &ids, None).await? {
-            seen.add(&d);
-        }
+        let found: Vec<RollupDocument> = self.find_by_ids(DAILY, &ids, None).await?;
+        found.into_iter().for_each(|d| seen.add(d));
         Ok(())
     }
 
@@ -230,7 +221,8 @@ impl MongoStore {
                 for f in RANKED {
                     q.insert(f, d.get(f).cloned().unwrap_or_default());
                 }
-                let set = doc! { "$set": { TIER: tier(&counters(d)) } };
+                let counters = bson::from_document::<Counters>(d.clone()).unwrap_or_default();
+                let set = doc! { "$set": { TIER: tier(&counters) } };
                 updated += rollups.update_one(q, set).await?.modified_count;
             }
         }

@@ -78,7 +78,7 @@ impl MongoStore {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let docs = self.find_by_ids(VISITORS, ids, None).await?;
+        let docs: Vec<Document> = self.find_by_ids(VISITORS, ids, None).await?;
         docs.into_iter()
             .map(|d| {
                 let id = d.get_str("_id").unwrap_or_default().to_owned();

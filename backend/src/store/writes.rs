@@ -1,10 +1,24 @@
 //! Unordered write commands of many statements: one round trip per collection per batch, and a
 //! lost race (a duplicate key) told apart from a refusal.
 
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{self, doc, Document};
+use serde::Deserialize;
 
-use super::bson::bson_int;
 use super::{MongoStore, StoreError};
+
+/// What a write command's reply says of the statements that failed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WriteReply {
+    write_errors: Vec<WriteError>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WriteError {
+    code: i64,
+    errmsg: String,
+}
 
 impl MongoStore {
     /// Runs unordered `update` commands; any per-statement failure fails the batch.
@@ -38,37 +52,34 @@ impl MongoStore {
             let reply = reply.inspect_err(|_| {
                 metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
             })?;
-            if let Ok(errors) = reply.get_array("writeErrors") {
-                if !errors.is_empty() {
-                    metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
-                    // A lost race shows as a duplicate key (the conditional upsert or the
-                    // insert found the document another writer saved); anything else is not
-                    // a race and must not send the worker into re-applying its window.
-                    let refused = errors.iter().find_map(|e| {
-                        let e = e.as_document()?;
-                        let code = e.get("code").and_then(bson_int);
-                        (code != Some(i64::from(super::DUPLICATE_KEY))).then(|| {
-                            format!(
-                                "code {}: {}",
-                                code.unwrap_or_default(),
-                                e.get_str("errmsg").unwrap_or("no message")
-                            )
-                        })
-                    });
-                    return Err(match refused {
-                        None => StoreError::Conflict {
-                            collection: collection.to_owned(),
-                            failed: errors.len(),
-                        },
-                        Some(reason) => StoreError::Rejected {
-                            collection: collection.to_owned(),
-                            failed: errors.len(),
-                            reason,
-                        },
-                    });
-                }
+            let errors = bson::from_document::<WriteReply>(reply)
+                .unwrap_or_default()
+                .write_errors;
+            if !errors.is_empty() {
+                metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
+                return Err(failure(collection, &errors));
             }
         }
         Ok(())
+    }
+}
+
+/// A lost race shows as a duplicate key (the conditional upsert or the insert found the
+/// document another writer saved); anything else is not a race and must not send the worker
+/// into re-applying its window.
+fn failure(collection: &str, errors: &[WriteError]) -> StoreError {
+    let refused = errors
+        .iter()
+        .find(|e| e.code != i64::from(super::DUPLICATE_KEY));
+    match refused {
+        None => StoreError::Conflict {
+            collection: collection.to_owned(),
+            failed: errors.len(),
+        },
+        Some(e) => StoreError::Rejected {
+            collection: collection.to_owned(),
+            failed: errors.len(),
+            reason: format!("code {}: {}", e.code, e.errmsg),
+        },
     }
 }

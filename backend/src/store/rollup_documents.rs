@@ -1,0 +1,147 @@
+//! How a rollup is laid out as a MongoDB document, read and written through these types.
+//!
+//! A daily or hourly document: `_id` (the [`RollupKey`] id), what it counts (`site`, `dim`,
+//! `value`, and `day` or `hour`), the [`Counters`], the watermark per Kafka partition (`wm`)
+//! and, on daily documents, the tier (`t`, see `super::top`).
+
+use std::collections::BTreeMap;
+
+use mongodb::bson::DateTime;
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::rollup::{Bucket, Counters, RollupKey};
+
+/// A rollup document as read back. Every field is lenient: a document written by other means
+/// reads as counting nothing rather than failing the report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RollupDocument {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub value: String,
+    pub day: Option<String>,
+    pub hour: Option<DateTime>,
+    pub wm: BTreeMap<String, i64>,
+    #[serde(flatten)]
+    pub counters: Counters,
+}
+
+/// How a daily document's `day` is written.
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl RollupDocument {
+    /// The day a daily document counts, if it reads as one.
+    pub fn date(&self) -> Option<Date> {
+        Date::parse(self.day.as_deref()?, DAY).ok()
+    }
+
+    /// The watermark: the highest offset per partition already counted.
+    pub fn watermarks(&self) -> BTreeMap<i32, i64> {
+        by_partition(&self.wm)
+    }
+}
+
+/// One value's counters summed over a range (`$group` by value).
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupedRow {
+    #[serde(rename = "_id")]
+    pub value: String,
+    #[serde(flatten)]
+    pub counters: Counters,
+}
+
+/// What a new rollup document is set to on insert: what it counts.
+#[derive(Debug, Serialize)]
+pub(super) struct RollupIdentity<'a> {
+    site: &'a str,
+    dim: &'static str,
+    value: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    day: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hour: Option<DateTime>,
+}
+
+impl<'a> RollupIdentity<'a> {
+    pub fn of(key: &'a RollupKey) -> Self {
+        let (day, hour) = match key.bucket {
+            Bucket::Day(day) => (day.format(DAY).ok(), None),
+            Bucket::Hour(s) => (None, Some(DateTime::from_millis(s * 1000))),
+        };
+        Self {
+            site: &key.site,
+            dim: key.dim_name(),
+            value: &key.value,
+            day,
+            hour,
+        }
+    }
+}
+
+/// Offsets per partition as stored (BSON keys are strings); keys that are not partitions are
+/// left out.
+pub(super) fn by_partition(stored: &BTreeMap<String, i64>) -> BTreeMap<i32, i64> {
+    stored
+        .iter()
+        .filter_map(|(p, o)| Some((p.parse().ok()?, *o)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::{self, doc};
+    use time::macros::date;
+
+    use super::*;
+    use crate::rollup::Dimension;
+
+    #[test]
+    fn a_written_document_reads_back_and_hand_edited_numbers_count() {
+        let key = RollupKey::of(
+            "s",
+            Bucket::Day(date!(2026 - 12 - 05)),
+            Dimension::Path,
+            "/a",
+        );
+        let mut stored = bson::to_document(&RollupIdentity::of(&key)).unwrap();
+        assert_eq!(
+            stored,
+            doc! { "site": "s", "dim": "path", "value": "/a", "day": "2026-12-05" }
+        );
+        stored.insert("_id", key.id());
+        stored.insert("wm", doc! { "0": 7_i64, "x": 1_i32 });
+        stored.insert("views", 3_i32);
+        stored.insert("visits", 2.0_f64);
+        stored.insert("t", 1_i64);
+        stored.insert("bots", "many");
+        let read: RollupDocument = bson::from_document(stored).unwrap();
+        assert_eq!(
+            (read.id.as_str(), read.value.as_str()),
+            ("s|2026-12-05|path|/a", "/a")
+        );
+        assert_eq!(read.watermarks(), BTreeMap::from([(0, 7)]));
+        assert_eq!(read.date(), Some(date!(2026 - 12 - 05)));
+        let want = Counters {
+            views: 3,
+            visits: 2,
+            ..Counters::default()
+        };
+        assert_eq!(read.counters, want);
+        let hour = RollupKey::total("s", Bucket::Hour(3600));
+        assert_eq!(
+            bson::to_document(&RollupIdentity::of(&hour)).unwrap(),
+            doc! { "site": "s", "dim": "total", "value": "", "hour": DateTime::from_millis(3_600_000) }
+        );
+    }
+
+    #[test]
+    fn counters_are_stored_under_their_field_names() {
+        let c = Counters::from_values([1, 2, 3, 4, 5, 6, 7]);
+        let stored = bson::to_document(&c).unwrap();
+        let names: Vec<&str> = stored.keys().map(String::as_str).collect();
+        assert_eq!(names, Counters::FIELDS);
+        assert_eq!(bson::from_document::<Counters>(stored).unwrap(), c);
+    }
+}
