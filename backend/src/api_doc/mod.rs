@@ -49,7 +49,13 @@ use crate::ingest::{Accepted, BatchRejected, Received, Rejected};
             BatchRejected, Accepted, wire::EventSchema, wire::EventOrBatchSchema,
             wire::ErrorOrBatch, wire::ReceiptsAsked, Received, Health, Readiness,
         ),
-        responses(responses::BadRequest, responses::Unauthorized, responses::StoreUnavailable),
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::StoreUnavailable,
+            responses::RateLimited,
+            responses::QueueUnavailable
+        ),
     ),
 )]
 struct ApiDoc;

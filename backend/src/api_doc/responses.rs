@@ -1,5 +1,6 @@
 //! Answers several operations share: a refused report query, a private site without a valid
-//! token, an unavailable store; and the `Retry-After` header.
+//! token, an unavailable store, a rate limit, an unavailable queue; and the `Retry-After`
+//! header.
 
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -82,6 +83,34 @@ impl<'r> ToResponse<'r> for StoreUnavailable {
         )
         .header("Retry-After", retry_after());
         ("StoreUnavailable", RefOr::T(response.build()))
+    }
+}
+
+/// Ingestion over a rate limit.
+pub struct RateLimited;
+
+impl<'r> ToResponse<'r> for RateLimited {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let response = error(
+            "The client IP (`RATE_LIMIT_PER_IP`) or, for events, the site              (`RATE_LIMIT_PER_SITE`) is over its rate limit. Nothing was accepted: retry after              `Retry-After` seconds with the same `eid`s.",
+            json!({ "error": "too many events from this client; retry after the given seconds" }),
+        )
+        .header("Retry-After", retry_after());
+        ("RateLimited", RefOr::T(response.build()))
+    }
+}
+
+/// Kafka cannot take the events right now.
+pub struct QueueUnavailable;
+
+impl<'r> ToResponse<'r> for QueueUnavailable {
+    fn response() -> (&'r str, RefOr<Response>) {
+        let response = error(
+            "The events could not be queued right now (broker unavailable, queue full or              timeout). Nothing was accepted: retry after `Retry-After` seconds with the same              `eid`s.",
+            json!({ "error": "events could not be stored right now, retry later: timed out" }),
+        )
+        .header("Retry-After", retry_after());
+        ("QueueUnavailable", RefOr::T(response.build()))
     }
 }
 

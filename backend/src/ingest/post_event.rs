@@ -22,6 +22,7 @@ use super::sender::Sender;
 use super::visitor::Salt;
 use super::{receipt_lookup, IngestError, IngestState, VisitorIds};
 use crate::api_doc::params::ReceiptParam;
+use crate::api_doc::responses::{QueueUnavailable, RateLimited};
 use crate::api_doc::wire::{ErrorOrBatch, EventOrBatchSchema};
 use crate::http::ErrorBody;
 use crate::metrics::{EVENTS_ACCEPTED, PRODUCE_SECONDS, RECEIPTS_REMEMBERED};
@@ -98,16 +99,8 @@ pub struct Accepted {
         (status = 415, description = "Content-Type is neither application/json nor text/plain.",
             body = ErrorBody, example = json!({ "error": "unsupported Content-Type \
             `application/x-www-form-urlencoded`; send application/json or text/plain" })),
-        (status = 429, description = "The client IP or the site is over its rate limit \
-            (`RATE_LIMIT_PER_IP`, `RATE_LIMIT_PER_SITE`); nothing was accepted: retry after \
-            `Retry-After` seconds with the same `eid`s.", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
-            example = json!({ "error": "too many events from this client; retry after the given seconds" })),
-        (status = 503, description = "The events could not be queued right now (broker \
-            unavailable, queue full or timeout). Nothing was accepted: retry after \
-            `Retry-After` seconds with the same `eid`s.", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
-            example = json!({ "error": "events could not be stored right now, retry later: timed out" })),
+        (status = 429, response = RateLimited),
+        (status = 503, response = QueueUnavailable),
     ),
 )]
 pub(super) async fn post_event<S: EventSink>(

@@ -19,6 +19,7 @@ use super::bounds::{EIDS, MAX_EIDS_ASKED};
 use super::payload::{self, read_body};
 use super::sender::ip_of;
 use super::{IngestError, IngestState};
+use crate::api_doc::responses::RateLimited;
 use crate::api_doc::wire::ReceiptsAsked;
 use crate::http::ErrorBody;
 use crate::metrics::{RECEIPTS_ASKED, RECEIPTS_RECEIVED};
@@ -85,11 +86,7 @@ pub struct Received {
         (status = 415, description = "Content-Type is neither application/json nor text/plain.",
             body = ErrorBody, example = json!({ "error": "unsupported Content-Type \
             `application/x-www-form-urlencoded`; send application/json or text/plain" })),
-        (status = 429, description = "The client IP is over its rate limit \
-            (`RATE_LIMIT_PER_IP`); ask again after `Retry-After` seconds, or re-send the events.",
-            body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
-            example = json!({ "error": "too many events from this client; retry after the given seconds" })),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub(super) async fn post_receipts<S: EventSink>(
