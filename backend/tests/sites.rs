@@ -3,7 +3,7 @@
 
 mod support;
 
-use beacon::sites::{Sites, SitesError};
+use beacon::sites::{SiteChanges, Sites, SitesError};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{json_of, stdout, TestSystem, CHROME};
@@ -213,10 +213,28 @@ async fn private_reports_need_a_valid_key() {
     assert_eq!(status, StatusCode::OK);
 
     // Made public, or unregistered: open again.
-    sites.update("private", Some(true), None).await.unwrap();
+    sites
+        .update(
+            "private",
+            SiteChanges {
+                public: Some(true),
+                ..SiteChanges::default()
+            },
+        )
+        .await
+        .unwrap();
     let (status, _, _) = system.report_as("/stats?site_id=private", None).await;
     assert_eq!(status, StatusCode::OK);
-    sites.update("private", Some(false), None).await.unwrap();
+    sites
+        .update(
+            "private",
+            SiteChanges {
+                public: Some(false),
+                ..SiteChanges::default()
+            },
+        )
+        .await
+        .unwrap();
     let (status, _, _) = system.report_as("/stats?site_id=private", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     sites.remove("private").await.unwrap();
@@ -260,6 +278,13 @@ async fn the_admin_binary_creates_sites_and_keys_and_revokes_them() {
         set.contains("public:  true") && set.contains("domains: (any)"),
         "{set}"
     );
+    let kept = stdout(&system.admin(&["site", "set", "cli", "--keep-query", "q, page,q"]));
+    assert!(kept.contains("query:   q,page"), "{kept}");
+    let refused = system.admin(&["site", "set", "cli", "--keep-query", "a=b"]);
+    assert!(!refused.status.success(), "a name with `=` is refused");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`a=b`"));
+    let cleared = stdout(&system.admin(&["site", "set", "cli", "--keep-query", ""]));
+    assert!(cleared.contains("query:   (none kept)"), "{cleared}");
     stdout(&system.admin(&["site", "remove", "cli"]));
     assert!(stdout(&system.admin(&["site", "list"])).is_empty());
     system.shutdown().await;

@@ -133,8 +133,8 @@ impl Enricher {
 
     /// Enriches one event. Total: never fails and never panics, whatever the input.
     /// Unknown text fields are "unknown" (browser, os, device, country) or "" (browser_version,
-    /// referrer_domain, utm_*); `source` is the `utm_source`, else a named source, the
-    /// referrer's domain or "Direct".
+    /// referrer_domain, utm_*); `source` is the `utm_source`, else `ref` or `source` from the
+    /// query, else a named source, the referrer's domain or "Direct".
     pub fn enrich(&self, input: &Input<'_>) -> Context {
         let user_agent = input.user_agent.map(str::trim).unwrap_or("");
         let (parsed, bot) = if user_agent.is_empty() {
@@ -153,11 +153,11 @@ impl Enricher {
 
         let utm = utm::parse(input.path);
         let from = referrer::classify(input.referrer, input.site_host);
-        let source = if utm.source.is_empty() {
-            from.source
-        } else {
-            utm.source.clone()
-        };
+        let source = [&utm.source, &utm.referral]
+            .into_iter()
+            .find(|tag| !tag.is_empty())
+            .cloned()
+            .unwrap_or(from.source);
 
         Context {
             bot,

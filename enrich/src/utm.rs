@@ -1,5 +1,5 @@
-//! Campaign tags (`utm_source`, `utm_medium`, `utm_campaign`, `utm_content`, `utm_term`) from
-//! the page path's query string.
+//! Campaign tags (`utm_source`, `utm_medium`, `utm_campaign`, `utm_content`, `utm_term`, and
+//! the short `ref` / `source`) from the page path's query string.
 //!
 //! Why: the tags are how site owners label links they share, and they arrive exactly as typed
 //! into a URL builder: percent-encoded, `+` for spaces, sometimes with stray whitespace or a
@@ -25,6 +25,9 @@ pub struct Utm {
     pub content: String,
     /// `utm_term`
     pub term: String,
+    /// `ref`, else `source`: the short tags many sites put on shared links (`?ref=producthunt`),
+    /// a source when `utm_source` is absent.
+    pub referral: String,
 }
 
 /// The query part of a page path: after the first `?`, before any `#`.
@@ -42,9 +45,13 @@ pub fn parse(path: &str) -> Utm {
     };
     // Cheap exit for the common case of no campaign tags. (A key that percent-encodes one of
     // the letters "utm" themselves is not worth a full decode of every query.)
-    if !contains_ignore_ascii_case(query, "utm") {
+    if !["utm", "ref", "source"]
+        .iter()
+        .any(|tag| contains_ignore_ascii_case(query, tag))
+    {
         return utm;
     }
+    let mut source_tag = String::new();
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         let slot = match key.trim().to_ascii_lowercase().as_str() {
             "utm_source" => &mut utm.source,
@@ -52,11 +59,16 @@ pub fn parse(path: &str) -> Utm {
             "utm_campaign" => &mut utm.campaign,
             "utm_content" => &mut utm.content,
             "utm_term" => &mut utm.term,
+            "ref" => &mut utm.referral,
+            "source" => &mut source_tag,
             _ => continue,
         };
         if slot.is_empty() {
             *slot = clean(&value);
         }
+    }
+    if utm.referral.is_empty() {
+        utm.referral = source_tag;
     }
     utm
 }

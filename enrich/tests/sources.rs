@@ -250,6 +250,25 @@ fn utm_source_wins_over_the_referrer() {
 }
 
 #[test]
+fn ref_and_source_tags_are_sources_below_utm_source() {
+    let google = Some("https://www.google.com/");
+    let e = enrich("/launch?ref=producthunt", google, None);
+    assert_eq!(
+        (e.source.as_str(), e.utm_source.as_str()),
+        ("producthunt", "")
+    );
+    let e = enrich("/?source=newsletter&ref=%20hn%20", None, None);
+    assert_eq!(e.source, "hn");
+    let e = enrich("/?source=newsletter", None, None);
+    assert_eq!(e.source, "newsletter");
+    let e = enrich("/?Ref=hn&utm_source=mail", google, None);
+    assert_eq!(e.source, "mail");
+    // Keys that merely contain the words are not tags.
+    let e = enrich("/?prefer=dark&resource=x", google, None);
+    assert_eq!(e.source, "Google");
+}
+
+#[test]
 fn utm_tags_are_decoded_trimmed_and_bounded() {
     let e = enrich(
         "/pricing?utm_source=hn&utm_medium=social%20media&utm_campaign=Spring+Sale+2025&utm_content=%F0%9F%9A%80%20launch&utm_term=%20rust%20analytics%20#section",

@@ -196,7 +196,9 @@ fn path() -> ObjectBuilder {
         .max_length(Some(limits::MAX_URL_BYTES))
         .description(Some(format!(
             "The page, as a URL path: starts with `/`, at most {} bytes (UTF-8), no control \
-             characters.",
+             characters. Send the query string (campaign tags are read from it: `utm_*`, `ref`, \
+             `source`); it is then dropped, but for the parameters a registered site keeps, \
+             and so is a fragment that is not a route (`#/cart`).",
             limits::MAX_URL_BYTES
         )))
         .examples(["/pricing"])

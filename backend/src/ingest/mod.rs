@@ -2,7 +2,8 @@
 //!
 //! The request path (`post_event`) is: content type → body within limits → JSON → the
 //! sender's budget → per event: validation, its site's domains, the anonymous visitor id and
-//! enrichment (the raw IP and User-Agent go no further) → the sites' budgets →
+//! enrichment (the raw IP and User-Agent go no further) → the path without its query string
+//! ([`page`]) → the sites' budgets →
 //! [`EventSink::publish`].
 //! A `202` is sent only after the sink confirmed every accepted event is durably in Kafka.
 //!
@@ -14,6 +15,7 @@ mod bounds;
 pub mod error;
 pub mod geoip;
 pub mod limits;
+mod page;
 mod payload;
 mod post_event;
 mod receipt_lookup;

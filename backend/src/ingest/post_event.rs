@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{count_rejected, Rejected, ORIGIN_REFUSED};
+use super::page;
 use super::payload::{self, read_body, Payload};
 use super::sender::Sender;
 use super::visitor::Salt;
@@ -27,6 +28,7 @@ use crate::api_doc::wire::{ErrorOrBatch, EventOrBatchSchema};
 use crate::http::ErrorBody;
 use crate::metrics::{EVENTS_ACCEPTED, PRODUCE_SECONDS, RECEIPTS_REMEMBERED};
 use crate::pipeline::EventSink;
+use crate::sites::cache::Resolved;
 
 /// `POST /event`'s 202.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -241,7 +243,7 @@ async fn sort<S: EventSink>(
             {
                 Refusal::Origin
             }
-            Ok(client) => match complete(state, sender, &salt, client, received_at) {
+            Ok(client) => match complete(state, sender, &salt, &registered, client, received_at) {
                 Ok((event, client_eid)) => {
                     sorted.events.push(event);
                     sorted.client_eids.extend(client_eid);
@@ -261,6 +263,7 @@ fn complete<S: EventSink>(
     state: &IngestState<S>,
     sender: &Sender<'_>,
     salt: &Salt,
+    registered: &Resolved,
     client: ClientEvent,
     received_at: OffsetDateTime,
 ) -> Result<(Event, Option<Uuid>), EventError> {
@@ -279,8 +282,12 @@ fn complete<S: EventSink>(
     // An event with a `user_id` comes from the site's own server about a known user (the
     // tracker never sends one): it is counted as sent, whatever HTTP client posted it.
     context.bot &= state.filter_bots && client.user_id.is_none();
+    let keep = registered.get(client.site_id.as_str());
+    let keep = keep.map_or(&[][..], |site| site.keep_query.as_slice());
     let mut event = Event::from_client(client, visitor, received_at, Uuid::now_v7);
     event.context = context;
+    // Only now: enrichment read the campaign tags from the full path.
+    event.path = page::clean(&event.path, keep);
     Ok((event, client_eid))
 }
 

@@ -220,6 +220,7 @@ mod tests {
             public: false,
             keys: Vec::new(),
             links: Vec::new(),
+            keep_query: Vec::new(),
             created_at: None,
         }
     }

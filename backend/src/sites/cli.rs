@@ -11,7 +11,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 use mongodb::bson::DateTime;
 
-use super::{Site, Sites};
+use super::{Site, SiteChanges, Sites};
 use crate::config::Config;
 use crate::store::MongoStore;
 
@@ -67,6 +67,10 @@ pub enum SiteCommand {
         /// Remove every domain: accept the site's events from anywhere.
         #[arg(long)]
         any_domain: bool,
+        /// Query parameters kept in stored paths, comma-separated (`q,page`); every other one
+        /// is dropped. Replaces the list; `--keep-query ""` keeps none.
+        #[arg(long, value_name = "NAMES")]
+        keep_query: Option<String>,
     },
     /// Unregister a site: it becomes open and public again, like any unknown site.
     Remove { id: String },
@@ -156,12 +160,22 @@ async fn site(command: SiteCommand, sites: &Sites, out: &mut dyn Write) -> anyho
             public,
             domains,
             any_domain,
+            keep_query,
         } => {
-            let domains = (any_domain || !domains.is_empty()).then_some(domains);
-            if public.is_none() && domains.is_none() {
-                anyhow::bail!("nothing to change: give --public, --domain or --any-domain");
+            let changes = SiteChanges {
+                public,
+                domains: (any_domain || !domains.is_empty()).then_some(domains),
+                keep_query: keep_query.map(|names| {
+                    let names = names.split(',').map(str::trim).filter(|n| !n.is_empty());
+                    names.map(str::to_owned).collect()
+                }),
+            };
+            if changes.is_empty() {
+                anyhow::bail!(
+                    "nothing to change: give --public, --domain, --any-domain or --keep-query"
+                );
             }
-            let site = sites.update(&id, public, domains.as_deref()).await?;
+            let site = sites.update(&id, changes).await?;
             describe(&site, out)?;
         }
         SiteCommand::Remove { id } => {
@@ -257,6 +271,11 @@ fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "site:    {}", site.id)?;
     writeln!(out, "public:  {}", site.public)?;
     writeln!(out, "domains: {}", domains_text(site))?;
+    let kept = match site.keep_query.is_empty() {
+        true => "(none kept)".to_owned(),
+        false => site.keep_query.join(","),
+    };
+    writeln!(out, "query:   {kept}")?;
     writeln!(out, "keys:    {}", site.keys.len())?;
     writeln!(out, "links:   {}", site.links.len())?;
     writeln!(out, "created: {}", date_text(site.created_at))

@@ -36,7 +36,7 @@ pub use cache::SiteCache;
 pub use domains::{normalize_domain, request_host};
 pub use keys::{ApiKey, NewKey, KEY_PREFIX};
 pub use links::{share_url, NewLink, SharedLink, LINK_PREFIX};
-pub use repository::Sites;
+pub use repository::{SiteChanges, Sites};
 
 use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,9 @@ pub struct Site {
     pub keys: Vec<ApiKey>,
     #[serde(default)]
     pub links: Vec<SharedLink>,
+    /// Query parameters kept in stored paths (`q`, `page`); every other one is dropped.
+    #[serde(default)]
+    pub keep_query: Vec<String>,
     #[serde(default)]
     pub created_at: Option<DateTime>,
 }
@@ -118,6 +121,8 @@ pub enum SitesError {
     BadSiteId(String),
     #[error("`{0}` is not a hostname (expected e.g. example.com)")]
     BadDomain(String),
+    #[error("`{0}` is not a query parameter name to keep (expected e.g. q,page)")]
+    BadQueryParam(String),
     #[error("site `{0}` is already registered")]
     AlreadyExists(String),
     #[error("site `{0}` is not registered")]
@@ -151,6 +156,7 @@ mod tests {
             public: false,
             keys: Vec::new(),
             links: Vec::new(),
+            keep_query: Vec::new(),
             created_at: None,
         }
     }

@@ -81,6 +81,7 @@ impl Sites {
             public,
             keys: Vec::new(),
             links: Vec::new(),
+            keep_query: Vec::new(),
             created_at: Some(DateTime::now()),
         };
         match self.collection.insert_one(&site).await {
@@ -90,20 +91,17 @@ impl Sites {
         }
     }
 
-    /// Changes what is given: the public flag, and/or the whole domain list (empty: from
-    /// anywhere). Returns the site as it is now.
-    pub async fn update(
-        &self,
-        id: &str,
-        public: Option<bool>,
-        domains: Option<&[String]>,
-    ) -> Result<Site, SitesError> {
+    /// Changes what is given (see [`SiteChanges`]). Returns the site as it is now.
+    pub async fn update(&self, id: &str, changes: SiteChanges) -> Result<Site, SitesError> {
         let mut set = doc! {};
-        if let Some(public) = public {
+        if let Some(public) = changes.public {
             set.insert("public", public);
         }
-        if let Some(domains) = domains {
-            set.insert("domains", normalize_all(domains)?);
+        if let Some(domains) = changes.domains {
+            set.insert("domains", normalize_all(&domains)?);
+        }
+        if let Some(names) = changes.keep_query {
+            set.insert("keep_query", query_names(names)?);
         }
         if !set.is_empty() {
             let result = self
@@ -159,6 +157,47 @@ impl Sites {
 }
 
 /// Whether an insert failed only because `_id` exists (E11000).
+/// What `beacon-admin site set` changes; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct SiteChanges {
+    pub public: Option<bool>,
+    /// The whole domain list (empty: events from anywhere).
+    pub domains: Option<Vec<String>>,
+    /// The whole list of query parameters kept in paths (empty: none).
+    pub keep_query: Option<Vec<String>>,
+}
+
+impl SiteChanges {
+    pub fn is_empty(&self) -> bool {
+        self.public.is_none() && self.domains.is_none() && self.keep_query.is_none()
+    }
+}
+
+/// Most query parameters a site keeps.
+const MAX_KEPT: usize = 20;
+
+/// Query parameter names as a site keeps them: non-empty, at most 64 characters, nothing a
+/// query string uses as a separator, each once, at most [`MAX_KEPT`].
+fn query_names(names: Vec<String>) -> Result<Vec<String>, SitesError> {
+    let mut kept: Vec<String> = Vec::new();
+    for name in names.iter().flat_map(|n| n.split(',')).map(str::trim) {
+        let separator = |c: char| matches!(c, '&' | '=' | '?' | '#') || c.is_whitespace();
+        if name.is_empty() || name.chars().count() > 64 || name.contains(separator) {
+            return Err(SitesError::BadQueryParam(name.to_owned()));
+        }
+        if !kept.iter().any(|k| k == name) {
+            kept.push(name.to_owned());
+        }
+    }
+    if kept.len() > MAX_KEPT {
+        return Err(SitesError::BadQueryParam(format!(
+            "{} names (at most {MAX_KEPT})",
+            kept.len()
+        )));
+    }
+    Ok(kept)
+}
+
 fn is_duplicate(e: &mongodb::error::Error) -> bool {
     matches!(e.kind.as_ref(), ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
 }
