@@ -267,6 +267,26 @@ async fn sessions_sources_devices_and_every_endpoint_on_a_crafted_clickstream() 
         ))
         .await;
     assert_eq!(not_ios["total_views"], 3);
+    // Alternatives, contains, path wildcards and their negations.
+    for (filters, views, visitors) in [
+        ("source%3D%3DGoogle%7CHacker%20News", 4, 2),
+        ("source~%3Doog", 3, 1),
+        ("source!~%3Doog%7Cacker", 3, 2),
+        ("path%3D%3D/*ing", 2, 2),
+        ("path%3D%3D/**", 7, 3),
+        ("path!%3D/*ing%7C/", 2, 2),
+        ("entry_page!%3D/%7C/blog", 0, 0),
+    ] {
+        let (status, got) = system
+            .report(&format!("/stats?{q}&filters={filters}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{filters}: {got}");
+        assert_eq!(
+            pick(&got, &["total_views", "unique_users"]),
+            [json!(views), json!(visitors)],
+            "{filters}"
+        );
+    }
     let (_, filtered_sources) = system
         .report(&format!(
             "/stats/breakdown?{q}&property=source&filters=device%3D%3Dmobile"

@@ -11,7 +11,7 @@
 import { forget, takeSharedToken, tokenFor } from './auth.js';
 import { loadBreakdown, renderTopPages, setupTabs, visibleProps } from './breakdowns.js';
 import { $, message, nf } from './format.js';
-import { onFiltersChange, renderFilters } from './filters.js';
+import { onFiltersChange, renderFilters, setUpFilterForm } from './filters.js';
 import { isDay, rangeLabel, rangeOf, today } from './period.js';
 import { loadRealtime } from './realtime.js';
 import { hideSignIn, renderSession, setupSignIn, showSignIn } from './signin.js';
@@ -151,6 +151,7 @@ async function start() {
   setupTabs();
   setupSignIn(reloadAll);
   onFiltersChange(load);
+  setUpFilterForm();
   renderFilters();
   setInterval(() => { if (state.site && !document.hidden && rangeOf(state).to >= today()) load({ quiet: true }); }, LIVE_REFRESH_MS);
   setInterval(() => { if (state.site && !document.hidden) loadRealtime(state.site); }, REALTIME_MS);

@@ -30,7 +30,7 @@ export function readUrl() {
   if (q.get('period') === 'custom' && isDay(q.get('from')) && isDay(q.get('to'))) {
     Object.assign(state, { period: 'custom', from: q.get('from'), to: q.get('to') });
   }
-  state.filters = (q.get('filters') || '').split(';').map((s) => /^([a-z_]+)(==|!=)(.*)$/s.exec(s))
+  state.filters = (q.get('filters') || '').split(';').map((s) => /^([a-z_]+)(==|!=|!~=|~=)(.*)$/s.exec(s))
     .filter((m) => m && m[1] in LABELS).map((m) => ({ prop: m[1], op: m[2], value: m[3] }));
 }
 

@@ -149,3 +149,39 @@ test('a private site: sign in with a key, then a shared link opens it read-only'
   await viewer.waitForFunction(() => /was not accepted/.test(document.querySelector('[data-testid="signin-message"]')?.textContent));
   await shared.close();
 });
+
+test('the filter form adds wildcards, alternatives and negations; a clicked row stays literal', async () => {
+  const site = uniqueSite('e2e-filters');
+  await postEvents([view(site, 'a', '/blog/one'), view(site, 'b', '/blog/2026/two'), view(site, 'c', '/shop'),
+    view(site, 'd', '/a|b')]);
+  await waitForViews(site, 4);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '4');
+  const addFilter = async (prop, op, value) => {
+    await page.selectOption('#filter-prop', prop);
+    await page.selectOption('#filter-op', op);
+    await page.fill('#filter-value', value);
+    await page.click('#filter-form button');
+  };
+  await addFilter('path', '==', '/blog/*');
+  await waitText(page, 'unique-users', '1');
+  assert.equal(await text(page, 'filter-chip'), 'Page is /blog/*×');
+  await page.click('[data-testid="filter-chip"] button');
+  await addFilter('path', '==', '/blog/**|/shop');
+  await waitText(page, 'unique-users', '3');
+  assert.match(await text(page, 'filter-chip'), /^Page is \/blog\/\*\* or \/shop/);
+  assert.equal(new URL(page.url()).searchParams.get('filters'), 'path==/blog/**|/shop');
+  await page.click('[data-testid="filter-chip"] button');
+  await addFilter('path', '!~=', 'blog');
+  await waitText(page, 'unique-users', '2');
+  await page.click('[data-testid="filter-chip"] button');
+  await waitText(page, 'unique-users', '4');
+  // A clicked row means that value, even with a `|` in it.
+  await page.click('[data-testid="top-pages"] button:has(g[data-path="/a|b"])');
+  await waitText(page, 'unique-users', '1');
+  assert.equal(new URL(page.url()).searchParams.get('filters'), 'path==/a\\|b');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -158,7 +158,7 @@ fn days() -> Parameter {
 fn filters() -> Parameter {
     let names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
     let one = format!(
-        "({})(==|!=){}{{0,{}}}",
+        "({})(==|!=|~=|!~=){}{{0,{}}}",
         names.join("|"),
         concat!("[^;", control_chars!(), "]"),
         limits::MAX_FILTER_VALUE_CHARS
@@ -168,11 +168,15 @@ fn filters() -> Parameter {
         "filters",
         false,
         &format!(
-            "Empty: no filter. Otherwise only count what matches every filter: `prop==value` or \
-         `prop!=value`, separated by `;` (URL-encoded as a whole, e.g. \
-         `filters=source%3D%3DGoogle%3Bdevice!%3DMobile`). At most {} filters; a value is at \
-         most {} characters, none of them a control character or `;` (it may hold `==` or \
-         `!=`: the first operator ends the property). Properties: {}.",
+            "Empty: no filter. Otherwise only count what matches every filter: `prop==value`, \
+         `prop!=value`, `prop~=text` (contains) or `prop!~=text`, separated by `;` \
+         (URL-encoded as a whole, e.g. `filters=source%3D%3DGoogle%7CBing%3Bdevice!%3DMobile`). \
+         `|` separates alternatives (either matches; a negation: none does). In `path`, \
+         `entry_page` and `exit_page`, `*` matches any characters but `/` and `**` any \
+         characters (`path==/blog/**`). `\\|`, `\\*` and `\\\\` are a literal `|`, `*` and \
+         `\\`. Matching is case-sensitive. At most {} filters; a value is at most {} \
+         characters, none of them a control character or `;` (it may hold an operator: the \
+         first one ends the property). Properties: {}.",
             limits::MAX_FILTERS,
             limits::MAX_FILTER_VALUE_CHARS,
             names.join(", ")

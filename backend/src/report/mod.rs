@@ -10,6 +10,7 @@
 mod breakdown;
 pub mod dashboard;
 mod error;
+pub mod filter;
 pub(crate) mod query;
 mod realtime;
 mod render;

@@ -9,6 +9,8 @@ use beacon_event::fields::names;
 use beacon_event::{Day, EventError, SiteId};
 use time::{Date, OffsetDateTime};
 
+use super::filter::parse_filters;
+pub use super::filter::Filter;
 use crate::rollup::Dimension;
 
 /// Longest range a report covers.
@@ -66,19 +68,6 @@ impl Compare {
 pub enum Interval {
     Hour,
     Day,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    pub dim: Dimension,
-    pub negated: bool,
-    pub value: String,
-}
-
-impl Filter {
-    pub fn matches(&self, value: &str) -> bool {
-        (self.value == value) != self.negated
-    }
 }
 
 /// Everything any report endpoint accepts, typed. Each endpoint reads what it needs.
@@ -312,49 +301,6 @@ fn dimension_list() -> String {
 }
 
 /// `source==Google;device!=mobile`: up to [`MAX_FILTERS`] conditions, all must hold.
-fn parse_filters(text: &str) -> Result<Vec<Filter>, EventError> {
-    let mut filters = Vec::new();
-    for part in text.split(';').filter(|p| !p.trim().is_empty()) {
-        // The first operator ends the property name: a value may hold `==` or `!=` itself
-        // (`path==/a!=b` is the path `/a!=b`).
-        let Some(at) = part.find("==").into_iter().chain(part.find("!=")).min() else {
-            return Err(EventError::field(
-                "filters",
-                "must be `property==value` or `property!=value`, separated by `;`",
-            ));
-        };
-        let (name, negated, value) = (&part[..at], part[at..].starts_with('!'), &part[at + 2..]);
-        let dim = Dimension::parse(name.trim()).ok_or_else(|| {
-            let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-            EventError::field(
-                "filters",
-                format!(
-                    "has unknown property `{shown}`; use one of: {}",
-                    dimension_list()
-                ),
-            )
-        })?;
-        if value.chars().count() > MAX_FILTER_VALUE_CHARS || value.chars().any(char::is_control) {
-            return Err(EventError::field(
-                "filters",
-                "values are at most 2048 printable characters",
-            ));
-        }
-        filters.push(Filter {
-            dim,
-            negated,
-            value: value.to_owned(),
-        });
-    }
-    if filters.len() > MAX_FILTERS {
-        return Err(EventError::field(
-            "filters",
-            format!("takes at most {MAX_FILTERS} conditions"),
-        ));
-    }
-    Ok(filters)
-}
-
 fn parse_metrics(text: &str) -> Result<Vec<Metric>, EventError> {
     let mut out = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -541,13 +487,10 @@ mod tests {
         // A value may hold an operator; the first one separates the property.
         let odd = t("site_id=s&filters=path%3D%3D%2Fa!%3Db%3Bpath!%3Dx%3D%3Dy").unwrap();
         assert_eq!(
-            odd.filters
-                .iter()
-                .map(|f| (f.dim, f.negated, f.value.as_str()))
-                .collect::<Vec<_>>(),
+            odd.filters,
             [
-                (Dimension::Path, false, "/a!=b"),
-                (Dimension::Path, true, "x==y")
+                Filter::equals(Dimension::Path, "/a!=b", false),
+                Filter::equals(Dimension::Path, "x==y", true)
             ]
         );
         // At most 2048 characters, not bytes: 2048 two-byte characters pass, 2049 do not.
@@ -558,16 +501,8 @@ mod tests {
         assert_eq!(
             f.filters,
             vec![
-                Filter {
-                    dim: Dimension::Source,
-                    negated: false,
-                    value: "Google".into()
-                },
-                Filter {
-                    dim: Dimension::Device,
-                    negated: true,
-                    value: "mobile".into()
-                },
+                Filter::equals(Dimension::Source, "Google", false),
+                Filter::equals(Dimension::Device, "mobile", true),
             ]
         );
     }

@@ -89,6 +89,11 @@ impl Dimension {
         Self::ALL.into_iter().find(|d| d.name() == name)
     }
 
+    /// Whether the values are page paths (filters read `*` and `**` in them as wildcards).
+    pub fn is_path(self) -> bool {
+        matches!(self, Self::Path | Self::EntryPage | Self::ExitPage)
+    }
+
     /// Whether the value belongs to the visit rather than to each event.
     pub fn is_session(self) -> bool {
         !matches!(self, Self::Path | Self::EventType)
