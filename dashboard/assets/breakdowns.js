@@ -1,7 +1,7 @@
 // The breakdown panels (pages, sources, devices, countries, goals): one /stats/breakdown request
 // per visible tab, rows drawn as bars; clicking a row filters the whole page by its value.
 import { api, apiUrl, download } from './api.js';
-import { LABELS, $, compact, displayValue, duration, h, message, nf, nf1, regions, svgEl } from './format.js';
+import { LABELS, $, compact, displayValue, duration, h, labelOf, message, nf, nf1, regions, svgEl } from './format.js';
 import { addFilter } from './filters.js';
 import { rangeOf } from './period.js';
 import { state, viewParams } from './state.js';
@@ -55,7 +55,7 @@ function bar(prop, row, barKey, max) {
 
 /** Draws `rows` of `prop`; `total` (the period's visitors) makes the `%` column. */
 export function renderBreakdown(container, prop, rows, total) {
-  const columns = COLUMNS[prop] || [['visitors', 'Visitors']];
+  const columns = COLUMNS[prop] || (prop.startsWith('props.') ? COLUMNS.event_type : [['visitors', 'Visitors']]);
   const barKey = columns[0][0];
   container.setAttribute('aria-busy', 'false');
   if (!rows.length) {
@@ -66,14 +66,14 @@ export function renderBreakdown(container, prop, rows, total) {
   }
   const max = Math.max(1, ...rows.map((r) => r[barKey] || 0));
   const head = h('div', { className: 'bd-row bd-head', 'aria-hidden': 'true' },
-    h('span', {}, LABELS[prop]), ...columns.map(([, heading]) => h('span', { className: 'bd-num' }, heading)));
-  const list = h('ul', { className: 'bd-list', 'aria-label': `${LABELS[prop]} breakdown` });
+    h('span', {}, labelOf(prop)), ...columns.map(([, heading]) => h('span', { className: 'bd-num' }, heading)));
+  const list = h('ul', { className: 'bd-list', 'aria-label': `${labelOf(prop)} breakdown` });
   for (const row of rows) {
     const shown = displayValue(prop, row.value);
     const details = rowDetails(prop, row);
     const button = h('button', {
       type: 'button', className: 'bd-item', title: `${shown}: ${details}`,
-      'aria-label': `${shown}: ${details}. Add filter ${LABELS[prop]} is ${shown}`,
+      'aria-label': `${shown}: ${details}. Add filter ${labelOf(prop)} is ${shown}`,
       dataset: { prop, value: row.value },
     }, bar(prop, row, barKey, max), label(prop, row, shown));
     button.addEventListener('click', () => addFilter(prop, row.value));
@@ -123,6 +123,7 @@ function csvParams(prop) {
 /** Tabs with arrow-key navigation, and each card's CSV link following its active tab. */
 export function setupTabs() {
   for (const card of document.querySelectorAll('.breakdown')) {
+    if (!card.querySelector('[data-csv]')) continue; // the custom properties card (props.js)
     const tabs = [...card.querySelectorAll('[role=tab]')];
     const csv = card.querySelector('[data-csv]');
     const panelProp = card.querySelector('[data-property]').dataset.property;

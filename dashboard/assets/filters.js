@@ -1,7 +1,7 @@
 // The filters every request of the page carries (`filters=`): a clicked breakdown row becomes
 // `prop==value` (escaped, so a `|` or `*` in it stays literal); the form adds any operator with
 // alternatives (`|`) and path wildcards as typed; a chip's × removes one.
-import { LABELS, $, displayValue, h } from './format.js';
+import { LABELS, $, displayValue, h, labelOf } from './format.js';
 import { state } from './state.js';
 
 /** What to run when the filters change (main.js's load). */
@@ -61,11 +61,11 @@ export function renderFilters() {
   const box = $('filters');
   box.hidden = !state.filters.length;
   box.replaceChildren(...state.filters.map((f, i) => {
-    const text = `${LABELS[f.prop]} ${OPS[f.op]} ${shown(f)}`;
+    const text = `${labelOf(f.prop)} ${OPS[f.op]} ${shown(f)}`;
     const remove = h('button', { type: 'button', 'aria-label': `Remove filter: ${text}`, title: 'Remove filter' }, '×');
     remove.addEventListener('click', () => removeFilter(i));
     return h('span', { className: 'chip', dataset: { filter: f.prop + f.op + f.value, testid: 'filter-chip' } },
-      h('span', {}, `${LABELS[f.prop]} ${OPS[f.op]} `, h('b', {}, shown(f))), remove);
+      h('span', {}, `${labelOf(f.prop)} ${OPS[f.op]} `, h('b', {}, shown(f))), remove);
   }));
   if (state.filters.length > 1) {
     const clear = h('button', { type: 'button', className: 'clear' }, 'Clear all');

@@ -18,6 +18,9 @@ export const LABELS = {
   browser: 'Browser', os: 'OS', device: 'Device', country: 'Country', event_type: 'Event',
 };
 
+/** A property's label: its name on the page, or a custom property's key. */
+export const labelOf = (prop) => LABELS[prop] ?? (prop.startsWith('props.') ? prop.slice(6) : prop);
+
 export function duration(seconds) {
   const s = Math.round(seconds || 0);
   if (s < 60) return `${s}s`;

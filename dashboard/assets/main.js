@@ -3,7 +3,7 @@
 // GET and relative to this page (docs/openapi.json):
 //   stats             the summary cards and top pages, with the previous period (compare)
 //   stats/timeseries  the chart, hourly for one day and daily otherwise, with the previous period
-//   stats/breakdown   one per visible breakdown tab
+//   stats/breakdown   one per visible breakdown tab; the custom property keys and one key's values
 //   stats/realtime    the "current visitors" counter, every 10 s
 //   sites             the registered sites for the site picker
 // A private site's requests carry its API key or shared-link token (auth.js, signin.js).
@@ -13,6 +13,7 @@ import { loadBreakdown, renderTopPages, setupTabs, visibleProps } from './breakd
 import { $, message, nf } from './format.js';
 import { onFiltersChange, renderFilters, setUpFilterForm } from './filters.js';
 import { isDay, rangeLabel, rangeOf, today } from './period.js';
+import { loadProps, setupProps } from './props.js';
 import { loadRealtime } from './realtime.js';
 import { hideSignIn, renderSession, setupSignIn, showSignIn } from './signin.js';
 import { defaultSite, fillPicker, registeredSites, rememberSite, renderSelfExclusion } from './sites.js';
@@ -69,11 +70,12 @@ async function load({ quiet = false } = {}) {
   writeUrl();
   renderSession();
   $('title').textContent = `${state.site} · ${rangeLabel(state.period, $('period').selectedOptions[0].textContent, range)}`;
-  document.querySelectorAll('.breakdown').forEach((c) => c.syncCsv());
+  document.querySelectorAll('.breakdown').forEach((c) => c.syncCsv?.());
   if (!quiet) setStatus('Loading…');
   const summary = fetchSummary(range, signal);
   state.total = summary.then((s) => s.unique_users, () => 0);
-  const others = Promise.all([loadTimeseries(range, signal, drill), ...visibleProps().map((p) => loadBreakdown(p, range, signal))]);
+  const others = Promise.all([loadTimeseries(range, signal, drill), loadProps(range, signal),
+    ...visibleProps().map((p) => loadBreakdown(p, range, signal))]);
   let stats;
   try {
     stats = await summary;
@@ -152,6 +154,7 @@ async function start() {
   setupSignIn(reloadAll);
   onFiltersChange(load);
   setUpFilterForm();
+  setupProps(() => loadProps(rangeOf(state), state.controller?.signal));
   renderFilters();
   setInterval(() => { if (state.site && !document.hidden && rangeOf(state).to >= today()) load({ quiet: true }); }, LIVE_REFRESH_MS);
   setInterval(() => { if (state.site && !document.hidden) loadRealtime(state.site); }, REALTIME_MS);

@@ -30,8 +30,8 @@ export function readUrl() {
   if (q.get('period') === 'custom' && isDay(q.get('from')) && isDay(q.get('to'))) {
     Object.assign(state, { period: 'custom', from: q.get('from'), to: q.get('to') });
   }
-  state.filters = (q.get('filters') || '').split(';').map((s) => /^([a-z_]+)(==|!=|!~=|~=)(.*)$/s.exec(s))
-    .filter((m) => m && m[1] in LABELS).map((m) => ({ prop: m[1], op: m[2], value: m[3] }));
+  state.filters = (q.get('filters') || '').split(';').map((s) => /^([a-z_]+|props\.[^=!~;]+?)(==|!=|!~=|~=)(.*)$/s.exec(s))
+    .filter((m) => m && (m[1] in LABELS || m[1].startsWith('props.'))).map((m) => ({ prop: m[1], op: m[2], value: m[3] }));
 }
 
 /** The parameters every report shares: the site, the range (one day as `date` when `single`),

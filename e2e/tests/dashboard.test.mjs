@@ -185,3 +185,33 @@ test('the filter form adds wildcards, alternatives and negations; a clicked row 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('custom properties: the keys in a picker, the values of one as bars, a click filters by one', async () => {
+  const site = uniqueSite('e2e-props');
+  const signup = (user, props) => ({ site_id: site, event_type: 'signup', path: '/pricing', user_id: user, props });
+  await postEvents([view(site, 'a', '/'), view(site, 'b', '/'), view(site, 'c', '/'),
+    signup('a', { plan: 'pro', seats: 3 }), signup('b', { plan: 'pro' }), signup('c', { plan: 'team' })]);
+  await waitForViews(site, 3);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '3');
+  const rows = () => page.$$eval('[data-testid="breakdown-props"] li.bd-row',
+    (lis) => lis.map((li) => [li.dataset.value, li.querySelector('[data-key="visitors"]').textContent]));
+  await page.waitForSelector('[data-testid="breakdown-props"] li.bd-row');
+  assert.deepEqual(await page.$$eval('#prop-key option', (os) => os.map((o) => o.value)), ['plan', 'seats']);
+  assert.deepEqual(await rows(), [['pro', '2'], ['team', '1']]);
+  await page.selectOption('#prop-key', 'seats');
+  await page.waitForFunction(() => document.querySelector('[data-testid="breakdown-props"] li.bd-row')?.dataset.value === '3');
+  await page.selectOption('#prop-key', 'plan');
+  await page.waitForFunction(() => document.querySelector('[data-testid="breakdown-props"] li.bd-row')?.dataset.value === 'pro');
+  await page.click('[data-testid="breakdown-props"] li.bd-row[data-value="team"] button');
+  await waitText(page, 'unique-users', '1');
+  assert.equal(await text(page, 'filter-chip'), 'plan is team×');
+  assert.equal(new URL(page.url()).searchParams.get('filters'), 'props.plan==team');
+  // The filter survives a reload from the address bar.
+  await page.reload();
+  await waitText(page, 'unique-users', '1');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -156,7 +156,9 @@ fn days() -> Parameter {
 }
 
 fn filters() -> Parameter {
-    let names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    let mut names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    let custom = format!("props\\.[^;{}]{{1,64}}?", control_chars!());
+    names.push(&custom);
     let one = format!(
         "({})(==|!=|~=|!~=){}{{0,{}}}",
         names.join("|"),
@@ -176,10 +178,11 @@ fn filters() -> Parameter {
          characters (`path==/blog/**`). `\\|`, `\\*` and `\\\\` are a literal `|`, `*` and \
          `\\`. Matching is case-sensitive. At most {} filters; a value is at most {} \
          characters, none of them a control character or `;` (it may hold an operator: the \
-         first one ends the property). Properties: {}.",
+         first one ends the property). Properties: {}; a custom property is `props.` and \
+         its key (`props.plan==pro`).",
             limits::MAX_FILTERS,
             limits::MAX_FILTER_VALUE_CHARS,
-            names.join(", ")
+            crate::report::property::Property::names()
         ),
     )
     .schema(Some(
@@ -231,9 +234,14 @@ fn breakdown() -> Vec<Parameter> {
             .default(Some(json!(default)))
     };
     vec![
-        query("property", true, "The property to break down by.")
-            .schema(Some(schema_ref("Property")))
-            .build(),
+        query(
+            "property",
+            true,
+            "The property to break down by. A custom property (`props.plan`) lists the values \
+             of the events that carry it, with `events` and `conversion_rate` like `event_type`.",
+        )
+        .schema(Some(schema_ref("Property")))
+        .build(),
         query("limit", false, "Results per page.")
             .schema(Some(bounded(10, limits::MAX_LIMIT)))
             .build(),

@@ -102,14 +102,17 @@ fn the_documented_event_is_the_one_ingestion_reads() {
 #[test]
 fn documented_properties_and_limits_are_the_code_s() {
     let doc = document();
-    let properties: BTreeSet<String> = doc["components"]["schemas"]["Property"]["enum"]
+    let property = &doc["components"]["schemas"]["Property"]["oneOf"];
+    let properties: BTreeSet<String> = property[0]["enum"]
         .as_array()
-        .expect("Property is an enum")
+        .expect("built-in properties are an enum")
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
-    let dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    let mut dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    dimensions.push(crate::report::property::PROP_KEYS);
     assert_eq!(properties, set(&dimensions));
+    assert_eq!(property[1]["pattern"], super::wire::custom_property());
     let receipts = &doc["components"]["schemas"]["Receipts"]["properties"]["received"];
     assert_eq!(receipts["maxItems"], crate::ingest::MAX_EIDS_ASKED);
     let stats = &doc["components"]["schemas"]["Stats"];

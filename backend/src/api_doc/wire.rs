@@ -112,16 +112,47 @@ impl ToSchema for ReportedDay {
 }
 
 component!(
-    /// What a breakdown or a filter can name.
+    /// What a breakdown or a filter can name: a built-in property or a custom one.
     PropertySchema,
     "Property",
     || {
-        ObjectBuilder::new()
+        let builtin = ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(Dimension::ALL.iter().map(|d| d.name())))
-            .into()
+            .enum_values(Some(
+                Dimension::ALL
+                    .iter()
+                    .map(|d| d.name())
+                    .chain([crate::report::property::PROP_KEYS]),
+            ))
+            .description(Some(
+                "A built-in property, or `props`: the keys of the custom properties the \
+                 events carry (breakdowns only).",
+            ));
+        let custom = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(custom_property()))
+            .description(Some(
+                "`props.` and a custom property's key, as the tracker sends it with \
+                 `props` (`props.plan`): read from the raw events of the range, each value \
+                 as text.",
+            ))
+            .examples(["props.plan"]);
+        OneOfBuilder::new().item(builtin).item(custom).into()
     }
 );
+
+/// The pattern of a custom property's name: `props.` and a key under the event's key rules.
+pub fn custom_property() -> String {
+    format!(
+        "^{}{NOT_CONTROL}{{1,{}}}$",
+        regex_escape(crate::report::property::PROPS_PREFIX),
+        limits::MAX_PROP_KEY_CHARS
+    )
+}
+
+fn regex_escape(text: &str) -> String {
+    text.replace('.', "\\.")
+}
 
 component!(
     /// `POST /event`'s body: one event or a batch.

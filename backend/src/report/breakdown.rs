@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use beacon_event::SiteId;
+use beacon_event::{EventError, SiteId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -30,7 +30,7 @@ pub struct BreakdownResponse {
     pub from: ReportedDay,
     pub to: ReportedDay,
     #[schema(value_type = PropertySchema)]
-    pub property: &'static str,
+    pub property: String,
     #[schema(minimum = 1)]
     pub page: u32,
     #[schema(minimum = 1)]
@@ -47,7 +47,8 @@ pub struct BreakdownResponse {
     description = "Results sorted by visitors, descending, one page at a time. Session-level \
         properties (entry_page, exit_page, source, referrer, utm_source, utm_medium, \
         utm_campaign, utm_content, utm_term, browser, os, device, country) also carry visits, \
-        bounce rate and visit duration; `event_type` carries event counts and conversion rates. \
+        bounce rate and visit duration; `event_type` and custom properties (`props.<key>`, read from raw \
+        events) carry event counts and conversion rates. \
         With `format=csv` or `Accept: text/csv` the same results come as CSV with a header row \
         (the result keys as columns).",
     params(Range, BreakdownParams),
@@ -74,11 +75,13 @@ pub async fn breakdown(
     headers: HeaderMap,
     Report(q, _): Report<endpoint::Breakdown>,
 ) -> Result<Response, ReportError> {
-    let dim = q.property.expect("breakdown requires `property`");
+    let Some(property) = q.property.clone() else {
+        return Err(EventError::field("property", "is required").into());
+    };
     let source = Source::for_query(&store, &q).await?;
-    let order = match dim {
-        Dimension::ExitPage => Order::Visits,
-        Dimension::EventType => Order::Events,
+    let order = match property.dimension() {
+        Some(Dimension::ExitPage) => Order::Visits,
+        Some(Dimension::EventType) => Order::Events,
         _ => Order::Visitors,
     };
     let skip = u64::from(q.page - 1) * u64::from(q.limit);
@@ -87,7 +90,7 @@ pub async fn breakdown(
         source.rows(
             &store,
             &q,
-            dim,
+            &property,
             order,
             Page {
                 skip,
@@ -95,14 +98,14 @@ pub async fn breakdown(
             }
         ),
     )?;
-    let table = render::breakdown_rows(dim, &rows, &totals);
+    let table = render::breakdown_rows(&property, &rows, &totals);
     let wants_csv = q.csv
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
-        let filename = format!("{}-{}-{}-{}.csv", q.site_id, dim, q.from, q.to);
+        let filename = format!("{}-{}-{}-{}.csv", q.site_id, property, q.from, q.to);
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -119,7 +122,7 @@ pub async fn breakdown(
         site_id: q.site_id.clone(),
         from: ReportedDay(q.from),
         to: ReportedDay(q.to),
-        property: dim.name(),
+        property: property.to_string(),
         page: q.page,
         limit: q.limit,
         results: table,

@@ -1,6 +1,7 @@
 //! Report filters: `property==value`, `!=`, `~=` (contains) and `!~=`, joined by `;`.
 //!
-//! A value may list alternatives with `|` (`source==Google|Bing`: either); a negation holds
+//! The property is a built-in one or a custom one (`props.plan==pro`, see
+//! [`Property`]). A value may list alternatives with `|` (`source==Google|Bing`: either); a negation holds
 //! when none does. In the path properties (`path`, `entry_page`, `exit_page`), `*` stands for
 //! any characters but `/` and `**` for any characters (`/blog/**`). `\|`, `\*` and `\\` are a
 //! literal `|`, `*` and `\`. Matching is exact and case-sensitive, like the values reports show.
@@ -8,8 +9,8 @@
 use beacon_event::EventError;
 use regex::Regex;
 
+use super::property::Property;
 use super::query::{MAX_FILTERS, MAX_FILTER_VALUE_CHARS};
-use crate::rollup::Dimension;
 
 /// The operators, longest first where one contains another.
 const OPERATORS: [(&str, Op, bool); 4] = [
@@ -55,7 +56,7 @@ impl Eq for Glob {}
 /// One condition of `filters`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    pub dim: Dimension,
+    pub property: Property,
     pub op: Op,
     pub negated: bool,
     /// At least one.
@@ -64,9 +65,9 @@ pub struct Filter {
 
 impl Filter {
     /// A filter that holds for exactly `value` (or, negated, for anything else).
-    pub fn equals(dim: Dimension, value: &str, negated: bool) -> Self {
+    pub fn equals(property: impl Into<Property>, value: &str, negated: bool) -> Self {
         Self {
-            dim,
+            property: property.into(),
             op: Op::Equals,
             negated,
             any_of: vec![Pattern::Text(value.to_owned())],
@@ -113,20 +114,26 @@ fn parse_one(part: &str) -> Result<Filter, EventError> {
         })
         .ok_or_else(|| EventError::field("filters", SYNTAX))?;
     let (name, value) = (&part[..at], &part[at + operator.len()..]);
-    let dim = Dimension::parse(name.trim()).ok_or_else(|| unknown_property(name))?;
+    let property = Property::parse(name.trim()).ok_or_else(|| unknown_property(name))?;
+    if property == Property::PropKeys {
+        return Err(EventError::field(
+            "filters",
+            "filter on a custom property by its key: `props.<key>==value`",
+        ));
+    }
     if value.chars().count() > MAX_FILTER_VALUE_CHARS || value.chars().any(char::is_control) {
         return Err(EventError::field(
             "filters",
             "values are at most 2048 printable characters",
         ));
     }
-    let globs = op == Op::Equals && dim.is_path();
+    let globs = op == Op::Equals && property.is_path();
     let any_of = alternatives(value)
         .into_iter()
         .map(|alt| pattern(alt, globs))
         .collect();
     Ok(Filter {
-        dim,
+        property,
         op,
         negated,
         any_of,
@@ -135,12 +142,11 @@ fn parse_one(part: &str) -> Result<Filter, EventError> {
 
 fn unknown_property(name: &str) -> EventError {
     let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-    let known: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
     EventError::field(
         "filters",
         format!(
             "has unknown property `{shown}`; use one of: {}",
-            known.join(", ")
+            Property::names()
         ),
     )
 }
@@ -236,7 +242,8 @@ mod tests {
         assert!(!holds("event_type==a\\|b", "a"));
         // The first operator ends the name; later ones belong to the value.
         let odd = filter("path==/a!=b");
-        assert_eq!((odd.dim, odd.negated), (Dimension::Path, false));
+        let path = Property::Dim(crate::rollup::Dimension::Path);
+        assert_eq!((&odd.property, odd.negated), (&path, false));
         assert!(odd.matches("/a!=b"));
         let odd = filter("path!=x==y");
         assert!(odd.negated && !odd.matches("x==y"));
@@ -260,11 +267,19 @@ mod tests {
         assert!(holds("source==*", "*"));
         assert!(!holds("source==*", "Google"));
         assert!(holds("path~=*", "/a*b"));
+        assert!(holds("props.plan==pro|team", "team"));
+        assert!(holds("props.slug==a*", "a*"));
     }
 
     #[test]
     fn malformed_filters_name_the_parameter() {
-        for bad in ["source", "colour==red", "source=Google", "source~Google"] {
+        for bad in [
+            "source",
+            "colour==red",
+            "source=Google",
+            "source~Google",
+            "props==x",
+        ] {
             assert_eq!(
                 parse_filters(bad).unwrap_err().field,
                 Some("filters"),

@@ -11,6 +11,7 @@ mod breakdown;
 pub mod dashboard;
 mod error;
 pub mod filter;
+pub mod property;
 pub(crate) mod query;
 mod realtime;
 mod render;

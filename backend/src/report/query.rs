@@ -3,7 +3,7 @@
 //! Parameters are read one by one from the raw query string and each endpoint lists the names
 //! it accepts: an unknown or repeated name is refused with its name, so `site_id[$ne]=x` is a
 //! 400 and never reaches a query. Every value becomes a typed value (a [`SiteId`], a date
-//! range, a [`Dimension`], a filter list) or a 400 naming the parameter.
+//! range, a [`Property`], a filter list) or a 400 naming the parameter.
 
 use beacon_event::fields::names;
 use beacon_event::{Day, EventError, SiteId};
@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime};
 
 use super::filter::parse_filters;
 pub use super::filter::Filter;
-use crate::rollup::Dimension;
+use super::property::Property;
 
 /// Longest range a report covers.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -82,7 +82,7 @@ pub struct ReportQuery {
     pub filters: Vec<Filter>,
     pub metrics: Vec<Metric>,
     pub interval: Interval,
-    pub property: Option<Dimension>,
+    pub property: Option<Property>,
     pub limit: u32,
     pub page: u32,
     pub csv: bool,
@@ -282,22 +282,14 @@ fn interval(p: &Named, from: Date, to: Date) -> Result<Interval, EventError> {
 }
 
 /// `property`: required where the endpoint takes it.
-fn property(p: &Named, accepted: &[&str]) -> Result<Option<Dimension>, EventError> {
+fn property(p: &Named, accepted: &[&str]) -> Result<Option<Property>, EventError> {
     match p.get("property") {
-        Some(name) => Dimension::parse(name).map(Some).ok_or_else(|| {
-            EventError::field("property", format!("must be one of: {}", dimension_list()))
+        Some(name) => Property::parse(name).map(Some).ok_or_else(|| {
+            EventError::field("property", format!("must be one of: {}", Property::names()))
         }),
         None if accepted.contains(&"property") => Err(EventError::field("property", "is required")),
         None => Ok(None),
     }
-}
-
-fn dimension_list() -> String {
-    Dimension::ALL
-        .iter()
-        .map(|d| d.name())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `source==Google;device!=mobile`: up to [`MAX_FILTERS`] conditions, all must hold.
@@ -355,6 +347,7 @@ fn unknown_parameter(name: &str, accepted: &[&str]) -> EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollup::Dimension;
     use time::macros::{date, datetime};
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 10:00 UTC);
@@ -461,7 +454,7 @@ mod tests {
         let q = b("site_id=s&property=source&limit=5&page=2&format=csv").unwrap();
         assert_eq!(
             (q.property, q.limit, q.page, q.csv),
-            (Some(Dimension::Source), 5, 2, true)
+            (Some(Property::Dim(Dimension::Source)), 5, 2, true)
         );
         assert_eq!(b("site_id=s").unwrap_err().field, Some("property"));
         assert_eq!(

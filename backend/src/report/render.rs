@@ -7,6 +7,7 @@ use serde::{Serialize, Serializer};
 use time::Date;
 use utoipa::ToSchema;
 
+use super::property::Property;
 use super::query::{Metric, ReportQuery};
 use crate::rollup::{Counters, Dimension};
 use crate::store::Row;
@@ -172,21 +173,22 @@ impl BreakdownRow {
     }
 }
 
-pub fn breakdown_rows(dim: Dimension, rows: &[Row], totals: &Counters) -> Vec<BreakdownRow> {
+pub fn breakdown_rows(property: &Property, rows: &[Row], totals: &Counters) -> Vec<BreakdownRow> {
+    let dim = property.dimension();
     rows.iter()
         .map(|r| {
             let c = &r.counters;
             // Exit pages move as a visit goes on, so they count exits (visits), not people.
-            let visitors = if dim == Dimension::ExitPage {
+            let visitors = if dim == Some(Dimension::ExitPage) {
                 c.visits
             } else {
                 c.visitors
             };
             let mut row = BreakdownRow::plain(r.value.clone(), visitors, c.views);
-            if dim == Dimension::EventType {
+            if dim.is_none_or(|d| d == Dimension::EventType) {
                 row.events = Some(c.events);
                 row.conversion_rate = Some(ratio(c.visitors, totals.visitors, 100.0, 1));
-            } else if dim.is_session() {
+            } else if dim.is_some_and(Dimension::is_session) {
                 row.visits = Some(c.visits);
                 row.bounce_rate = Some(bounce_rate(c));
                 row.visit_duration = Some(visit_duration(c));

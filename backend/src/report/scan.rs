@@ -15,6 +15,7 @@ use std::hash::Hash;
 
 use time::OffsetDateTime;
 
+use super::property::Property;
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
 use crate::rollup::{Counters, Dimension};
@@ -103,11 +104,9 @@ impl Scan {
             .enumerate()
             .filter(|(_, e)| {
                 let session = &sessions[&e.visit.id];
-                filters.iter().all(|f| match f.dim {
-                    Dimension::Path => f.matches(&e.path),
-                    Dimension::EventType => f.matches(&e.event_type),
-                    dim => f.matches(session.value(dim)),
-                })
+                filters
+                    .iter()
+                    .all(|f| f.matches(value_of(&f.property, e, session)))
             })
             .map(|(i, _)| i)
             .collect();
@@ -123,11 +122,12 @@ impl Scan {
         }
     }
 
-    /// Aggregates matching events by `event_key` and matching visits by `visit_key`.
-    /// Visitors are distinct (UTC day, visitor) pairs per key, as in the daily rollups.
-    pub fn group<K: Ord + Hash + Clone>(
+    /// Aggregates matching events by `event_keys` (none, one or several per event) and
+    /// matching visits by `visit_key`. Visitors are distinct (UTC day, visitor) pairs per key,
+    /// as in the daily rollups.
+    pub fn group<K: Ord + Hash + Clone, E: IntoIterator<Item = K>>(
         &self,
-        event_key: impl Fn(&RawEvent, &Session) -> Option<K>,
+        event_keys: impl Fn(&RawEvent, &Session) -> E,
         visit_key: impl Fn(&Session) -> Option<K>,
     ) -> BTreeMap<K, Counters> {
         let mut out: BTreeMap<K, Counters> = BTreeMap::new();
@@ -135,14 +135,13 @@ impl Scan {
         for &i in &self.matching {
             let e = &self.events[i];
             let session = &self.sessions[&e.visit.id];
-            let Some(key) = event_key(e, session) else {
-                continue;
-            };
-            let c = out.entry(key.clone()).or_default();
-            c.events += 1;
-            c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
-            if seen.insert((key, day_of(e.ts_ms), e.visitor.as_str())) {
-                c.visitors += 1;
+            for key in event_keys(e, session) {
+                let c = out.entry(key.clone()).or_default();
+                c.events += 1;
+                c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
+                if seen.insert((key, day_of(e.ts_ms), e.visitor.as_str())) {
+                    c.visitors += 1;
+                }
             }
         }
         for s in self.sessions.values().filter(|s| s.matching) {
@@ -175,15 +174,34 @@ impl Scan {
         )
     }
 
-    /// Counters per value of `dim`.
-    pub fn by(&self, dim: Dimension) -> BTreeMap<String, Counters> {
-        match dim {
-            Dimension::Path => self.group(|e, _| Some(e.path.clone()), |_| None),
-            Dimension::EventType => self.group(|e, _| Some(e.event_type.clone()), |_| None),
-            dim => self.group(
-                |_, s| Some(s.value(dim).to_owned()),
-                |s| Some(s.value(dim).to_owned()),
+    /// Counters per value of `property`. A custom property counts the events that carry it.
+    pub fn by(&self, property: &Property) -> BTreeMap<String, Counters> {
+        match property {
+            Property::Dim(Dimension::Path) => self.group(|e, _| Some(e.path.clone()), |_| None),
+            Property::Dim(Dimension::EventType) => {
+                self.group(|e, _| Some(e.event_type.clone()), |_| None)
+            }
+            Property::Dim(dim) => self.group(
+                |_, s| Some(s.value(*dim).to_owned()),
+                |s| Some(s.value(*dim).to_owned()),
             ),
+            Property::Prop(key) => self.group(|e, _| e.props.get(key).cloned(), |_| None),
+            Property::PropKeys => {
+                self.group(|e, _| e.props.keys().cloned().collect::<Vec<_>>(), |_| None)
+            }
         }
+    }
+}
+
+/// The value a filter on `property` reads for event `e` of visit `session` (a custom property
+/// the event does not carry reads as "").
+fn value_of<'a>(property: &Property, e: &'a RawEvent, session: &'a Session) -> &'a str {
+    match property {
+        Property::Dim(Dimension::Path) => &e.path,
+        Property::Dim(Dimension::EventType) => &e.event_type,
+        Property::Dim(dim) => session.value(*dim),
+        Property::Prop(key) => e.props.get(key).map_or("", String::as_str),
+        // Refused in filters (`super::filter`).
+        Property::PropKeys => "",
     }
 }

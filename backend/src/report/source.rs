@@ -2,9 +2,10 @@
 //! number of documents), the raw events otherwise ([`Scan`]). Every endpoint asks through
 //! [`Source`], so a filtered and an unfiltered report count the same way.
 
-use crate::rollup::{Counters, Dimension};
+use crate::rollup::Counters;
 use crate::store::{MongoStore, Order, Page, Row, RowsQuery};
 
+use super::property::Property;
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
 
@@ -14,8 +15,10 @@ pub enum Source {
 }
 
 impl Source {
+    /// Rollups when nothing is filtered and the breakdown (if any) is rolled up.
     pub async fn for_query(store: &MongoStore, q: &ReportQuery) -> Result<Self, ReportError> {
-        if q.filters.is_empty() {
+        let rolled_up = q.property.as_ref().is_none_or(|p| p.dimension().is_some());
+        if q.filters.is_empty() && rolled_up {
             return Ok(Self::Rollups);
         }
         let (from, until) = q.instants();
@@ -40,28 +43,30 @@ impl Source {
         })
     }
 
-    /// One page of `dim`'s values in `order`.
+    /// One page of `property`'s values in `order`.
     pub async fn rows(
         &self,
         store: &MongoStore,
         q: &ReportQuery,
-        dim: Dimension,
+        property: &Property,
         order: Order,
         page: Page,
     ) -> Result<Vec<Row>, ReportError> {
-        match self {
-            Self::Rollups => Ok(store
+        match (self, property) {
+            (Self::Rollups, Property::Dim(dim)) => Ok(store
                 .breakdown(RowsQuery {
                     site: &q.site_id,
                     from: q.from,
                     to: q.to,
-                    dim,
+                    dim: *dim,
                     order,
                     page,
                 })
                 .await?),
-            Self::Scan(scan) => Ok(order.arrange(
-                scan.by(dim)
+            // `for_query` reads raw events for a custom property: no rollup holds one.
+            (Self::Rollups, Property::Prop(_) | Property::PropKeys) => Ok(Vec::new()),
+            (Self::Scan(scan), property) => Ok(order.arrange(
+                scan.by(property)
                     .into_iter()
                     .map(|(value, counters)| Row { value, counters }),
                 page,

@@ -16,6 +16,7 @@ use crate::api_doc::wire::SiteIdSchema;
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
+use super::property::Property;
 use super::render::{Extras, ReportedDay};
 use super::request::{endpoint, Report};
 use super::source::Source;
@@ -115,9 +116,10 @@ pub async fn stats(
         skip: 0,
         limit: TOP_PATHS,
     };
+    let paths = Property::Dim(Dimension::Path);
     let (totals, top, comparison) = tokio::try_join!(
         source.totals(&store, &q),
-        source.rows(&store, &q, Dimension::Path, Order::Views, top),
+        source.rows(&store, &q, &paths, Order::Views, top),
         compared_totals(&store, &q),
     )?;
     let current = Totals::new(&q, &totals);

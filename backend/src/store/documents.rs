@@ -205,6 +205,21 @@ pub(super) struct RawEventDocument {
     pub src: Option<StoredPosition>,
     #[serde(default)]
     pub s: StoredVisit,
+    #[serde(default)]
+    pub props: Option<Document>,
+}
+
+/// A stored custom property value as reports show it: text as is, a number as JSON writes it,
+/// a boolean as `true`/`false`; anything else (written by other means) is left out.
+pub(super) fn prop_text(value: &Bson) -> Option<String> {
+    Some(match value {
+        Bson::String(s) => s.clone(),
+        Bson::Int32(n) => n.to_string(),
+        Bson::Int64(n) => n.to_string(),
+        Bson::Double(f) if f.is_finite() => f.to_string(),
+        Bson::Boolean(b) => b.to_string(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

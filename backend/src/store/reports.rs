@@ -4,13 +4,15 @@
 //! Every value in a query comes from a typed value (a site id, a date, a [`Dimension`]); no
 //! request text is spliced into a query.
 
+use std::collections::BTreeMap;
+
 use beacon_event::SiteId;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
-use super::documents::{RawEventDocument, StoredVisit};
+use super::documents::{prop_text, RawEventDocument, StoredVisit};
 use super::rollup_documents::{GroupedRow, RollupDocument};
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position};
@@ -106,6 +108,8 @@ pub struct RawEvent {
     pub position: Position,
     /// The visit it belongs to, with its fixed session properties.
     pub visit: StoredVisit,
+    /// Its custom properties, each value as text.
+    pub props: BTreeMap<String, String>,
 }
 
 fn sums() -> Document {
@@ -213,7 +217,7 @@ impl MongoStore {
                 doc! { "site_id": site.as_str(), "ts": { "$gte": date(from), "$lt": date(until) } },
             )
             .projection(
-                doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1 },
+                doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1, "props": 1 },
             )
             .await?;
         let mut out = Vec::new();
@@ -223,6 +227,10 @@ impl MongoStore {
                 continue;
             };
             let position = super::documents::origin(raw.src);
+            let props = raw.props.iter().flatten();
+            let props = props
+                .filter_map(|(k, v)| Some((k.clone(), prop_text(v)?)))
+                .collect();
             out.push(RawEvent {
                 visitor: raw.visitor_id,
                 event_type: raw.event_type,
@@ -230,6 +238,7 @@ impl MongoStore {
                 ts_ms: raw.ts.timestamp_millis(),
                 position,
                 visit: raw.s,
+                props,
             });
         }
         Ok(out)

@@ -1,0 +1,115 @@
+//! What a breakdown or a filter names: one of the built-in [`Dimension`]s, or a custom property
+//! the tracker sent with its events (`props.plan`, Plausible's `event:props:plan`).
+//!
+//! Custom properties belong to each event (like `path`), are not rolled up, and so are always
+//! read from raw events ([`super::scan`]). Their values are shown as text: a number as written
+//! in JSON (`3`, `2.5`), a boolean as `true` or `false`.
+
+use std::fmt;
+
+use beacon_event::limits::MAX_PROP_KEY_CHARS;
+
+use crate::rollup::Dimension;
+
+/// The prefix that names a custom property.
+pub const PROPS_PREFIX: &str = "props.";
+/// The name of the custom properties' keys themselves (a breakdown only).
+pub const PROP_KEYS: &str = "props";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Property {
+    Dim(Dimension),
+    /// A custom property's key (1–64 characters, no control characters).
+    Prop(String),
+    /// The keys of the custom properties events carry: which properties there are (a
+    /// breakdown only).
+    PropKeys,
+}
+
+impl Property {
+    /// A dimension's name, or `props.` and a key under the tracker's key rules.
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(key) = name.strip_prefix(PROPS_PREFIX) {
+            let chars = key.chars().count();
+            let valid =
+                (1..=MAX_PROP_KEY_CHARS).contains(&chars) && !key.chars().any(char::is_control);
+            return valid.then(|| Self::Prop(key.to_owned()));
+        }
+        if name == PROP_KEYS {
+            return Some(Self::PropKeys);
+        }
+        Dimension::parse(name).map(Self::Dim)
+    }
+
+    /// The built-in dimension, if it is one (only those are rolled up).
+    pub fn dimension(&self) -> Option<Dimension> {
+        match self {
+            Self::Dim(d) => Some(*d),
+            Self::Prop(_) | Self::PropKeys => None,
+        }
+    }
+
+    /// Whether the values are page paths (filters read wildcards in them).
+    pub fn is_path(&self) -> bool {
+        self.dimension().is_some_and(Dimension::is_path)
+    }
+
+    /// Every name [`Property::parse`] accepts, for error messages.
+    pub fn names() -> String {
+        let mut names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+        names.extend([PROP_KEYS, "props.<key>"]);
+        names.join(", ")
+    }
+}
+
+impl From<Dimension> for Property {
+    fn from(d: Dimension) -> Self {
+        Self::Dim(d)
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dim(d) => f.write_str(d.name()),
+            Self::Prop(key) => write!(f, "{PROPS_PREFIX}{key}"),
+            Self::PropKeys => f.write_str(PROP_KEYS),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_print_back() {
+        for name in [
+            "path",
+            "country",
+            "props",
+            "props.plan",
+            "props.a b",
+            "props.ünï",
+        ] {
+            assert_eq!(Property::parse(name).unwrap().to_string(), name);
+        }
+        assert_eq!(
+            Property::parse("props.plan"),
+            Some(Property::Prop("plan".into()))
+        );
+        let long = format!("props.{}", "k".repeat(64));
+        assert!(Property::parse(&long).is_some());
+        for bad in [
+            "props.",
+            "Props",
+            "colour",
+            "props.a\nb",
+            &format!("{long}k"),
+        ] {
+            assert_eq!(Property::parse(bad), None, "{bad}");
+        }
+        assert!(Property::Dim(Dimension::ExitPage).is_path());
+        assert!(!Property::Prop("path".into()).is_path());
+    }
+}

@@ -1,0 +1,140 @@
+//! Custom properties in reports, over the wire: `property=props.<key>` breakdowns and
+//! `props.<key>` filters on what the events carried.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{TestSystem, CHROME};
+
+fn event(user: &str, kind: &str, path: &str, props: Value) -> Value {
+    json!({"site_id": "props", "event_type": kind, "path": path, "user_id": user, "props": props})
+}
+
+#[tokio::test]
+async fn breakdowns_and_filters_by_custom_property() {
+    let system = TestSystem::start().await;
+    let batch = json!([
+        event("a", "page_view", "/pricing", json!({"plan": "pro"})),
+        event(
+            "a",
+            "signup",
+            "/pricing",
+            json!({"plan": "pro", "seats": 3})
+        ),
+        event(
+            "b",
+            "signup",
+            "/pricing",
+            json!({"plan": "team", "seats": 12, "trial": true})
+        ),
+        event("c", "signup", "/", json!({"plan": "pro", "seats": 2.5})),
+        event("d", "page_view", "/", json!(null)),
+    ]);
+    let (status, body) = system.post_as(&batch, "203.0.113.7", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(5).await;
+
+    let (status, plans) = system
+        .report("/stats/breakdown?site_id=props&property=props.plan")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plans}");
+    assert_eq!(plans["property"], "props.plan");
+    let rows: Vec<(String, i64, i64, i64)> = plans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
+            (
+                r["value"].as_str().unwrap().to_owned(),
+                n("visitors"),
+                n("events"),
+                n("views"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("pro".to_owned(), 2, 3, 1), ("team".to_owned(), 1, 1, 0)]
+    );
+    // 2 of the 4 visitors of the day sent a `pro` event.
+    assert_eq!(plans["results"][0]["conversion_rate"], 50.0);
+
+    let values = |body: &Value| -> Vec<String> {
+        let rows = body["results"].as_array().unwrap().iter();
+        let mut v: Vec<String> = rows.map(|r| r["value"].as_str().unwrap().into()).collect();
+        v.sort();
+        v
+    };
+    let (_, seats) = system
+        .report("/stats/breakdown?site_id=props&property=props.seats")
+        .await;
+    assert_eq!(values(&seats), ["12", "2.5", "3"]);
+    let (_, trial) = system
+        .report("/stats/breakdown?site_id=props&property=props.trial")
+        .await;
+    assert_eq!(values(&trial), ["true"]);
+    // The keys themselves: which properties there are, with how many events carry each.
+    let (status, keys) = system
+        .report("/stats/breakdown?site_id=props&property=props")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    let events: Vec<(String, i64)> = keys["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["value"].as_str().unwrap().into(),
+                r["events"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [("plan".into(), 4), ("seats".into(), 3), ("trial".into(), 1)]
+    );
+    let (status, body) = system
+        .report("/stats?site_id=props&filters=props%3D%3Dplan")
+        .await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("filters"))
+    );
+    let (_, none) = system
+        .report("/stats/breakdown?site_id=props&property=props.colour")
+        .await;
+    assert_eq!(none["results"], json!([]));
+
+    for (filters, views, visitors) in [
+        ("props.plan%3D%3Dpro", 1, 2),
+        ("props.plan%3D%3Dteam%7Cpro", 1, 3),
+        ("props.plan!%3Dpro", 1, 2),
+        ("props.seats~%3D.", 0, 1),
+        ("props.trial%3D%3Dtrue%3Bpath%3D%3D/pricing", 0, 1),
+    ] {
+        let (status, got) = system
+            .report(&format!("/stats?site_id=props&filters={filters}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{filters}: {got}");
+        assert_eq!(
+            (&got["total_views"], &got["unique_users"]),
+            (&json!(views), &json!(visitors)),
+            "{filters}"
+        );
+    }
+    let (_, by_path) = system
+        .report("/stats/breakdown?site_id=props&property=path&filters=props.plan%3D%3Dpro")
+        .await;
+    assert_eq!(values(&by_path), ["/", "/pricing"]);
+
+    for bad in ["props.", "prop", "props.a%0Ab"] {
+        let (status, body) = system
+            .report(&format!("/stats/breakdown?site_id=props&property={bad}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["field"], "property");
+    }
+    system.shutdown().await;
+}
