@@ -112,8 +112,8 @@ async fn a_shared_link_opens_one_sites_reports_until_it_is_revoked() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // /sites: the public ones for everyone, plus the private one a token opens.
-    let open = json!({"site_id": "open", "public": true, "domains": ["open.example"]});
-    let shop_listed = json!({"site_id": "shop", "public": false, "domains": ["shop.example"]});
+    let open = json!({"site_id": "open", "public": true, "domains": ["open.example"], "goals": 0, "funnels": []});
+    let shop_listed = json!({"site_id": "shop", "public": false, "domains": ["shop.example"], "goals": 0, "funnels": []});
     let public_only = vec![open.clone()];
     assert_eq!(listed(&system, None).await, public_only);
     assert_eq!(listed(&system, Some("bs_wrong")).await, public_only);

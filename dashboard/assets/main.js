@@ -4,6 +4,7 @@
 //   stats             the summary cards and top pages, with the previous period (compare)
 //   stats/timeseries  the chart, hourly for one day and daily otherwise, with the previous period
 //   stats/breakdown   one per visible breakdown tab; the custom property keys and one key's values
+//   stats/goals       the registered goals' conversions; stats/funnel: the chosen funnel
 //   stats/realtime    the "current visitors" counter, every 10 s
 //   sites             the registered sites for the site picker
 // A private site's requests carry its API key or shared-link token (auth.js, signin.js).
@@ -12,6 +13,7 @@ import { forget, takeSharedToken, tokenFor } from './auth.js';
 import { loadBreakdown, renderTopPages, setupTabs, visibleProps } from './breakdowns.js';
 import { $, message, nf } from './format.js';
 import { onFiltersChange, renderFilters, setUpFilterForm } from './filters.js';
+import { loadFunnel, loadGoals, setupFunnel } from './goals.js';
 import { isDay, rangeLabel, rangeOf, today } from './period.js';
 import { loadProps, setupProps } from './props.js';
 import { loadRealtime } from './realtime.js';
@@ -75,6 +77,7 @@ async function load({ quiet = false } = {}) {
   const summary = fetchSummary(range, signal);
   state.total = summary.then((s) => s.unique_users, () => 0);
   const others = Promise.all([loadTimeseries(range, signal, drill), loadProps(range, signal),
+    loadGoals(range, signal), loadFunnel(range, signal),
     ...visibleProps().map((p) => loadBreakdown(p, range, signal))]);
   let stats;
   try {
@@ -155,6 +158,7 @@ async function start() {
   onFiltersChange(load);
   setUpFilterForm();
   setupProps(() => loadProps(rangeOf(state), state.controller?.signal));
+  setupFunnel(() => loadFunnel(rangeOf(state), state.controller?.signal));
   renderFilters();
   setInterval(() => { if (state.site && !document.hidden && rangeOf(state).to >= today()) load({ quiet: true }); }, LIVE_REFRESH_MS);
   setInterval(() => { if (state.site && !document.hidden) loadRealtime(state.site); }, REALTIME_MS);

@@ -215,3 +215,30 @@ test('custom properties: the keys in a picker, the values of one as bars, a clic
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('goals and a funnel: conversions per goal, and visitors through the steps with drop-off', async () => {
+  const site = uniqueSite('e2e-goals');
+  admin('site', 'add', site, '--public');
+  admin('goal', 'add', site, '--page', '/thanks');
+  admin('goal', 'add', site, '--event', 'signup');
+  admin('funnel', 'add', site, 'checkout', '--step', 'page:/', '--step', 'page:/pricing', '--step', 'event:signup');
+  const signup = (user) => ({ site_id: site, event_type: 'signup', path: '/pricing', user_id: user });
+  await postEvents([view(site, 'a', '/'), view(site, 'a', '/pricing'), signup('a'), view(site, 'a', '/thanks'),
+    view(site, 'b', '/'), view(site, 'b', '/pricing'), view(site, 'c', '/'), view(site, 'd', '/about')]);
+  await waitForViews(site, 7);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '4');
+  await page.waitForSelector('[data-testid="goals"] li.bd-row');
+  const goals = await page.$$eval('[data-testid="goals"] li.bd-row', (lis) => lis.map((li) =>
+    [li.dataset.goal, li.querySelector('[data-key="visitors"]').textContent, li.querySelector('[data-key="conversion_rate"]').textContent]));
+  assert.deepEqual(goals, [['Visit /thanks', '1', '25%'], ['signup', '1', '25%']]);
+  await page.waitForSelector('[data-testid="funnel"] li.funnel-step');
+  const steps = await page.$$eval('[data-testid="funnel"] li.funnel-step', (lis) => lis.map((li) => Number(li.dataset.visitors)));
+  assert.deepEqual(steps, [3, 2, 1]);
+  assert.equal(await text(page, 'funnel-conversion'), '33.3% converted');
+  assert.match(await page.textContent('[data-testid="funnel"] li.funnel-step[data-step="2"]'), /1 dropped off \(33\.3%\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

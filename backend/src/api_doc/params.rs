@@ -58,6 +58,14 @@ params!(
 );
 
 params!(
+    /// `/stats/funnel`'s `funnel`.
+    FunnelParam,
+    || vec![query("funnel", true, "The funnel's name, as registered with `beacon-admin funnel add`.")
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64))))
+        .build()]
+);
+
+params!(
     /// `compare`.
     CompareParam,
     || vec![compare()]

@@ -76,11 +76,28 @@ impl Filter {
 
     pub fn matches(&self, value: &str) -> bool {
         let hit = self.any_of.iter().any(|p| match (p, self.op) {
-            (Pattern::Text(t), Op::Equals) => t == value,
             (Pattern::Text(t), Op::Contains) => value.contains(t.as_str()),
-            (Pattern::Glob(g), _) => g.regex.is_match(value),
+            (p, _) => p.equals(value),
         });
         hit != self.negated
+    }
+}
+
+impl Pattern {
+    /// A page pattern as goals write it: the same wildcards and escapes as a path filter's
+    /// value, without alternatives (`|` is a character).
+    pub fn page(pattern: &str) -> Self {
+        let escaped = pattern.replace('|', "\\|");
+        let mut pieces = alternatives(&escaped);
+        pattern_of(pieces.remove(0), true)
+    }
+
+    /// Whether `value` is this text, or matches this glob.
+    pub fn equals(&self, value: &str) -> bool {
+        match self {
+            Self::Text(t) => t == value,
+            Self::Glob(g) => g.regex.is_match(value),
+        }
     }
 }
 
@@ -130,7 +147,7 @@ fn parse_one(part: &str) -> Result<Filter, EventError> {
     let globs = op == Op::Equals && property.is_path();
     let any_of = alternatives(value)
         .into_iter()
-        .map(|alt| pattern(alt, globs))
+        .map(|alt| pattern_of(alt, globs))
         .collect();
     Ok(Filter {
         property,
@@ -181,7 +198,7 @@ fn alternatives(value: &str) -> Vec<Vec<Piece>> {
 
 /// An alternative as a pattern: a glob when `globs` and it has a wildcard, else its text
 /// (wildcards then standing for themselves).
-fn pattern(pieces: Vec<Piece>, globs: bool) -> Pattern {
+fn pattern_of(pieces: Vec<Piece>, globs: bool) -> Pattern {
     let text = |pieces: &[Piece]| -> String {
         pieces
             .iter()
@@ -269,6 +286,10 @@ mod tests {
         assert!(holds("path~=*", "/a*b"));
         assert!(holds("props.plan==pro|team", "team"));
         assert!(holds("props.slug==a*", "a*"));
+        assert!(Pattern::page("/blog/**").equals("/blog/a/b"));
+        assert!(Pattern::page("/a|b").equals("/a|b"));
+        assert!(!Pattern::page("/a|b").equals("/a"));
+        assert!(Pattern::page("/x\\*").equals("/x*"));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! `GET /stats` answers what a site owner asks first (views, people, top pages) and, with
 //! `metrics=`, visits, bounce rate and visit duration; `/stats/timeseries`, `/stats/breakdown`
-//! and `/stats/realtime` answer the rest. Unfiltered reports read the worker's rollups (a bounded
-//! number of documents); filtered ones aggregate raw events ([`scan`]). `/sites` lists the
+//! and `/stats/realtime` answer the rest; `/stats/goals` and `/stats/funnel` report a registered
+//! site's goals and funnels. Unfiltered reports read the worker's rollups (a bounded number of
+//! documents); filtered ones, custom properties, goals and funnels aggregate raw events
+//! ([`scan`]). `/sites` lists the
 //! registered sites a caller may read, and `/` is the stats page that shows it all
 //! ([`dashboard`]).
 
@@ -11,6 +13,8 @@ mod breakdown;
 pub mod dashboard;
 mod error;
 pub mod filter;
+mod funnel;
+mod goals;
 pub mod property;
 pub(crate) mod query;
 mod realtime;
@@ -50,6 +54,8 @@ use crate::{http, ServiceError};
     timeseries::timeseries,
     breakdown::breakdown,
     realtime::realtime,
+    goals::goals,
+    funnel::funnel,
     site_list::sites
 ))]
 pub struct ReportApi;
@@ -64,6 +70,8 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/stats/timeseries", get(timeseries::timeseries))
         .route("/stats/breakdown", get(breakdown::breakdown))
         .route("/stats/realtime", get(realtime::realtime))
+        .route("/stats/goals", get(goals::goals))
+        .route("/stats/funnel", get(funnel::funnel))
         .route("/sites", get(site_list::sites))
         .route("/openapi.json", get(crate::api_doc::openapi_json))
         .route("/healthz", get(http::healthz))

@@ -87,6 +87,8 @@ pub struct ReportQuery {
     pub page: u32,
     pub csv: bool,
     pub compare: Option<Compare>,
+    /// `/stats/funnel`: the funnel's name.
+    pub funnel: Option<String>,
 }
 
 /// The parameters of each endpoint.
@@ -101,6 +103,8 @@ pub mod accepts {
         "site_id", "date", "from", "to", "filters", "property", "limit", "page", "format",
     ];
     pub const REALTIME: &[&str] = &["site_id"];
+    pub const GOALS: &[&str] = &["site_id", "date", "from", "to", "filters"];
+    pub const FUNNEL: &[&str] = &["site_id", "date", "from", "to", "filters", "funnel"];
 }
 
 /// A query string's name/value pairs, URL-decoded; nothing else is checked yet.
@@ -201,6 +205,7 @@ impl ReportQuery {
                 Some(_) => return Err(EventError::field("format", "must be `json` or `csv`")),
             },
             compare: p.get("compare").map(Compare::parse).transpose()?,
+            funnel: funnel(&p, accepted)?,
         })
     }
 
@@ -279,6 +284,24 @@ fn interval(p: &Named, from: Date, to: Date) -> Result<Interval, EventError> {
         ));
     }
     Ok(interval)
+}
+
+/// `funnel`: a name of 1-64 characters, required where the endpoint takes it.
+fn funnel(p: &Named, accepted: &[&str]) -> Result<Option<String>, EventError> {
+    match p.get("funnel") {
+        Some(name) => {
+            let chars = name.chars().count();
+            if chars == 0 || chars > 64 || name.chars().any(char::is_control) {
+                return Err(EventError::field(
+                    "funnel",
+                    "must be a funnel's name: 1-64 characters, no control characters",
+                ));
+            }
+            Ok(Some(name.to_owned()))
+        }
+        None if accepted.contains(&"funnel") => Err(EventError::field("funnel", "is required")),
+        None => Ok(None),
+    }
 }
 
 /// `property`: required where the endpoint takes it.

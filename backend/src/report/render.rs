@@ -12,7 +12,7 @@ use super::query::{Metric, ReportQuery};
 use crate::rollup::{Counters, Dimension};
 use crate::store::Row;
 
-fn ratio(part: i64, whole: i64, scale: f64, decimals: i32) -> f64 {
+pub fn ratio(part: i64, whole: i64, scale: f64, decimals: i32) -> f64 {
     if whole <= 0 {
         return 0.0;
     }

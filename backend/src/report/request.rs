@@ -26,6 +26,8 @@ pub mod endpoint {
     pub struct Timeseries;
     pub struct Breakdown;
     pub struct Realtime;
+    pub struct Goals;
+    pub struct Funnel;
 
     impl Endpoint for Stats {
         const ACCEPTS: &'static [&'static str] = accepts::STATS;
@@ -38,6 +40,12 @@ pub mod endpoint {
     }
     impl Endpoint for Realtime {
         const ACCEPTS: &'static [&'static str] = accepts::REALTIME;
+    }
+    impl Endpoint for Goals {
+        const ACCEPTS: &'static [&'static str] = accepts::GOALS;
+    }
+    impl Endpoint for Funnel {
+        const ACCEPTS: &'static [&'static str] = accepts::FUNNEL;
     }
 }
 

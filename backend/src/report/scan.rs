@@ -156,6 +156,16 @@ impl Scan {
         out
     }
 
+    /// The matching events of each visit, in the order the worker processed them.
+    pub fn visits(&self) -> HashMap<&str, Vec<&RawEvent>> {
+        let mut by_visit: HashMap<&str, Vec<&RawEvent>> = HashMap::new();
+        for &i in &self.matching {
+            let e = &self.events[i];
+            by_visit.entry(e.visit.id.as_str()).or_default().push(e);
+        }
+        by_visit
+    }
+
     /// The range's totals.
     pub fn totals(&self) -> Counters {
         self.group(|_, _| Some(()), |_| Some(()))

@@ -36,6 +36,10 @@ pub struct ListedSite {
     pub public: bool,
     /// The hosts (and their subdomains) its events are accepted from; empty: anywhere.
     pub domains: Vec<String>,
+    /// How many goals it has (`/stats/goals` reports them).
+    pub goals: usize,
+    /// Its funnels' names, for `/stats/funnel?funnel=`.
+    pub funnels: Vec<String>,
 }
 
 #[utoipa::path(
@@ -52,8 +56,10 @@ pub struct ListedSite {
     responses(
         (status = 200, description = "The sites, by id.", body = SiteList, example = json!({
             "sites": [
-                { "site_id": "demo-shop", "public": true, "domains": ["shop.example.com"] },
-                { "site_id": "site123", "public": false, "domains": [] }
+                { "site_id": "demo-shop", "public": true, "domains": ["shop.example.com"],
+                  "goals": 2, "funnels": ["checkout"] },
+                { "site_id": "site123", "public": false, "domains": [], "goals": 0,
+                  "funnels": [] }
             ]
         })),
         (status = 400, response = BadRequest),
@@ -79,6 +85,8 @@ pub async fn sites(
                 site_id: s.id,
                 public: s.public,
                 domains: s.domains,
+                goals: s.goals.len(),
+                funnels: s.funnels.into_iter().map(|f| f.name).collect(),
             })
             .collect(),
     }))

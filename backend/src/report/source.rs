@@ -9,6 +9,13 @@ use super::property::Property;
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
 
+/// The raw events of `q`'s range, filtered by `q`'s filters.
+pub async fn scan(store: &MongoStore, q: &ReportQuery) -> Result<Scan, ReportError> {
+    let (from, until) = q.instants();
+    let events = store.raw_events(&q.site_id, from, until).await?;
+    Ok(Scan::new(events, &q.filters))
+}
+
 pub enum Source {
     Rollups,
     Scan(Scan),
@@ -21,9 +28,7 @@ impl Source {
         if q.filters.is_empty() && rolled_up {
             return Ok(Self::Rollups);
         }
-        let (from, until) = q.instants();
-        let events = store.raw_events(&q.site_id, from, until).await?;
-        Ok(Self::Scan(Scan::new(events, &q.filters)))
+        Ok(Self::Scan(scan(store, q).await?))
     }
 
     pub async fn totals(

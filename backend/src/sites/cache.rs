@@ -221,6 +221,8 @@ mod tests {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            goals: Vec::new(),
+            funnels: Vec::new(),
             created_at: None,
         }
     }

@@ -11,6 +11,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 use mongodb::bson::DateTime;
 
+use super::goal_cli::{self, FunnelCommand, GoalCommand};
 use super::{Site, SiteChanges, Sites};
 use crate::config::Config;
 use crate::store::MongoStore;
@@ -18,7 +19,7 @@ use crate::store::MongoStore;
 #[derive(Debug, Parser)]
 #[command(
     name = "beacon-admin",
-    about = "Manage Beacon's registered sites, their API keys and shared links, and see the pipeline's status (configuration from the environment or .env, as the services read it)"
+    about = "Manage Beacon's registered sites, their API keys, shared links, goals and funnels, and see the pipeline's status (configuration from the environment or .env, as the services read it)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,6 +37,12 @@ pub enum Command {
     /// Create, list or revoke a site's shared links: read-only dashboard URLs.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Add, list or remove a site's goals (conversions: page views on a pattern, custom events).
+    #[command(subcommand)]
+    Goal(GoalCommand),
+    /// Add, list or remove a site's funnels (2-8 goals in order within one visit).
+    #[command(subcommand)]
+    Funnel(FunnelCommand),
     /// The pipeline: events waiting in Kafka for the worker (per partition) and when a worker
     /// last stored events (KAFKA_BROKER, KAFKA_TOPIC and KAFKA_GROUP as the services read them).
     Status,
@@ -126,6 +133,8 @@ impl Cli {
             Command::Site(command) => site(command, sites, out).await,
             Command::Key(command) => key(command, sites, out).await,
             Command::Link(command) => link(command, sites, &config.dashboard_url, out).await,
+            Command::Goal(command) => goal_cli::goal(command, sites, out).await,
+            Command::Funnel(command) => goal_cli::funnel(command, sites, out).await,
             Command::Status => crate::worker::status::print(config, store, out).await,
         }
     }

@@ -15,6 +15,7 @@
 //!   BLAKE3 hashes (`secrets.rs`). Either opens the site's reports, and nothing else.
 //!
 //! One file per job: the model here, `domains` (hosts of requests and registered domains),
+//! [`goals`] (goals and funnels, with `goal_cli` for their commands),
 //! `access` (who reads reports), `repository` (the MongoDB collection), [`cache`] (for
 //! ingestion), [`keys`], [`links`] and [`cli`].
 //!
@@ -26,6 +27,8 @@ mod access;
 pub mod cache;
 pub mod cli;
 mod domains;
+mod goal_cli;
+pub mod goals;
 pub mod keys;
 pub mod links;
 mod repository;
@@ -34,6 +37,7 @@ mod secrets;
 pub use access::{bearer_token, may_read};
 pub use cache::SiteCache;
 pub use domains::{normalize_domain, request_host};
+pub use goals::{Funnel, Goal};
 pub use keys::{ApiKey, NewKey, KEY_PREFIX};
 pub use links::{share_url, NewLink, SharedLink, LINK_PREFIX};
 pub use repository::{SiteChanges, Sites};
@@ -67,6 +71,10 @@ pub struct Site {
     /// Query parameters kept in stored paths (`q`, `page`); every other one is dropped.
     #[serde(default)]
     pub keep_query: Vec<String>,
+    #[serde(default)]
+    pub goals: Vec<Goal>,
+    #[serde(default)]
+    pub funnels: Vec<Funnel>,
     #[serde(default)]
     pub created_at: Option<DateTime>,
 }
@@ -123,6 +131,8 @@ pub enum SitesError {
     BadDomain(String),
     #[error("`{0}` is not a query parameter name to keep (expected e.g. q,page)")]
     BadQueryParam(String),
+    #[error("{0}")]
+    BadGoal(String),
     #[error("site `{0}` is already registered")]
     AlreadyExists(String),
     #[error("site `{0}` is not registered")]
@@ -157,6 +167,8 @@ mod tests {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            goals: Vec::new(),
+            funnels: Vec::new(),
             created_at: None,
         }
     }

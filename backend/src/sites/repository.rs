@@ -82,6 +82,8 @@ impl Sites {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            goals: Vec::new(),
+            funnels: Vec::new(),
             created_at: Some(DateTime::now()),
         };
         match self.collection.insert_one(&site).await {
@@ -141,6 +143,24 @@ impl Sites {
             return Err(SitesError::NoSuchSite(site.to_owned()));
         }
         Ok(())
+    }
+
+    /// Removes the entries of the array `field` of `site` that match `entry`; false if none
+    /// did.
+    pub(super) async fn pull_where(
+        &self,
+        site: &str,
+        field: &str,
+        entry: Document,
+    ) -> Result<bool, SitesError> {
+        let result = self
+            .collection
+            .update_one(doc! { "_id": site }, doc! { "$pull": { field: entry } })
+            .await?;
+        if result.matched_count == 0 {
+            return Err(SitesError::NoSuchSite(site.to_owned()));
+        }
+        Ok(result.modified_count > 0)
     }
 
     /// Removes the entry with `id` from the array `field` of `site`; false if there was none.

@@ -1,0 +1,158 @@
+//! `GET /stats/goals`: each goal of a registered site with its converted visitors, events and
+//! conversion rate over the range (read from raw events, filters applied).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use beacon_event::SiteId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::filter::Pattern;
+use super::render::{ratio, ReportedDay};
+use super::request::{endpoint, Report};
+use super::scan::Scan;
+use super::source::scan;
+use super::ReportError;
+use crate::api_doc::params::Range;
+use crate::api_doc::responses::ReportErrors;
+use crate::api_doc::wire::SiteIdSchema;
+use crate::sites::{Goal, Sites};
+use crate::store::{MongoStore, RawEvent};
+
+/// The `/stats/goals` response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Goals)]
+pub struct GoalsResponse {
+    #[schema(value_type = SiteIdSchema)]
+    pub site_id: SiteId,
+    pub from: ReportedDay,
+    pub to: ReportedDay,
+    /// In the order the goals were added; empty for a site without goals.
+    pub goals: Vec<GoalRow>,
+}
+
+/// One goal's conversions.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+pub struct GoalRow {
+    /// `Visit /thanks` for a page goal, the event's name for an event goal.
+    pub name: String,
+    /// `page` or `event`.
+    #[schema(examples("page", "event"))]
+    pub kind: &'static str,
+    /// The path pattern or the event name.
+    #[serde(rename = "match")]
+    pub matches: String,
+    /// Visitors who converted (distinct per day, like every visitor count).
+    #[schema(value_type = u64)]
+    pub visitors: i64,
+    /// Converting events: page views or custom events.
+    #[schema(value_type = u64)]
+    pub events: i64,
+    /// Percent of the range's visitors who converted, one decimal.
+    #[schema(minimum = 0, maximum = 100)]
+    pub conversion_rate: f64,
+}
+
+/// A goal, ready to test events against.
+pub struct Matcher {
+    goal: Goal,
+    page: Option<Pattern>,
+}
+
+impl Matcher {
+    pub fn new(goal: &Goal) -> Self {
+        let page = match goal {
+            Goal::Page { path } => Some(Pattern::page(path)),
+            Goal::Event { .. } => None,
+        };
+        Self {
+            goal: goal.clone(),
+            page,
+        }
+    }
+
+    /// Whether `e` completes the goal.
+    pub fn matches(&self, e: &RawEvent) -> bool {
+        match (&self.goal, &self.page) {
+            (Goal::Event { name }, _) => e.event_type == *name,
+            (Goal::Page { .. }, Some(page)) => {
+                e.event_type == beacon_event::fields::PAGE_VIEW && page.equals(&e.path)
+            }
+            (Goal::Page { .. }, None) => false,
+        }
+    }
+}
+
+/// Each goal's conversions in `scan`.
+pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
+    let matchers: Vec<Matcher> = goals.iter().map(Matcher::new).collect();
+    let by_goal = scan.group(
+        |e, _| {
+            let hits = matchers.iter().enumerate().filter(|(_, m)| m.matches(e));
+            hits.map(|(i, _)| i).collect::<Vec<usize>>()
+        },
+        |_| None,
+    );
+    let total = scan.totals().visitors;
+    goals
+        .iter()
+        .enumerate()
+        .map(|(i, goal)| {
+            let c = by_goal.get(&i).copied().unwrap_or_default();
+            let (kind, matches) = match goal {
+                Goal::Page { path } => ("page", path.clone()),
+                Goal::Event { name } => ("event", name.clone()),
+            };
+            GoalRow {
+                name: goal.display_name(),
+                kind,
+                matches,
+                visitors: c.visitors,
+                events: c.events,
+                conversion_rate: ratio(c.visitors, total, 100.0, 1),
+            }
+        })
+        .collect()
+}
+
+#[utoipa::path(
+    get,
+    path = "/stats/goals",
+    tag = "reports",
+    operation_id = "getGoals",
+    summary = "Conversions of each goal",
+    description = "The goals registered for the site (`beacon-admin goal add`): page views on a \
+        path pattern (`*`: any characters but `/`, `**`: any) or custom events by name, each \
+        with the visitors who converted, the converting events and the conversion rate (% of \
+        the range's visitors). Read from raw events, so filters apply and the range reaches \
+        back `RETENTION_DAYS`. A site without goals (or not registered) has an empty list.",
+    params(Range),
+    responses(
+        (status = 200, description = "The goals.", body = GoalsResponse, example = json!({
+            "site_id": "site123", "from": "2026-11-25", "to": "2026-11-25",
+            "goals": [{ "name": "Visit /thanks", "kind": "page", "match": "/thanks",
+                "visitors": 12, "events": 13, "conversion_rate": 4.1 }]
+        })),
+        ReportErrors,
+    ),
+    security((), ("siteKey" = [])),
+)]
+pub async fn goals(
+    State(store): State<Arc<MongoStore>>,
+    Report(q, _): Report<endpoint::Goals>,
+) -> Result<Json<GoalsResponse>, ReportError> {
+    let site = Sites::new(&store).get(q.site_id.as_str()).await?;
+    let goals = site.map(|s| s.goals).unwrap_or_default();
+    let rows = match goals.is_empty() {
+        true => Vec::new(),
+        false => conversions(&scan(&store, &q).await?, &goals),
+    };
+    Ok(Json(GoalsResponse {
+        site_id: q.site_id.clone(),
+        from: ReportedDay(q.from),
+        to: ReportedDay(q.to),
+        goals: rows,
+    }))
+}

@@ -1,0 +1,186 @@
+//! Goals and funnels over the wire: registered with the real `beacon-admin`, reported by
+//! `/stats/goals` and `/stats/funnel` with exact numbers, drop-offs and filters.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{day_ago, stdout, TestSystem, CHROME};
+
+/// An event of `user` yesterday at `hh:mm`.
+fn at(user: &str, kind: &str, path: &str, hh: u8, mm: u8) -> Value {
+    let (_, ts) = day_ago(1, hh, mm);
+    json!({"site_id": "shop", "event_type": kind, "path": path, "user_id": user, "timestamp": ts})
+}
+
+fn view(user: &str, path: &str, hh: u8, mm: u8) -> Value {
+    at(user, "page_view", path, hh, mm)
+}
+
+/// Six visitors; the funnel `/` → `/pricing` → signup → `/thanks` is reached by 5, 2, 1, 1.
+fn clickstream() -> Value {
+    json!([
+        // a: the whole funnel in one visit.
+        view("a", "/", 10, 0),
+        view("a", "/pricing", 10, 1),
+        at("a", "signup", "/pricing", 10, 2),
+        view("a", "/thanks", 10, 3),
+        // b: leaves after the pricing page.
+        view("b", "/", 10, 0),
+        view("b", "/pricing", 10, 5),
+        // c: pricing before home, then signs up: only the first step, in order.
+        view("c", "/pricing", 10, 0),
+        view("c", "/", 10, 1),
+        at("c", "signup", "/", 10, 2),
+        // d: a blog reader who reaches home.
+        view("d", "/blog/2026/launch", 10, 0),
+        view("d", "/", 10, 4),
+        // e: signs up and lands on /thanks without ever seeing home.
+        at("e", "signup", "/", 10, 0),
+        view("e", "/thanks", 10, 1),
+        // f: home, then pricing in a second visit two hours later: not one visit.
+        view("f", "/", 10, 0),
+        view("f", "/pricing", 12, 0),
+    ])
+}
+
+async fn funnel(system: &TestSystem, day: &str, filters: &str) -> (StatusCode, Value) {
+    let query = format!("/stats/funnel?site_id=shop&date={day}&funnel=checkout{filters}");
+    system.report(&query).await
+}
+
+#[tokio::test]
+async fn goals_and_a_funnel_with_drop_offs_and_filters() {
+    let system = TestSystem::start().await;
+    stdout(&system.admin(&["site", "add", "shop", "--public"]));
+    for goal in [
+        ["--page", "/thanks"],
+        ["--page", "/blog/**"],
+        ["--event", "signup"],
+    ] {
+        let added = stdout(&system.admin(&["goal", "add", "shop", goal[0], goal[1]]));
+        assert!(added.starts_with("added goal"), "{added}");
+    }
+    let again = system.admin(&["goal", "add", "shop", "--event", "signup"]);
+    assert!(!again.status.success(), "a goal is added once");
+    let steps = ["page:/", "page:/pricing", "event:signup", "page:/thanks"];
+    let mut args = vec!["funnel", "add", "shop", "checkout"];
+    steps.iter().for_each(|s| args.extend(["--step", s]));
+    stdout(&system.admin(&args));
+    let listed = stdout(&system.admin(&["funnel", "list", "shop"]));
+    assert_eq!(
+        listed.trim(),
+        "checkout\tVisit / → Visit /pricing → signup → Visit /thanks"
+    );
+    let (_, listed) = system.report("/sites").await;
+    let shop = &listed["sites"][0];
+    assert_eq!(
+        (&shop["goals"], &shop["funnels"]),
+        (&json!(3), &json!(["checkout"]))
+    );
+    let bad = system.admin(&["funnel", "add", "shop", "short", "--step", "page:/"]);
+    assert!(!bad.status.success(), "a funnel has at least two steps");
+
+    let (status, body) = system.post_as(&clickstream(), "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(15).await;
+    let (day, _) = day_ago(1, 0, 0);
+
+    let (status, goals) = system
+        .report(&format!("/stats/goals?site_id=shop&date={day}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{goals}");
+    let figures: Vec<(String, i64, i64, f64)> = goals["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let n = |k: &str| g[k].as_i64().unwrap();
+            let name = g["name"].as_str().unwrap().to_owned();
+            (
+                name,
+                n("visitors"),
+                n("events"),
+                g["conversion_rate"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("Visit /thanks".to_owned(), 2, 2, 33.3),
+            ("Visit /blog/**".to_owned(), 1, 1, 16.7),
+            ("signup".to_owned(), 3, 3, 50.0),
+        ]
+    );
+    assert_eq!(
+        (&goals["goals"][0]["kind"], &goals["goals"][0]["match"]),
+        (&json!("page"), &json!("/thanks"))
+    );
+
+    let (status, body) = funnel(&system, &day, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["conversion_rate"], 20.0);
+    let steps: Vec<Vec<Value>> = body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            [
+                "name",
+                "visitors",
+                "conversion_rate",
+                "conversion_rate_step",
+                "dropoff",
+            ]
+            .iter()
+            .map(|k| s[*k].clone())
+            .collect()
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            json!(["Visit /", 5, 100.0, 100.0, 0]),
+            json!(["Visit /pricing", 2, 40.0, 40.0, 3]),
+            json!(["signup", 1, 20.0, 50.0, 1]),
+            json!(["Visit /thanks", 1, 20.0, 100.0, 0]),
+        ]
+        .map(|v| v.as_array().unwrap().clone())
+    );
+    // Filters apply to the events the funnel reads: without pricing-page views nobody passes.
+    let (_, filtered) = funnel(&system, &day, "&filters=path!%3D/pricing").await;
+    let visitors: Vec<i64> = filtered["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["visitors"].as_i64().unwrap())
+        .collect();
+    assert_eq!(visitors, [5, 0, 0, 0]);
+
+    let (status, body) = system
+        .report(&format!(
+            "/stats/funnel?site_id=shop&date={day}&funnel=nope"
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("funnel"))
+    );
+    let (status, body) = system.report("/stats/funnel?site_id=shop").await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("funnel"))
+    );
+    let (status, none) = system.report("/stats/goals?site_id=unregistered").await;
+    assert_eq!((status, &none["goals"]), (StatusCode::OK, &json!([])));
+
+    stdout(&system.admin(&["goal", "remove", "shop", "--page", "/blog/**"]));
+    stdout(&system.admin(&["funnel", "remove", "shop", "checkout"]));
+    let (_, goals) = system
+        .report(&format!("/stats/goals?site_id=shop&date={day}"))
+        .await;
+    assert_eq!(goals["goals"].as_array().unwrap().len(), 2);
+    assert_eq!(funnel(&system, &day, "").await.0, StatusCode::BAD_REQUEST);
+    system.shutdown().await;
+}
