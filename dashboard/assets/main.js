@@ -5,7 +5,8 @@
 //   stats/timeseries  the chart, hourly for one day and daily otherwise, with the previous period
 //   stats/breakdown   one per visible breakdown tab; the custom property keys and one key's values
 //   stats/goals       the registered goals' conversions; stats/funnel: the chosen funnel
-//   stats/realtime    the "current visitors" counter, every 10 s
+//   stats/realtime    the "current visitors" counter, every 10 s; with the live view open,
+//                     `detail=true`: the last 30 minutes per minute, top pages and sources
 //   sites             the registered sites for the site picker
 // A private site's requests carry its API key or shared-link token (auth.js, signin.js).
 // Clicking a breakdown row adds a `prop==value` filter that applies to every request.
@@ -16,7 +17,7 @@ import { onFiltersChange, renderFilters, setUpFilterForm } from './filters.js';
 import { loadFunnel, loadGoals, setupFunnel } from './goals.js';
 import { isDay, rangeLabel, rangeOf, today } from './period.js';
 import { loadProps, setupProps } from './props.js';
-import { loadRealtime } from './realtime.js';
+import { loadRealtime, setupLiveView } from './realtime.js';
 import { hideSignIn, renderSession, setupSignIn, showSignIn } from './signin.js';
 import { defaultSite, fillPicker, registeredSites, rememberSite, renderSelfExclusion } from './sites.js';
 import { readUrl, state, writeUrl } from './state.js';
@@ -159,6 +160,7 @@ async function start() {
   setUpFilterForm();
   setupProps(() => loadProps(rangeOf(state), state.controller?.signal));
   setupFunnel(() => loadFunnel(rangeOf(state), state.controller?.signal));
+  setupLiveView(() => state.site);
   renderFilters();
   setInterval(() => { if (state.site && !document.hidden && rangeOf(state).to >= today()) load({ quiet: true }); }, LIVE_REFRESH_MS);
   setInterval(() => { if (state.site && !document.hidden) loadRealtime(state.site); }, REALTIME_MS);

@@ -242,3 +242,24 @@ test('goals and a funnel: conversions per goal, and visitors through the steps w
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the live view: the last 30 minutes per minute with their top pages and sources', async () => {
+  const site = uniqueSite('e2e-live');
+  await postEvents([view(site, 'a', '/'), view(site, 'b', '/'), view(site, 'c', '/pricing')]);
+  await waitForViews(site, 3);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '3');
+  assert.equal(await page.isVisible('[data-testid="realtime-card"]'), false);
+  await page.click('[data-testid="realtime-toggle"]');
+  await page.waitForSelector('[data-testid="live-pages"] li[data-value="/pricing"]');
+  const pages = await page.$$eval('[data-testid="live-pages"] li', (lis) => lis.map((li) => [li.dataset.value, li.querySelector('b').textContent]));
+  assert.deepEqual(pages, [['/', '2'], ['/pricing', '1']]);
+  const minutes = await page.$$eval('[data-testid="live-minutes"] span', (ss) => ss.map((s) => Number(s.dataset.visitors)));
+  assert.equal(minutes.length, 30);
+  assert.equal(minutes.reduce((a, b) => a + b, 0), 3);
+  assert.equal(await page.getAttribute('[data-testid="realtime-toggle"]', 'aria-expanded'), 'true');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

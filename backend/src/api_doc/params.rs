@@ -58,6 +58,15 @@ params!(
 );
 
 params!(
+    /// `/stats/realtime`'s parameters.
+    RealtimeParams,
+    || vec![site_id(), query("detail", false, "`true`: also the last 30 minutes, minute by \
+        minute, and their top pages and sources (read from raw events).")
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean).default(Some(json!(false)))))
+        .build()]
+);
+
+params!(
     /// `/stats/funnel`'s `funnel`.
     FunnelParam,
     || vec![query("funnel", true, "The funnel's name, as registered with `beacon-admin funnel add`.")

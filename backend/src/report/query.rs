@@ -89,6 +89,8 @@ pub struct ReportQuery {
     pub compare: Option<Compare>,
     /// `/stats/funnel`: the funnel's name.
     pub funnel: Option<String>,
+    /// `/stats/realtime`: also the last 30 minutes minute by minute, top pages and sources.
+    pub detail: bool,
 }
 
 /// The parameters of each endpoint.
@@ -102,7 +104,7 @@ pub mod accepts {
     pub const BREAKDOWN: &[&str] = &[
         "site_id", "date", "from", "to", "filters", "property", "limit", "page", "format",
     ];
-    pub const REALTIME: &[&str] = &["site_id"];
+    pub const REALTIME: &[&str] = &["site_id", "detail"];
     pub const GOALS: &[&str] = &["site_id", "date", "from", "to", "filters"];
     pub const FUNNEL: &[&str] = &["site_id", "date", "from", "to", "filters", "funnel"];
 }
@@ -206,6 +208,11 @@ impl ReportQuery {
             },
             compare: p.get("compare").map(Compare::parse).transpose()?,
             funnel: funnel(&p, accepted)?,
+            detail: match p.get("detail") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => return Err(EventError::field("detail", "must be `true` or `false`")),
+            },
         })
     }
 
