@@ -44,6 +44,12 @@ fn clickstream() -> Value {
     ])
 }
 
+fn purchase(user: &str, amount: Value, currency: &str) -> Value {
+    let mut e = at(user, "purchase", "/checkout", 10, 10);
+    e["revenue"] = json!({"amount": amount, "currency": currency});
+    e
+}
+
 async fn funnel(system: &TestSystem, day: &str, filters: &str) -> (StatusCode, Value) {
     let query = format!("/stats/funnel?site_id=shop&date={day}&funnel=checkout{filters}");
     system.report(&query).await
@@ -57,6 +63,7 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
         ["--page", "/thanks"],
         ["--page", "/blog/**"],
         ["--event", "signup"],
+        ["--event", "purchase"],
     ] {
         let added = stdout(&system.admin(&["goal", "add", "shop", goal[0], goal[1]]));
         assert!(added.starts_with("added goal"), "{added}");
@@ -76,14 +83,27 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
     let shop = &listed["sites"][0];
     assert_eq!(
         (&shop["goals"], &shop["funnels"]),
-        (&json!(3), &json!(["checkout"]))
+        (&json!(4), &json!(["checkout"]))
     );
     let bad = system.admin(&["funnel", "add", "shop", "short", "--step", "page:/"]);
     assert!(!bad.status.success(), "a funnel has at least two steps");
 
     let (status, body) = system.post_as(&clickstream(), "203.0.113.5", CHROME).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    system.wait_stored(15).await;
+    let purchases = json!([
+        purchase("a", json!(19.9), "EUR"),
+        purchase("b", json!("10.05"), "EUR"),
+        purchase("e", json!(5.5), "USD"),
+    ]);
+    let (status, body) = system.post_as(&purchases, "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let bad = purchase("a", json!("ten"), "EUR");
+    let (status, body) = system.post_as(&bad, "203.0.113.5", CHROME).await;
+    assert_eq!(
+        (status, &body["field"]),
+        (StatusCode::BAD_REQUEST, &json!("revenue"))
+    );
+    system.wait_stored(18).await;
     let (day, _) = day_ago(1, 0, 0);
 
     let (status, goals) = system
@@ -111,8 +131,18 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
             ("Visit /thanks".to_owned(), 2, 2, 33.3),
             ("Visit /blog/**".to_owned(), 1, 1, 16.7),
             ("signup".to_owned(), 3, 3, 50.0),
+            ("purchase".to_owned(), 3, 3, 50.0),
         ]
     );
+    // Revenue per currency, summed exactly: 19.90 + 10.05 EUR over two events, 5.50 USD.
+    assert_eq!(
+        goals["goals"][3]["revenue"],
+        json!([
+            {"currency": "EUR", "total": 29.95, "average": 14.975, "events": 2},
+            {"currency": "USD", "total": 5.5, "average": 5.5, "events": 1},
+        ])
+    );
+    assert!(goals["goals"][0].get("revenue").is_none(), "{goals}");
     assert_eq!(
         (&goals["goals"][0]["kind"], &goals["goals"][0]["match"]),
         (&json!("page"), &json!("/thanks"))
@@ -180,7 +210,7 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
     let (_, goals) = system
         .report(&format!("/stats/goals?site_id=shop&date={day}"))
         .await;
-    assert_eq!(goals["goals"].as_array().unwrap().len(), 2);
+    assert_eq!(goals["goals"].as_array().unwrap().len(), 3);
     assert_eq!(funnel(&system, &day, "").await.0, StatusCode::BAD_REQUEST);
     system.shutdown().await;
 }

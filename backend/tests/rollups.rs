@@ -48,6 +48,7 @@ fn generated(n: usize, seed: u64) -> Vec<(Event, Position)> {
                 referrer: None,
                 screen_width: None,
                 props: None,
+                revenue: None,
                 context: Context {
                     source: SOURCES[rng.random_range(0..SOURCES.len())].into(),
                     device: ["desktop", "mobile"][rng.random_range(0..2)].into(),

@@ -42,6 +42,7 @@ fn traffic(n: usize, seed: u64, path_of: impl Fn(f64) -> usize) -> Vec<(Event, P
                 referrer: None,
                 screen_width: None,
                 props: None,
+                revenue: None,
                 context: Context {
                     source: ["Google", "", "example.org", "t.co"][rng.random_range(0..4)].into(),
                     ..Context::default()

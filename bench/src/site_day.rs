@@ -66,6 +66,7 @@ impl SiteDay {
             referrer: None,
             screen_width: None,
             props: None,
+            revenue: None,
             context,
         };
         let position = Position {

@@ -52,6 +52,11 @@ pub struct ClientEvent {
     pub screen_width: Option<u32>,
     #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub props: Option<Props>,
+    /// What the event was worth (server-side senders and the Plausible API; the browser
+    /// tracker does not send it).
+    #[cfg(feature = "std")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<crate::Revenue>,
 }
 
 /// The accepted range of event timestamps, relative to the time the event was received.
@@ -73,6 +78,27 @@ impl TimeWindow {
             now,
             max_future: Duration::minutes(5),
             max_age: Duration::days(30),
+        }
+    }
+}
+
+impl ClientEvent {
+    /// An event with only its three required fields; the rest are set with struct update
+    /// syntax (`ClientEvent { eid, ..ClientEvent::new(..) }`), which also covers the fields
+    /// only the services have.
+    pub fn new(site_id: SiteId, event_type: EventType, path: PagePath) -> Self {
+        Self {
+            site_id,
+            event_type,
+            path,
+            user_id: None,
+            timestamp: None,
+            eid: None,
+            referrer: None,
+            screen_width: None,
+            props: None,
+            #[cfg(feature = "std")]
+            revenue: None,
         }
     }
 }
@@ -108,6 +134,10 @@ impl ClientEvent {
                 .transpose()?,
             screen_width: parse_screen_width(obj.get(names::SCREEN_WIDTH))?,
             props: parse_props(obj.get(names::PROPS))?,
+            revenue: match obj.get(names::REVENUE) {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(crate::Revenue::parse(value)?),
+            },
         })
     }
 }
@@ -159,6 +189,15 @@ impl ClientEvent {
             if !write_props(out, props, float) {
                 return false;
             }
+        }
+        #[cfg(feature = "std")]
+        if let Some(revenue) = &self.revenue {
+            field(out, names::REVENUE);
+            out.push_str("{\"amount\":");
+            json::string(out, &revenue.amount_text());
+            out.push_str(",\"currency\":");
+            json::string(out, revenue.currency());
+            out.push('}');
         }
         out.push('}');
         true
@@ -311,6 +350,8 @@ mod common_tests {
             referrer: Some(Referrer::parse("https://example.com/").unwrap()),
             screen_width: Some(1440),
             props: Some(props),
+            #[cfg(feature = "std")]
+            revenue: None,
         };
         let mut out = String::new();
         assert!(event.write_json(&mut out, float));

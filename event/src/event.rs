@@ -32,6 +32,8 @@ pub struct Event {
     pub screen_width: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub props: Option<Props>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<crate::Revenue>,
     /// What ingestion derived from the request (device, source, country...). Records written
     /// before enrichment existed decode with everything "unknown".
     #[serde(default, skip_serializing_if = "Context::is_empty")]
@@ -112,6 +114,7 @@ impl Event {
             referrer: client.referrer,
             screen_width: client.screen_width,
             props: client.props.filter(|p| !p.is_empty()),
+            revenue: client.revenue,
             context: Context::default(),
         }
     }

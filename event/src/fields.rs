@@ -34,12 +34,13 @@ pub mod names {
     pub const REFERRER: &str = "referrer";
     pub const SCREEN_WIDTH: &str = "screen_width";
     pub const PROPS: &str = "props";
+    pub const REVENUE: &str = "revenue";
     pub const DATE: &str = "date";
     pub const VISITOR_ID: &str = "visitor_id";
 
     /// The fields a client event may carry (`ClientEvent::from_json` reads these, and only
     /// these), the first three required.
-    pub const CLIENT: [&str; 9] = [
+    pub const CLIENT: [&str; 10] = [
         SITE_ID,
         EVENT_TYPE,
         PATH,
@@ -49,6 +50,7 @@ pub mod names {
         REFERRER,
         SCREEN_WIDTH,
         PROPS,
+        REVENUE,
     ];
 }
 

@@ -36,11 +36,9 @@ pub fn client_event(
     facts: &Facts,
     props: Option<Props>,
 ) -> Option<ClientEvent> {
+    let kind = EventType::parse(event_type).ok()?;
+    let path = PagePath::parse(truncate(&facts.path, MAX_URL_BYTES)).ok()?;
     Some(ClientEvent {
-        site_id: site.clone(),
-        event_type: EventType::parse(event_type).ok()?,
-        path: PagePath::parse(truncate(&facts.path, MAX_URL_BYTES)).ok()?,
-        user_id: None,
         timestamp: timestamp(facts.now_ms),
         eid: facts.eid,
         referrer: Some(facts.referrer.as_str())
@@ -51,6 +49,7 @@ pub fn client_event(
             .and_then(|w| u32::try_from(w).ok())
             .filter(|w| *w <= MAX_SCREEN_WIDTH),
         props,
+        ..ClientEvent::new(site.clone(), kind, path)
     })
 }
 

@@ -199,7 +199,8 @@ fn event() -> Schema {
         .property(names::EID, or_absent(KnownFormat::Uuid, eid()))
         .property(names::REFERRER, referrer())
         .property(names::SCREEN_WIDTH, screen_width())
-        .property(names::PROPS, props());
+        .property(names::PROPS, props())
+        .property(names::REVENUE, revenue());
     for required in &names::CLIENT[..3] {
         object = object.required(*required);
     }
@@ -333,6 +334,38 @@ fn props() -> ObjectBuilder {
             limits::MAX_PROP_KEY_CHARS,
             limits::MAX_PROP_STRING_BYTES
         )))
+}
+
+fn revenue() -> ObjectBuilder {
+    let amount = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .exclusive_minimum(Some(-1e12))
+                .exclusive_maximum(Some(1e12)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*-?[0-9]+(\.[0-9]{1,6})?\s*$")),
+        );
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .property("amount", amount)
+        .property(
+            "currency",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Z]{3}$")),
+        )
+        .required("amount")
+        .required("currency")
+        .description(Some(
+            "What the event was worth, e.g. `{\"amount\": 19.9, \"currency\": \"EUR\"}`: \
+             an amount with at most 6 decimals, below 10^12 either way, kept exactly; the \
+             currency as three upper-case letters. Goal reports sum and average it per \
+             currency.",
+        ))
 }
 
 component!(

@@ -1,6 +1,7 @@
 //! `GET /stats/goals`: each goal of a registered site with its converted visitors, events and
 //! conversion rate over the range (read from raw events, filters applied).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -53,6 +54,51 @@ pub struct GoalRow {
     /// Percent of the range's visitors who converted, one decimal.
     #[schema(minimum = 0, maximum = 100)]
     pub conversion_rate: f64,
+    /// Per currency, what the converting events that carry `revenue` were worth; absent when
+    /// none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub revenue: Vec<RevenueFigure>,
+}
+
+/// Revenue of one goal in one currency (exact sums; shown with up to 6 decimals).
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+pub struct RevenueFigure {
+    #[schema(examples("EUR"))]
+    pub currency: String,
+    /// The sum of the amounts.
+    pub total: f64,
+    /// The sum over the events that carried revenue in this currency.
+    pub average: f64,
+    /// Events that carried revenue in this currency.
+    #[schema(value_type = u64)]
+    pub events: i64,
+}
+
+/// Per currency: the sum in millionths and the number of events, for each goal.
+fn revenue(scan: &Scan, matchers: &[Matcher]) -> Vec<Vec<RevenueFigure>> {
+    let mut sums: Vec<BTreeMap<&str, (i128, i64)>> = vec![BTreeMap::new(); matchers.len()];
+    for e in scan.matching() {
+        let Some(r) = &e.revenue else { continue };
+        for (i, _) in matchers.iter().enumerate().filter(|(_, m)| m.matches(e)) {
+            let entry = sums[i].entry(r.currency.as_str()).or_default();
+            *entry = (entry.0 + i128::from(r.micros), entry.1 + 1);
+        }
+    }
+    let units = |micros: i128| micros as f64 / 1_000_000.0;
+    sums.into_iter()
+        .map(|by_currency| {
+            by_currency
+                .into_iter()
+                .map(|(currency, (micros, events))| RevenueFigure {
+                    currency: currency.to_owned(),
+                    total: units(micros),
+                    average: units(micros / i128::from(events.max(1))),
+                    events,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A goal, ready to test events against.
@@ -96,6 +142,7 @@ pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
         |_| None,
     );
     let total = scan.totals().visitors;
+    let mut revenue = revenue(scan, &matchers).into_iter();
     goals
         .iter()
         .enumerate()
@@ -112,6 +159,7 @@ pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
                 visitors: c.visitors,
                 events: c.events,
                 conversion_rate: ratio(c.visitors, total, 100.0, 1),
+                revenue: revenue.next().unwrap_or_default(),
             }
         })
         .collect()

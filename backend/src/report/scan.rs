@@ -156,11 +156,15 @@ impl Scan {
         out
     }
 
+    /// The matching events, in the order the worker processed them.
+    pub fn matching(&self) -> impl Iterator<Item = &RawEvent> {
+        self.matching.iter().map(|&i| &self.events[i])
+    }
+
     /// The matching events of each visit, in the order the worker processed them.
     pub fn visits(&self) -> HashMap<&str, Vec<&RawEvent>> {
         let mut by_visit: HashMap<&str, Vec<&RawEvent>> = HashMap::new();
-        for &i in &self.matching {
-            let e = &self.events[i];
+        for e in self.matching() {
             by_visit.entry(e.visit.id.as_str()).or_default().push(e);
         }
         by_visit

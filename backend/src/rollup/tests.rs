@@ -22,6 +22,7 @@ pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDa
         referrer: None,
         screen_width: None,
         props: None,
+        revenue: None,
         context: Context {
             source: if visitor == "a" {
                 "Google".into()

@@ -31,6 +31,8 @@ pub(super) struct EventDocument<'a> {
     screen_width: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     props: Option<Document>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revenue: Option<StoredRevenue>,
     src: StoredPosition,
     expire_at: DateTime,
     s: StoredVisit,
@@ -70,6 +72,10 @@ impl<'a> EventDocument<'a> {
             referrer: e.referrer.as_ref().map(|r| r.as_str()),
             screen_width: e.screen_width.map(i64::from),
             props,
+            revenue: e.revenue.map(|r| StoredRevenue {
+                micros: r.micros(),
+                currency: r.currency().to_owned(),
+            }),
             src: StoredPosition::from(at),
             expire_at: date(expire_at),
             s: StoredVisit::of(visit),
@@ -207,6 +213,21 @@ pub(super) struct RawEventDocument {
     pub s: StoredVisit,
     #[serde(default)]
     pub props: Option<Document>,
+    #[serde(default, deserialize_with = "lenient_revenue")]
+    pub revenue: Option<StoredRevenue>,
+}
+
+/// Revenue as stored: the amount in millionths of the currency unit (exact), and the currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRevenue {
+    pub micros: i64,
+    pub currency: String,
+}
+
+/// `revenue` as stored, or `None` when it is not one (written by other means): such an event
+/// is still reported, without revenue.
+fn lenient_revenue<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredRevenue>, D::Error> {
+    Ok(Option::<Bson>::deserialize(d)?.and_then(|b| mongodb::bson::from_bson(b).ok()))
 }
 
 /// A stored custom property value as reports show it: text as is, a number as JSON writes it,
@@ -275,6 +296,7 @@ mod tests {
             referrer: Some(Referrer::parse("https://example.com/").unwrap()),
             screen_width: Some(1440),
             props: Some(props),
+            revenue: None,
             context: Context::default(),
         };
         let visit = VisitTag {

@@ -23,8 +23,8 @@ mod top;
 mod visitors;
 mod writes;
 
-pub use documents::StoredVisit;
 use documents::{EventDocument, EventOrigin};
+pub use documents::{StoredRevenue, StoredVisit};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use seams::{EventStore, StateStore};
 pub use status::LastCheckpoint;

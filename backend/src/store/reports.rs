@@ -12,7 +12,7 @@ use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
-use super::documents::{prop_text, RawEventDocument, StoredVisit};
+use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
 use super::rollup_documents::{GroupedRow, RollupDocument};
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position};
@@ -110,6 +110,7 @@ pub struct RawEvent {
     pub visit: StoredVisit,
     /// Its custom properties, each value as text.
     pub props: BTreeMap<String, String>,
+    pub revenue: Option<StoredRevenue>,
 }
 
 fn sums() -> Document {
@@ -217,7 +218,7 @@ impl MongoStore {
                 doc! { "site_id": site.as_str(), "ts": { "$gte": date(from), "$lt": date(until) } },
             )
             .projection(
-                doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1, "props": 1 },
+                doc! { "visitor_id": 1, "event_type": 1, "path": 1, "ts": 1, "src": 1, "s": 1, "props": 1, "revenue": 1 },
             )
             .await?;
         let mut out = Vec::new();
@@ -239,6 +240,7 @@ impl MongoStore {
                 position,
                 visit: raw.s,
                 props,
+                revenue: raw.revenue,
             });
         }
         Ok(out)

@@ -1,0 +1,196 @@
+//! Revenue on an event (`{"amount": 1322.22, "currency": "USD"}`, Plausible's shape): what a
+//! purchase was worth, so goal reports can sum and average it per currency.
+//!
+//! The amount is kept exactly, in millionths of the currency unit (an `i64`), never as a
+//! float: it is read from its decimal text (a JSON number as written, or a string), at most six
+//! decimals, at most 10^12 either way. The currency is three upper-case letters (ISO 4217's
+//! form; the list itself is not checked, so a new code needs no release).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::fields::names;
+use crate::EventError;
+
+/// Largest amount, in whole units.
+pub const MAX_REVENUE_AMOUNT: i64 = 1_000_000_000_000;
+/// Millionths per unit.
+const MICROS: i64 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revenue {
+    micros: i64,
+    currency: [u8; 3],
+}
+
+fn rule(text: &'static str) -> EventError {
+    EventError::rule(names::REVENUE, text)
+}
+
+impl Revenue {
+    /// `{"amount": <number or decimal string>, "currency": "EUR"}`.
+    pub fn parse(value: &Value) -> Result<Self, EventError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| rule("must be an object with `amount` and `currency`"))?;
+        let currency = match obj.get("currency") {
+            Some(Value::String(c)) => c.as_str(),
+            _ => return Err(rule("needs a `currency`: three letters, e.g. USD")),
+        };
+        match obj.get("amount") {
+            Some(Value::String(s)) => Self::new(s.trim(), currency),
+            // A number as written when it is a plain decimal; otherwise (an exponent, more
+            // than 6 decimals) rounded to the nearest millionth.
+            Some(Value::Number(n)) => Self::new(&n.to_string(), currency).or_else(|e| {
+                let f = n.as_f64().filter(|f| f.abs() < MAX_REVENUE_AMOUNT as f64);
+                let Some(f) = f else { return Err(e) };
+                let rounded = Self::new("0", currency)?;
+                Ok(Self {
+                    micros: (f * MICROS as f64).round() as i64,
+                    ..rounded
+                })
+            }),
+            _ => Err(rule("needs an `amount`: a number or a decimal string")),
+        }
+    }
+
+    /// From the amount's decimal text and the currency code.
+    pub fn new(amount: &str, currency: &str) -> Result<Self, EventError> {
+        let bytes = currency.as_bytes();
+        let [a, b, c] = bytes else {
+            return Err(rule(
+                "`currency` must be three upper-case letters, e.g. USD",
+            ));
+        };
+        if ![a, b, c].iter().all(|l| l.is_ascii_uppercase()) {
+            return Err(rule(
+                "`currency` must be three upper-case letters, e.g. USD",
+            ));
+        }
+        Ok(Self {
+            micros: micros(amount)?,
+            currency: [*a, *b, *c],
+        })
+    }
+
+    /// The amount in millionths of the currency unit.
+    pub fn micros(&self) -> i64 {
+        self.micros
+    }
+
+    pub fn currency(&self) -> &str {
+        std::str::from_utf8(&self.currency).unwrap_or("XXX")
+    }
+
+    /// The amount as decimal text, without trailing zeros (`1322.22`, `5`, `-0.5`).
+    pub fn amount_text(&self) -> String {
+        decimal(self.micros)
+    }
+}
+
+/// `micros` millionths as decimal text.
+pub fn decimal(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let (whole, fraction) = (
+        micros.unsigned_abs() / 1_000_000,
+        micros.unsigned_abs() % 1_000_000,
+    );
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{fraction:06}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// Decimal text (`-12.5`, `3`, `0.000001`) in millionths.
+fn micros(text: &str) -> Result<i64, EventError> {
+    const SHAPE: &str = "`amount` must be a decimal number with at most 6 decimals";
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
+        return Err(rule(SHAPE));
+    }
+    let whole: i64 = whole.parse().map_err(|_| rule(SHAPE))?;
+    if whole >= MAX_REVENUE_AMOUNT {
+        return Err(rule("`amount` must be less than 10^12"));
+    }
+    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| rule(SHAPE))?;
+    let value = whole * MICROS + fraction;
+    Ok(if negative { -value } else { value })
+}
+
+/// On the wire and in Kafka: `{"amount": "<decimal>", "currency": "USD"}` (the amount as text,
+/// so no float ever rounds it).
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    amount: Value,
+    currency: String,
+}
+
+impl Serialize for Revenue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            amount: Value::String(self.amount_text()),
+            currency: self.currency().to_owned(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Revenue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let value = serde_json::json!({ "amount": wire.amount, "currency": wire.currency });
+        Self::parse(&value).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_are_exact_and_currencies_checked() {
+        let r = Revenue::parse(&json!({"amount": 1322.22, "currency": "USD"})).unwrap();
+        assert_eq!(
+            (r.micros(), r.currency(), r.amount_text().as_str()),
+            (1_322_220_000, "USD", "1322.22")
+        );
+        let r = Revenue::parse(&json!({"amount": "-0.5", "currency": "EUR"})).unwrap();
+        assert_eq!((r.micros(), r.amount_text().as_str()), (-500_000, "-0.5"));
+        assert_eq!(Revenue::new("5", "JPY").unwrap().amount_text(), "5");
+        assert_eq!(Revenue::new("0.000001", "BTC").unwrap().micros(), 1);
+        let rounded = |amount: Value| {
+            Revenue::parse(&json!({"amount": amount, "currency": "USD"}))
+                .unwrap()
+                .micros()
+        };
+        assert_eq!(rounded(json!(1.23456789)), 1_234_568);
+        assert_eq!(rounded(json!(1e-7)), 0);
+        assert_eq!(rounded(json!(2e3)), 2_000_000_000);
+        for bad in [
+            json!({"amount": 1, "currency": "usd"}),
+            json!({"amount": 1, "currency": "EURO"}),
+            json!({"amount": "1e3", "currency": "USD"}),
+            json!({"amount": "1.0000001", "currency": "USD"}),
+            json!({"amount": 1e12, "currency": "USD"}),
+            json!({"amount": -1e15, "currency": "USD"}),
+            json!({"amount": "", "currency": "USD"}),
+            json!({"amount": ".5", "currency": "USD"}),
+            json!({"currency": "USD"}),
+            json!("10 USD"),
+        ] {
+            let e = Revenue::parse(&bad).unwrap_err();
+            assert_eq!(e.field, Some(names::REVENUE), "{bad}");
+        }
+        let wire = serde_json::to_string(&Revenue::new("19.90", "EUR").unwrap()).unwrap();
+        assert_eq!(wire, r#"{"amount":"19.9","currency":"EUR"}"#);
+        let back: Revenue = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back.micros(), 19_900_000);
+    }
+}
