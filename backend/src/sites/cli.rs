@@ -15,6 +15,7 @@ use super::goal_cli::{self, FunnelCommand, GoalCommand};
 use super::{Site, SiteChanges, Sites};
 use crate::config::Config;
 use crate::store::MongoStore;
+use crate::worker::rebuild_cli::{self, RollupsCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,9 @@ pub enum Command {
     /// Add, list or remove a site's funnels (2-8 goals in order within one visit).
     #[command(subcommand)]
     Funnel(FunnelCommand),
+    /// Recompute a site's rollups from its raw events.
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
     /// The pipeline: events waiting in Kafka for the worker (per partition) and when a worker
     /// last stored events (KAFKA_BROKER, KAFKA_TOPIC and KAFKA_GROUP as the services read them).
     Status,
@@ -135,6 +139,7 @@ impl Cli {
             Command::Link(command) => link(command, sites, &config.dashboard_url, out).await,
             Command::Goal(command) => goal_cli::goal(command, sites, out).await,
             Command::Funnel(command) => goal_cli::funnel(command, sites, out).await,
+            Command::Rollups(command) => rebuild_cli::run(command, config, store, out).await,
             Command::Status => crate::worker::status::print(config, store, out).await,
         }
     }

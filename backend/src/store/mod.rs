@@ -8,11 +8,13 @@
 //!
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
 //! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the write commands both use), `marks`, `reports` and
-//! `top` (reading counters), `salts`, `status`; `bson` has the values they share.
+//! `top` (reading counters), `salts`, `status`, `replay` (events read back to rebuild rollups);
+//! `bson` has the values they share.
 
 mod bson;
 mod documents;
 mod marks;
+mod replay;
 mod reports;
 mod rollup_documents;
 mod rollups;
@@ -25,6 +27,7 @@ mod writes;
 
 use documents::{EventDocument, EventOrigin};
 pub use documents::{StoredRevenue, StoredVisit};
+pub use replay::{Replaced, RollupRange};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use seams::{EventStore, StateStore};
 pub use status::LastCheckpoint;

@@ -34,6 +34,8 @@ mod dead_letters;
 mod decode;
 mod endpoints;
 mod lookout;
+pub mod rebuild;
+pub mod rebuild_cli;
 mod starvation;
 mod states;
 pub mod status;
