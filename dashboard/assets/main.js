@@ -15,7 +15,7 @@ import { loadBreakdown, renderTopPages, setupTabs, visibleProps } from './breakd
 import { $, message, nf } from './format.js';
 import { onFiltersChange, renderFilters, setUpFilterForm } from './filters.js';
 import { loadFunnel, loadGoals, setupFunnel } from './goals.js';
-import { isDay, rangeLabel, rangeOf, today } from './period.js';
+import { isDay, rangeLabel, rangeOf, setZone, today, zoneName } from './period.js';
 import { loadProps, setupProps } from './props.js';
 import { loadRealtime, setupLiveView } from './realtime.js';
 import { hideSignIn, renderSession, setupSignIn, showSignIn } from './signin.js';
@@ -33,6 +33,8 @@ function setStatus(text, isError = false) {
 }
 
 function syncControls() {
+  setZone(state.zones?.[state.site]);
+  for (const el of document.querySelectorAll('.zone-name')) el.textContent = zoneName();
   const r = rangeOf(state);
   $('site').value = state.site;
   $('period').value = state.period;
@@ -105,6 +107,7 @@ async function load({ quiet = false } = {}) {
 /** The picker's registered sites and the self-exclusion links, for the current site's token. */
 async function loadSites() {
   const registered = await registeredSites(state.site);
+  state.zones = Object.fromEntries(registered.map((s) => [s.site_id, s.timezone || 'UTC']));
   fillPicker(registered);
   renderSelfExclusion(state.site, registered);
   return registered;
@@ -127,9 +130,13 @@ function submit() {
   const changed = site !== state.site;
   state.site = site;
   rememberSite(site);
+  if (changed) {
+    loadRealtime(site);
+    loadSites().then(() => { syncControls(); load(); });
+    return;
+  }
   syncControls();
   load();
-  if (changed) { loadRealtime(site); loadSites(); }
 }
 
 function reloadAll() {

@@ -1,10 +1,31 @@
 // Periods and ranges: the presets of the period picker, and how a range and the one it is
-// compared with are named. Days are UTC days, as in the report API.
+// compared with are named. Days are the site's days: its registered time zone's (GET /sites),
+// else UTC, as in the report API.
 import { dayFmt, shortDay, longDay } from './format.js';
 
 const DAY_MS = 86400000;
 
-export const today = () => new Date().toISOString().slice(0, 10);
+/** The site's IANA time zone. */
+let zone = 'UTC';
+
+/** Sets the zone "today" is taken in; false if the browser does not know it (then UTC). */
+export function setZone(name) {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: name || 'UTC' });
+    zone = name || 'UTC';
+    return true;
+  } catch {
+    zone = 'UTC';
+    return false;
+  }
+}
+
+export const zoneName = () => zone;
+
+/** Today in the site's zone, `YYYY-MM-DD`. */
+export const today = () => new Intl.DateTimeFormat('en-CA', {
+  timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+}).format(new Date());
 export const shift = (day, n) => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 export const days = (r) => Math.round((Date.parse(r.to) - Date.parse(r.from)) / DAY_MS) + 1;
 export const isDay = (v) => /^\d{4}-\d{2}-\d{2}$/.test(v || '') && !Number.isNaN(Date.parse(v));

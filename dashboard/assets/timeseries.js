@@ -17,11 +17,13 @@ function niceScale(v) {
 
 const instant = (time) => Date.parse(time.length > 10 ? time : `${time}T00:00:00Z`);
 
+/** A point's name: its day, and for an hour its local hour and offset as the API gives them. */
 function pointLabel(time, interval) {
-  const d = new Date(instant(time));
-  if (interval !== 'hour') return dayFmt.format(d);
-  const hh = d.toISOString().slice(11, 13);
-  return `${dayFmt.format(d)}, ${hh}:00–${hh}:59 UTC`;
+  const day = dayFmt.format(new Date(`${time.slice(0, 10)}T00:00:00Z`));
+  if (interval !== 'hour') return day;
+  const hh = time.slice(11, 13);
+  const offset = time.endsWith('Z') ? 'UTC' : `UTC${time.slice(19)}`;
+  return `${day}, ${hh}:00–${hh}:59 ${offset}`;
 }
 
 const axisLabel = (time, interval) => (interval === 'hour' ? `${time.slice(11, 13)}:00` : shortDay.format(new Date(instant(time))));

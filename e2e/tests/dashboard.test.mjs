@@ -263,3 +263,26 @@ test('the live view: the last 30 minutes per minute with their top pages and sou
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a site with a time zone: today is the zone's day, the hours its local hours", async () => {
+  const site = uniqueSite('e2e-zone');
+  admin('site', 'add', site, '--public');
+  admin('site', 'set', site, '--timezone', 'Pacific/Kiritimati');
+  await postEvents([view(site, 'a', '/')]);
+  await waitForViews(site, 1);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const requests = recordRequests(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '1');
+  const kiritimati = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const summary = requests.find((r) => new URL(r.url).pathname === '/stats');
+  assert.equal(new URL(summary.url).searchParams.get('date'), kiritimati);
+  await page.waitForSelector('[data-testid="timeseries"] table td', { state: 'attached' });
+  const table = await page.$$eval('[data-testid="timeseries"] table td:first-child', (tds) => tds.map((td) => td.textContent));
+  assert.ok(table.every((t) => t.endsWith('UTC+14:00')), JSON.stringify(table));
+  // The hours up to now, from the zone's midnight.
+  assert.match(table[0], /, 00:00–00:59 UTC\+14:00$/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

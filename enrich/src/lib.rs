@@ -173,6 +173,8 @@ impl Enricher {
             utm_campaign: utm.campaign,
             utm_content: utm.content,
             utm_term: utm.term,
+            // The site's, which ingestion knows and enrichment does not.
+            timezone: String::new(),
         }
     }
 }

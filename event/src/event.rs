@@ -77,6 +77,10 @@ pub struct Context {
     pub utm_content: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub utm_term: String,
+    /// The registered site's IANA time zone (`Europe/Berlin`), which cuts its days and hours;
+    /// "" is UTC.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub timezone: String,
 }
 
 /// Shown for a property of a visit nobody could determine (browser, OS, device, country).

@@ -282,8 +282,9 @@ fn complete<S: EventSink>(
     // An event with a `user_id` comes from the site's own server about a known user (the
     // tracker never sends one): it is counted as sent, whatever HTTP client posted it.
     context.bot &= state.filter_bots && client.user_id.is_none();
-    let keep = registered.get(client.site_id.as_str());
-    let keep = keep.map_or(&[][..], |site| site.keep_query.as_slice());
+    let site = registered.get(client.site_id.as_str());
+    let keep = site.map_or(&[][..], |site| site.keep_query.as_slice());
+    context.timezone = site.and_then(|s| s.timezone.clone()).unwrap_or_default();
     let mut event = Event::from_client(client, visitor, received_at, Uuid::now_v7);
     event.context = context;
     // Only now: enrichment read the campaign tags from the full path.

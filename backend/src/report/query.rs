@@ -12,6 +12,7 @@ use time::{Date, OffsetDateTime};
 use super::filter::parse_filters;
 pub use super::filter::Filter;
 use super::property::Property;
+use crate::rollup::Zone;
 
 /// Longest range a report covers.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -91,6 +92,8 @@ pub struct ReportQuery {
     pub funnel: Option<String>,
     /// `/stats/realtime`: also the last 30 minutes minute by minute, top pages and sources.
     pub detail: bool,
+    /// The site's time zone: `from`, `to` and "today" are its days.
+    pub zone: Zone,
 }
 
 /// The parameters of each endpoint.
@@ -167,7 +170,7 @@ impl ReportQuery {
         accepted: &'static [&'static str],
         now: OffsetDateTime,
     ) -> Result<Self, EventError> {
-        Self::from_params(Params::decode(query)?, accepted, now)
+        Self::from_params(Params::decode(query)?, accepted, now, Zone::utc())
     }
 
     /// Types decoded parameters for an endpoint that takes the names in `accepted`.
@@ -175,13 +178,14 @@ impl ReportQuery {
         params: Params,
         accepted: &'static [&'static str],
         now: OffsetDateTime,
+        zone: Zone,
     ) -> Result<Self, EventError> {
         let p = Named::check(params, accepted)?;
         let site_id = SiteId::parse(
             p.get(names::SITE_ID)
                 .ok_or_else(|| EventError::field(names::SITE_ID, "is required"))?,
         )?;
-        let (from, to) = range(&p, now)?;
+        let (from, to) = range(&p, zone.date_of(now))?;
         Ok(Self {
             site_id,
             from,
@@ -213,6 +217,7 @@ impl ReportQuery {
                 Some("true") => true,
                 Some(_) => return Err(EventError::field("detail", "must be `true` or `false`")),
             },
+            zone,
         })
     }
 
@@ -233,11 +238,10 @@ impl ReportQuery {
     }
 
     /// The range as instants: `[from 00:00, to + 1 day 00:00)` UTC.
+    /// The range as instants: from the first day's local midnight to the one after the last.
     pub fn instants(&self) -> (OffsetDateTime, OffsetDateTime) {
-        (
-            self.from.midnight().assume_utc(),
-            self.to.midnight().assume_utc() + time::Duration::DAY,
-        )
+        let after = self.to.next_day().unwrap_or(self.to);
+        (self.zone.midnight(self.from), self.zone.midnight(after))
     }
 
     pub fn wants(&self, metric: Metric) -> bool {
@@ -246,7 +250,7 @@ impl ReportQuery {
 }
 
 /// The inclusive range of days: `date`, or `from` and `to`, or today (UTC).
-fn range(p: &Named, now: OffsetDateTime) -> Result<(Date, Date), EventError> {
+fn range(p: &Named, today: Date) -> Result<(Date, Date), EventError> {
     let (from, to) = match (p.day(names::DATE)?, p.day("from")?, p.day("to")?) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             return Err(EventError::field(
@@ -258,10 +262,7 @@ fn range(p: &Named, now: OffsetDateTime) -> Result<(Date, Date), EventError> {
         (None, Some(f), Some(t)) => (f, t),
         (None, Some(_), None) => return Err(EventError::field("to", "is required with `from`")),
         (None, None, Some(_)) => return Err(EventError::field("from", "is required with `to`")),
-        (None, None, None) => {
-            let today = Day::of(now).start().date();
-            (today, today)
-        }
+        (None, None, None) => (today, today),
     };
     if to < from {
         return Err(EventError::field("to", "must not be before `from`"));

@@ -148,7 +148,7 @@ pub async fn realtime(
             let events = store
                 .raw_events(&q.site_id, from, now + Duration::minutes(1))
                 .await?;
-            Some(detail(&Scan::new(events, &[]), now))
+            Some(detail(&Scan::new(events, &[], q.zone.clone()), now))
         }
     };
     Ok(Json(RealtimeResponse {

@@ -119,10 +119,11 @@ pub fn point(time: String, c: &Counters) -> Point {
     }
 }
 
-pub fn hour_label(unix_seconds: i64) -> String {
+/// An hour's label: its local start with the offset (`2026-11-25T13:00:00+01:00`; `Z` in UTC).
+pub fn hour_label(unix_seconds: i64, zone: &crate::rollup::Zone) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{}T{:02}:00:00Z", t.date(), t.hour())
+    zone.label(t)
 }
 
 /// A breakdown row, its columns in display (and CSV) order: session properties carry the visit
@@ -263,6 +264,7 @@ mod tests {
             "value,visitors,views,visits,bounce_rate,visit_duration\r\nGoogle,2,7,3,33.3,0\r\n"
         );
         assert_eq!(csv(&[]), "value\r\n");
-        assert_eq!(hour_label(3600 * 25), "1970-01-02T01:00:00Z");
+        let utc = crate::rollup::Zone::utc();
+        assert_eq!(hour_label(3600 * 25, &utc), "1970-01-02T01:00:00Z");
     }
 }

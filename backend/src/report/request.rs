@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::query::{accepts, Params};
 use super::{ReportError, ReportQuery};
+use crate::rollup::Zone;
 use crate::sites::{bearer_token, may_read, Sites};
 use crate::store::MongoStore;
 
@@ -66,10 +67,16 @@ impl<E: Endpoint> FromRequestParts<Arc<MongoStore>> for Report<E> {
     ) -> Result<Self, ReportError> {
         let params = Params::decode(parts.uri.query())?;
         let token = bearer_token(&parts.headers);
-        if !may_read(&Sites::new(store), params.site_ids(), token).await? {
+        let Some(registered) = may_read(&Sites::new(store), params.site_ids(), token).await? else {
             return Err(ReportError::Unauthorized);
-        }
-        let q = ReportQuery::from_params(params, E::ACCEPTS, OffsetDateTime::now_utc())?;
+        };
+        // A registered site's days are its time zone's (a repeated `site_id` is refused next).
+        let zone = registered
+            .first()
+            .and_then(|site| site.timezone.as_deref())
+            .and_then(Zone::named)
+            .unwrap_or_default();
+        let q = ReportQuery::from_params(params, E::ACCEPTS, OffsetDateTime::now_utc(), zone)?;
         Ok(Self(q, PhantomData))
     }
 }

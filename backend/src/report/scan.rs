@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::property::Property;
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
-use crate::rollup::{Counters, Dimension};
+use crate::rollup::{Counters, Dimension, Zone};
 use crate::store::RawEvent;
 
 /// One visit as seen in the range.
@@ -40,13 +40,11 @@ impl Session {
 }
 
 pub struct Scan {
+    /// The site's time zone: visitors are distinct per local day.
+    zone: Zone,
     events: Vec<RawEvent>,
     matching: Vec<usize>,
     sessions: HashMap<String, Session>,
-}
-
-fn day_of(ms: i64) -> time::Date {
-    from_millis(ms).date()
 }
 
 /// The visits of `events` (in stream order), each with its properties as reports show them.
@@ -96,7 +94,7 @@ impl Session {
 }
 
 impl Scan {
-    pub fn new(mut events: Vec<RawEvent>, filters: &[Filter]) -> Self {
+    pub fn new(mut events: Vec<RawEvent>, filters: &[Filter], zone: Zone) -> Self {
         events.sort_by_key(|e| e.position);
         let mut sessions = sessions(&events);
         let matching: Vec<usize> = events
@@ -116,6 +114,7 @@ impl Scan {
             }
         }
         Self {
+            zone,
             events,
             matching,
             sessions,
@@ -123,8 +122,8 @@ impl Scan {
     }
 
     /// Aggregates matching events by `event_keys` (none, one or several per event) and
-    /// matching visits by `visit_key`. Visitors are distinct (UTC day, visitor) pairs per key,
-    /// as in the daily rollups.
+    /// matching visits by `visit_key`. Visitors are distinct (local day, visitor) pairs per
+    /// key, as in the daily rollups.
     pub fn group<K: Ord + Hash + Clone, E: IntoIterator<Item = K>>(
         &self,
         event_keys: impl Fn(&RawEvent, &Session) -> E,
@@ -139,7 +138,8 @@ impl Scan {
                 let c = out.entry(key.clone()).or_default();
                 c.events += 1;
                 c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
-                if seen.insert((key, day_of(e.ts_ms), e.visitor.as_str())) {
+                let day = self.zone.date_of(from_millis(e.ts_ms));
+                if seen.insert((key, day, e.visitor.as_str())) {
                     c.visitors += 1;
                 }
             }

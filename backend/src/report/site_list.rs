@@ -36,6 +36,10 @@ pub struct ListedSite {
     pub public: bool,
     /// The hosts (and their subdomains) its events are accepted from; empty: anywhere.
     pub domains: Vec<String>,
+    /// The IANA time zone its days are cut in; absent: UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false, examples("Europe/Berlin"))]
+    pub timezone: Option<String>,
     /// How many goals it has (`/stats/goals` reports them).
     pub goals: usize,
     /// Its funnels' names, for `/stats/funnel?funnel=`.
@@ -85,6 +89,7 @@ pub async fn sites(
                 site_id: s.id,
                 public: s.public,
                 domains: s.domains,
+                timezone: s.timezone,
                 goals: s.goals.len(),
                 funnels: s.funnels.into_iter().map(|f| f.name).collect(),
             })

@@ -13,7 +13,7 @@ use super::{ReportError, ReportQuery};
 pub async fn scan(store: &MongoStore, q: &ReportQuery) -> Result<Scan, ReportError> {
     let (from, until) = q.instants();
     let events = store.raw_events(&q.site_id, from, until).await?;
-    Ok(Scan::new(events, &q.filters))
+    Ok(Scan::new(events, &q.filters, q.zone.clone()))
 }
 
 pub enum Source {

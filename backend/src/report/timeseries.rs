@@ -107,7 +107,7 @@ async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, Repor
                     .await?
                     .into_iter()
                     .collect(),
-                Source::Scan(scan) => scan.series(|t| t.date()),
+                Source::Scan(scan) => scan.series(|t| q.zone.date_of(t)),
             };
             days(q.from, q.to)
                 .map(|d| {
@@ -123,16 +123,13 @@ async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, Repor
                     .await?
                     .into_iter()
                     .collect(),
-                Source::Scan(scan) => scan.series(|t| {
-                    let s = t.unix_timestamp();
-                    s - s.rem_euclid(3600)
-                }),
+                Source::Scan(scan) => scan.series(|t| q.zone.hour_start(t)),
             };
             (from.unix_timestamp()..until.unix_timestamp())
                 .step_by(3600)
                 .map(|h| {
                     let c = by_hour.get(&h).copied().unwrap_or_default();
-                    render::point(render::hour_label(h), &c)
+                    render::point(render::hour_label(h, &q.zone), &c)
                 })
                 .collect()
         }

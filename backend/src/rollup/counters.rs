@@ -4,7 +4,7 @@ use std::ops::{AddAssign, Sub};
 
 use time::{Date, OffsetDateTime};
 
-use super::Dimension;
+use super::{Dimension, Zone};
 
 /// The additive counters every rollup document carries. Signed: a visit that gets a second page
 /// stops being a bounce, and a moving exit page leaves one value for another, so some
@@ -116,6 +116,16 @@ pub enum Bucket {
 impl Bucket {
     pub fn day_of(t: OffsetDateTime) -> Self {
         Self::Day(t.to_offset(time::UtcOffset::UTC).date())
+    }
+
+    /// The local day of `t` in `zone`.
+    pub fn day_in(t: OffsetDateTime, zone: &Zone) -> Self {
+        Self::Day(zone.date_of(t))
+    }
+
+    /// The local hour of `t` in `zone` (unix seconds of its start).
+    pub fn hour_in(t: OffsetDateTime, zone: &Zone) -> Self {
+        Self::Hour(zone.hour_start(t))
     }
 
     pub fn hour_of(t: OffsetDateTime) -> Self {

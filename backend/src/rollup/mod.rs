@@ -29,10 +29,12 @@
 mod counters;
 mod dimension;
 pub mod visit;
+mod zone;
 
 pub use counters::{Bucket, Counters, RollupKey};
 pub use dimension::{Dimension, DIRECT, UNKNOWN};
 pub use visit::{VisitTag, VisitorState};
+pub use zone::Zone;
 
 use std::collections::BTreeMap;
 

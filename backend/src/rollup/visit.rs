@@ -17,7 +17,7 @@ use beacon_event::event::Context;
 use beacon_event::Event;
 use time::OffsetDateTime;
 
-use super::{Bucket, Contributions, Counters, Dimension, Position, RollupKey};
+use super::{Bucket, Contributions, Counters, Dimension, Position, RollupKey, Zone};
 
 /// Longest gap between two events of one visit.
 pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
@@ -107,11 +107,12 @@ impl Visit {
     /// page views per event instead).
     fn contributions(&self, site: &str) -> Vec<(RollupKey, Counters)> {
         let start = self.started_at();
-        let day = Bucket::day_of(start);
+        let zone = Zone::of_event(&self.context.timezone);
+        let day = Bucket::day_in(start, &zone);
         let visit = self.counters();
         let mut out = vec![
             (RollupKey::total(site, day), visit),
-            (RollupKey::total(site, Bucket::hour_of(start)), visit),
+            (RollupKey::total(site, Bucket::hour_in(start, &zone)), visit),
         ];
         let with_views = Counters {
             views: self.pageviews,
@@ -204,8 +205,9 @@ impl VisitorState {
     /// Event properties: counted where the event happened, the visitor once per document.
     fn count_event(&mut self, e: &Event, at: Position, out: &mut Contributions) {
         let site = e.site_id.as_str();
-        let day = Bucket::day_of(e.timestamp);
-        let hour = Bucket::hour_of(e.timestamp);
+        let zone = Zone::of_event(&e.context.timezone);
+        let day = Bucket::day_in(e.timestamp, &zone);
+        let hour = Bucket::hour_in(e.timestamp, &zone);
         let event_counts = Counters {
             views: i64::from(e.event_type.is_page_view()),
             events: 1,
@@ -257,7 +259,8 @@ impl VisitorState {
                 *delta.entry(key).or_default() += Counters::default() - c;
             }
         } else {
-            let start_day = Bucket::Day(after.started_at().date());
+            let zone = Zone::of_event(&after.context.timezone);
+            let start_day = Bucket::day_in(after.started_at(), &zone);
             for dim in Dimension::SESSION_FIXED {
                 let value = after.value(dim);
                 if self.first_time(seen_key(start_day, Some((dim, &value)))) {

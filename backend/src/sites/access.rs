@@ -3,25 +3,28 @@
 
 use axum::http::{header, HeaderMap};
 
-use super::Sites;
+use super::{Site, Sites};
 use crate::store::StoreError;
 
-/// Whether a request with `token` (from [`bearer_token`]) may read every one of `site_ids`:
+/// The registered sites among `site_ids` if a request with `token` (from [`bearer_token`]) may
+/// read every one of them, `None` if not:
 /// unregistered and public sites are open to all; a registered private site needs `token` to be
 /// one of its keys or shared links.
 pub async fn may_read<'a>(
     sites: &Sites,
     site_ids: impl IntoIterator<Item = &'a str>,
     token: Option<&str>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Vec<Site>>, StoreError> {
+    let mut registered = Vec::new();
     for id in site_ids {
         if let Some(site) = sites.get(id).await? {
             if !site.readable_with(token) {
-                return Ok(false);
+                return Ok(None);
             }
+            registered.push(site);
         }
     }
-    Ok(true)
+    Ok(Some(registered))
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme in any case).

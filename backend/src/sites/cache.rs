@@ -221,6 +221,7 @@ mod tests {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            timezone: None,
             goals: Vec::new(),
             funnels: Vec::new(),
             created_at: None,

@@ -82,6 +82,10 @@ pub enum SiteCommand {
         /// is dropped. Replaces the list; `--keep-query ""` keeps none.
         #[arg(long, value_name = "NAMES")]
         keep_query: Option<String>,
+        /// The IANA time zone its days and hours are cut in (`Europe/Berlin`; `UTC` to go back).
+        /// Then rebuild its rollups (`rollups rebuild`) for past days to follow.
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
     },
     /// Unregister a site: it becomes open and public again, like any unknown site.
     Remove { id: String },
@@ -175,6 +179,7 @@ async fn site(command: SiteCommand, sites: &Sites, out: &mut dyn Write) -> anyho
             domains,
             any_domain,
             keep_query,
+            timezone,
         } => {
             let changes = SiteChanges {
                 public,
@@ -183,14 +188,22 @@ async fn site(command: SiteCommand, sites: &Sites, out: &mut dyn Write) -> anyho
                     let names = names.split(',').map(str::trim).filter(|n| !n.is_empty());
                     names.map(str::to_owned).collect()
                 }),
+                timezone: timezone.clone(),
             };
             if changes.is_empty() {
                 anyhow::bail!(
-                    "nothing to change: give --public, --domain, --any-domain or --keep-query"
+                    "nothing to change: give --public, --domain, --any-domain, --keep-query or --timezone"
                 );
             }
             let site = sites.update(&id, changes).await?;
             describe(&site, out)?;
+            if timezone.is_some() {
+                writeln!(
+                    out,
+                    "new events are counted in the new zone; rebuild past days with: \
+                     beacon-admin rollups rebuild {id}"
+                )?;
+            }
         }
         SiteCommand::Remove { id } => {
             sites.remove(&id).await?;
@@ -290,6 +303,11 @@ fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {
         false => site.keep_query.join(","),
     };
     writeln!(out, "query:   {kept}")?;
+    writeln!(
+        out,
+        "zone:    {}",
+        site.timezone.as_deref().unwrap_or("UTC")
+    )?;
     writeln!(out, "keys:    {}", site.keys.len())?;
     writeln!(out, "links:   {}", site.links.len())?;
     writeln!(out, "created: {}", date_text(site.created_at))

@@ -71,6 +71,9 @@ pub struct Site {
     /// Query parameters kept in stored paths (`q`, `page`); every other one is dropped.
     #[serde(default)]
     pub keep_query: Vec<String>,
+    /// IANA time zone (`Europe/Berlin`) its days and hours are cut in; none: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     #[serde(default)]
     pub goals: Vec<Goal>,
     #[serde(default)]
@@ -133,6 +136,8 @@ pub enum SitesError {
     BadQueryParam(String),
     #[error("{0}")]
     BadGoal(String),
+    #[error("`{0}` is not an IANA time zone (expected e.g. Europe/Berlin, Asia/Kolkata, UTC)")]
+    BadTimezone(String),
     #[error("site `{0}` is already registered")]
     AlreadyExists(String),
     #[error("site `{0}` is not registered")]
@@ -167,6 +172,7 @@ mod tests {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            timezone: None,
             goals: Vec::new(),
             funnels: Vec::new(),
             created_at: None,

@@ -82,6 +82,7 @@ impl Sites {
             keys: Vec::new(),
             links: Vec::new(),
             keep_query: Vec::new(),
+            timezone: None,
             goals: Vec::new(),
             funnels: Vec::new(),
             created_at: Some(DateTime::now()),
@@ -105,10 +106,29 @@ impl Sites {
         if let Some(names) = changes.keep_query {
             set.insert("keep_query", query_names(names)?);
         }
-        if !set.is_empty() {
+        let mut unset = doc! {};
+        match changes.timezone.as_deref() {
+            None => {}
+            Some("" | "UTC") => {
+                unset.insert("timezone", "");
+            }
+            Some(name) => {
+                crate::rollup::Zone::named(name)
+                    .ok_or_else(|| SitesError::BadTimezone(name.to_owned()))?;
+                set.insert("timezone", name);
+            }
+        }
+        if !set.is_empty() || !unset.is_empty() {
+            let mut update = doc! {};
+            if !set.is_empty() {
+                update.insert("$set", set);
+            }
+            if !unset.is_empty() {
+                update.insert("$unset", unset);
+            }
             let result = self
                 .collection
-                .update_one(doc! { "_id": id }, doc! { "$set": set })
+                .update_one(doc! { "_id": id }, update)
                 .await?;
             if result.matched_count == 0 {
                 return Err(SitesError::NoSuchSite(id.to_owned()));
@@ -185,11 +205,16 @@ pub struct SiteChanges {
     pub domains: Option<Vec<String>>,
     /// The whole list of query parameters kept in paths (empty: none).
     pub keep_query: Option<Vec<String>>,
+    /// An IANA time zone; "" or `UTC`: back to UTC.
+    pub timezone: Option<String>,
 }
 
 impl SiteChanges {
     pub fn is_empty(&self) -> bool {
-        self.public.is_none() && self.domains.is_none() && self.keep_query.is_none()
+        self.public.is_none()
+            && self.domains.is_none()
+            && self.keep_query.is_none()
+            && self.timezone.is_none()
     }
 }
 

@@ -114,18 +114,19 @@ pub struct Replaced {
     pub raced: usize,
 }
 
-/// The documents of a rollup collection a rebuild covers: `site`'s, in a range of days (daily)
-/// or instants (hourly).
+/// The documents a rebuild covers: `site`'s daily rollups of the (local) days `days`, and its
+/// hourly ones in `[from, until)`, those days' instants.
 pub struct RollupRange<'a> {
     pub site: &'a SiteId,
+    pub days: (time::Date, time::Date),
     pub from: OffsetDateTime,
     pub until: OffsetDateTime,
 }
 
 impl RollupRange<'_> {
     fn filters(&self) -> [(&'static str, Document); 2] {
-        let last_day = (self.until - time::Duration::nanoseconds(1)).date();
-        let days = doc! { "$gte": self.from.date().to_string(), "$lte": last_day.to_string() };
+        let (first, last) = self.days;
+        let days = doc! { "$gte": first.to_string(), "$lte": last.to_string() };
         let hours = doc! { "$gte": date(self.from), "$lt": date(self.until) };
         [
             (DAILY, doc! { "site": self.site.as_str(), "day": days }),

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use beacon_event::Event;
 
 use super::states::{Held, VisitorStates, WorkingSet};
-use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
+use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState, Zone};
 use crate::store::{EventStore, InsertOutcome, StateStore, StoreError, StoredEvent};
 
 /// What storing one batch did.
@@ -143,7 +143,11 @@ fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
             bots: 1,
             ..Counters::default()
         };
-        let key = RollupKey::total(event.site_id.as_str(), Bucket::day_of(event.timestamp));
+        let zone = Zone::of_event(&event.context.timezone);
+        let key = RollupKey::total(
+            event.site_id.as_str(),
+            Bucket::day_in(event.timestamp, &zone),
+        );
         contributions.add(key, *at, bots);
     }
 }

@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::store_batch;
+use crate::rollup::Zone;
 use crate::store::{MongoStore, Replaced, RollupRange, StoreError};
 
 /// Events stored into the scratch database per batch.
@@ -33,11 +34,12 @@ pub struct Rebuilt {
     pub replaced: Replaced,
 }
 
-/// Recomputes `site`'s rollups for the days `[from, to]` (UTC) that are within `retention` of
-/// `now`; `progress` counts the events stored again.
+/// Recomputes `site`'s rollups for its days `[from, to]` in `zone` (its registered time zone:
+/// the events are counted in it, whatever zone they were counted in before) that are within
+/// `retention` of `now`; `progress` counts the events stored again.
 pub async fn rebuild(
     store: &MongoStore,
-    site: &SiteId,
+    (site, zone): (&SiteId, &Zone),
     (from, to): (Date, Date),
     retention: Duration,
     now: OffsetDateTime,
@@ -58,15 +60,18 @@ pub async fn rebuild(
     let Some((start, to)) = rebuilt.days else {
         return Ok(rebuilt);
     };
-    let midnight = |d: Date| d.midnight().assume_utc();
     let range = RollupRange {
         site,
-        from: midnight(start),
-        until: midnight(to) + Duration::DAY,
+        days: (start, to),
+        from: zone.midnight(start),
+        until: zone.midnight(to.next_day().unwrap_or(to)),
     };
-    let (events, unreadable) = store
+    let (mut events, unreadable) = store
         .stored_events(site, range.from - Duration::DAY, range.until)
         .await?;
+    for (event, _) in &mut events {
+        event.context.timezone = zone.name().to_owned();
+    }
     (rebuilt.events, rebuilt.unreadable) = (events.len(), unreadable);
     progress.set_length(events.len() as u64);
     let scratch = store.with_database(&scratch_name(store, site));

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::rebuild::{rebuild, Rebuilt};
 use crate::config::Config;
+use crate::rollup::Zone;
 use crate::store::MongoStore;
 
 /// How often a rebuild that raced the worker is run again.
@@ -36,6 +37,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let RollupsCommand::Rebuild { site, from, to } = command;
     let site = SiteId::parse(&site).map_err(|e| anyhow::anyhow!("site: {}", e.message))?;
+    let registered = crate::sites::Sites::new(store).get(site.as_str()).await?;
+    let zone = match registered.and_then(|s| s.timezone) {
+        Some(name) => Zone::named(&name)
+            .ok_or_else(|| anyhow::anyhow!("the site's time zone {name:?} is unknown"))?,
+        None => Zone::utc(),
+    };
     let now = OffsetDateTime::now_utc();
     let day = |text: Option<String>, name: &'static str, default: time::Date| match text {
         None => Ok(default),
@@ -43,7 +50,7 @@ pub async fn run(
             .map(|d| d.start().date())
             .map_err(|e| anyhow::anyhow!("--{name}: {}", e.message)),
     };
-    let to = day(to, "to", now.date())?;
+    let to = day(to, "to", zone.date_of(now))?;
     let from = day(
         from,
         "from",
@@ -56,7 +63,15 @@ pub async fn run(
                 .progress_chars("=> "),
         );
         progress.set_message(format!("rebuilding {site}"));
-        let done = rebuild(store, &site, (from, to), config.retention, now, &progress).await?;
+        let done = rebuild(
+            store,
+            (&site, &zone),
+            (from, to),
+            config.retention,
+            now,
+            &progress,
+        )
+        .await?;
         report(&site, &done, config, out)?;
         if done.replaced.raced == 0 {
             return Ok(());
