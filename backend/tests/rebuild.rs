@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -52,27 +51,10 @@ fn traffic(seed: u64) -> Vec<Value> {
 
 /// Every rollup document of the site, by id, its fields sorted, without the watermarks.
 async fn rollups(system: &TestSystem) -> BTreeMap<String, BTreeMap<String, Bson>> {
-    let mut out = BTreeMap::new();
-    for name in ["rollups_daily", "rollups_hourly"] {
-        let docs: Vec<Document> = system
-            .store
-            .database()
-            .collection::<Document>(name)
-            .find(doc! { "site": "rb" })
-            .projection(doc! { "wm": 0 })
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        for d in docs {
-            out.insert(
-                d.get_str("_id").unwrap().to_owned(),
-                d.into_iter().collect(),
-            );
-        }
-    }
-    out
+    let docs = support::rollup_documents(&system.store, doc! { "site": "rb" }).await;
+    docs.into_iter()
+        .map(|(id, d)| (id, d.into_iter().collect()))
+        .collect()
 }
 
 #[tokio::test]

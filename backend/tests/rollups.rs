@@ -69,23 +69,7 @@ fn generated(n: usize, seed: u64) -> Vec<(Event, Position)> {
 
 /// Every rollup document's counters (watermarks left out), by id.
 async fn rollup_counters(store: &MongoStore) -> BTreeMap<String, Document> {
-    let mut out = BTreeMap::new();
-    for name in ["rollups_daily", "rollups_hourly"] {
-        let docs: Vec<Document> = store
-            .database()
-            .collection::<Document>(name)
-            .find(doc! {})
-            .projection(doc! { "wm": 0 })
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        for d in docs {
-            out.insert(d.get_str("_id").unwrap().to_owned(), d);
-        }
-    }
-    out
+    support::rollup_documents(store, doc! {}).await
 }
 
 async fn fresh_store() -> MongoStore {

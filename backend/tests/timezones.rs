@@ -22,23 +22,18 @@ fn view(
     at: OffsetDateTime,
     n: i64,
 ) -> (Event, Position) {
+    let what = (
+        SiteId::parse(site).unwrap(),
+        EventType::parse("page_view").unwrap(),
+        PagePath::parse(path).unwrap(),
+    );
+    let visitor = VisitorId::parse(visitor).unwrap();
     let event = Event {
-        eid: uuid::Uuid::new_v4(),
-        site_id: SiteId::parse(site).unwrap(),
-        event_type: EventType::parse("page_view").unwrap(),
-        path: PagePath::parse(path).unwrap(),
-        visitor_id: VisitorId::parse(visitor).unwrap(),
-        user_id: None,
-        timestamp: at,
-        received_at: at,
-        referrer: None,
-        screen_width: None,
-        props: None,
-        revenue: None,
         context: Context {
             timezone: zone.to_owned(),
             ..Context::default()
         },
+        ..Event::new(uuid::Uuid::new_v4(), what, visitor, at)
     };
     (
         event,

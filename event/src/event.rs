@@ -99,6 +99,32 @@ impl Context {
 }
 
 impl Event {
+    /// An event with only what every event has, received when it happened; the rest are set
+    /// with struct update syntax (`Event { context, ..Event::new(..) }`): what the worker's
+    /// tests, the benchmarks and rebuilds build.
+    pub fn new(
+        eid: Uuid,
+        (site_id, event_type, path): (SiteId, EventType, PagePath),
+        visitor_id: VisitorId,
+        timestamp: OffsetDateTime,
+    ) -> Self {
+        Self {
+            eid,
+            site_id,
+            event_type,
+            path,
+            visitor_id,
+            user_id: None,
+            timestamp,
+            received_at: timestamp,
+            referrer: None,
+            screen_width: None,
+            props: None,
+            revenue: None,
+            context: Context::default(),
+        }
+    }
+
     /// Completes a validated client event. `new_eid` is used only when the client sent none.
     pub fn from_client(
         client: ClientEvent,

@@ -10,19 +10,12 @@ use super::*;
 
 /// An event of site `s`; visitor `a` comes from Google. Also used by the worker's batch tests.
 pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDateTime) -> Event {
+    let what = (
+        SiteId::parse("s").unwrap(),
+        EventType::parse(kind).unwrap(),
+        PagePath::parse(path).unwrap(),
+    );
     Event {
-        eid: Uuid::from_u128(n),
-        site_id: SiteId::parse("s").unwrap(),
-        event_type: EventType::parse(kind).unwrap(),
-        path: PagePath::parse(path).unwrap(),
-        visitor_id: VisitorId::parse(visitor).unwrap(),
-        user_id: None,
-        timestamp: at,
-        received_at: at,
-        referrer: None,
-        screen_width: None,
-        props: None,
-        revenue: None,
         context: Context {
             source: if visitor == "a" {
                 "Google".into()
@@ -31,6 +24,12 @@ pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDa
             },
             ..Context::default()
         },
+        ..Event::new(
+            Uuid::from_u128(n),
+            what,
+            VisitorId::parse(visitor).unwrap(),
+            at,
+        )
     }
 }
 

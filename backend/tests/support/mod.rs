@@ -480,3 +480,29 @@ pub fn day_ago(days: i64, hh: u8, mm: u8) -> (String, String) {
     let day = beacon_event::Day::of(date.midnight().assume_utc()).to_string();
     (day.clone(), format!("{day}T{hh:02}:{mm:02}:00Z"))
 }
+
+/// Every rollup document (daily and hourly) that `filter` matches, by id, without its
+/// watermarks (which depend on how records were batched, not on what they count).
+pub async fn rollup_documents(
+    store: &MongoStore,
+    filter: mongodb::bson::Document,
+) -> std::collections::BTreeMap<String, mongodb::bson::Document> {
+    use futures::TryStreamExt;
+    let mut out = std::collections::BTreeMap::new();
+    for name in ["rollups_daily", "rollups_hourly"] {
+        let docs: Vec<mongodb::bson::Document> = store
+            .database()
+            .collection::<mongodb::bson::Document>(name)
+            .find(filter.clone())
+            .projection(doc! { "wm": 0 })
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        for d in docs {
+            out.insert(d.get_str("_id").unwrap().to_owned(), d);
+        }
+    }
+    out
+}
