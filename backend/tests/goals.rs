@@ -195,7 +195,7 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
         .await;
     assert_eq!(
         (status, &body["field"]),
-        (StatusCode::BAD_REQUEST, &json!("funnel"))
+        (StatusCode::NOT_FOUND, &json!("funnel"))
     );
     let (status, body) = system.report("/stats/funnel?site_id=shop").await;
     assert_eq!(
@@ -211,6 +211,6 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
         .report(&format!("/stats/goals?site_id=shop&date={day}"))
         .await;
     assert_eq!(goals["goals"].as_array().unwrap().len(), 3);
-    assert_eq!(funnel(&system, &day, "").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(funnel(&system, &day, "").await.0, StatusCode::NOT_FOUND);
     system.shutdown().await;
 }

@@ -70,7 +70,7 @@ params!(
     /// `/stats/funnel`'s `funnel`.
     FunnelParam,
     || vec![query("funnel", true, "The funnel's name, as registered with `beacon-admin funnel add`.")
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64))))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64)).pattern(Some(format!("^{}+$", crate::api_doc::wire::NOT_CONTROL)))))
         .build()]
 );
 

@@ -341,13 +341,13 @@ fn revenue() -> ObjectBuilder {
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::Number)
-                .exclusive_minimum(Some(-1e12))
-                .exclusive_maximum(Some(1e12)),
+                .minimum(Some(-999_999_999_999.0))
+                .maximum(Some(999_999_999_999.0)),
         )
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .pattern(Some(r"^\s*-?[0-9]+(\.[0-9]{1,6})?\s*$")),
+                .pattern(Some(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$")),
         );
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))

@@ -18,6 +18,13 @@ pub enum ReportError {
     /// missing and a wrong key, and nothing about the site or its keys.
     #[error("this report requires a valid API key: send `Authorization: Bearer <key>`")]
     Unauthorized,
+    /// A well-formed name of something the site does not have (a funnel); `field` names the
+    /// parameter.
+    #[error("{message}")]
+    NotFound {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl IntoResponse for ReportError {
@@ -25,6 +32,9 @@ impl IntoResponse for ReportError {
         match &self {
             Self::BadParameter(e) => {
                 error_response(StatusCode::BAD_REQUEST, &e.message, e.field, None)
+            }
+            Self::NotFound { field, message } => {
+                error_response(StatusCode::NOT_FOUND, message, Some(field), None)
             }
             Self::Unauthorized => {
                 let mut response =

@@ -131,7 +131,10 @@ fn parse_one(part: &str) -> Result<Filter, EventError> {
         })
         .ok_or_else(|| EventError::field("filters", SYNTAX))?;
     let (name, value) = (&part[..at], &part[at + operator.len()..]);
-    let property = Property::parse(name.trim()).ok_or_else(|| unknown_property(name))?;
+    // Spaces around a name are ignored, but a custom property's key may end in one.
+    let property = Property::parse(name.trim())
+        .or_else(|| Property::parse(name.trim_start()))
+        .ok_or_else(|| unknown_property(name))?;
     if property == Property::PropKeys {
         return Err(EventError::field(
             "filters",
@@ -286,6 +289,11 @@ mod tests {
         assert!(holds("path~=*", "/a*b"));
         assert!(holds("props.plan==pro|team", "team"));
         assert!(holds("props.slug==a*", "a*"));
+        assert_eq!(filter(" props. ==x").property, Property::Prop(" ".into()));
+        assert_eq!(
+            filter(" source ==x").property,
+            Property::Dim(crate::rollup::Dimension::Source)
+        );
         assert!(Pattern::page("/blog/**").equals("/blog/a/b"));
         assert!(Pattern::page("/a|b").equals("/a|b"));
         assert!(!Pattern::page("/a|b").equals("/a"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use beacon_event::{EventError, SiteId};
+use beacon_event::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -121,6 +121,9 @@ fn rows(funnel: &Funnel, reached: &[i64]) -> Vec<FunnelStep> {
                   "conversion_rate_step": 25.0, "dropoff": 30 }
             ]
         })),
+        (status = 404, description = "The site has no funnel of that name (an unregistered site \
+            has none).", body = crate::http::ErrorBody,
+            example = json!({ "error": "site `site123` has no funnel named \"signup\"", "field": "funnel" })),
         ReportErrors,
     ),
     security((), ("siteKey" = [])),
@@ -134,7 +137,10 @@ pub async fn funnel(
     let found = site.and_then(|s| s.funnels.into_iter().find(|f| f.name == name));
     let Some(funnel) = found else {
         let message = format!("site `{}` has no funnel named {name:?}", q.site_id);
-        return Err(EventError::field("funnel", message).into());
+        return Err(ReportError::NotFound {
+            field: "funnel",
+            message,
+        });
     };
     let reached = reached(&scan(&store, &q).await?, &funnel);
     let steps = rows(&funnel, &reached);
