@@ -19,7 +19,7 @@ use super::ReportError;
 use crate::api_doc::params::{FunnelParam, Range};
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
-use crate::sites::{Funnel, Sites};
+use crate::sites::Funnel;
 use crate::store::MongoStore;
 
 /// The `/stats/funnel` response.
@@ -130,10 +130,10 @@ fn rows(funnel: &Funnel, reached: &[i64]) -> Vec<FunnelStep> {
 )]
 pub async fn funnel(
     State(store): State<Arc<MongoStore>>,
-    Report(q, _): Report<endpoint::Funnel>,
+    Report(q, registration): Report<endpoint::Funnel>,
 ) -> Result<Json<FunnelResponse>, ReportError> {
     let name = q.funnel.clone().unwrap_or_default();
-    let site = Sites::new(&store).get(q.site_id.as_str()).await?;
+    let site = registration.site;
     let found = site.and_then(|s| s.funnels.into_iter().find(|f| f.name == name));
     let Some(funnel) = found else {
         let message = format!("site `{}` has no funnel named {name:?}", q.site_id);

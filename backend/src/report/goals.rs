@@ -19,7 +19,7 @@ use super::ReportError;
 use crate::api_doc::params::Range;
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
-use crate::sites::{Goal, Sites};
+use crate::sites::Goal;
 use crate::store::{MongoStore, RawEvent};
 
 /// The `/stats/goals` response.
@@ -101,32 +101,27 @@ fn revenue(scan: &Scan, matchers: &[Matcher]) -> Vec<Vec<RevenueFigure>> {
         .collect()
 }
 
-/// A goal, ready to test events against.
-pub struct Matcher {
-    goal: Goal,
-    page: Option<Pattern>,
+/// A goal, ready to test events against: its path pattern compiled.
+pub enum Matcher {
+    Page(Pattern),
+    Event(String),
 }
 
 impl Matcher {
     pub fn new(goal: &Goal) -> Self {
-        let page = match goal {
-            Goal::Page { path } => Some(Pattern::page(path)),
-            Goal::Event { .. } => None,
-        };
-        Self {
-            goal: goal.clone(),
-            page,
+        match goal {
+            Goal::Page { path } => Self::Page(Pattern::page(path)),
+            Goal::Event { name } => Self::Event(name.clone()),
         }
     }
 
     /// Whether `e` completes the goal.
     pub fn matches(&self, e: &RawEvent) -> bool {
-        match (&self.goal, &self.page) {
-            (Goal::Event { name }, _) => e.event_type == *name,
-            (Goal::Page { .. }, Some(page)) => {
+        match self {
+            Self::Event(name) => e.event_type == *name,
+            Self::Page(page) => {
                 e.event_type == beacon_event::fields::PAGE_VIEW && page.equals(&e.path)
             }
-            (Goal::Page { .. }, None) => false,
         }
     }
 }
@@ -189,10 +184,9 @@ pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
 )]
 pub async fn goals(
     State(store): State<Arc<MongoStore>>,
-    Report(q, _): Report<endpoint::Goals>,
+    Report(q, registration): Report<endpoint::Goals>,
 ) -> Result<Json<GoalsResponse>, ReportError> {
-    let site = Sites::new(&store).get(q.site_id.as_str()).await?;
-    let goals = site.map(|s| s.goals).unwrap_or_default();
+    let goals = registration.site.map(|s| s.goals).unwrap_or_default();
     let rows = match goals.is_empty() {
         true => Vec::new(),
         false => conversions(&scan(&store, &q).await?, &goals),

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::query::{accepts, Params};
 use super::{ReportError, ReportQuery};
 use crate::rollup::Zone;
-use crate::sites::{bearer_token, may_read, Sites};
+use crate::sites::{bearer_token, may_read, Site, Sites};
 use crate::store::MongoStore;
 
 /// An endpoint, by the parameters it takes.
@@ -56,7 +56,14 @@ pub mod endpoint {
 /// ([`crate::sites`]). Every `site_id` given is checked, before any other parameter is looked
 /// at, so a caller without a key learns nothing from validation errors either, and a repeated
 /// `site_id` (refused as such afterwards) can never let a private site through.
-pub struct Report<E>(pub ReportQuery, pub PhantomData<E>);
+pub struct Report<E>(pub ReportQuery, pub Registration<E>);
+
+/// The report's site as registered, read once with the access check (goals and funnels live
+/// there); `None` for an unregistered site.
+pub struct Registration<E> {
+    pub site: Option<Site>,
+    endpoint: PhantomData<E>,
+}
 
 impl<E: Endpoint> FromRequestParts<Arc<MongoStore>> for Report<E> {
     type Rejection = ReportError;
@@ -70,13 +77,16 @@ impl<E: Endpoint> FromRequestParts<Arc<MongoStore>> for Report<E> {
         let Some(registered) = may_read(&Sites::new(store), params.site_ids(), token).await? else {
             return Err(ReportError::Unauthorized);
         };
-        // A registered site's days are its time zone's (a repeated `site_id` is refused next).
-        let zone = registered
-            .first()
+        // One site (a repeated `site_id` is refused next); a registered one's days are its
+        // time zone's.
+        let site = registered.into_iter().next();
+        let zone = site
+            .as_ref()
             .and_then(|site| site.timezone.as_deref())
             .and_then(Zone::named)
             .unwrap_or_default();
         let q = ReportQuery::from_params(params, E::ACCEPTS, OffsetDateTime::now_utc(), zone)?;
-        Ok(Self(q, PhantomData))
+        let endpoint = PhantomData;
+        Ok(Self(q, Registration { site, endpoint }))
     }
 }

@@ -172,7 +172,7 @@ async fn site(command: SiteCommand, sites: &Sites, out: &mut dyn Write) -> anyho
                 )?;
             }
         }
-        SiteCommand::Show { id } => describe(&registered(sites, id).await?, out)?,
+        SiteCommand::Show { id } => describe(&sites.registered(&id).await?, out)?,
         SiteCommand::Set {
             id,
             public,
@@ -225,7 +225,7 @@ async fn key(command: KeyCommand, sites: &Sites, out: &mut dyn Write) -> anyhow:
             writeln!(out, "{}", key.secret)?;
         }
         KeyCommand::List { site } => {
-            for key in &registered(sites, site).await?.keys {
+            for key in &sites.registered(&site).await?.keys {
                 writeln!(
                     out,
                     "{}\t{}\t{}",
@@ -268,7 +268,7 @@ async fn link(
             writeln!(out, "{}", super::share_url(base, &site, &link.secret))?;
         }
         LinkCommand::List { site } => {
-            for link in &registered(sites, site).await?.links {
+            for link in &sites.registered(&site).await?.links {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}",
@@ -285,13 +285,6 @@ async fn link(
         }
     }
     Ok(())
-}
-
-async fn registered(sites: &Sites, id: String) -> anyhow::Result<Site> {
-    Ok(sites
-        .get(&id)
-        .await?
-        .ok_or(super::SitesError::NoSuchSite(id))?)
 }
 
 fn describe(site: &Site, out: &mut dyn Write) -> std::io::Result<()> {

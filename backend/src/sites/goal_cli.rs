@@ -68,9 +68,7 @@ pub async fn goal(command: GoalCommand, sites: &Sites, out: &mut dyn Write) -> a
             )?;
         }
         GoalCommand::List { site } => {
-            let found = sites.get(&site).await?;
-            let found = found.ok_or(super::SitesError::NoSuchSite(site))?;
-            for goal in &found.goals {
+            for goal in &sites.registered(&site).await?.goals {
                 writeln!(out, "{}", goal.display_name())?;
             }
         }
@@ -105,9 +103,7 @@ pub async fn funnel(
             writeln!(out, "added funnel {name:?} to site {site}")?;
         }
         FunnelCommand::List { site } => {
-            let found = sites.get(&site).await?;
-            let found = found.ok_or(super::SitesError::NoSuchSite(site))?;
-            for funnel in &found.funnels {
+            for funnel in &sites.registered(&site).await?.funnels {
                 let steps: Vec<String> = funnel.steps.iter().map(Goal::display_name).collect();
                 writeln!(out, "{}\t{}", funnel.name, steps.join(" → "))?;
             }

@@ -148,12 +148,6 @@ impl Sites {
         self.pull_where(site, "funnels", mongodb::bson::doc! { "name": name })
             .await
     }
-
-    async fn registered(&self, site: &str) -> Result<Site, SitesError> {
-        self.get(site)
-            .await?
-            .ok_or_else(|| SitesError::NoSuchSite(site.to_owned()))
-    }
 }
 
 #[cfg(test)]

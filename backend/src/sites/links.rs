@@ -89,10 +89,7 @@ impl Sites {
     pub async fn revoke_link(&self, site: &str, what: &str) -> Result<String, SitesError> {
         let what = what.rsplit_once("#auth=").map_or(what, |(_, token)| token);
         let what = what.trim().trim_end_matches('…');
-        let found = self
-            .get(site)
-            .await?
-            .ok_or_else(|| SitesError::NoSuchSite(site.to_owned()))?;
+        let found = self.registered(site).await?;
         let named: Vec<&SharedLink> = found.links.iter().filter(|l| l.is_named_by(what)).collect();
         let link = match named[..] {
             [link] => link,

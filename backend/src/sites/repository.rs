@@ -28,6 +28,13 @@ impl Sites {
         Ok(self.collection.find_one(doc! { "_id": id }).await?)
     }
 
+    /// The site registered as `id`, or [`SitesError::NoSuchSite`].
+    pub async fn registered(&self, id: &str) -> Result<Site, SitesError> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| SitesError::NoSuchSite(id.to_owned()))
+    }
+
     /// The registered sites among `ids` (one query).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Site>, StoreError> {
         let cursor = self.collection.find(doc! { "_id": { "$in": ids } }).await?;
@@ -134,9 +141,7 @@ impl Sites {
                 return Err(SitesError::NoSuchSite(id.to_owned()));
             }
         }
-        self.get(id)
-            .await?
-            .ok_or_else(|| SitesError::NoSuchSite(id.to_owned()))
+        self.registered(id).await
     }
 
     /// Unregisters a site: it is then open again, like any unknown site. Its events stay.
