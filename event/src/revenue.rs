@@ -44,11 +44,7 @@ impl Revenue {
             Some(Value::Number(n)) => Self::new(&n.to_string(), currency).or_else(|e| {
                 let f = n.as_f64().filter(|f| f.abs() < MAX_REVENUE_AMOUNT as f64);
                 let Some(f) = f else { return Err(e) };
-                let rounded = Self::new("0", currency)?;
-                Ok(Self {
-                    micros: (f * MICROS as f64).round() as i64,
-                    ..rounded
-                })
+                Self::from_micros((f * MICROS as f64).round() as i64, currency)
             }),
             _ => Err(rule("needs an `amount`: a number or a decimal string")),
         }
@@ -56,20 +52,18 @@ impl Revenue {
 
     /// From the amount's decimal text and the currency code.
     pub fn new(amount: &str, currency: &str) -> Result<Self, EventError> {
-        let bytes = currency.as_bytes();
-        let [a, b, c] = bytes else {
-            return Err(rule(
-                "`currency` must be three upper-case letters, e.g. USD",
-            ));
-        };
-        if ![a, b, c].iter().all(|l| l.is_ascii_uppercase()) {
-            return Err(rule(
-                "`currency` must be three upper-case letters, e.g. USD",
-            ));
-        }
+        let currency = code(currency)?;
         Ok(Self {
             micros: micros(amount)?,
-            currency: [*a, *b, *c],
+            currency,
+        })
+    }
+
+    /// An amount already in millionths (as stored), and the currency code.
+    pub fn from_micros(micros: i64, currency: &str) -> Result<Self, EventError> {
+        Ok(Self {
+            micros,
+            currency: code(currency)?,
         })
     }
 
@@ -88,8 +82,18 @@ impl Revenue {
     }
 }
 
+/// A currency code: three upper-case ASCII letters.
+fn code(currency: &str) -> Result<[u8; 3], EventError> {
+    match currency.as_bytes() {
+        [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_uppercase()) => Ok([*a, *b, *c]),
+        _ => Err(rule(
+            "`currency` must be three upper-case letters, e.g. USD",
+        )),
+    }
+}
+
 /// `micros` millionths as decimal text.
-pub fn decimal(micros: i64) -> String {
+fn decimal(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
     let (whole, fraction) = (
         micros.unsigned_abs() / 1_000_000,

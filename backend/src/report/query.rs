@@ -237,7 +237,6 @@ impl ReportQuery {
         })
     }
 
-    /// The range as instants: `[from 00:00, to + 1 day 00:00)` UTC.
     /// The range as instants: from the first day's local midnight to the one after the last.
     pub fn instants(&self) -> (OffsetDateTime, OffsetDateTime) {
         let after = self.to.next_day().unwrap_or(self.to);
@@ -249,7 +248,7 @@ impl ReportQuery {
     }
 }
 
-/// The inclusive range of days: `date`, or `from` and `to`, or today (UTC).
+/// The inclusive range of days: `date`, or `from` and `to`, or `today` (the site's).
 fn range(p: &Named, today: Date) -> Result<(Date, Date), EventError> {
     let (from, to) = match (p.day(names::DATE)?, p.day("from")?, p.day("to")?) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -323,7 +322,6 @@ fn property(p: &Named, accepted: &[&str]) -> Result<Option<Property>, EventError
     }
 }
 
-/// `source==Google;device!=mobile`: up to [`MAX_FILTERS`] conditions, all must hold.
 fn parse_metrics(text: &str) -> Result<Vec<Metric>, EventError> {
     let mut out = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {

@@ -16,8 +16,8 @@ use super::ReportError;
 use crate::api_doc::params::RealtimeParams;
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
-use crate::rollup::{Counters, Dimension};
-use crate::store::{MongoStore, Order, Page, Row};
+use crate::rollup::{Dimension, Zone};
+use crate::store::{MongoStore, Order, Page};
 
 use super::property::Property;
 
@@ -87,14 +87,11 @@ pub fn detail(scan: &Scan, now: OffsetDateTime) -> RecentDetail {
         })
         .collect();
     let top = |dim: Dimension| -> Vec<RecentRow> {
-        let rows = scan.by(&Property::Dim(dim)).into_iter();
-        let rows = rows.map(|(value, counters): (String, Counters)| Row { value, counters });
         let page = Page {
             skip: 0,
             limit: DETAIL_TOP,
         };
-        Order::Visitors
-            .arrange(rows, page)
+        scan.rows(&Property::Dim(dim), Order::Visitors, page)
             .into_iter()
             .map(|r| RecentRow {
                 value: r.value,
@@ -111,7 +108,7 @@ pub fn detail(scan: &Scan, now: OffsetDateTime) -> RecentDetail {
 
 fn minute_label(minute: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(minute * 60).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!("{}T{:02}:{:02}:00Z", t.date(), t.hour(), t.minute())
+    Zone::utc().label(t)
 }
 
 #[utoipa::path(

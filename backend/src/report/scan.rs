@@ -19,7 +19,7 @@ use super::property::Property;
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
 use crate::rollup::{Counters, Dimension, Zone};
-use crate::store::RawEvent;
+use crate::store::{Order, Page, RawEvent, Row};
 
 /// One visit as seen in the range.
 #[derive(Debug)]
@@ -134,11 +134,11 @@ impl Scan {
         for &i in &self.matching {
             let e = &self.events[i];
             let session = &self.sessions[&e.visit.id];
+            let day = self.zone.date_of(from_millis(e.ts_ms));
             for key in event_keys(e, session) {
                 let c = out.entry(key.clone()).or_default();
                 c.events += 1;
                 c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
-                let day = self.zone.date_of(from_millis(e.ts_ms));
                 if seen.insert((key, day, e.visitor.as_str())) {
                     c.visitors += 1;
                 }
@@ -186,6 +186,12 @@ impl Scan {
             |e, _| Some(bucket(from_millis(e.ts_ms))),
             |s| Some(bucket(from_millis(s.start_ms))),
         )
+    }
+
+    /// One page of `property`'s values in `order`.
+    pub fn rows(&self, property: &Property, order: Order, page: Page) -> Vec<Row> {
+        let rows = self.by(property).into_iter();
+        order.arrange(rows.map(|(value, counters)| Row { value, counters }), page)
     }
 
     /// Counters per value of `property`. A custom property counts the events that carry it.

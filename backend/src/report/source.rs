@@ -70,12 +70,7 @@ impl Source {
                 .await?),
             // `for_query` reads raw events for a custom property: no rollup holds one.
             (Self::Rollups, Property::Prop(_) | Property::PropKeys) => Ok(Vec::new()),
-            (Self::Scan(scan), property) => Ok(order.arrange(
-                scan.by(property)
-                    .into_iter()
-                    .map(|(value, counters)| Row { value, counters }),
-                page,
-            )),
+            (Self::Scan(scan), property) => Ok(scan.rows(property, order, page)),
         }
     }
 }

@@ -105,7 +105,8 @@ impl Sub for Counters {
     }
 }
 
-/// A time bucket: a UTC day (every property) or a UTC hour (site totals, for hourly charts).
+/// A time bucket: a day (every property) or an hour (site totals, for hourly charts), the
+/// site's own (see [`Zone`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bucket {
     Day(Date),
@@ -114,8 +115,9 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// The UTC day of `t`.
     pub fn day_of(t: OffsetDateTime) -> Self {
-        Self::Day(t.to_offset(time::UtcOffset::UTC).date())
+        Self::day_in(t, &Zone::utc())
     }
 
     /// The local day of `t` in `zone`.
@@ -128,9 +130,9 @@ impl Bucket {
         Self::Hour(zone.hour_start(t))
     }
 
+    /// The UTC hour of `t`.
     pub fn hour_of(t: OffsetDateTime) -> Self {
-        let s = t.unix_timestamp();
-        Self::Hour(s - s.rem_euclid(3600))
+        Self::hour_in(t, &Zone::utc())
     }
 }
 

@@ -123,10 +123,15 @@ pub(super) fn origin(src: Option<StoredPosition>) -> Position {
     )
 }
 
-/// `src` as stored, or `None` when it is absent or not a position (a document written by
-/// other means): such an event then matches no record, like one stored before positions were
-/// recorded, and is never taken for an event that was not stored.
-fn lenient_origin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredPosition>, D::Error> {
+/// A field as stored, or `None` when it is absent or not of its type (a document written by
+/// other means). An unreadable `src` then matches no record, like an event stored before
+/// positions were recorded, and is never taken for an event that was not stored; an unreadable
+/// `revenue` leaves the event reported without revenue.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
     let value = Option::<Bson>::deserialize(d)?;
     Ok(value.and_then(|b| mongodb::bson::from_bson(b).ok()))
 }
@@ -136,7 +141,7 @@ fn lenient_origin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredPositi
 pub(super) struct EventOrigin {
     #[serde(rename = "_id")]
     pub id: String,
-    #[serde(default, deserialize_with = "lenient_origin")]
+    #[serde(default, deserialize_with = "lenient")]
     pub src: Option<StoredPosition>,
 }
 
@@ -207,13 +212,13 @@ pub(super) struct RawEventDocument {
     pub event_type: String,
     pub path: String,
     pub ts: DateTime,
-    #[serde(default, deserialize_with = "lenient_origin")]
+    #[serde(default, deserialize_with = "lenient")]
     pub src: Option<StoredPosition>,
     #[serde(default)]
     pub s: StoredVisit,
     #[serde(default)]
     pub props: Option<Document>,
-    #[serde(default, deserialize_with = "lenient_revenue")]
+    #[serde(default, deserialize_with = "lenient")]
     pub revenue: Option<StoredRevenue>,
 }
 
@@ -222,12 +227,6 @@ pub(super) struct RawEventDocument {
 pub struct StoredRevenue {
     pub micros: i64,
     pub currency: String,
-}
-
-/// `revenue` as stored, or `None` when it is not one (written by other means): such an event
-/// is still reported, without revenue.
-fn lenient_revenue<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredRevenue>, D::Error> {
-    Ok(Option::<Bson>::deserialize(d)?.and_then(|b| mongodb::bson::from_bson(b).ok()))
 }
 
 /// A stored custom property value as reports show it: text as is, a number as JSON writes it,

@@ -7,9 +7,9 @@
 //! visitor; `meta`, the worker's marks and checkpoints; `salts`, the visitor-id salts.
 //!
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
-//! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the write commands both use), `marks`, `reports` and
-//! `top` (reading counters), `salts`, `status`, `replay` (events read back to rebuild rollups);
-//! `bson` has the values they share.
+//! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the
+//! write commands both use), `marks`, `reports` and `top` (reading counters), `salts`,
+//! `status`, `replay` (events read back to rebuild rollups); `bson` has the values they share.
 
 mod bson;
 mod documents;

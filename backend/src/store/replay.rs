@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use super::bson::date;
 use super::documents::{StoredPosition, StoredRevenue, StoredVisit};
 use super::{MongoStore, StoreError, DAILY, EVENTS, HOURLY};
+use crate::rollup::visit::from_millis;
 use crate::rollup::Position;
 
 /// A raw event document, everything the worker stored.
@@ -50,8 +51,7 @@ struct StoredEventDocument {
 }
 
 fn instant(t: DateTime) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    from_millis(t.timestamp_millis())
 }
 
 impl StoredEventDocument {
@@ -96,9 +96,9 @@ impl StoredEventDocument {
                 .and_then(|r| Referrer::parse(r).ok()),
             screen_width: self.screen_width.and_then(|w| u32::try_from(w).ok()),
             props,
-            revenue: self.revenue.and_then(|r| {
-                Revenue::new(&beacon_event::revenue::decimal(r.micros), &r.currency).ok()
-            }),
+            revenue: self
+                .revenue
+                .and_then(|r| Revenue::from_micros(r.micros, &r.currency).ok()),
             context,
         };
         Some((event, Position::from(self.src)))

@@ -45,8 +45,7 @@ pub async fn rebuild(
     now: OffsetDateTime,
     progress: &ProgressBar,
 ) -> Result<Rebuilt, StoreError> {
-    // The first day all of whose raw events are still kept.
-    let kept_from = (now - retention).date().next_day().unwrap_or(to);
+    let kept_from = first_kept_day(now, retention);
     let start = from.max(kept_from);
     let skipped =
         (from < kept_from).then(|| (from, to.min(kept_from.previous_day().unwrap_or(to))));
@@ -89,6 +88,11 @@ pub async fn rebuild(
     rebuilt.replaced = result?;
     progress.finish_and_clear();
     Ok(rebuilt)
+}
+
+/// The first day all of whose raw events are still kept at `now`.
+pub fn first_kept_day(now: OffsetDateTime, retention: Duration) -> Date {
+    (now - retention + Duration::DAY).date()
 }
 
 fn scratch_name(store: &MongoStore, site: &SiteId) -> String {

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 
-use super::rebuild::{rebuild, Rebuilt};
+use super::rebuild::{first_kept_day, rebuild, Rebuilt};
 use crate::config::Config;
 use crate::rollup::Zone;
 use crate::store::MongoStore;
@@ -51,11 +51,7 @@ pub async fn run(
             .map_err(|e| anyhow::anyhow!("--{name}: {}", e.message)),
     };
     let to = day(to, "to", zone.date_of(now))?;
-    let from = day(
-        from,
-        "from",
-        (now - config.retention + time::Duration::DAY).date(),
-    )?;
+    let from = day(from, "from", first_kept_day(now, config.retention))?;
     anyhow::ensure!(from <= to, "--from is after --to");
     for attempt in 1..=ATTEMPTS {
         let progress = ProgressBar::new(0).with_style(
