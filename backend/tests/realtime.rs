@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use support::{TestSystem, CHROME};
 use time::{Duration, OffsetDateTime};
 
-/// RFC 3339 `minutes` ago, and the label of its minute.
-fn ago(minutes: i64) -> (String, String) {
-    let t = OffsetDateTime::now_utc() - Duration::minutes(minutes);
+/// RFC 3339 `minutes` before `now`, and the label of its minute. One `now` for the whole test:
+/// the report may be read in the minute after the events were posted.
+fn ago(now: OffsetDateTime, minutes: i64) -> (String, String) {
+    let t = now - Duration::minutes(minutes);
     let ts = t
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -18,9 +19,15 @@ fn ago(minutes: i64) -> (String, String) {
     (ts, label)
 }
 
-fn event(user: &str, path: &str, minutes_ago: i64, referrer: Option<&str>) -> Value {
+fn event(
+    now: OffsetDateTime,
+    user: &str,
+    path: &str,
+    minutes_ago: i64,
+    referrer: Option<&str>,
+) -> Value {
     let mut e = json!({"site_id": "live", "event_type": "page_view", "path": path,
-        "user_id": user, "timestamp": ago(minutes_ago).0});
+        "user_id": user, "timestamp": ago(now, minutes_ago).0});
     if let Some(r) = referrer {
         e["referrer"] = json!(r);
     }
@@ -30,11 +37,18 @@ fn event(user: &str, path: &str, minutes_ago: i64, referrer: Option<&str>) -> Va
 #[tokio::test]
 async fn the_last_30_minutes_minute_by_minute_with_top_pages_and_sources() {
     let system = TestSystem::start().await;
+    let now = OffsetDateTime::now_utc();
     let batch = json!([
-        event("a", "/", 12, Some("https://www.google.com/")),
-        event("a", "/pricing", 3, None),
-        event("b", "/pricing", 3, Some("https://news.ycombinator.com/")),
-        event("c", "/docs", 45, None),
+        event(now, "a", "/", 12, Some("https://www.google.com/")),
+        event(now, "a", "/pricing", 3, None),
+        event(
+            now,
+            "b",
+            "/pricing",
+            3,
+            Some("https://news.ycombinator.com/")
+        ),
+        event(now, "c", "/docs", 45, None),
     ]);
     let (status, body) = system.post_as(&batch, "203.0.113.3", CHROME).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -59,10 +73,10 @@ async fn the_last_30_minutes_minute_by_minute_with_top_pages_and_sources() {
             )
         })
     };
-    assert_eq!(at(&ago(12).1), Some((1, 1)));
-    assert_eq!(at(&ago(3).1), Some((2, 2)));
+    assert_eq!(at(&ago(now, 12).1), Some((1, 1)));
+    assert_eq!(at(&ago(now, 3).1), Some((2, 2)));
     // 45 minutes ago is outside the window; every other minute is there with zeros.
-    assert_eq!(at(&ago(45).1), None);
+    assert_eq!(at(&ago(now, 45).1), None);
     let total: i64 = minutes.iter().map(|m| m["views"].as_i64().unwrap()).sum();
     assert_eq!(total, 3);
     assert_eq!(

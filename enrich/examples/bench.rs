@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use beacon_enrich::{mmdb_writer, Enricher, Input};
 
@@ -34,8 +34,7 @@ fn main() {
         "2001:db8::1".parse().unwrap(),
     ];
 
-    let started = Instant::now();
-    for i in 0..iterations {
+    let enrich = per_call(iterations, |i| {
         let input = Input {
             user_agent: Some(USER_AGENTS[i % USER_AGENTS.len()]),
             ip: Some(ips[i % 2]),
@@ -44,31 +43,22 @@ fn main() {
             site_host: Some("example.com"),
         };
         black_box(enricher.enrich(black_box(&input)));
-    }
-    let per_call = started.elapsed() / iterations as u32;
-    println!("Enricher build: {build:?}; enrich: {per_call:?} per call over {iterations} calls");
+    });
+    println!("Enricher build: {build:?}; enrich: {enrich:?} per call over {iterations} calls");
 
     // The parts, to see where the time goes.
     let parser = beacon_enrich::ua::UaParser::new().expect("rules");
     let bots = beacon_enrich::bots::BotDetector::new();
-    let started = Instant::now();
-    for i in 0..iterations {
-        black_box(parser.parse(black_box(USER_AGENTS[i % USER_AGENTS.len()])));
-    }
-    println!(
-        "  ua::UaParser::parse: {:?}",
-        started.elapsed() / iterations as u32
-    );
-    let started = Instant::now();
-    for i in 0..iterations {
-        black_box(bots.matches(black_box(USER_AGENTS[i % USER_AGENTS.len()])));
-    }
-    println!(
-        "  bots::BotDetector::matches: {:?}",
-        started.elapsed() / iterations as u32
-    );
-    let started = Instant::now();
-    for i in 0..iterations {
+    let user_agent = |i: usize| black_box(USER_AGENTS[i % USER_AGENTS.len()]);
+    let ua = per_call(iterations, |i| {
+        black_box(parser.parse(user_agent(i)));
+    });
+    println!("  ua::UaParser::parse: {ua:?}");
+    let bot = per_call(iterations, |i| {
+        black_box(bots.matches(user_agent(i)));
+    });
+    println!("  bots::BotDetector::matches: {bot:?}");
+    let sources = per_call(iterations, |_| {
         black_box(beacon_enrich::referrer::classify(
             black_box(Some("https://www.google.com/search?q=beacon")),
             Some("example.com"),
@@ -76,24 +66,26 @@ fn main() {
         black_box(beacon_enrich::utm::parse(black_box(
             "/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=launch",
         )));
-        black_box(i);
-    }
-    println!(
-        "  referrer + utm: {:?}",
-        started.elapsed() / iterations as u32
-    );
+    });
+    println!("  referrer + utm: {sources:?}");
 
     // Worst case: a User-Agent at the parse limit, full of tokens that the rules look for.
     let hostile =
         "Mozilla/5.0 (Linux; Android 14; iPad; Mobile) Chrome/1 Safari/2 Version/3 ".repeat(20);
-    let rounds = (iterations / 10).max(1);
-    let started = Instant::now();
-    for _ in 0..rounds {
+    let worst = per_call((iterations / 10).max(1), |_| {
         black_box(parser.parse(black_box(&hostile)));
-    }
+    });
     println!(
-        "  ua::UaParser::parse, {} byte hostile UA: {:?}",
+        "  ua::UaParser::parse, {} byte hostile UA: {worst:?}",
         hostile.len().min(beacon_enrich::ua::MAX_UA_BYTES),
-        started.elapsed() / rounds as u32
     );
+}
+
+/// The mean time of one call of `f` over `iterations` calls (`f` gets the call's index).
+fn per_call(iterations: usize, mut f: impl FnMut(usize)) -> Duration {
+    let started = Instant::now();
+    for i in 0..iterations {
+        f(i);
+    }
+    started.elapsed() / iterations as u32
 }

@@ -140,11 +140,19 @@ fn documented_metrics_are_the_code_s() {
         pattern.contains(&alternatives),
         "{pattern} vs {alternatives}"
     );
-    let fields: BTreeSet<String> = doc["components"]["schemas"]["Metrics"]["properties"]
-        .as_object()
-        .expect("Metrics has properties")
-        .keys()
-        .cloned()
-        .collect();
+    let fields = properties(&doc, &doc["components"]["schemas"]["Metrics"]);
     assert_eq!(fields, Metric::ALL.map(|(name, _)| name.to_owned()).into());
+}
+
+/// The property names of a schema, through its `allOf` parts and their references.
+fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    if let Some(name) = schema["$ref"].as_str() {
+        let name = name.trim_start_matches("#/components/schemas/");
+        return properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let own = schema["properties"].as_object().into_iter().flatten();
+    let parts = schema["allOf"].as_array().into_iter().flatten();
+    own.map(|(name, _)| name.clone())
+        .chain(parts.flat_map(|part| properties(doc, part)))
+        .collect()
 }

@@ -44,22 +44,40 @@ impl Serialize for ReportedDay {
     }
 }
 
+/// The visit columns: in `/stats` each when `metrics=` names it, in a breakdown all three on
+/// rows of session-level properties.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VisitColumns {
+    /// Sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
+    pub visits: Option<i64>,
+    /// Percent of visits with one page view, one decimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
+    pub bounce_rate: Option<f64>,
+    /// Average visit length in whole seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64, required = false)]
+    pub visit_duration: Option<i64>,
+}
+
+impl VisitColumns {
+    fn all(c: &Counters) -> Self {
+        Self {
+            visits: Some(c.visits),
+            bounce_rate: Some(bounce_rate(c)),
+            visit_duration: Some(visit_duration(c)),
+        }
+    }
+}
+
 /// The `metrics=` extras of `/stats`: each present only when asked for.
 #[derive(Debug, Default, PartialEq, Serialize, ToSchema)]
 #[schema(as = Metrics)]
 pub struct Extras {
-    /// With `metrics=visits`: sessions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = u64, required = false)]
-    pub visits: Option<i64>,
-    /// With `metrics=bounce_rate`: percent of visits with one page view, one decimal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
-    pub bounce_rate: Option<f64>,
-    /// With `metrics=visit_duration`: average visit length in seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = u64, required = false)]
-    pub visit_duration: Option<i64>,
+    #[serde(flatten)]
+    pub visit: VisitColumns,
     /// With `metrics=views_per_visit`: two decimals.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = f64, required = false, minimum = 0)]
@@ -78,9 +96,9 @@ pub fn metrics(q: &ReportQuery, c: &Counters) -> Extras {
     let mut out = Extras::default();
     for metric in &q.metrics {
         match metric {
-            Metric::Visits => out.visits = Some(c.visits),
-            Metric::BounceRate => out.bounce_rate = Some(bounce_rate(c)),
-            Metric::VisitDuration => out.visit_duration = Some(visit_duration(c)),
+            Metric::Visits => out.visit.visits = Some(c.visits),
+            Metric::BounceRate => out.visit.bounce_rate = Some(bounce_rate(c)),
+            Metric::VisitDuration => out.visit.visit_duration = Some(visit_duration(c)),
             Metric::ViewsPerVisit => out.views_per_visit = Some(views_per_visit(c)),
             Metric::Events => out.events = Some(c.events - c.views),
             Metric::BotsFiltered => out.bots_filtered = Some(c.bots),
@@ -138,17 +156,8 @@ pub struct BreakdownRow {
     #[schema(value_type = u64)]
     pub views: i64,
     /// Session-level properties only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = u64, required = false)]
-    pub visits: Option<i64>,
-    /// Session-level properties only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = f64, required = false, minimum = 0, maximum = 100)]
-    pub bounce_rate: Option<f64>,
-    /// Session-level properties only: average seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = u64, required = false)]
-    pub visit_duration: Option<i64>,
+    #[serde(flatten)]
+    pub visit: VisitColumns,
     /// `property=event_type` only: number of events.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = u64, required = false)]
@@ -165,9 +174,7 @@ impl BreakdownRow {
             value,
             visitors,
             views,
-            visits: None,
-            bounce_rate: None,
-            visit_duration: None,
+            visit: VisitColumns::default(),
             events: None,
             conversion_rate: None,
         }
@@ -190,34 +197,56 @@ pub fn breakdown_rows(property: &Property, rows: &[Row], totals: &Counters) -> V
                 row.events = Some(c.events);
                 row.conversion_rate = Some(ratio(c.visitors, totals.visitors, 100.0, 1));
             } else if dim.is_some_and(Dimension::is_session) {
-                row.visits = Some(c.visits);
-                row.bounce_rate = Some(bounce_rate(c));
-                row.visit_duration = Some(visit_duration(c));
+                row.visit = VisitColumns::all(c);
             }
             row
         })
         .collect()
 }
 
-/// RFC 4180 CSV with a header row (the `csv` crate). Values that a spreadsheet would run as a
-/// formula are prefixed with `'` (CSV injection).
+/// RFC 4180 CSV with a header row (the `csv` crate): the columns of the JSON rows, in their
+/// order (the `csv` crate cannot serialize the flattened visit columns itself). Values that a
+/// spreadsheet would run as a formula are prefixed with `'` (CSV injection).
 pub fn csv(rows: &[BreakdownRow]) -> String {
-    if rows.is_empty() {
-        return String::from("value\r\n");
-    }
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    for row in rows {
-        let guarded = BreakdownRow {
-            value: cell(&row.value),
-            ..row.clone()
-        };
-        out.serialize(guarded)
-            .expect("a row of strings and numbers always serializes");
+    if rows.is_empty() {
+        write(&mut out, ["value"]);
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let columns = columns(row);
+        if i == 0 {
+            write(&mut out, columns.iter().map(|(name, _)| name));
+        }
+        write(&mut out, columns.iter().map(|(_, text)| text));
     }
     let bytes = out.into_inner().expect("writing to memory cannot fail");
     String::from_utf8(bytes).expect("CSV of UTF-8 values is UTF-8")
+}
+
+/// A row's present columns as JSON names them, each rendered as a cell.
+fn columns(row: &BreakdownRow) -> Vec<(String, String)> {
+    let serde_json::Value::Object(fields) =
+        serde_json::to_value(row).expect("a row of strings and numbers always serializes")
+    else {
+        unreachable!("a struct serializes to an object")
+    };
+    fields
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => cell(&s),
+                other => other.to_string(),
+            };
+            (name, text)
+        })
+        .collect()
+}
+
+fn write<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(out: &mut csv::Writer<Vec<u8>>, record: I) {
+    out.write_record(record)
+        .expect("writing to memory cannot fail");
 }
 
 fn cell(text: &str) -> String {
@@ -254,9 +283,12 @@ mod tests {
             "value,visitors,views\r\n\"a,\"\"b\"\"\",2,3\r\n'=cmd(),1,1\r\n"
         );
         let session = BreakdownRow {
-            visits: Some(3),
-            bounce_rate: Some(33.3),
-            visit_duration: Some(0),
+            visit: VisitColumns::all(&Counters {
+                visits: 3,
+                bounces: 1,
+                duration: 1,
+                ..Counters::default()
+            }),
             ..BreakdownRow::plain("Google".into(), 2, 7)
         };
         assert_eq!(

@@ -86,7 +86,7 @@ pub async fn sites(
         sites: readable
             .into_iter()
             .map(|s| ListedSite {
-                site_id: s.id,
+                site_id: s.id.into(),
                 public: s.public,
                 domains: s.domains,
                 timezone: s.timezone,

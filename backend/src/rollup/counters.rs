@@ -2,6 +2,7 @@
 
 use std::ops::{AddAssign, Sub};
 
+use beacon_event::SiteId;
 use time::{Date, OffsetDateTime};
 
 use super::{Dimension, Zone};
@@ -139,25 +140,25 @@ impl Bucket {
 /// Which document a contribution goes to. `dim: None` is the site's total.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
-    pub site: String,
+    pub site: SiteId,
     pub bucket: Bucket,
     pub dim: Option<Dimension>,
     pub value: String,
 }
 
 impl RollupKey {
-    pub fn total(site: &str, bucket: Bucket) -> Self {
+    pub fn total(site: &SiteId, bucket: Bucket) -> Self {
         Self {
-            site: site.to_owned(),
+            site: site.clone(),
             bucket,
             dim: None,
             value: String::new(),
         }
     }
 
-    pub fn of(site: &str, bucket: Bucket, dim: Dimension, value: &str) -> Self {
+    pub fn of(site: &SiteId, bucket: Bucket, dim: Dimension, value: &str) -> Self {
         Self {
-            site: site.to_owned(),
+            site: site.clone(),
             bucket,
             dim: Some(dim),
             value: value.to_owned(),
@@ -206,16 +207,17 @@ mod tests {
         assert_eq!((a.views, a.bounces), (3, 0));
         assert!((a - a).is_zero());
         let t = datetime!(2026-11-25 13:59:59 UTC);
+        let site = SiteId::parse("s").unwrap();
         assert_eq!(
             Bucket::hour_of(t),
             Bucket::Hour(datetime!(2026-11-25 13:00 UTC).unix_timestamp())
         );
         assert_eq!(
-            RollupKey::of("s", Bucket::day_of(t), Dimension::Path, "/a|b").id(),
+            RollupKey::of(&site, Bucket::day_of(t), Dimension::Path, "/a|b").id(),
             "s|2026-11-25|path|/a|b"
         );
         assert_eq!(
-            RollupKey::total("s", Bucket::hour_of(t)).id(),
+            RollupKey::total(&site, Bucket::hour_of(t)).id(),
             format!(
                 "s|h{}|total|",
                 datetime!(2026-11-25 13:00 UTC).unix_timestamp()

@@ -8,10 +8,15 @@ use uuid::Uuid;
 
 use super::*;
 
+/// The site of every event here.
+pub(crate) fn site() -> SiteId {
+    SiteId::parse("s").unwrap()
+}
+
 /// An event of site `s`; visitor `a` comes from Google. Also used by the worker's batch tests.
 pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDateTime) -> Event {
     let what = (
-        SiteId::parse("s").unwrap(),
+        site(),
         EventType::parse(kind).unwrap(),
         PagePath::parse(path).unwrap(),
     );
@@ -40,7 +45,7 @@ fn run(events: &[Event]) -> BTreeMap<String, Counters> {
     for (i, e) in events.iter().enumerate() {
         let state = states
             .entry(e.visitor_id.as_str().to_owned())
-            .or_insert_with(|| VisitorState::new("s", e.visitor_id.as_str()));
+            .or_insert_with(|| VisitorState::new(&site(), e.visitor_id.as_str()));
         let at = Position {
             partition: 0,
             offset: i as i64,
@@ -114,7 +119,7 @@ fn a_crafted_clickstream_has_known_visits_bounces_and_durations() {
 
 #[test]
 fn replayed_deltas_are_dropped_by_the_watermark() {
-    let mut state = VisitorState::new("s", "a");
+    let mut state = VisitorState::new(&site(), "a");
     let mut out = Contributions::default();
     let at = |offset| Position {
         partition: 2,
@@ -127,7 +132,7 @@ fn replayed_deltas_are_dropped_by_the_watermark() {
         &mut out,
     );
     assert!(state.has_applied(at(11)) && !state.has_applied(at(12)));
-    let key = RollupKey::total("s", Bucket::day_of(T0));
+    let key = RollupKey::total(&site(), Bucket::day_of(T0));
     let (all, marks) = out.pending(&key, &BTreeMap::new()).unwrap().unwrap();
     assert_eq!((all.views, all.visits, all.bounces), (2, 1, 0));
     assert_eq!(marks, BTreeMap::from([(2, 11)]));
@@ -146,7 +151,7 @@ fn held_deltas_and_a_new_batch_add_up_as_one_set() {
         partition: 0,
         offset,
     };
-    let mut state = VisitorState::new("s", "a");
+    let mut state = VisitorState::new(&site(), "a");
     let (mut held, mut batch, mut together) = (
         Contributions::default(),
         Contributions::default(),
@@ -172,7 +177,7 @@ fn held_deltas_and_a_new_batch_add_up_as_one_set() {
     }
     let (held_len, batch_len) = (held.len(), batch.len());
     assert!(held_len > 0 && batch_len > 0);
-    let key = RollupKey::total("s", Bucket::day_of(T0));
+    let key = RollupKey::total(&site(), Bucket::day_of(T0));
     // Written together, or after merging: the sum of both, whatever the watermark says.
     for wm in [
         BTreeMap::new(),
@@ -196,7 +201,7 @@ fn held_deltas_and_a_new_batch_add_up_as_one_set() {
 
 #[test]
 fn deltas_past_the_horizon_are_summed_into_runs_that_replay_all_or_nothing() {
-    let key = RollupKey::total("s", Bucket::day_of(T0));
+    let key = RollupKey::total(&site(), Bucket::day_of(T0));
     let views = |n| Counters {
         views: n,
         ..Counters::default()

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 
 use beacon_event::event::Context;
-use beacon_event::Event;
+use beacon_event::{Event, SiteId};
 use time::OffsetDateTime;
 
 use super::{Bucket, Contributions, Counters, Dimension, Position, RollupKey, Zone};
@@ -105,7 +105,7 @@ impl Visit {
     /// to the site total (day and hour of the visit's start) and to each session property's
     /// value; page views inside the visit go to the session properties (the site total counts
     /// page views per event instead).
-    fn contributions(&self, site: &str) -> Vec<(RollupKey, Counters)> {
+    fn contributions(&self, site: &SiteId) -> Vec<(RollupKey, Counters)> {
         let start = self.started_at();
         let zone = Zone::of_event(&self.context.timezone);
         let day = Bucket::day_in(start, &zone);
@@ -132,7 +132,7 @@ impl Visit {
 /// What the worker remembers about one visitor of one site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitorState {
-    pub site: String,
+    pub site: SiteId,
     pub visitor: String,
     /// The last event applied: events at or before it are already in the rollups.
     pub applied: Position,
@@ -153,13 +153,13 @@ pub struct VisitTag {
 }
 
 impl VisitorState {
-    pub fn id(site: &str, visitor: &str) -> String {
+    pub fn id(site: &SiteId, visitor: &str) -> String {
         format!("{site}|{visitor}")
     }
 
-    pub fn new(site: &str, visitor: &str) -> Self {
+    pub fn new(site: &SiteId, visitor: &str) -> Self {
         Self {
-            site: site.to_owned(),
+            site: site.clone(),
             visitor: visitor.to_owned(),
             applied: Position {
                 partition: -1,
@@ -190,7 +190,7 @@ impl VisitorState {
             Some(v) => v.continued(e),
             None => Visit::start(e),
         };
-        self.count_visit(e.site_id.as_str(), before.as_ref(), &after, at, out);
+        self.count_visit(&e.site_id, before.as_ref(), &after, at, out);
         let tag = VisitTag {
             visit_id: after.id.clone(),
             entry: after.entry.clone(),
@@ -204,7 +204,7 @@ impl VisitorState {
 
     /// Event properties: counted where the event happened, the visitor once per document.
     fn count_event(&mut self, e: &Event, at: Position, out: &mut Contributions) {
-        let site = e.site_id.as_str();
+        let site = &e.site_id;
         let zone = Zone::of_event(&e.context.timezone);
         let day = Bucket::day_in(e.timestamp, &zone);
         let hour = Bucket::hour_in(e.timestamp, &zone);
@@ -244,7 +244,7 @@ impl VisitorState {
     /// the visitor once per session-property value of the day.
     fn count_visit(
         &mut self,
-        site: &str,
+        site: &SiteId,
         before: Option<&Visit>,
         after: &Visit,
         at: Position,

@@ -155,7 +155,7 @@ impl Inner {
             Ok(Ok(sites)) => Some(
                 sites
                     .into_iter()
-                    .map(|s| (s.id.clone(), Arc::new(s)))
+                    .map(|s| (s.id.to_string(), Arc::new(s)))
                     .collect(),
             ),
             Ok(Err(e)) => {
@@ -214,18 +214,7 @@ mod tests {
     }
 
     fn site(id: &str) -> Site {
-        Site {
-            id: id.to_owned(),
-            domains: vec!["example.com".to_owned()],
-            public: false,
-            keys: Vec::new(),
-            links: Vec::new(),
-            keep_query: Vec::new(),
-            timezone: None,
-            goals: Vec::new(),
-            funnels: Vec::new(),
-            created_at: None,
-        }
+        Site::new(SiteId::parse(id).unwrap(), vec!["example.com".to_owned()])
     }
 
     /// Registrations held in memory, counting the lookups.
@@ -244,7 +233,7 @@ mod tests {
             let found = self
                 .sites
                 .iter()
-                .filter(|s| ids.contains(&s.id))
+                .filter(|s| ids.iter().any(|id| id == s.id.as_str()))
                 .cloned()
                 .collect();
             Box::pin(std::future::ready(Ok(found)))

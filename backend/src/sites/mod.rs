@@ -42,6 +42,7 @@ pub use keys::{ApiKey, NewKey, KEY_PREFIX};
 pub use links::{share_url, NewLink, SharedLink, LINK_PREFIX};
 pub use repository::{SiteChanges, Sites};
 
+use beacon_event::SiteId;
 use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ pub const COLLECTION: &str = "sites";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Site {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: SiteId,
     /// Lower-case hostnames; empty: events are accepted from anywhere.
     #[serde(default)]
     pub domains: Vec<String>,
@@ -83,6 +84,22 @@ pub struct Site {
 }
 
 impl Site {
+    /// A site with these domains and nothing else set yet: private, no keys, UTC.
+    pub fn new(id: SiteId, domains: Vec<String>) -> Self {
+        Self {
+            id,
+            domains,
+            public: false,
+            keys: Vec::new(),
+            links: Vec::new(),
+            keep_query: Vec::new(),
+            timezone: None,
+            goals: Vec::new(),
+            funnels: Vec::new(),
+            created_at: None,
+        }
+    }
+
     /// Whether an event for this site may come from a page on `host` (the request's `Origin`
     /// or `Referer` host, see [`request_host`]).
     ///
@@ -165,18 +182,8 @@ mod tests {
     use super::*;
 
     fn site(domains: &[&str]) -> Site {
-        Site {
-            id: "s".into(),
-            domains: domains.iter().map(|d| d.to_string()).collect(),
-            public: false,
-            keys: Vec::new(),
-            links: Vec::new(),
-            keep_query: Vec::new(),
-            timezone: None,
-            goals: Vec::new(),
-            funnels: Vec::new(),
-            created_at: None,
-        }
+        let domains = domains.iter().map(|d| d.to_string()).collect();
+        Site::new(SiteId::parse("s").unwrap(), domains)
     }
 
     #[test]

@@ -81,18 +81,11 @@ impl Sites {
         public: bool,
     ) -> Result<Site, SitesError> {
         // Only an id ingestion would accept can be registered; anything else could never match.
-        SiteId::parse(id).map_err(|e| SitesError::BadSiteId(e.message))?;
+        let site_id = SiteId::parse(id).map_err(|e| SitesError::BadSiteId(e.message))?;
         let site = Site {
-            id: id.to_owned(),
-            domains: normalize_all(domains)?,
             public,
-            keys: Vec::new(),
-            links: Vec::new(),
-            keep_query: Vec::new(),
-            timezone: None,
-            goals: Vec::new(),
-            funnels: Vec::new(),
             created_at: Some(DateTime::now()),
+            ..Site::new(site_id, normalize_all(domains)?)
         };
         match self.collection.insert_one(&site).await {
             Ok(_) => Ok(site),

@@ -71,7 +71,7 @@ impl<'a> RollupIdentity<'a> {
             Bucket::Hour(s) => (None, Some(DateTime::from_millis(s * 1000))),
         };
         Self {
-            site: &key.site,
+            site: key.site.as_str(),
             dim: key.dim_name(),
             value: &key.value,
             day,
@@ -96,11 +96,13 @@ mod tests {
 
     use super::*;
     use crate::rollup::Dimension;
+    use beacon_event::SiteId;
 
     #[test]
     fn a_written_document_reads_back_and_hand_edited_numbers_count() {
+        let site = SiteId::parse("s").unwrap();
         let key = RollupKey::of(
-            "s",
+            &site,
             Bucket::Day(date!(2026 - 12 - 05)),
             Dimension::Path,
             "/a",
@@ -129,7 +131,7 @@ mod tests {
             ..Counters::default()
         };
         assert_eq!(read.counters, want);
-        let hour = RollupKey::total("s", Bucket::Hour(3600));
+        let hour = RollupKey::total(&site, Bucket::Hour(3600));
         assert_eq!(
             bson::to_document(&RollupIdentity::of(&hour)).unwrap(),
             doc! { "site": "s", "dim": "total", "value": "", "hour": DateTime::from_millis(3_600_000) }

@@ -152,9 +152,8 @@ impl MongoStore {
         let ids: Vec<String> = values
             .iter()
             .flat_map(|value| {
-                days.iter().map(move |day| {
-                    RollupKey::of(site.as_str(), Bucket::Day(*day), dim, value).id()
-                })
+                days.iter()
+                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim, value).id())
             })
             .filter(|id| !seen.counted.contains(id))
             .collect();

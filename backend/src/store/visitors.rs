@@ -25,7 +25,7 @@ struct StateDocument<'a> {
     /// Written on insert only: a conditional update replaces the rest.
     #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
     id: Option<String>,
-    site: Cow<'a, str>,
+    site: Cow<'a, SiteId>,
     visitor: Cow<'a, str>,
     applied: StoredPosition,
     last_seen: DateTime,
@@ -152,7 +152,7 @@ mod tests {
 
     fn state() -> VisitorState {
         VisitorState {
-            site: "site1".into(),
+            site: SiteId::parse("site1").unwrap(),
             visitor: "v1".into(),
             applied: Position {
                 partition: 2,

@@ -55,7 +55,7 @@ pub async fn apply_batch<S: EventStore + StateStore>(
 
     let ids: BTreeSet<String> = fresh
         .iter()
-        .map(|(e, _)| VisitorState::id(e.site_id.as_str(), e.visitor_id.as_str()))
+        .map(|(e, _)| VisitorState::id(&e.site_id, e.visitor_id.as_str()))
         .collect();
     let ids: Vec<String> = ids.into_iter().collect();
     states
@@ -116,9 +116,9 @@ fn visit(
 ) -> Vec<StoredEvent> {
     let mut to_store = Vec::with_capacity(fresh.len());
     for (event, at) in fresh {
-        let id = VisitorState::id(event.site_id.as_str(), event.visitor_id.as_str());
+        let id = VisitorState::id(&event.site_id, event.visitor_id.as_str());
         let held = working.entry(id).or_insert_with(|| Held {
-            state: VisitorState::new(event.site_id.as_str(), event.visitor_id.as_str()),
+            state: VisitorState::new(&event.site_id, event.visitor_id.as_str()),
             stored: None,
             dirty: false,
         });
@@ -144,10 +144,7 @@ fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
             ..Counters::default()
         };
         let zone = Zone::of_event(&event.context.timezone);
-        let key = RollupKey::total(
-            event.site_id.as_str(),
-            Bucket::day_in(event.timestamp, &zone),
-        );
+        let key = RollupKey::total(&event.site_id, Bucket::day_in(event.timestamp, &zone));
         contributions.add(key, *at, bots);
     }
 }

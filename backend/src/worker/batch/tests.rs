@@ -10,6 +10,7 @@ use beacon_event::Event;
 use time::macros::datetime;
 
 use super::*;
+use crate::rollup::tests::site;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState};
 use crate::store::{EventStore, InsertOutcome, StateStore, StoreError, StoredEvent};
 
@@ -153,7 +154,7 @@ fn at(offset: i64) -> Position {
 
 fn total(store: &MemoryStore) -> Counters {
     let day = Bucket::day_of(datetime!(2026-11-25 10:00 UTC));
-    store.counters(&RollupKey::total("s", day))
+    store.counters(&RollupKey::total(&site(), day))
 }
 
 const RETENTION: time::Duration = time::Duration::days(30);
@@ -219,7 +220,7 @@ async fn a_state_saved_by_another_worker_meanwhile_is_a_conflict() {
         .await
         .unwrap();
     // Another worker saves visitor `a` first (a rebalance overlap).
-    let mut theirs = VisitorState::new("s", "a");
+    let mut theirs = VisitorState::new(&site(), "a");
     theirs.applied = at(9);
     store.save(&[(&theirs, None)]).unwrap();
     let saved = states.save(&store).await;
