@@ -13,7 +13,7 @@ export const regions = typeof Intl.DisplayNames === 'function' ? new Intl.Displa
 /** The report API's properties (docs/openapi.json), as the page names them. */
 export const LABELS = {
   path: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source',
-  referrer: 'Referrer', utm_source: 'UTM source', utm_medium: 'UTM medium',
+  referrer: 'Referrer', channel: 'Channel', utm_source: 'UTM source', utm_medium: 'UTM medium',
   utm_campaign: 'UTM campaign', utm_content: 'UTM content', utm_term: 'UTM term',
   browser: 'Browser', os: 'OS', device: 'Device', country: 'Country', event_type: 'Event',
 };

@@ -216,6 +216,30 @@ test('custom properties: the keys in a picker, the values of one as bars, a clic
   await page.close();
 });
 
+test('channels: visits grouped from referrers and campaign tags, a click filters by one', async () => {
+  const site = uniqueSite('e2e-channels');
+  const from = (user, referrer, path = '/') => ({ ...view(site, user, path), referrer });
+  await postEvents([from('a', 'https://www.google.com/'), from('b', 'https://duckduckgo.com/'),
+    from('c', 'https://t.co/x'), view(site, 'd', '/?utm_source=newsletter&utm_medium=email'),
+    view(site, 'e', '/')]);
+  await waitForViews(site, 5);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}`);
+  await waitText(page, 'unique-users', '5');
+  await page.click('[data-panel="sources"] [role="tab"][data-prop="channel"]');
+  const rows = '[data-testid="breakdown-channel"] li.bd-row';
+  await page.waitForSelector(rows);
+  const shown = await page.$$eval(rows,
+    (lis) => lis.map((li) => [li.dataset.value, li.querySelector('[data-key="visitors"]').textContent]));
+  assert.deepEqual(shown, [['Organic Search', '2'], ['Direct', '1'], ['Email', '1'], ['Organic Social', '1']]);
+  await page.click(`${rows}[data-value="Organic Search"] button`);
+  await waitText(page, 'unique-users', '2');
+  assert.equal(new URL(page.url()).searchParams.get('filters'), 'channel==Organic Search');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('goals and a funnel: conversions per goal, and visitors through the steps with drop-off', async () => {
   const site = uniqueSite('e2e-goals');
   admin('site', 'add', site, '--public');

@@ -39,10 +39,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub mod bots;
+pub mod channel;
 pub mod geo;
 #[cfg(feature = "test-support")]
 pub mod mmdb_writer;
 pub mod referrer;
+pub mod sources;
+pub mod spam;
 pub mod ua;
 pub mod utm;
 
@@ -160,7 +163,8 @@ impl Enricher {
             .unwrap_or(from.source);
 
         Context {
-            bot,
+            // Referrer spam is not a visit: counted with the bots, never in a report.
+            bot: bot || from.spam,
             browser: parsed.browser,
             browser_version: parsed.browser_version,
             os: parsed.os,

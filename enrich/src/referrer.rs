@@ -16,93 +16,6 @@ pub use beacon_event::event::DIRECT;
 /// Longest referrer that is parsed; beyond it, the (far) tail of the URL is ignored.
 const MAX_REFERRER_BYTES: usize = 4096;
 
-/// Domain → source name, first match wins (so specific entries come first). `example.com`
-/// matches the domain and its subdomains; `google.*` matches the name under any country or
-/// generic top-level domain (`google.de`, `google.co.uk`, `news.google.com.br`).
-pub const SOURCES: &[(&str, &str)] = &[
-    ("mail.google.*", "Gmail"),
-    ("news.google.*", "Google News"),
-    ("google.*", "Google"),
-    ("bing.com", "Bing"),
-    ("duckduckgo.com", "DuckDuckGo"),
-    ("yahoo.*", "Yahoo"),
-    ("yandex.*", "Yandex"),
-    ("ya.ru", "Yandex"),
-    ("baidu.com", "Baidu"),
-    ("ecosia.org", "Ecosia"),
-    ("search.brave.com", "Brave Search"),
-    ("qwant.com", "Qwant"),
-    ("startpage.com", "Startpage"),
-    ("naver.com", "Naver"),
-    ("perplexity.ai", "Perplexity"),
-    ("chatgpt.com", "ChatGPT"),
-    ("chat.openai.com", "ChatGPT"),
-    ("t.co", "Twitter"),
-    ("twitter.com", "Twitter"),
-    ("x.com", "Twitter"),
-    ("facebook.com", "Facebook"),
-    ("fb.com", "Facebook"),
-    ("fb.me", "Facebook"),
-    ("messenger.com", "Facebook Messenger"),
-    ("instagram.com", "Instagram"),
-    ("threads.net", "Threads"),
-    ("threads.com", "Threads"),
-    ("news.ycombinator.com", "Hacker News"),
-    ("reddit.com", "Reddit"),
-    ("redd.it", "Reddit"),
-    ("linkedin.com", "LinkedIn"),
-    ("lnkd.in", "LinkedIn"),
-    ("github.com", "GitHub"),
-    ("gitlab.com", "GitLab"),
-    ("youtube.com", "YouTube"),
-    ("youtu.be", "YouTube"),
-    ("pinterest.*", "Pinterest"),
-    ("pin.it", "Pinterest"),
-    ("tiktok.com", "TikTok"),
-    ("bsky.app", "Bluesky"),
-    ("mastodon.social", "Mastodon"),
-    ("lobste.rs", "Lobsters"),
-    ("producthunt.com", "Product Hunt"),
-    ("stackoverflow.com", "Stack Overflow"),
-    ("dev.to", "DEV"),
-    ("medium.com", "Medium"),
-    ("quora.com", "Quora"),
-    ("wikipedia.org", "Wikipedia"),
-    ("slack.com", "Slack"),
-    ("discord.com", "Discord"),
-    ("discordapp.com", "Discord"),
-    ("t.me", "Telegram"),
-    ("telegram.org", "Telegram"),
-    ("whatsapp.com", "WhatsApp"),
-    ("wa.me", "WhatsApp"),
-    ("outlook.live.com", "Outlook"),
-    ("outlook.office.com", "Outlook"),
-    ("outlook.office365.com", "Outlook"),
-    ("vk.com", "VKontakte"),
-];
-
-/// Android package (the host of an `android-app://` referrer) → source name.
-pub const ANDROID_APPS: &[(&str, &str)] = &[
-    ("com.google.android.gm", "Gmail"),
-    ("com.google.android.googlequicksearchbox", "Google"),
-    ("com.google.android.apps.searchlite", "Google"),
-    ("com.google.android.youtube", "YouTube"),
-    ("com.twitter.android", "Twitter"),
-    ("com.facebook.katana", "Facebook"),
-    ("com.facebook.lite", "Facebook"),
-    ("com.facebook.orca", "Facebook Messenger"),
-    ("com.instagram.android", "Instagram"),
-    ("com.linkedin.android", "LinkedIn"),
-    ("com.reddit.frontpage", "Reddit"),
-    ("com.slack", "Slack"),
-    ("org.telegram.messenger", "Telegram"),
-    ("com.whatsapp", "WhatsApp"),
-    ("com.discord", "Discord"),
-    ("com.pinterest", "Pinterest"),
-    ("com.zhiliaoapp.musically", "TikTok"),
-    ("com.microsoft.office.outlook", "Outlook"),
-];
-
 /// The classified referrer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Referrer {
@@ -111,6 +24,8 @@ pub struct Referrer {
     /// The referrer's host without `www.` ("" for Direct). For `android-app://` referrers, the
     /// app's package name.
     pub domain: String,
+    /// The host is on the referrer spam list.
+    pub spam: bool,
 }
 
 impl Referrer {
@@ -119,6 +34,7 @@ impl Referrer {
         Self {
             source: DIRECT.to_owned(),
             domain: String::new(),
+            spam: false,
         }
     }
 }
@@ -138,35 +54,26 @@ pub fn classify(referrer: Option<&str>, site_host: Option<&str>) -> Referrer {
         return Referrer::direct();
     }
 
-    if scheme == "android-app" {
-        let source = lookup_exact(ANDROID_APPS, &host)
-            .unwrap_or(&host)
-            .to_owned();
-        return Referrer {
-            source,
-            domain: host,
-        };
-    }
-
-    if site_host
-        .map(site_host_of)
-        .is_some_and(|site| !site.is_empty() && site == host)
+    let app = scheme == "android-app";
+    if !app
+        && site_host
+            .map(site_host_of)
+            .is_some_and(|site| !site.is_empty() && site == host)
     {
         return Referrer::direct();
     }
     let source = named_source(&host).unwrap_or(&host).to_owned();
     Referrer {
         source,
+        spam: !app && crate::spam::is_spam(&host),
         domain: host,
     }
 }
 
-/// The known name of a referrer host (already normalised: lower case, no `www.`), if any.
+/// The known name of a referrer host (already normalised: lower case, no `www.`) or Android
+/// package, if any.
 pub fn named_source(host: &str) -> Option<&'static str> {
-    SOURCES
-        .iter()
-        .find(|(pattern, _)| domain_matches(host, pattern))
-        .map(|&(_, name)| name)
+    crate::sources::lookup(host).map(|k| k.name)
 }
 
 /// (scheme, host) of a web or Android-app referrer; None for anything else.
@@ -221,58 +128,9 @@ fn site_host_of(site_host: &str) -> String {
     normalize_host(without_port)
 }
 
-fn lookup_exact<'t>(table: &'t [(&'t str, &'t str)], key: &str) -> Option<&'t str> {
-    table.iter().find(|(k, _)| *k == key).map(|&(_, name)| name)
-}
-
-/// `example.com` matches itself and subdomains; `google.*` matches `google` followed by one or
-/// two short top-level labels (`google.de`, `google.co.uk`), possibly under subdomains.
-fn domain_matches(host: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        None => {
-            host == pattern
-                || host
-                    .strip_suffix(pattern)
-                    .is_some_and(|prefix| prefix.ends_with('.'))
-        }
-        Some(base) => {
-            let labels: Vec<&str> = host.split('.').collect();
-            let base_labels: Vec<&str> = base.split('.').collect();
-            let n = base_labels.len();
-            (0..labels.len()).any(|i| {
-                let rest = labels.len().saturating_sub(i + n);
-                labels.get(i..i + n) == Some(base_labels.as_slice())
-                    && (1..=2).contains(&rest)
-                    && labels[i + n..].iter().all(|l| {
-                        (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
-                    })
-            })
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suffix_patterns_respect_label_boundaries() {
-        assert!(domain_matches("github.com", "github.com"));
-        assert!(domain_matches("gist.github.com", "github.com"));
-        assert!(!domain_matches("notgithub.com", "github.com"));
-        assert!(!domain_matches("github.com.evil.example", "github.com"));
-    }
-
-    #[test]
-    fn wildcard_patterns_take_one_or_two_short_top_level_labels() {
-        assert!(domain_matches("google.de", "google.*"));
-        assert!(domain_matches("google.co.uk", "google.*"));
-        assert!(domain_matches("images.google.com.br", "google.*"));
-        assert!(!domain_matches("google", "google.*"));
-        assert!(!domain_matches("google.evil.example", "google.*"));
-        assert!(!domain_matches("google.a.b.c", "google.*"));
-        assert!(!domain_matches("mygoogle.com", "google.*"));
-    }
 
     #[test]
     fn site_hosts_are_normalised() {
@@ -280,16 +138,5 @@ mod tests {
         assert_eq!(site_host_of("www.example.com:8443"), "example.com");
         assert_eq!(site_host_of("[::1]:8080"), "[::1]");
         assert_eq!(site_host_of("example.com."), "example.com");
-    }
-
-    #[test]
-    fn every_table_entry_is_normalised() {
-        for (pattern, name) in SOURCES.iter().chain(ANDROID_APPS) {
-            assert_eq!(*pattern, pattern.to_ascii_lowercase());
-            assert!(
-                !pattern.starts_with("www.") && !name.is_empty(),
-                "{pattern}"
-            );
-        }
     }
 }

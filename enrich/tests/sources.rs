@@ -312,12 +312,28 @@ fn utm_edge_cases() {
 #[test]
 fn named_sources_are_matched_by_domain_boundaries() {
     assert_eq!(referrer::named_source("google.com"), Some("Google"));
+    assert_eq!(referrer::named_source("google.com.br"), Some("Google"));
     assert_eq!(
         referrer::named_source("images.google.com.br"),
-        Some("Google")
+        Some("Google Images")
     );
     assert_eq!(referrer::named_source("t.co"), Some("Twitter"));
     assert_eq!(referrer::named_source("at.co"), None);
     assert_eq!(referrer::named_source("google"), None);
     assert_eq!(referrer::named_source(""), None);
+}
+
+#[test]
+fn referrer_spam_is_counted_as_a_bot() {
+    for spam in [
+        "https://semalt.com/",
+        "http://www.darodar.com/x?y",
+        "https://shop.semalt.com/",
+    ] {
+        let c = enrich("/", Some(spam), Some("example.com"));
+        assert!(c.bot, "{spam}");
+    }
+    let fine = enrich("/", Some("https://notsemalt.com/"), Some("example.com"));
+    assert!(!fine.bot);
+    assert_eq!(fine.source, "notsemalt.com");
 }

@@ -45,7 +45,7 @@ pub struct BreakdownResponse {
     operation_id = "getBreakdown",
     summary = "Visitors per value of one property",
     description = "Results sorted by visitors, descending, one page at a time. Session-level \
-        properties (entry_page, exit_page, source, referrer, utm_source, utm_medium, \
+        properties (entry_page, exit_page, source, referrer, channel, utm_source, utm_medium, \
         utm_campaign, utm_content, utm_term, browser, os, device, country) also carry visits, \
         bounce rate and visit duration; `event_type` and custom properties (`props.<key>`, read from raw \
         events) carry event counts and conversion rates. \

@@ -18,6 +18,7 @@ pub enum Dimension {
     ExitPage,
     Source,
     Referrer,
+    Channel,
     UtmSource,
     UtmMedium,
     UtmCampaign,
@@ -30,13 +31,14 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 15] = [
+    pub const ALL: [Dimension; 16] = [
         Self::Path,
         Self::EventType,
         Self::EntryPage,
         Self::ExitPage,
         Self::Source,
         Self::Referrer,
+        Self::Channel,
         Self::UtmSource,
         Self::UtmMedium,
         Self::UtmCampaign,
@@ -50,8 +52,8 @@ impl Dimension {
 
     /// The session properties whose value is fixed when the visit starts, in [`Self::ALL`]'s
     /// order: every property but the event's own two and the exit page, which moves.
-    pub const SESSION_FIXED: [Dimension; 12] = {
-        let mut fixed = [Self::Country; 12];
+    pub const SESSION_FIXED: [Dimension; 13] = {
+        let mut fixed = [Self::Country; 13];
         let (mut i, mut n) = (0, 0);
         while i < Self::ALL.len() {
             let d = Self::ALL[i];
@@ -73,6 +75,7 @@ impl Dimension {
             Self::ExitPage => "exit_page",
             Self::Source => "source",
             Self::Referrer => "referrer",
+            Self::Channel => "channel",
             Self::UtmSource => "utm_source",
             Self::UtmMedium => "utm_medium",
             Self::UtmCampaign => "utm_campaign",
@@ -102,6 +105,17 @@ impl Dimension {
     /// The value of a fixed session property, read from the visit's first event.
     pub fn of_context(self, context: &Context) -> String {
         let value = match self {
+            Self::Channel => {
+                return channel_of(
+                    &context.source,
+                    [
+                        &context.utm_source,
+                        &context.utm_medium,
+                        &context.utm_campaign,
+                    ],
+                )
+                .to_owned()
+            }
             Self::Source => &context.source,
             Self::Referrer => &context.referrer_domain,
             Self::UtmSource => &context.utm_source,
@@ -126,7 +140,7 @@ impl Dimension {
         match self {
             _ if !value.is_empty() => value,
             // Plausible-style: no source or referrer domain means a direct visit.
-            Self::Source | Self::Referrer => DIRECT,
+            Self::Source | Self::Referrer | Self::Channel => DIRECT,
             Self::Browser | Self::Os | Self::Device | Self::Country => UNKNOWN,
             // An absent UTM tag is not "unknown", it is absent: the dashboard lists the empty
             // value as "(none)". Pages and event types are never empty.
@@ -141,6 +155,18 @@ impl Dimension {
             | Self::ExitPage => value,
         }
     }
+}
+
+/// The acquisition channel of a visit with this source and `utm_source`, `utm_medium` and
+/// `utm_campaign` (see `beacon_enrich::channel`): derived, not stored, so visits stored before
+/// channels existed have one too.
+pub fn channel_of(source: &str, [utm_source, utm_medium, utm_campaign]: [&str; 3]) -> &'static str {
+    beacon_enrich::channel::classify(beacon_enrich::channel::Tags {
+        source,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+    })
 }
 
 impl fmt::Display for Dimension {
@@ -161,7 +187,7 @@ mod tests {
         assert_eq!(Dimension::parse("nope"), None);
         assert_eq!(
             Dimension::SESSION_FIXED.map(Dimension::name).join(","),
-            "entry_page,source,referrer,utm_source,utm_medium,utm_campaign,utm_content,utm_term,\
+            "entry_page,source,referrer,channel,utm_source,utm_medium,utm_campaign,utm_content,utm_term,\
              browser,os,device,country"
         );
         assert!(!Dimension::Path.is_session());

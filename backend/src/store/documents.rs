@@ -200,6 +200,10 @@ impl StoredVisit {
             Dimension::Os => &self.os,
             Dimension::Device => &self.device,
             Dimension::Country => &self.country,
+            Dimension::Channel => crate::rollup::channel_of(
+                &self.source,
+                [&self.utm_source, &self.utm_medium, &self.utm_campaign],
+            ),
             Dimension::Path | Dimension::EventType | Dimension::ExitPage => "",
         }
     }
@@ -266,13 +270,17 @@ mod tests {
         assert_eq!(document.get_str("id").unwrap(), "v1");
         for dim in Dimension::SESSION_FIXED {
             let value = stored.value(dim);
-            assert_eq!(document.get_str(dim.name()).unwrap(), value, "{dim}");
+            // The channel is derived from the stored source and tags, not stored itself.
+            if dim != Dimension::Channel {
+                assert_eq!(document.get_str(dim.name()).unwrap(), value, "{dim}");
+            }
             if dim != Dimension::EntryPage {
                 assert_eq!(value, dim.of_context(&visit.context), "{dim}");
             }
         }
         assert_eq!(stored.value(Dimension::EntryPage), "/landing");
         assert_eq!(stored.value(Dimension::Country), "unknown");
+        assert_eq!(stored.value(Dimension::Channel), "Organic Search");
         let read: StoredVisit = mongodb::bson::from_document(document).unwrap();
         assert_eq!(read, stored);
     }
