@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ingestProxy, demoSite, ownSite, launchBrowser, watchErrors, waitForViews, waitForEvents, uniqueSite, sleep, visit,
-  distinctEvents,
+  distinctEvents, admin, REPORT_URL,
 } from './harness.mjs';
 
 let browser;
@@ -84,6 +84,41 @@ test('a not-found page is served with 404 and counts a page view and a "404" eve
     await waitForEvents(site, { page_view: 1, 404: 1 });
     await context.close();
     assert.deepEqual(customEvents(proxy), [['404', '/old-tent-page?ref=mail', { path: '/old-tent-page' }]]);
+    assert.deepEqual(errors, []);
+  } finally {
+    demo.stop();
+    await proxy.close();
+  }
+});
+
+test('revenue from beacon(): each purchase carries it, a revenue goal sums it per currency', async () => {
+  const site = uniqueSite('e2e-revenue');
+  admin('site', 'add', site, '--public');
+  admin('goal', 'add', site, '--event', 'purchase');
+  const proxy = await ingestProxy();
+  const demo = await demoSite(site, proxy.url);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await visit(page, demo.url + '/product');
+    await page.evaluate(() => {
+      window.beacon('event', 'purchase', { item: 'tent' }, { revenue: { amount: 249.5, currency: 'EUR' } });
+      window.beacon('event', 'purchase', {}, { revenue: { amount: '10.05', currency: 'EUR' } });
+      // Refused by ingestion's rules (a lower-case currency): the purchase counts, without revenue.
+      window.beacon('event', 'purchase', {}, { revenue: { amount: 5, currency: 'usd' } });
+    });
+    await page.close({ runBeforeUnload: true });
+    await waitForEvents(site, { page_view: 1, purchase: 3 });
+    await context.close();
+    const sent = distinctEvents(proxy.events()).filter((e) => e.event_type === 'purchase');
+    const revenue = sent.map((e) => (e.revenue ? `${e.revenue.amount} ${e.revenue.currency}` : 'none'));
+    assert.deepEqual(revenue.sort(), ['10.05 EUR', '249.5 EUR', 'none'], proxy.log());
+    const r = await fetch(`${REPORT_URL}/stats/goals?site_id=${site}`);
+    const { goals } = await r.json();
+    assert.deepEqual(goals.map((g) => [g.name, g.visitors, g.events, g.revenue]), [
+      ['purchase', 1, 3, [{ currency: 'EUR', total: 259.55, average: 129.775, events: 2 }]],
+    ]);
     assert.deepEqual(errors, []);
   } finally {
     demo.stop();

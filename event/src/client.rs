@@ -52,10 +52,9 @@ pub struct ClientEvent {
     pub screen_width: Option<u32>,
     #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub props: Option<Props>,
-    /// What the event was worth (server-side senders and the Plausible API; the browser
-    /// tracker does not send it).
-    #[cfg(feature = "std")]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the event was worth (`beacon('event', name, props, {revenue})` in the browser,
+    /// server-side senders).
+    #[cfg_attr(feature = "std", serde(skip_serializing_if = "Option::is_none"))]
     pub revenue: Option<crate::Revenue>,
 }
 
@@ -97,7 +96,6 @@ impl ClientEvent {
             referrer: None,
             screen_width: None,
             props: None,
-            #[cfg(feature = "std")]
             revenue: None,
         }
     }
@@ -190,7 +188,6 @@ impl ClientEvent {
                 return false;
             }
         }
-        #[cfg(feature = "std")]
         if let Some(revenue) = &self.revenue {
             field(out, names::REVENUE);
             out.push_str("{\"amount\":");
@@ -350,8 +347,7 @@ mod common_tests {
             referrer: Some(Referrer::parse("https://example.com/").unwrap()),
             screen_width: Some(1440),
             props: Some(props),
-            #[cfg(feature = "std")]
-            revenue: None,
+            revenue: Some(crate::Revenue::new("19.905", "EUR").unwrap()),
         };
         let mut out = String::new();
         assert!(event.write_json(&mut out, float));
@@ -362,7 +358,7 @@ mod common_tests {
                 r#""timestamp":"2026-11-25T10:00:00.123Z","#,
                 r#""eid":"0192f0e4-7b1a-4cc3-8d3e-1f2a3b4c5d6e","referrer":"https://example.com/","#,
                 r#""screen_width":1440,"props":{"Z":false,"b":true,"neg":-42,"plan":"pro \"x\"","#,
-                r#""price":9.5,"seats":4}}"#
+                r#""price":9.5,"seats":4},"revenue":{"amount":"19.905","currency":"EUR"}}"#
             )
         );
     }

@@ -23,7 +23,6 @@ pub mod event;
 pub mod fields;
 mod json;
 pub mod limits;
-#[cfg(feature = "std")]
 pub mod revenue;
 
 pub use client::ClientEvent;
@@ -37,5 +36,4 @@ pub use fields::Day;
 pub use fields::{EventType, PagePath, PropValue, Props, Referrer, SiteId, UserId, VisitorId};
 /// Appends an unsigned integer in decimal without `core::fmt` (the wasm tracker uses it too).
 pub use json::uint as push_decimal;
-#[cfg(feature = "std")]
 pub use revenue::Revenue;

@@ -6,7 +6,11 @@
 //! decimals, at most 10^12 either way. The currency is three upper-case letters (ISO 4217's
 //! form; the list itself is not checked, so a new code needs no release).
 
+use alloc::string::String;
+
+#[cfg(feature = "std")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+#[cfg(feature = "std")]
 use serde_json::Value;
 
 use crate::fields::names;
@@ -29,6 +33,7 @@ fn rule(text: &'static str) -> EventError {
 
 impl Revenue {
     /// `{"amount": <number or decimal string>, "currency": "EUR"}`.
+    #[cfg(feature = "std")]
     pub fn parse(value: &Value) -> Result<Self, EventError> {
         let obj = value
             .as_object()
@@ -73,7 +78,7 @@ impl Revenue {
     }
 
     pub fn currency(&self) -> &str {
-        std::str::from_utf8(&self.currency).unwrap_or("XXX")
+        core::str::from_utf8(&self.currency).unwrap_or("XXX")
     }
 
     /// The amount as decimal text, without trailing zeros (`1322.22`, `5`, `-0.5`).
@@ -92,21 +97,29 @@ fn code(currency: &str) -> Result<[u8; 3], EventError> {
     }
 }
 
-/// `micros` millionths as decimal text.
+/// `micros` millionths as decimal text (without `core::fmt`: the wasm tracker writes it too).
 fn decimal(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
+    let mut out = String::new();
+    if micros < 0 {
+        out.push('-');
+    }
     let (whole, fraction) = (
         micros.unsigned_abs() / 1_000_000,
         micros.unsigned_abs() % 1_000_000,
     );
-    if fraction == 0 {
-        return format!("{sign}{whole}");
+    crate::json::uint(&mut out, whole);
+    if fraction != 0 {
+        let mut digits = String::new();
+        crate::json::uint(&mut digits, fraction);
+        out.push('.');
+        (digits.len()..6).for_each(|_| out.push('0'));
+        out.push_str(digits.trim_end_matches('0'));
     }
-    let digits = format!("{fraction:06}");
-    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+    out
 }
 
-/// Decimal text (`-12.5`, `3`, `0.000001`) in millionths.
+/// Decimal text (`-12.5`, `3`, `0.000001`) in millionths. Digits are folded by hand: the
+/// wasm tracker checks amounts too, and `str::parse` would link integer parsing into it.
 fn micros(text: &str) -> Result<i64, EventError> {
     const SHAPE: &str = "`amount` must be a decimal number with at most 6 decimals";
     let (negative, digits) = match text.strip_prefix('-') {
@@ -118,23 +131,27 @@ fn micros(text: &str) -> Result<i64, EventError> {
     if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
         return Err(rule(SHAPE));
     }
-    let whole: i64 = whole.parse().map_err(|_| rule(SHAPE))?;
-    if whole >= MAX_REVENUE_AMOUNT {
+    // At most 10^12 whole units: a longer run of digits is refused before it could overflow.
+    let fold = |s: &str| s.bytes().fold(0_i64, |n, b| n * 10 + i64::from(b - b'0'));
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 12 || fold(whole) >= MAX_REVENUE_AMOUNT {
         return Err(rule("`amount` must be less than 10^12"));
     }
-    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| rule(SHAPE))?;
-    let value = whole * MICROS + fraction;
+    let padding = (fraction.len()..6).fold(1, |scale, _| scale * 10);
+    let value = fold(whole) * MICROS + fold(fraction) * padding;
     Ok(if negative { -value } else { value })
 }
 
 /// On the wire and in Kafka: `{"amount": "<decimal>", "currency": "USD"}` (the amount as text,
 /// so no float ever rounds it).
+#[cfg(feature = "std")]
 #[derive(Serialize, Deserialize)]
 struct Wire {
     amount: Value,
     currency: String,
 }
 
+#[cfg(feature = "std")]
 impl Serialize for Revenue {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         Wire {
@@ -145,6 +162,7 @@ impl Serialize for Revenue {
     }
 }
 
+#[cfg(feature = "std")]
 impl<'de> Deserialize<'de> for Revenue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = Wire::deserialize(deserializer)?;
@@ -153,7 +171,7 @@ impl<'de> Deserialize<'de> for Revenue {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use serde_json::json;

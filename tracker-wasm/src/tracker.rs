@@ -10,7 +10,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use beacon_event::fields::PAGE_VIEW;
-use beacon_event::{PropValue as Value, SiteId};
+use beacon_event::{ClientEvent, PropValue as Value, Revenue, SiteId};
 use uuid::Uuid;
 
 use crate::event::{self, Facts};
@@ -54,6 +54,8 @@ pub struct Tracker {
     nav: Navigation,
     /// The custom properties of the next event, already fitted.
     props: Vec<(String, Value)>,
+    /// What the next custom event was worth.
+    revenue: Option<Revenue>,
 }
 
 impl Tracker {
@@ -64,6 +66,7 @@ impl Tracker {
             options,
             nav: Navigation::default(),
             props: Vec::new(),
+            revenue: None,
         })
     }
 
@@ -82,6 +85,12 @@ impl Tracker {
         }
     }
 
+    /// The revenue of the next custom event: an amount as decimal text (at most 6 decimals)
+    /// and a currency code; one ingestion would refuse is left out, the event still sent.
+    pub fn revenue(&mut self, amount: &str, currency: &str) {
+        self.revenue = Revenue::new(amount.trim(), currency.trim()).ok();
+    }
+
     /// The event's JSON, or `None` when there is none: a navigation that stayed on the same
     /// page, a page left out by the site's patterns, a custom name that breaks the rules. The
     /// properties handed over so far are used (custom events) or dropped (page views) either
@@ -94,21 +103,22 @@ impl Tracker {
         float: fn(f64) -> String,
     ) -> Option<String> {
         let kept = core::mem::take(&mut self.props);
+        let revenue = self.revenue.take();
         let hash = self.options.hash;
         let key = page.location.page_key(hash);
         let tracked = self.options.tracks_page(&key);
-        let (event_type, props) = match kind {
+        let (event_type, props, revenue) = match kind {
             Kind::Navigated => {
                 if !self.nav.moved_to(key) {
                     return None;
                 }
-                (PAGE_VIEW, None)
+                (PAGE_VIEW, None, None)
             }
             Kind::PageView => {
                 self.nav.counted(key);
-                (PAGE_VIEW, None)
+                (PAGE_VIEW, None, None)
             }
-            Kind::Custom => (name, props::finish(kept)),
+            Kind::Custom => (name, props::finish(kept), revenue),
         };
         if !tracked {
             return None;
@@ -122,6 +132,7 @@ impl Tracker {
             eid: page.eid,
         };
         event::client_event(&self.site, event_type, &facts, props)
+            .map(|e| ClientEvent { revenue, ..e })
             .and_then(|e| event::to_json(&e, float))
     }
 }
@@ -305,6 +316,32 @@ mod tests {
         t.track(Kind::PageView, "", &page("/p", "", "", 9), float);
         let after = t.track(Kind::Custom, "later", &page("/p", "", "", 10), float);
         assert_eq!(ingest(&after.unwrap()).props, None);
+    }
+
+    #[test]
+    fn revenue_goes_with_the_next_custom_event_only() {
+        let mut t = tracker(false);
+        t.revenue("19.900000", "EUR");
+        let json = t
+            .track(Kind::Custom, "purchase", &page("/p", "", "", 1), float)
+            .unwrap();
+        let event = ingest(&json);
+        assert_eq!(json, serde_json::to_string(&event).unwrap());
+        let wire: Json = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            wire["revenue"],
+            serde_json::json!({"amount": "19.9", "currency": "EUR"})
+        );
+        let next = t.track(Kind::Custom, "again", &page("/p", "", "", 2), float);
+        assert_eq!(ingest(&next.unwrap()).revenue, None);
+        // A page view drops it; an amount or currency ingestion would refuse sends no revenue.
+        t.revenue("5", "USD");
+        t.track(Kind::PageView, "", &page("/p", "", "", 3), float);
+        for (amount, currency) in [("1e3", "USD"), ("5", "usd"), ("0.0000001", "EUR")] {
+            t.revenue(amount, currency);
+            let json = t.track(Kind::Custom, "odd", &page("/p", "", "", 4), float);
+            assert_eq!(ingest(&json.unwrap()).revenue, None, "{amount} {currency}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! ```js
 //! beacon('event', 'signup', { plan: 'pro', seats: 3 });
+//! beacon('event', 'purchase', { plan: 'pro' }, { revenue: { amount: 19.9, currency: 'EUR' } });
 //! beacon('pageview');
 //! ```
 //!
@@ -23,10 +24,10 @@ pub fn install(stub: &JsValue, tracking: bool) {
     let Some(window) = browser::window() else {
         return;
     };
-    let function = Closure::<dyn Fn(JsValue, JsValue, JsValue)>::new(
-        move |action: JsValue, name: JsValue, props: JsValue| {
+    let function = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(
+        move |action: JsValue, name: JsValue, props: JsValue, options: JsValue| {
             if tracking {
-                call(&action, &name, &props);
+                call(&[action, name, props, options]);
             }
         },
     );
@@ -45,21 +46,35 @@ pub fn install(stub: &JsValue, tracking: bool) {
     if Array::is_array(&queued) {
         for args in Array::from(&queued).iter() {
             let args = Array::from(&args);
-            call(&args.get(0), &args.get(1), &args.get(2));
+            call(&[args.get(0), args.get(1), args.get(2), args.get(3)]);
         }
     }
 }
 
-fn call(action: &JsValue, name: &JsValue, props: &JsValue) {
+/// One call: the action, then its arguments (`event`: name, props, options).
+fn call([action, name, props, options]: &[JsValue; 4]) {
     match action.as_string().as_deref() {
-        Some("pageview") => runtime::track(Kind::PageView, "", Vec::new()),
+        Some("pageview") => runtime::track(Kind::PageView, "", Vec::new(), None),
         Some("event") => {
             if let Some(name) = name.as_string() {
-                runtime::track(Kind::Custom, &name, read_props(props));
+                let revenue = read_revenue(&browser::get(options, "revenue"));
+                runtime::track(Kind::Custom, &name, read_props(props), revenue);
             }
         }
         _ => {}
     }
+}
+
+/// `{ amount, currency }`: the amount a number (written with six decimals, what the
+/// revenue's exactness keeps) or a decimal string.
+fn read_revenue(revenue: &JsValue) -> Option<(String, String)> {
+    let currency = browser::get(revenue, "currency").as_string()?;
+    let amount = browser::get(revenue, "amount");
+    let text = match amount.as_f64() {
+        Some(n) => String::from(js_sys::Number::from(n).to_fixed(6).ok()?),
+        None => amount.as_string()?,
+    };
+    Some((text, currency))
 }
 
 /// A plain object's own entries, in order; anything else has none.

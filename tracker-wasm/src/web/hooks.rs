@@ -110,6 +110,6 @@ fn link_clicked(link: &Link) {
     let name = with(|rt| links::click_event(rt.tracker.options(), link, &page_host)).flatten();
     if let Some(name) = name {
         let url = vec![("url".into(), PropValue::Str(link.href.clone()))];
-        runtime::track(Kind::Custom, name, url);
+        runtime::track(Kind::Custom, name, url, None);
     }
 }

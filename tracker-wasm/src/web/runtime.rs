@@ -85,6 +85,7 @@ fn launch(options: Options, script_src: &str) -> bool {
             Kind::Custom,
             "404",
             vec![("path".into(), PropValue::Str(path))],
+            None,
         );
     }
     after(RECEIPTS_DELAY_MS, check_receipts);
@@ -103,14 +104,23 @@ fn apply_ignore_link() {
 
 /// The URL may have changed: a page view if the page did.
 pub fn navigated() {
-    track(Kind::Navigated, "", Vec::new());
+    track(Kind::Navigated, "", Vec::new(), None);
 }
 
-/// One event, if the tracker makes one of it, into the batch.
-pub fn track(kind: Kind, name: &str, props: Vec<(String, PropValue)>) {
+/// One event, if the tracker makes one of it, into the batch. `revenue`: the amount as
+/// decimal text and the currency.
+pub fn track(
+    kind: Kind,
+    name: &str,
+    props: Vec<(String, PropValue)>,
+    revenue: Option<(String, String)>,
+) {
     with(|rt| {
         for (key, value) in props {
             rt.tracker.prop(key, value);
+        }
+        if let Some((amount, currency)) = revenue {
+            rt.tracker.revenue(&amount, &currency);
         }
         let page = browser::page();
         let Some(json) = rt.tracker.track(kind, name, &page, browser::float_text) else {
