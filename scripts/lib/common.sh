@@ -135,13 +135,15 @@ use_default_geoip() {
 }
 
 # Headless Chromium, its driver (the tracker's wasm-bindgen tests) and Node.js (with
-# playwright-core from e2e/package-lock.json) for the browser tests. Debian's chromium; Node 18+ from Debian when the machine has none.
+# playwright-core and Plausible's npm trackers from e2e/package-lock.json) for the browser tests. Debian's chromium; Node 18+ from Debian when the machine has none.
 ensure_browser_tools() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     ensure_apt_packages nodejs npm
   fi
   [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || ensure_apt_packages chromium chromium-driver
-  if [ ! -d "$REPO_ROOT/e2e/node_modules/playwright-core" ]; then
+  # npm ci again whenever the lockfile changed since the last install (a new test dependency).
+  local installed="$REPO_ROOT/e2e/node_modules/.package-lock.json"
+  if [ ! -f "$installed" ] || [ "$REPO_ROOT/e2e/package-lock.json" -nt "$installed" ]; then
     log "installing the browser-test dependencies (npm ci in e2e/)"
     (cd "$REPO_ROOT/e2e" && npm ci --no-audit --no-fund --silent)
   fi

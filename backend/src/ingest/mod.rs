@@ -17,6 +17,7 @@ pub mod geoip;
 pub mod limits;
 mod page;
 mod payload;
+mod plausible;
 mod post_event;
 mod receipt_lookup;
 pub mod receipts;
@@ -74,6 +75,7 @@ pub fn router<S: EventSink>(state: Arc<IngestState<S>>) -> Router {
     Router::new()
         .route("/event", post(post_event::post_event::<S>))
         .route("/event/receipts", post(receipt_lookup::post_receipts::<S>))
+        .route("/api/event", post(plausible::post_plausible::<S>))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz::<S>))
         .layer(http::open_cors(&[

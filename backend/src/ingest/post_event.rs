@@ -125,15 +125,26 @@ async fn accept<S: EventSink>(
     let (parts, body) = request.into_parts();
     payload::check_content_type(&parts.headers)?;
     let payload = Payload::parse(&read_body(body).await?)?;
+    let single = matches!(payload, Payload::Single(_));
+    accept_values(state, &parts, payload.values(), single).await
+}
+
+/// Everything after the body was read: `values` are events as `POST /event` takes them;
+/// `single` gives single-event answers (an error instead of a `rejected` list).
+pub(super) async fn accept_values<S: EventSink>(
+    state: &IngestState<S>,
+    parts: &axum::http::request::Parts,
+    values: &[Value],
+    single: bool,
+) -> Result<Accepted, IngestError> {
     // The query was ignored before receipts existed; every other parameter still is.
     let receipt = receipt_lookup::requested(parts.uri.query());
-    let sender = Sender::of(&parts, state.trust_forwarded_for);
+    let sender = Sender::of(parts, state.trust_forwarded_for);
     // The sender's budget is charged first, for every event it sent, valid or not: beyond it
     // a request costs no site lookup, salt, validation or enrichment.
-    let sent = u32::try_from(payload.values().len()).unwrap_or(u32::MAX);
+    let sent = u32::try_from(values.len()).unwrap_or(u32::MAX);
     state.limits.check_ip(sender.ip, sent)?;
-    let mut sorted = sort(state, &sender, payload.values()).await;
-    let single = matches!(payload, Payload::Single(_));
+    let mut sorted = sort(state, &sender, values).await;
     if single {
         if let Some((_, refusal)) = sorted.refused.pop() {
             return Err(refusal.into());
