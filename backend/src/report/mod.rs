@@ -15,6 +15,7 @@ mod error;
 pub mod filter;
 mod funnel;
 mod goals;
+mod plausible;
 pub mod property;
 pub(crate) mod query;
 mod realtime;
@@ -76,6 +77,7 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .route("/openapi.json", get(crate::api_doc::openapi_json))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(readyz))
+        .merge(plausible::router())
         .layer(http::open_cors(&[Method::GET, Method::OPTIONS]))
         .with_state(store)
         .merge(dashboard::router(dashboard_dir))

@@ -122,6 +122,14 @@ impl Params {
             .map_err(|_| EventError::whole("the query string is not valid URL encoding"))
     }
 
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
+
     /// Every `site_id` given (a repeated one is refused later, but each one can be checked).
     pub fn site_ids(&self) -> impl Iterator<Item = &str> {
         self.0

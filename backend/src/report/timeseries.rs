@@ -96,6 +96,18 @@ pub async fn timeseries(
 
 /// Every bucket of `q`'s range in time order, empty ones with zeros.
 async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, ReportError> {
+    let buckets = buckets(store, q).await?;
+    Ok(buckets
+        .into_iter()
+        .map(|(label, c)| render::point(label, &c))
+        .collect())
+}
+
+/// Every bucket of `q`'s range in time order with its label and counters (zeros when empty).
+pub(super) async fn buckets(
+    store: &MongoStore,
+    q: &ReportQuery,
+) -> Result<Vec<(String, Counters)>, ReportError> {
     let source = Source::for_query(store, q).await?;
     let site = &q.site_id;
     let (from, until) = q.instants();
@@ -112,7 +124,7 @@ async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, Repor
             days(q.from, q.to)
                 .map(|d| {
                     let c = by_day.get(&d).copied().unwrap_or_default();
-                    render::point(d.to_string(), &c)
+                    (d.to_string(), c)
                 })
                 .collect()
         }
@@ -129,7 +141,7 @@ async fn points(store: &MongoStore, q: &ReportQuery) -> Result<Vec<Point>, Repor
                 .step_by(3600)
                 .map(|h| {
                     let c = by_hour.get(&h).copied().unwrap_or_default();
-                    render::point(render::hour_label(h, &q.zone), &c)
+                    (render::hour_label(h, &q.zone), c)
                 })
                 .collect()
         }
