@@ -159,21 +159,32 @@ impl Table {
         };
     }
 
-    /// The longest suffix of `host` that an entry matches.
+    /// The longest suffix of `host` that an entry matches (suffixes are slices of `host`: no
+    /// allocation on ingestion's path).
     fn lookup(&self, host: &str) -> Option<Known> {
-        let labels: Vec<&str> = host.split('.').collect();
-        (0..labels.len()).find_map(|i| {
-            let suffix = &labels[i..];
-            if let Some(k) = self.exact.get(&suffix.join(".")) {
-                return Some(*k);
-            }
-            (1..=2).find_map(|tld| {
-                let base_len = suffix.len().checked_sub(tld).filter(|n| *n > 0)?;
-                let top_level = &suffix[base_len..];
-                top_level.iter().all(|l| is_short_label(l)).then_some(())?;
-                self.any_tld.get(&suffix[..base_len].join(".")).copied()
-            })
+        let starts = std::iter::once(0).chain(host.match_indices('.').map(|(i, _)| i + 1));
+        starts.map(|at| &host[at..]).find_map(|suffix| {
+            self.exact
+                .get(suffix)
+                .copied()
+                .or_else(|| self.under_any_tld(suffix))
         })
+    }
+
+    /// `suffix` as a `name.{}` entry: the name under one or two short top-level labels.
+    fn under_any_tld(&self, suffix: &str) -> Option<Known> {
+        let mut base = suffix;
+        for _ in 0..2 {
+            let (rest, label) = base.rsplit_once('.')?;
+            if !is_short_label(label) {
+                return None;
+            }
+            base = rest;
+            if let Some(known) = self.any_tld.get(base) {
+                return Some(*known);
+            }
+        }
+        None
     }
 }
 
