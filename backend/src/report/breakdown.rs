@@ -14,7 +14,7 @@ use crate::api_doc::params::{BreakdownParams, Range};
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::{PropertySchema, SiteIdSchema};
 use crate::rollup::Dimension;
-use crate::store::{MongoStore, Order, Page};
+use crate::store::{MongoStore, Order};
 
 use super::render::{BreakdownRow, ReportedDay};
 use super::request::{endpoint, Report};
@@ -84,19 +84,9 @@ pub async fn breakdown(
         Some(Dimension::EventType) => Order::Events,
         _ => Order::Visitors,
     };
-    let skip = u64::from(q.page - 1) * u64::from(q.limit);
     let (totals, rows) = tokio::try_join!(
         source.totals(&store, &q),
-        source.rows(
-            &store,
-            &q,
-            &property,
-            order,
-            Page {
-                skip,
-                limit: u64::from(q.limit)
-            }
-        ),
+        source.rows(&store, &q, &property, order, q.rows_page()),
     )?;
     let table = render::breakdown_rows(&property, &rows, &totals);
     let wants_csv = q.csv

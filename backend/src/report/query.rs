@@ -245,6 +245,14 @@ impl ReportQuery {
         })
     }
 
+    /// The rows `page` and `limit` ask for.
+    pub fn rows_page(&self) -> crate::store::Page {
+        crate::store::Page {
+            skip: u64::from(self.page - 1) * u64::from(self.limit),
+            limit: u64::from(self.limit),
+        }
+    }
+
     /// The range as instants: from the first day's local midnight to the one after the last.
     pub fn instants(&self) -> (OffsetDateTime, OffsetDateTime) {
         let after = self.to.next_day().unwrap_or(self.to);

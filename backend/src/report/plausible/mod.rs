@@ -22,7 +22,7 @@ use super::request::{Endpoint, Report};
 use super::source::Source;
 use super::{ReportError, ReportQuery, REALTIME_SECONDS};
 use crate::rollup::{Counters, Dimension};
-use crate::store::{MongoStore, Order, Page};
+use crate::store::{MongoStore, Order};
 
 /// The v1 endpoints: their parameters, and Beacon's they become.
 pub mod endpoint {
@@ -69,13 +69,9 @@ pub mod endpoint {
     impl Endpoint for RealtimeVisitors {
         const ACCEPTS: &'static [&'static str] = &["site_id"];
         type Extra = ();
-        fn translate(params: Params, _: time::Date) -> Result<(Params, ()), EventError> {
-            let (params, _) = translate(params, &["site_id"], time::Date::MIN)?;
-            let pairs = params
-                .into_pairs()
-                .into_iter()
-                .filter(|(n, _)| n == "site_id");
-            Ok((Params::from_pairs(pairs.collect()), ()))
+        fn translate(params: Params, today: time::Date) -> Result<(Params, ()), EventError> {
+            let (params, _) = translate(params, &["site_id"], today)?;
+            Ok((params, ()))
         }
     }
 }
@@ -102,11 +98,13 @@ async fn aggregate(
     State(store): State<Arc<MongoStore>>,
     Report(q, registration): Report<endpoint::Aggregate>,
 ) -> Result<Json<Value>, ReportError> {
-    let current = totals(&store, &q).await?;
-    let previous = match q.comparison() {
-        Some(p) => Some(totals(&store, &p).await?),
-        None => None,
+    let compared = async {
+        match q.comparison() {
+            Some(p) => totals(&store, &p).await.map(Some),
+            None => Ok(None),
+        }
     };
+    let (current, previous) = tokio::try_join!(totals(&store, &q), compared)?;
     let mut results = Map::new();
     for metric in registration.extra.metrics {
         let value = metric.value(&current);
@@ -126,16 +124,10 @@ async fn timeseries(
     Report(q, registration): Report<endpoint::Timeseries>,
 ) -> Result<Json<Value>, ReportError> {
     let buckets = super::timeseries::buckets(&store, &q).await?;
+    let metrics = &registration.extra.metrics;
     let results: Vec<Value> = buckets
         .iter()
-        .map(|(label, c)| {
-            let mut out = Map::new();
-            out.insert("date".into(), Value::from(label.clone()));
-            for m in &registration.extra.metrics {
-                out.insert(m.name().to_owned(), number(m.value(c)));
-            }
-            Value::Object(out)
-        })
+        .map(|(label, c)| row("date", label, metrics, c))
         .collect();
     Ok(Json(json!({ "results": results })))
 }
@@ -162,16 +154,19 @@ async fn breakdown(
     let rows = rows(&store, &q, &property).await?;
     let results: Vec<Value> = rows
         .iter()
-        .map(|row| {
-            let mut out = Map::new();
-            out.insert(key.clone(), Value::from(row.value.clone()));
-            for m in &metrics {
-                out.insert(m.name().to_owned(), number(m.value(&row.counters)));
-            }
-            Value::Object(out)
-        })
+        .map(|r| row(&key, &r.value, &metrics, &r.counters))
         .collect();
     Ok(Json(json!({ "results": results })))
+}
+
+/// One result: `{key: label}` and each metric of `c`.
+fn row(key: &str, label: &str, metrics: &[Metric], c: &Counters) -> Value {
+    let mut out = Map::new();
+    out.insert(key.to_owned(), Value::from(label));
+    for m in metrics {
+        out.insert(m.name().to_owned(), number(m.value(c)));
+    }
+    Value::Object(out)
 }
 
 async fn totals(store: &MongoStore, q: &ReportQuery) -> Result<Counters, ReportError> {
@@ -184,11 +179,9 @@ async fn rows(
     property: &Property,
 ) -> Result<Vec<crate::store::Row>, ReportError> {
     let source = Source::for_query(store, q).await?;
-    let page = Page {
-        skip: u64::from(q.page - 1) * u64::from(q.limit),
-        limit: u64::from(q.limit),
-    };
-    source.rows(store, q, property, Order::Visitors, page).await
+    source
+        .rows(store, q, property, Order::Visitors, q.rows_page())
+        .await
 }
 
 /// Plausible's change: percent for counts (100 from nothing), points for the bounce rate.
