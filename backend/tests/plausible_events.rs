@@ -112,6 +112,19 @@ async fn bad_plausible_bodies_name_plausible_s_fields() {
             "{body}"
         );
     }
+    // Two sites make a batch: its refusals are listed, under Plausible's names too.
+    let two = json!({"name": "", "url": "https://pl.example/", "domain": "a.example,b.example"});
+    let (status, answer) = plausible(&system, &two, "application/json").await;
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(
+        (
+            &answer["rejected"][0]["field"],
+            &answer["rejected"][1]["field"]
+        ),
+        (&json!("name"), &json!("name")),
+        "{answer}"
+    );
     let (status, _) = plausible(&system, &json!([{"n": "pageview"}]), "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(system.stored().await, 0);

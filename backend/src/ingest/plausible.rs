@@ -36,14 +36,28 @@ pub(super) async fn post_plausible<S: EventSink>(
         Ok(()) => (StatusCode::ACCEPTED, Json(Value::Object(Map::new()))).into_response(),
         Err(e) => {
             e.count();
-            match e {
-                IngestError::Invalid(mut e) => {
-                    e.field = e.field.map(field_name);
-                    IngestError::Invalid(e).into_response()
-                }
-                other => other.into_response(),
-            }
+            in_plausible_names(e).into_response()
         }
+    }
+}
+
+/// The error with the fields it names under Plausible's names (a body naming several sites is
+/// a batch, whose refusals are listed).
+fn in_plausible_names(e: IngestError) -> IngestError {
+    let rename = |mut rejected: Vec<super::Rejected>| {
+        for r in &mut rejected {
+            r.field = r.field.map(field_name);
+        }
+        rejected
+    };
+    match e {
+        IngestError::Invalid(mut e) => {
+            e.field = e.field.map(field_name);
+            IngestError::Invalid(e)
+        }
+        IngestError::NoValidEvents(r) => IngestError::NoValidEvents(rename(r)),
+        IngestError::NoAllowedEvents(r) => IngestError::NoAllowedEvents(rename(r)),
+        other => other,
     }
 }
 
@@ -51,10 +65,7 @@ async fn accept<S: EventSink>(state: &IngestState<S>, request: Request) -> Resul
     let (parts, body) = request.into_parts();
     payload::check_content_type(&parts.headers)?;
     let Payload::Single(body) = Payload::parse(&read_body(body).await?)? else {
-        return Err(EventError::whole(
-            "the body must be one event object (Plausible's Events API)",
-        )
-        .into());
+        return Err(EventError::whole(ONE_OBJECT).into());
     };
     let values = events(&body)?;
     if values.iter().all(|v| v[names::EVENT_TYPE] == ENGAGEMENT) {
@@ -63,6 +74,8 @@ async fn accept<S: EventSink>(state: &IngestState<S>, request: Request) -> Resul
     accept_values(state, &parts, &values, values.len() == 1).await?;
     Ok(())
 }
+
+const ONE_OBJECT: &str = "the body must be one event object (Plausible's Events API)";
 
 /// Plausible's periodic ping of the time a page was in view; not an event.
 const ENGAGEMENT: &str = "engagement";
@@ -79,9 +92,7 @@ const FIELDS: [(&[&str], &str); 5] = [
 /// The Beacon events of one Plausible body, one per site it names.
 pub fn events(body: &Value) -> Result<Vec<Value>, EventError> {
     let Value::Object(fields) = body else {
-        return Err(EventError::whole(
-            "the body must be one event object (Plausible's Events API)",
-        ));
+        return Err(EventError::whole(ONE_OBJECT));
     };
     let url = text(fields, &["url", "u"])
         .ok_or_else(|| EventError::field("url", "is required: the page's full URL"))?;
