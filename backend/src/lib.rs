@@ -11,6 +11,7 @@ pub mod api_doc;
 pub mod backoff;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod pipeline;

@@ -14,6 +14,7 @@ use mongodb::bson::DateTime;
 use super::goal_cli::{self, FunnelCommand, GoalCommand};
 use super::{Site, SiteChanges, Sites};
 use crate::config::Config;
+use crate::import::cli::{self as import_cli, ImportCommand};
 use crate::store::MongoStore;
 use crate::worker::rebuild_cli::{self, RollupsCommand};
 
@@ -47,6 +48,9 @@ pub enum Command {
     /// Recompute a site's rollups from its raw events.
     #[command(subcommand)]
     Rollups(RollupsCommand),
+    /// Bring in another tool's history (Plausible's CSV export) as a site's daily counters.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// The pipeline: events waiting in Kafka for the worker (per partition) and when a worker
     /// last stored events (KAFKA_BROKER, KAFKA_TOPIC and KAFKA_GROUP as the services read them).
     Status,
@@ -144,6 +148,7 @@ impl Cli {
             Command::Goal(command) => goal_cli::goal(command, sites, out).await,
             Command::Funnel(command) => goal_cli::funnel(command, sites, out).await,
             Command::Rollups(command) => rebuild_cli::run(command, config, store, out).await,
+            Command::Import(command) => import_cli::run(command, store, out).await,
             Command::Status => crate::worker::status::print(config, store, out).await,
         }
     }

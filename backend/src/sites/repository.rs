@@ -35,6 +35,14 @@ impl Sites {
             .ok_or_else(|| SitesError::NoSuchSite(id.to_owned()))
     }
 
+    /// The time zone `id`'s days are counted in: its registered one, else UTC.
+    pub async fn zone_of(&self, id: &str) -> Result<crate::rollup::Zone, SitesError> {
+        match self.get(id).await?.and_then(|s| s.timezone) {
+            Some(name) => crate::rollup::Zone::named(&name).ok_or(SitesError::BadTimezone(name)),
+            None => Ok(crate::rollup::Zone::utc()),
+        }
+    }
+
     /// The registered sites among `ids` (one query).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Site>, StoreError> {
         let cursor = self.collection.find(doc! { "_id": { "$in": ids } }).await?;

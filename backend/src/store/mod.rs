@@ -9,10 +9,12 @@
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
 //! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the
 //! write commands both use), `marks`, `reports` and `top` (reading counters), `salts`,
-//! `status`, `replay` (events read back to rebuild rollups); `bson` has the values they share.
+//! `status`, `replay` (events read back to rebuild rollups), `imported` (days imported from
+//! another tool's export); `bson` has the values they share.
 
 mod bson;
 mod documents;
+mod imported;
 mod marks;
 mod replay;
 mod reports;
@@ -27,6 +29,7 @@ mod writes;
 
 use documents::{EventDocument, EventOrigin};
 pub use documents::{StoredRevenue, StoredVisit};
+pub use imported::ImportedDay;
 pub use replay::{Replaced, RollupRange};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use seams::{EventStore, StateStore};

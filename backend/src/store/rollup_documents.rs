@@ -28,7 +28,7 @@ pub(super) struct RollupDocument {
 }
 
 /// How a daily document's `day` is written.
-const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+pub(super) const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
 impl RollupDocument {
@@ -78,6 +78,18 @@ impl<'a> RollupIdentity<'a> {
             hour,
         }
     }
+}
+
+/// A daily rollup document written by an import: what it counts, its counters, its tier and
+/// the table it was imported from (`imp`), which tells it apart from the worker's documents.
+#[derive(Debug, Serialize)]
+pub(super) struct ImportedRollup<'a> {
+    #[serde(flatten)]
+    pub identity: RollupIdentity<'a>,
+    #[serde(flatten)]
+    pub counters: Counters,
+    pub t: i64,
+    pub imp: &'a str,
 }
 
 /// Offsets per partition as stored (BSON keys are strings); keys that are not partitions are
