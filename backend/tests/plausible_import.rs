@@ -127,6 +127,19 @@ async fn an_export_reads_like_tracked_days_and_importing_again_changes_nothing()
         want(&[("news.ycombinator.com", 20)])
     );
 
+    // Plausible's own Stats API over the imported range, as a dashboard written for it asks.
+    let v1 = "/api/v1/stats/aggregate?site_id=imp&period=custom&date=2024-03-01,2024-03-03\
+              &metrics=pageviews,visitors,visits";
+    let (status, agg) = system.report(&format!("{v1}&with_imported=true")).await;
+    assert_eq!(status, StatusCode::OK, "{agg}");
+    assert_eq!(
+        agg,
+        json!({"results": {"pageviews": {"value": 95}, "visitors": {"value": 35}, "visits": {"value": 43}}})
+    );
+    let (status, refused) = system.report(&format!("{v1}&with_imported=false")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.to_string().contains("with_imported"), "{refused}");
+
     let before = rollup_documents(&system.store, doc! { "site": "imp" }).await;
     assert!(before.values().all(|d| d.get_str("imp").is_ok()));
     let again = stdout(&system.admin(&["import", "plausible", FIXTURES, "--site", "imp"]));
@@ -217,20 +230,23 @@ async fn tracked_days_are_kept_or_replaced_only_when_told_which_wins() {
         )) && err.contains("--prefer"),
         "{err}"
     );
+    let import_preferring = |side: &str| {
+        stdout(&system.admin(&[
+            "import",
+            "plausible",
+            zip,
+            "--site",
+            "ovl",
+            "--prefer",
+            side,
+        ]))
+    };
     let imported = doc! { "site": "ovl", "imp": { "$exists": true } };
     assert!(rollup_documents(&system.store, imported.clone())
         .await
         .is_empty());
 
-    let said = stdout(&system.admin(&[
-        "import",
-        "plausible",
-        zip,
-        "--site",
-        "ovl",
-        "--prefer",
-        "native",
-    ]));
+    let said = import_preferring("native");
     assert!(
         said.contains("1 skipped: the day has Beacon's own data (--prefer native)"),
         "{said}"
@@ -242,15 +258,7 @@ async fn tracked_days_are_kept_or_replaced_only_when_told_which_wins() {
         (7, json!([{"path": "/old", "views": 7}]))
     );
 
-    let said = stdout(&system.admin(&[
-        "import",
-        "plausible",
-        zip,
-        "--site",
-        "ovl",
-        "--prefer",
-        "imported",
-    ]));
+    let said = import_preferring("imported");
     assert!(
         said.contains("the export's counters replaced Beacon's"),
         "{said}"

@@ -37,7 +37,15 @@ pub mod endpoint {
         const ACCEPTS: &'static [&'static str] = &["site_id", "from", "to", "filters", "compare"];
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
-            let v1 = ["site_id", "period", "date", "metrics", "filters", "compare"];
+            let v1 = [
+                "site_id",
+                "period",
+                "date",
+                "metrics",
+                "filters",
+                "compare",
+                "with_imported",
+            ];
             translate(params, &v1, today)
         }
     }
@@ -47,7 +55,13 @@ pub mod endpoint {
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
             let v1 = [
-                "site_id", "period", "date", "metrics", "filters", "interval",
+                "site_id",
+                "period",
+                "date",
+                "metrics",
+                "filters",
+                "interval",
+                "with_imported",
             ];
             translate(params, &v1, today)
         }
@@ -60,7 +74,15 @@ pub mod endpoint {
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
             let v1 = [
-                "site_id", "period", "date", "metrics", "filters", "property", "limit", "page",
+                "site_id",
+                "period",
+                "date",
+                "metrics",
+                "filters",
+                "property",
+                "limit",
+                "page",
+                "with_imported",
             ];
             translate(params, &v1, today)
         }

@@ -125,6 +125,14 @@ pub fn translate(
             "compare" => return Err(field("compare", "only `previous_period` is supported")),
             "interval" if value == "date" => out.push(("interval".into(), "day".into())),
             "interval" => return Err(field("interval", "only `date` is supported")),
+            // Imported days are daily rollups like tracked ones: always counted.
+            "with_imported" if value == "true" => {}
+            "with_imported" => {
+                return Err(field(
+                    "with_imported",
+                    "only `true` is supported: imported days are always counted",
+                ))
+            }
             "filters" => out.push(("filters".into(), filters(value)?)),
             "property" => {
                 let (beacon, key) = property(value)?;
