@@ -26,6 +26,11 @@ pub struct ReportsArgs {
     /// Timed requests per endpoint (after one untimed, checked request).
     #[arg(long, default_value_t = 50)]
     requests: u32,
+    /// Timed requests per report that reads raw events (filters, custom properties, goals,
+    /// funnels), which take longer. These need the site registered with the goals and funnel
+    /// `scripts/bench-reports` adds (0: not measured).
+    #[arg(long, default_value_t = 0)]
+    scan_requests: u32,
     /// The mix `bench seed` stored (its sizes set how many rows a breakdown shows).
     #[command(flatten)]
     mix: MixArgs,
@@ -109,6 +114,70 @@ fn check_timeseries(body: &Value, views: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A filtered `/stats`: some of the views, not all.
+fn check_filtered(body: &Value, views: u64) -> anyhow::Result<()> {
+    let total = views_of(body)?;
+    ensure!(
+        total > 0 && total < views,
+        "total_views = {total} of {views}"
+    );
+    Ok(())
+}
+
+/// `/stats/goals` with the two goals `scripts/bench-reports` registers, the signup reached
+/// (the realistic mix may have no `/pricing`).
+fn check_goals(body: &Value, _: u64) -> anyhow::Result<()> {
+    let goals = body["goals"].as_array().context("no goals")?;
+    ensure!(goals.len() == 2, "{} goals", goals.len());
+    ensure!(
+        goals.iter().any(|g| g["visitors"].as_u64() > Some(0)),
+        "no goal reached: {body}"
+    );
+    Ok(())
+}
+
+/// `/stats/funnel` for the three-step funnel `scripts/bench-reports` registers.
+fn check_funnel(body: &Value, _: u64) -> anyhow::Result<()> {
+    let steps = body["steps"].as_array().context("no steps")?;
+    ensure!(steps.len() == 3, "{} steps", steps.len());
+    ensure!(
+        steps[0]["visitors"].as_u64() > Some(0),
+        "nobody entered: {body}"
+    );
+    Ok(())
+}
+
+/// The reports that read raw events, on the site `scripts/bench-reports` registers.
+fn scan_endpoints(at: impl Fn(&str, &str) -> String, paths: usize) -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            label: "`/stats` + `filters=source==Google`",
+            url: at("", "&filters=source%3D%3DGoogle"),
+            check: Box::new(check_filtered),
+        },
+        Endpoint {
+            label: "`/stats/breakdown?property=path&filters=source==Google`",
+            url: at("/breakdown", "&property=path&filters=source%3D%3DGoogle"),
+            check: check_breakdown(paths),
+        },
+        Endpoint {
+            label: "`/stats/breakdown?property=props.plan`",
+            url: at("/breakdown", "&property=props.plan"),
+            check: check_breakdown(2),
+        },
+        Endpoint {
+            label: "`/stats/goals` (2 goals)",
+            url: at("/goals", ""),
+            check: Box::new(check_goals),
+        },
+        Endpoint {
+            label: "`/stats/funnel` (3 steps)",
+            url: at("/funnel", "&funnel=signup"),
+            check: Box::new(check_funnel),
+        },
+    ]
+}
+
 /// Times each endpoint sequentially; rows: events that day, endpoint, requests, p50, p95, max.
 pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     loopback(&args.report)?;
@@ -152,42 +221,57 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
         },
     ];
     let client = reqwest::Client::new();
-    let get = |url: &str| {
-        let request = client.get(url);
-        async move {
-            let response = request.send().await?;
-            let status = response.status();
-            let body = response.text().await?;
-            ensure!(status.is_success(), "answered {status}: {body}");
-            Ok::<String, anyhow::Error>(body)
-        }
-    };
     let mut rows = Vec::new();
     for endpoint in &endpoints {
-        let body: Value = serde_json::from_str(&get(&endpoint.url).await?)?;
-        (endpoint.check)(&body, views)
-            .with_context(|| format!("implausible answer from {}", endpoint.url))?;
-        let mut histogram = new_histogram();
-        let bar = progress(u64::from(args.requests), endpoint.label);
-        for _ in 0..args.requests {
-            let t = Instant::now();
-            let body = get(&endpoint.url).await?;
-            histogram.record(t.elapsed().as_micros() as u64)?;
-            ensure!(!body.is_empty(), "{}: empty answer", endpoint.url);
-            bar.inc(1);
+        rows.push(time_endpoint(&client, endpoint, args.requests, args.events, views).await?);
+    }
+    if args.scan_requests > 0 {
+        for endpoint in &scan_endpoints(at, paths) {
+            let row = time_endpoint(&client, endpoint, args.scan_requests, args.events, views);
+            rows.push(row.await?);
         }
-        bar.finish_and_clear();
-        rows.push(format!(
-            "| {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
-            args.events,
-            endpoint.label,
-            args.requests,
-            ms(&histogram, 0.5),
-            ms(&histogram, 0.95),
-            histogram.max() as f64 / 1000.0
-        ));
     }
     Ok(rows.join("\n"))
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    let body = response.text().await?;
+    ensure!(status.is_success(), "answered {status}: {body}");
+    Ok(body)
+}
+
+/// One checked request, then `requests` timed ones; the table row.
+async fn time_endpoint(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    requests: u32,
+    events: u64,
+    views: u64,
+) -> anyhow::Result<String> {
+    let body: Value = serde_json::from_str(&get(client, &endpoint.url).await?)?;
+    (endpoint.check)(&body, views)
+        .with_context(|| format!("implausible answer from {}", endpoint.url))?;
+    let mut histogram = new_histogram();
+    let bar = progress(u64::from(requests), endpoint.label);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let body = get(client, &endpoint.url).await?;
+        histogram.record(t.elapsed().as_micros() as u64)?;
+        ensure!(!body.is_empty(), "{}: empty answer", endpoint.url);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(format!(
+        "| {} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+        events,
+        endpoint.label,
+        requests,
+        ms(&histogram, 0.5),
+        ms(&histogram, 0.95),
+        histogram.max() as f64 / 1000.0
+    ))
 }
 
 #[derive(Args)]

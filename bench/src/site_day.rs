@@ -4,7 +4,7 @@
 
 use beacon::rollup::Position;
 use beacon_event::event::Context;
-use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use beacon_event::{Event, EventType, PagePath, PropValue, Props, SiteId, VisitorId};
 use time::{Date, OffsetDateTime};
 
 use crate::seed::is_custom;
@@ -65,7 +65,8 @@ impl SiteDay {
             received_at,
             referrer: None,
             screen_width: None,
-            props: None,
+            // Signups say which plan (filtered and custom-property reports read them).
+            props: is_custom(offset).then(|| plan_of(offset)),
             revenue: None,
             context,
         };
@@ -75,4 +76,11 @@ impl SiteDay {
         };
         Ok((event, position))
     }
+}
+
+/// A signup's properties: `plan`, one in four `pro`.
+fn plan_of(offset: u64) -> Props {
+    let plan = if offset / 7 % 4 == 0 { "pro" } else { "free" };
+    Props::from_values([("plan".to_owned(), PropValue::Str(plan.to_owned()))])
+        .expect("a valid property")
 }
