@@ -310,3 +310,27 @@ test("a site with a time zone: today is the zone's day, the hours its local hour
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('imported history: a Plausible export reads on the dashboard like tracked days', async () => {
+  const site = uniqueSite('e2e-imported');
+  const fixtures = new URL('../../backend/tests/fixtures/plausible', import.meta.url).pathname;
+  assert.match(admin('import', 'plausible', fixtures, '--site', site), /imported \S+ 2024-03-01\.\.2024-03-03/);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${REPORT_URL}/?site=${site}&period=custom&from=2024-03-01&to=2024-03-03`);
+  await waitText(page, 'unique-users', '35');
+  assert.equal(await text(page, 'total-views'), '95');
+  assert.equal(await text(page, 'visits'), '43');
+  const rows = (testid) => page.$$eval(`[data-testid="${testid}"] li.bd-row`,
+    (lis) => lis.map((li) => [li.dataset.value, li.querySelector('[data-key="visitors"]').textContent]));
+  // Top pages by views over the three days: 54, 20, 14 and 1.
+  await page.waitForSelector('[data-testid="top-pages"] li.bd-row');
+  assert.deepEqual(await page.$$eval('[data-testid="top-pages"] li.bd-row', (lis) => lis.map((li) => li.dataset.value)),
+    ['/', '/cart', '/pricing', '/about']);
+  await page.click('[data-panel="sources"] [role="tab"][data-prop="source"]');
+  await page.waitForSelector('[data-testid="breakdown-source"] li.bd-row');
+  assert.deepEqual((await rows('breakdown-source')).sort(),
+    [['Direct', '4'], ['Google', '6'], ['Hacker News', '20']]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
