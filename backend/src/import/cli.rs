@@ -49,7 +49,13 @@ pub async fn run(
             .progress_chars("=> "),
     );
     progress.set_message(format!("importing into {site}"));
-    let job = Job { site, zone, prefer };
+    let today = zone.date_of(time::OffsetDateTime::now_utc());
+    let job = Job {
+        site,
+        zone,
+        today,
+        prefer,
+    };
     let done = import(store, Export::open(&export)?, &job, progress.clone()).await?;
     progress.finish_and_clear();
     report(&job.site, &done, out)?;

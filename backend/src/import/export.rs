@@ -1,6 +1,8 @@
 //! An export as given on the command line: a zip archive, or the folder it was unpacked to.
 //!
-//! Files are read as streams (a zip entry is inflated as it is read), never loaded whole.
+//! Files are read as streams (a zip entry is inflated as it is read), never loaded whole. A
+//! folder's files are those at its top level; a zip's, those in any of its folders (archivers
+//! differ in whether they add one).
 
 use std::fs::File;
 use std::io::{BufReader, Read};

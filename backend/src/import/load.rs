@@ -2,15 +2,15 @@
 //!
 //! 1. Every file's header is checked and the days it covers are collected (nothing is written
 //!    if a file lacks a column). Days the worker already counted for the site are an overlap:
-//!    refused unless the operator said which wins ([`Prefer`]).
+//!    refused unless the operator said which wins ([`Prefer`]). The site's today and later days
+//!    are not over (an export made today has part of today) and are never imported.
 //! 2. Each file is streamed: consecutive rows of one day are summed per document and written
 //!    as that day's imported documents ([`MongoStore::write_imported_day`]) before the next
 //!    day is read. Memory is one day of one table, whatever the file's length; the reading
-//!    runs on a blocking thread and hands days to the writer through a short channel, so a
-//!    slow database slows the reading instead of filling memory.
+//!    runs on a blocking thread (`super::read`) and hands days to the writer through a short
+//!    channel, so a slow database slows the reading instead of filling memory.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::Read;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use beacon_event::SiteId;
@@ -18,9 +18,9 @@ use indicatif::ProgressBar;
 use time::Date;
 use tokio::sync::mpsc;
 
-use super::export::{Entry, Export};
-use super::plausible::{Columns, Skip, Table, Target};
-use crate::rollup::{Counters, Zone};
+use super::export::Export;
+use super::read::{stream_file, survey, DayBatch, FileReport, Plan};
+use crate::rollup::Zone;
 use crate::store::{ImportedDay, MongoStore};
 
 /// Which counters a day keeps when the export and the worker both have it.
@@ -38,17 +38,9 @@ pub struct Job {
     pub site: SiteId,
     /// The site's time zone: its days, whose hourly counters an imported day replaces.
     pub zone: Zone,
+    /// Today in that zone: the first day not imported.
+    pub today: Date,
     pub prefer: Option<Prefer>,
-}
-
-/// What happened to one file's rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FileReport {
-    pub name: String,
-    pub rows: u64,
-    pub imported: u64,
-    /// Rows left out, by reason.
-    pub skipped: BTreeMap<String, u64>,
 }
 
 /// What an import did.
@@ -57,20 +49,13 @@ pub struct Outcome {
     pub files: Vec<FileReport>,
     /// Files of the export that hold no table Beacon reads.
     pub ignored: Vec<String>,
-    /// The first and last day of the export.
+    /// The first and last day written.
     pub days: Option<(Date, Date)>,
     /// Days Beacon had counted itself, and which side kept them.
     pub overlap: BTreeSet<Date>,
     pub prefer: Option<Prefer>,
-    /// Documents written (a document summing several rows counts once).
+    /// Document writes (a day that comes back in an unsorted file writes its documents again).
     pub documents: usize,
-}
-
-/// A day of one table, summed per document.
-struct DayBatch {
-    table: Table,
-    day: Date,
-    sums: BTreeMap<Target, Counters>,
 }
 
 /// How many days may wait between the reader and the writer.
@@ -96,29 +81,62 @@ pub async fn import(
         "no file of Plausible's export found (imported_visitors_*.csv, imported_pages_*.csv, ...)"
     );
     let entries = Arc::new(listing.entries);
-    let days = {
+    let today = job.today;
+    let surveyed = {
         let (export, entries) = (export.clone(), entries.clone());
-        tokio::task::spawn_blocking(move || days_of(&export, &entries)).await??
+        tokio::task::spawn_blocking(move || survey(&export, &entries, today)).await??
     };
-    let overlap = store.native_days(&job.site, &days).await?;
-    let skip = settle_overlap(store, job, &overlap).await?;
+    let overlap = store.native_days(&job.site, &surveyed.days).await?;
+    let plan = Plan {
+        native: settle_overlap(store, job, &overlap).await?,
+        today,
+        custom_events: surveyed.custom_events,
+    };
     progress.set_length(entries.iter().map(|e| e.size).sum());
-    let (tx, mut rx) = mpsc::channel::<DayBatch>(DAYS_IN_FLIGHT);
+    let (tx, rx) = mpsc::channel::<DayBatch>(DAYS_IN_FLIGHT);
     let reader = tokio::task::spawn_blocking(move || {
         entries
             .iter()
             .map(|entry| {
                 export.read(entry, |bytes| {
-                    let mut bytes = progress.wrap_read(bytes);
-                    stream_file(entry, &mut bytes, &skip, &tx)
+                    stream_file(entry, &mut progress.wrap_read(bytes), &plan, &tx)
                 })
             })
             .collect::<anyhow::Result<Vec<FileReport>>>()
     });
-    let mut written = HashSet::new();
-    let mut documents = 0;
+    let written = write_days(store, job, rx).await;
+    // A writer that stopped drops its end of the channel, so the reader stops too.
+    let files = reader.await?;
+    let files = match (written.error, files) {
+        (None, Ok(files)) => files,
+        (Some(e), _) | (None, Err(e)) => {
+            return Err(partial(e, written.documents, job, &overlap));
+        }
+    };
+    Ok(Outcome {
+        files,
+        ignored: listing.ignored,
+        days: written.days,
+        overlap,
+        prefer: job.prefer,
+        documents: written.documents,
+    })
+}
+
+/// What the writer did: the days written, the document writes, and what stopped it.
+#[derive(Debug, Default)]
+struct Written {
+    days: Option<(Date, Date)>,
+    documents: usize,
+    error: Option<anyhow::Error>,
+}
+
+/// Writes each day batch as it comes.
+async fn write_days(store: &MongoStore, job: &Job, mut rx: mpsc::Receiver<DayBatch>) -> Written {
+    let mut fresh_days = HashSet::new();
+    let mut written = Written::default();
     while let Some(batch) = rx.recv().await {
-        let fresh = written.insert((batch.table, batch.day));
+        let fresh = fresh_days.insert((batch.table, batch.day));
         let day = ImportedDay {
             site: &job.site,
             day: batch.day,
@@ -126,16 +144,37 @@ pub async fn import(
             dims: batch.table.dims(),
             sums: &batch.sums,
         };
-        documents += store.write_imported_day(&day, fresh).await?;
+        match store.write_imported_day(&day, fresh).await {
+            Ok(n) => written.documents += n,
+            Err(e) => {
+                written.error = Some(e.into());
+                break;
+            }
+        }
+        let (first, last) = written.days.unwrap_or((batch.day, batch.day));
+        written.days = Some((first.min(batch.day), last.max(batch.day)));
     }
-    Ok(Outcome {
-        files: reader.await??,
-        ignored: listing.ignored,
-        days: days.first().zip(days.last()).map(|(a, b)| (*a, *b)),
-        overlap,
-        prefer: job.prefer,
-        documents,
-    })
+    written
+}
+
+/// An error after writing began: what is in the store, and how to finish.
+fn partial(
+    error: anyhow::Error,
+    documents: usize,
+    job: &Job,
+    overlap: &BTreeSet<Date>,
+) -> anyhow::Error {
+    let removed = match job.prefer {
+        Some(Prefer::Imported) if !overlap.is_empty() => format!(
+            ", and Beacon's own counters of {} day(s) were removed",
+            overlap.len()
+        ),
+        _ => String::new(),
+    };
+    error.context(format!(
+        "the import stopped part way ({documents} documents written{removed}); run the same \
+         command again to complete it"
+    ))
 }
 
 /// Refuses an overlap nobody settled; otherwise returns the days whose rows are skipped.
@@ -168,87 +207,4 @@ async fn settle_overlap(
             Ok(BTreeSet::new())
         }
     }
-}
-
-/// A file's rows, and where its table's columns are in them.
-fn open_table<'a>(
-    entry: &Entry,
-    bytes: &'a mut dyn Read,
-) -> anyhow::Result<(csv::Reader<&'a mut dyn Read>, Columns)> {
-    let mut rows = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let columns = Columns::new(entry.table, rows.headers()?)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", entry.name))?;
-    Ok((rows, columns))
-}
-
-/// The days the export covers; fails on a file without a column its table needs.
-fn days_of(export: &Export, entries: &[Entry]) -> anyhow::Result<BTreeSet<Date>> {
-    let mut days = BTreeSet::new();
-    for entry in entries {
-        export.read(entry, |bytes| {
-            let (mut rows, columns) = open_table(entry, bytes)?;
-            for row in rows.records() {
-                if let Ok(day) = row
-                    .map_err(drop)
-                    .and_then(|r| columns.date(&r).map_err(drop))
-                {
-                    days.insert(day);
-                }
-            }
-            Ok(())
-        })?;
-    }
-    Ok(days)
-}
-
-/// Reads one file, sending each run of one day's rows as a [`DayBatch`].
-fn stream_file(
-    entry: &Entry,
-    bytes: &mut dyn Read,
-    skip_days: &BTreeSet<Date>,
-    tx: &mpsc::Sender<DayBatch>,
-) -> anyhow::Result<FileReport> {
-    let mut report = FileReport {
-        name: entry.name.clone(),
-        ..FileReport::default()
-    };
-    let (mut rows, columns) = open_table(entry, bytes)?;
-    let mut batch: Option<DayBatch> = None;
-    let send = |batch: DayBatch| {
-        tx.blocking_send(batch)
-            .map_err(|_| anyhow::anyhow!("the import stopped writing"))
-    };
-    for row in rows.records() {
-        report.rows += 1;
-        let counted = row
-            .map_err(|_| Skip::Unreadable)
-            .and_then(|row| Ok((columns.date(&row)?, row)))
-            .and_then(|(day, row)| match skip_days.contains(&day) {
-                true => Err(Skip::NativeDay),
-                false => Ok((day, columns.targets(&row)?)),
-            });
-        let (day, targets) = match counted {
-            Ok(counted) => counted,
-            Err(reason) => {
-                *report.skipped.entry(reason.to_string()).or_default() += 1;
-                continue;
-            }
-        };
-        if batch.as_ref().is_some_and(|b| b.day != day) {
-            send(batch.take().expect("checked"))?;
-        }
-        let current = batch.get_or_insert_with(|| DayBatch {
-            table: entry.table,
-            day,
-            sums: BTreeMap::new(),
-        });
-        for (target, counters) in targets {
-            *current.sums.entry(target).or_default() += counters;
-        }
-        report.imported += 1;
-    }
-    if let Some(last) = batch {
-        send(last)?;
-    }
-    Ok(report)
 }

@@ -10,3 +10,4 @@ pub mod cli;
 pub mod export;
 pub mod load;
 pub mod plausible;
+pub mod read;

@@ -184,16 +184,22 @@ pub enum Skip {
     Malformed(&'static str),
     /// The CSV reader could not read the row (bytes that are not UTF-8, say).
     Unreadable,
+    /// The row has fewer fields than the header names (a cut-off line).
+    Short,
     /// The day has data tracked by Beacon, which was told to win.
     NativeDay,
+    /// The site's today or later: not over, so its counts are not final.
+    NotOver,
 }
 
 impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Malformed("date") => f.write_str("date is not a YYYY-MM-DD day"),
-            Self::Malformed(column) => write!(f, "{column} is not a whole number"),
+            Self::Malformed(column) => write!(f, "{column} is not a whole number (0 to 2^40)"),
             Self::Unreadable => f.write_str("not a readable CSV row"),
+            Self::Short => f.write_str("fewer fields than the header"),
+            Self::NotOver => f.write_str("the day is not over (today or later, the site's time)"),
             Self::NativeDay => f.write_str("the day has Beacon's own data (--prefer native)"),
         }
     }
@@ -237,15 +243,18 @@ impl Columns {
         match self.text(row, column) {
             "" => Ok(0),
             t => t
-                .parse::<u64>()
+                .parse::<i64>()
                 .ok()
-                .and_then(|n| i64::try_from(n).ok())
+                .filter(|n| (0..=MAX_COUNT).contains(n))
                 .ok_or(Skip::Malformed(column)),
         }
     }
 
-    /// The row's day.
+    /// The row's day (a row cut short has none).
     pub fn date(&self, row: &StringRecord) -> Result<Date, Skip> {
+        if self.at.values().any(|i| *i >= row.len()) {
+            return Err(Skip::Short);
+        }
         Date::parse(self.text(row, "date"), DAY).map_err(|_| Skip::Malformed("date"))
     }
 
@@ -309,6 +318,10 @@ impl Columns {
         })
     }
 }
+
+/// The largest count a row may hold: a trillion, far above any site's day, and low enough that
+/// summing millions of rows cannot overflow a counter.
+const MAX_COUNT: i64 = 1 << 40;
 
 /// How the export writes a day.
 const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -495,10 +508,20 @@ mod tests {
         );
         let row = StringRecord::from(vec!["2024-01-02", "Mobile", "x", "1", "0", "0", "1"]);
         assert_eq!(c.targets(&row), Err(Skip::Malformed("visitors")));
-        assert_eq!(
-            c.date(&StringRecord::from(vec!["02/01/2024"])),
-            Err(Skip::Malformed("date"))
-        );
+        let row = StringRecord::from(vec![
+            "2024-01-02",
+            "Mobile",
+            "1099511627777",
+            "1",
+            "0",
+            "0",
+            "1",
+        ]);
+        assert_eq!(c.targets(&row), Err(Skip::Malformed("visitors")));
+        let cut = StringRecord::from(vec!["2024-01-02", "Mobile", "1"]);
+        assert_eq!(c.date(&cut), Err(Skip::Short));
+        let row = StringRecord::from(vec!["02/01/2024", "Mobile", "1", "1", "0", "0", "1"]);
+        assert_eq!(c.date(&row), Err(Skip::Malformed("date")));
         assert_eq!(os("Mac"), "macOS");
         assert_eq!(browser("Microsoft Edge"), "Edge");
     }

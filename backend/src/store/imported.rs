@@ -136,18 +136,12 @@ impl MongoStore {
         days: &BTreeSet<Date>,
         zone: &Zone,
     ) -> Result<(), StoreError> {
-        let (Some(first), Some(last)) = (days.first(), days.last()) else {
-            return Ok(());
-        };
         let mut ids = Vec::new();
-        for dim in all_dims() {
-            let found = self.marked(site, dim, (*first, *last)).await?;
-            ids.extend(
-                found
-                    .into_iter()
-                    .filter(|d| d.imp.is_none() && d.date().is_some_and(|day| days.contains(&day)))
-                    .map(|d| d.id),
-            );
+        for day in days {
+            for dim in all_dims() {
+                let found = self.marked(site, dim, (*day, *day)).await?;
+                ids.extend(found.into_iter().filter(|d| d.imp.is_none()).map(|d| d.id));
+            }
         }
         self.delete_daily(ids).await?;
         let hours = days.iter().map(|day| {
