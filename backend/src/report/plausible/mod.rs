@@ -28,6 +28,16 @@ use crate::store::{MongoStore, Order};
 pub mod endpoint {
     use super::*;
 
+    /// The v1 parameters every endpoint over a range takes.
+    const RANGE: &[&str] = &[
+        "site_id",
+        "period",
+        "date",
+        "metrics",
+        "filters",
+        "with_imported",
+    ];
+
     pub struct Aggregate;
     pub struct Timeseries;
     pub struct Breakdown;
@@ -37,16 +47,7 @@ pub mod endpoint {
         const ACCEPTS: &'static [&'static str] = &["site_id", "from", "to", "filters", "compare"];
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
-            let v1 = [
-                "site_id",
-                "period",
-                "date",
-                "metrics",
-                "filters",
-                "compare",
-                "with_imported",
-            ];
-            translate(params, &v1, today)
+            translate(params, &[RANGE, &["compare"]].concat(), today)
         }
     }
 
@@ -54,16 +55,7 @@ pub mod endpoint {
         const ACCEPTS: &'static [&'static str] = &["site_id", "from", "to", "filters", "interval"];
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
-            let v1 = [
-                "site_id",
-                "period",
-                "date",
-                "metrics",
-                "filters",
-                "interval",
-                "with_imported",
-            ];
-            translate(params, &v1, today)
+            translate(params, &[RANGE, &["interval"]].concat(), today)
         }
     }
 
@@ -73,18 +65,11 @@ pub mod endpoint {
         ];
         type Extra = Extra;
         fn translate(params: Params, today: time::Date) -> Result<(Params, Extra), EventError> {
-            let v1 = [
-                "site_id",
-                "period",
-                "date",
-                "metrics",
-                "filters",
-                "property",
-                "limit",
-                "page",
-                "with_imported",
-            ];
-            translate(params, &v1, today)
+            translate(
+                params,
+                &[RANGE, &["property", "limit", "page"]].concat(),
+                today,
+            )
         }
     }
 
