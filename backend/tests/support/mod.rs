@@ -342,16 +342,21 @@ impl TestSystem {
         }
     }
 
-    /// Events counted in the daily rollups (site totals), across all sites and days.
-    pub async fn rolled_up(&self) -> i64 {
+    /// Events counted in `collection`'s site totals (daily: the `total` documents; hourly: every
+    /// document), across all sites and days.
+    pub async fn rolled_up_in(&self, collection: &str) -> i64 {
+        let filter = match collection {
+            "rollups_daily" => doc! { "dim": "total" },
+            _ => doc! {},
+        };
         let pipeline = [
-            doc! { "$match": { "dim": "total" } },
+            doc! { "$match": filter },
             doc! { "$group": { "_id": null, "n": { "$sum": "$events" } } },
         ];
         let Ok(mut cursor) = self
             .store
             .database()
-            .collection::<mongodb::bson::Document>("rollups_daily")
+            .collection::<mongodb::bson::Document>(collection)
             .aggregate(pipeline)
             .await
         else {
@@ -367,17 +372,25 @@ impl TestSystem {
         }
     }
 
-    /// Waits until the rollups count `expected` events: the worker has finished the batch
-    /// that stored them (rollups are written right after the raw events).
+    /// Events counted in the daily rollups (site totals), across all sites and days.
+    pub async fn rolled_up(&self) -> i64 {
+        self.rolled_up_in("rollups_daily").await
+    }
+
+    /// Waits until the daily and the hourly rollups both count `expected` events: the worker
+    /// has finished the batch that stored them (rollups are written right after the raw
+    /// events, daily then hourly, one command each, and a reader can come between them).
     pub async fn wait_rolled_up(&self, expected: u64) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while self.rolled_up().await != expected as i64 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "rollups count {} events, expected {expected}",
-                self.rolled_up().await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        for collection in ["rollups_daily", "rollups_hourly"] {
+            while self.rolled_up_in(collection).await != expected as i64 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{collection} count {} events, expected {expected}",
+                    self.rolled_up_in(collection).await
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 
