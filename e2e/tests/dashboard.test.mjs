@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  admin, launchBrowser, postEvents, waitForViews, watchErrors, uniqueSite, REPORT_URL,
+  admin, awayFromZoneMidnight, launchBrowser, postEvents, waitForViews, watchErrors, uniqueSite, zoneDay, REPORT_URL,
 } from './harness.mjs';
 
 let browser;
@@ -292,14 +292,16 @@ test("a site with a time zone: today is the zone's day, the hours its local hour
   const site = uniqueSite('e2e-zone');
   admin('site', 'add', site, '--public');
   admin('site', 'set', site, '--timezone', 'Pacific/Kiritimati');
+  await awayFromZoneMidnight('Pacific/Kiritimati');
+  const kiritimati = zoneDay('Pacific/Kiritimati');
   await postEvents([view(site, 'a', '/')]);
-  await waitForViews(site, 1);
+  // The view counts on the zone's day, a day ahead of UTC from 10:00 UTC on.
+  await waitForViews(site, 1, 30000, undefined, kiritimati);
   const page = await browser.newPage();
   const errors = watchErrors(page);
   const requests = recordRequests(page);
   await page.goto(`${REPORT_URL}/?site=${site}`);
   await waitText(page, 'unique-users', '1');
-  const kiritimati = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
   const summary = requests.find((r) => new URL(r.url).pathname === '/stats');
   assert.equal(new URL(summary.url).searchParams.get('date'), kiritimati);
   await page.waitForSelector('[data-testid="timeseries"] table td', { state: 'attached' });

@@ -163,22 +163,36 @@ export async function stats(siteId, date, token) {
   return r.json();
 }
 
-/** Polls /stats until total_views reaches `views`, then checks it stays there. */
-export async function waitForViews(siteId, views, timeoutMs = 30000, token = undefined) {
+/**
+ * Polls /stats until total_views reaches `views`, then checks it stays there. `date` defaults to
+ * today in UTC; a site with a time zone passes its own day (`zoneDay`).
+ */
+export async function waitForViews(siteId, views, timeoutMs = 30000, token = undefined, date = undefined) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
-    last = await stats(siteId, undefined, token);
+    last = await stats(siteId, date, token);
     if (last.total_views > views) throw new Error(`counted ${last.total_views} views, expected ${views}`);
     if (last.total_views === views) {
       await sleep(1500);
-      const again = await stats(siteId, undefined, token);
+      const again = await stats(siteId, date, token);
       if (again.total_views !== views) throw new Error(`count moved on to ${again.total_views}`);
       return again;
     }
     await sleep(200);
   }
   throw new Error(`only ${last && last.total_views} of ${views} views counted after ${timeoutMs} ms`);
+}
+
+/** Today in an IANA zone, as YYYY-MM-DD. */
+export function zoneDay(zone, at = new Date()) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** Waits past the zone's midnight when it is less than `marginMs` away, so a test's day holds. */
+export async function awayFromZoneMidnight(zone, marginMs = 60000) {
+  const now = new Date();
+  if (zoneDay(zone, now) !== zoneDay(zone, new Date(now.getTime() + marginMs))) await sleep(marginMs + 1000);
 }
 
 /** Runs `beacon-admin ARGS...` (BEACON_ADMIN_BIN, against MONGO_URL) and returns its output. */
