@@ -2,21 +2,30 @@
 //! `kill -9` three times within 10 s and restarted at once each time, against Tansu on its
 //! SQLite log with `./scripts/dev`'s settings. No helper worker: the restarted workers must
 //! find every partition by themselves (a starved or orphaned member leaves the group and joins
-//! again, `WORKER_STARVED_AFTER_MS`), and the lag must fall back within [`RECOVERY_BOUND_S`].
+//! again, `WORKER_STARVED_AFTER_MS`), and within [`RECOVERY_BOUND_S`] of the last restart the
+//! group must have committed everything that was in the topic at that moment: the backlog the
+//! crash loop left. How close the lag then comes to the live head (a few seconds of traffic)
+//! is reported, not judged: it measures the machine's spare capacity while the load goes on,
+//! which a shared CI host does not guarantee (docs/reliability.md, "Crash loops").
 
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::procs::Proc;
-use crate::scenarios::{finish, lag_recovery, sleep_until, wait_caught_up, Report};
-use crate::system::{Suite, System};
+use crate::scenarios::{
+    caught_up, finish, lag_recovery, sleep_until, wait_caught_up, wait_drained, Report,
+};
+use crate::system::{Suite, System, PARTITIONS};
 
-/// How long after the last restart the committed lag must be back to a second of traffic: the
-/// starvation bound (20 s) plus a checkpoint interval and a look every 5 s, the rebalance that
-/// joining again starts (~3 s on Tansu), then draining what gathered meanwhile (~50 s of
-/// traffic) at a debug build's pace on shared cores.
+/// How long after the last restart the backlog may take to be committed: the starvation bound
+/// (20 s) plus a checkpoint interval and a look every 5 s, the rebalance that joining again
+/// starts (~3 s on Tansu), then working through what gathered (~50 s of traffic) at a debug
+/// build's pace on shared cores.
 pub const RECOVERY_BOUND_S: f64 = 90.0;
+
+/// How long past the drained backlog the lag is watched for coming back to the live head.
+const LIVE_WATCH_S: f64 = 20.0;
 
 /// Seconds between the kills: three kills within 10 s.
 const KILL_EVERY_S: f64 = 4.0;
@@ -40,31 +49,78 @@ pub async fn run(suite: &Suite, n: u16, workers: u16, report: &mut Report) -> Re
         running = start_workers(&system, workers).await?;
     }
     let restarted_at = load.elapsed();
-    let back = wait_caught_up(&system, &load, restarted_at, RECOVERY_BOUND_S).await;
+    let marks = system
+        .broker
+        .offsets(&system.topic, &system.group, PARTITIONS)
+        .await?;
+    let backlog: i64 = marks.iter().map(|o| (o.high - o.committed).max(0)).sum();
+    let highs: Vec<i64> = marks.iter().map(|o| o.high).collect();
+    let drained = wait_drained(&system, &load, restarted_at, &highs, RECOVERY_BOUND_S).await;
+    let live = match drained {
+        Some(_) => wait_caught_up(&system, &load, load.elapsed(), LIVE_WATCH_S).await,
+        None => None,
+    };
+    let live_at = live.map(|_| load.elapsed() - restarted_at);
     sleep_until(&load, load.elapsed() + 8.0).await;
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     drop(running);
-    let (peak, _) = lag_recovery(&samples, fault_at, i64::MAX);
-    let kills: Vec<String> = kills.iter().map(|t| format!("+{t:.1}")).collect();
-    let rejoins = count_in_logs(&system, workers, "leaving the group and joining again");
-    report.recovery = match back {
-        Some(s) => format!(
-            "killed at {} s; lag peak {peak}, caught up {s:.1} s after the last restart; {rejoins} rejoins",
-            kills.join(", ")
-        ),
-        None => format!(
-            "killed at {} s; lag peak {peak}, not caught up within {RECOVERY_BOUND_S:.0} s of the last restart",
-            kills.join(", ")
-        ),
+    let recovery = Recovery {
+        kills,
+        peak: lag_recovery(&samples, fault_at, i64::MAX).0,
+        backlog,
+        drained,
+        live_at,
+        last: samples.last().map_or(0, |(_, l)| *l),
+        rejoins: count_in_logs(&system, workers, "leaving the group and joining again"),
     };
-    if back.is_none() {
+    report.recovery = recovery.describe(caught_up(suite));
+    if drained.is_none() {
         let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
         report.failures.push(format!(
-            "the lag was not back within {RECOVERY_BOUND_S:.0} s of the last restart (worker 1's group: {seen})"
+            "the backlog at the last restart was not committed within {RECOVERY_BOUND_S:.0} s of it (worker 1's group: {seen})"
         ));
     }
     Ok(())
+}
+
+/// What a crash loop's recovery looked like, for the report line.
+struct Recovery {
+    /// Seconds after the first kill.
+    kills: Vec<f64>,
+    peak: i64,
+    /// Committed lag at the last restart.
+    backlog: i64,
+    /// Seconds from the last restart until that backlog was committed.
+    drained: Option<f64>,
+    /// Seconds from the last restart until the lag was back to a few seconds of traffic.
+    live_at: Option<f64>,
+    /// Committed lag at the last sample.
+    last: i64,
+    rejoins: usize,
+}
+
+impl Recovery {
+    fn describe(&self, caught_up: i64) -> String {
+        let kills: Vec<String> = self.kills.iter().map(|t| format!("+{t:.1}")).collect();
+        let head = format!(
+            "killed at {} s; lag peak {}, {} behind at the last restart",
+            kills.join(", "),
+            self.peak,
+            self.backlog
+        );
+        let rejoins = self.rejoins;
+        match (self.drained, self.live_at) {
+            (Some(d), Some(l)) => format!(
+                "{head}, committed {d:.1} s after it; lag back under {caught_up} {l:.1} s after it; {rejoins} rejoins"
+            ),
+            (Some(d), None) => format!(
+                "{head}, committed {d:.1} s after it; the lag stayed above {caught_up} while the load went on ({} at the end); {rejoins} rejoins",
+                self.last
+            ),
+            (None, _) => format!("{head}, not committed within {RECOVERY_BOUND_S:.0} s of it"),
+        }
+    }
 }
 
 async fn start_workers(system: &System<'_>, workers: u16) -> Result<Vec<Proc>> {

@@ -8,6 +8,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+/// One partition: the group's committed offset and the high watermark.
+#[derive(Debug, Clone, Copy)]
+pub struct Offsets {
+    pub committed: i64,
+    pub high: i64,
+}
+
 #[derive(Clone)]
 pub struct Broker {
     pub addr: String,
@@ -24,8 +31,9 @@ impl Broker {
             .create()?)
     }
 
-    /// Records of `topic` the group has not committed yet (all partitions); blocking.
-    pub fn lag_blocking(&self, topic: &str, group: &str, partitions: i32) -> Result<i64> {
+    /// Per partition of `topic`: where the group's committed offset stands (the low watermark
+    /// if it committed none) and the high watermark; blocking.
+    fn offsets_blocking(&self, topic: &str, group: &str, partitions: i32) -> Result<Vec<Offsets>> {
         let consumer = self.consumer(group)?;
         let timeout = Duration::from_secs(3);
         let mut tpl = TopicPartitionList::new();
@@ -33,24 +41,31 @@ impl Broker {
             tpl.add_partition(topic, p);
         }
         let committed = consumer.committed_offsets(tpl, timeout)?;
-        let mut lag = 0;
-        for p in 0..partitions {
-            let (low, high) = consumer.fetch_watermarks(topic, p, timeout)?;
-            let position = committed
-                .find_partition(topic, p)
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                })
-                .unwrap_or(low);
-            lag += (high - position).max(0);
-        }
-        Ok(lag)
+        (0..partitions)
+            .map(|p| {
+                let (low, high) = consumer.fetch_watermarks(topic, p, timeout)?;
+                let committed = committed
+                    .find_partition(topic, p)
+                    .and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    })
+                    .unwrap_or(low);
+                Ok(Offsets { committed, high })
+            })
+            .collect()
     }
 
-    pub async fn lag(&self, topic: &str, group: &str, partitions: i32) -> Result<i64> {
+    /// Where the group stands in each partition of `topic` against its high watermark.
+    pub async fn offsets(&self, topic: &str, group: &str, partitions: i32) -> Result<Vec<Offsets>> {
         let (b, t, g) = (self.clone(), topic.to_owned(), group.to_owned());
-        tokio::task::spawn_blocking(move || b.lag_blocking(&t, &g, partitions)).await?
+        tokio::task::spawn_blocking(move || b.offsets_blocking(&t, &g, partitions)).await?
+    }
+
+    /// Records of `topic` the group has not committed yet (all partitions).
+    pub async fn lag(&self, topic: &str, group: &str, partitions: i32) -> Result<i64> {
+        let offsets = self.offsets(topic, group, partitions).await?;
+        Ok(offsets.iter().map(|o| (o.high - o.committed).max(0)).sum())
     }
 
     /// Records in every partition of `topic`, counted by reading them all from the start.

@@ -107,7 +107,7 @@ fn account(report: &mut Report, ledger: &Ledger) {
 
 /// The committed lag that counts as caught up: a second of traffic, plus what a worker holds
 /// between two checkpoints (it commits only at checkpoints).
-fn caught_up(suite: &Suite) -> i64 {
+pub fn caught_up(suite: &Suite) -> i64 {
     i64::from(suite.rate) * i64::from(1 + crate::system::CHECKPOINT_S)
 }
 
@@ -257,6 +257,35 @@ pub async fn wait_caught_up(
             .await
             .ok();
         if lag.is_some_and(|l| l <= caught_up(system.suite)) {
+            return Some(waited);
+        }
+        if waited > limit_s {
+            return None;
+        }
+    }
+}
+
+/// Waits until the group has committed every partition up to `marks` (the high watermarks
+/// taken at some moment), checking from `since` (seconds into the load) for at most
+/// `limit_s`; the seconds it took, if it got there.
+pub async fn wait_drained(
+    system: &System<'_>,
+    load: &Load,
+    since: f64,
+    marks: &[i64],
+    limit_s: f64,
+) -> Option<f64> {
+    sleep_until(load, since).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let waited = load.elapsed() - since;
+        let offsets = system
+            .broker
+            .offsets(&system.topic, &system.group, PARTITIONS)
+            .await
+            .ok();
+        let drained = offsets.is_some_and(|o| o.iter().zip(marks).all(|(o, m)| o.committed >= *m));
+        if drained {
             return Some(waited);
         }
         if waited > limit_s {
