@@ -6,26 +6,22 @@
 //! group must have committed everything that was in the topic at that moment: the backlog the
 //! crash loop left. How close the lag then comes to the live head (a few seconds of traffic)
 //! is reported, not judged: it measures the machine's spare capacity while the load goes on,
-//! which a shared CI host does not guarantee (docs/reliability.md, "Crash loops").
+//! which a shared CI host does not guarantee (crate::drain).
 
 use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::drain::drain;
 use crate::procs::Proc;
-use crate::scenarios::{
-    caught_up, finish, lag_recovery, sleep_until, wait_caught_up, wait_drained, Report,
-};
-use crate::system::{Suite, System, PARTITIONS};
+use crate::scenarios::{finish, lag_recovery, sleep_until, Report};
+use crate::system::{Suite, System};
 
 /// How long after the last restart the backlog may take to be committed: the starvation bound
 /// (20 s) plus a checkpoint interval and a look every 5 s, the rebalance that joining again
 /// starts (~3 s on Tansu), then working through what gathered (~50 s of traffic) at a debug
 /// build's pace on shared cores.
 pub const RECOVERY_BOUND_S: f64 = 90.0;
-
-/// How long past the drained backlog the lag is watched for coming back to the live head.
-const LIVE_WATCH_S: f64 = 20.0;
 
 /// Seconds between the kills: three kills within 10 s.
 const KILL_EVERY_S: f64 = 4.0;
@@ -48,79 +44,27 @@ pub async fn run(suite: &Suite, n: u16, workers: u16, report: &mut Report) -> Re
         }
         running = start_workers(&system, workers).await?;
     }
-    let restarted_at = load.elapsed();
-    let marks = system
-        .broker
-        .offsets(&system.topic, &system.group, PARTITIONS)
-        .await?;
-    let backlog: i64 = marks.iter().map(|o| (o.high - o.committed).max(0)).sum();
-    let highs: Vec<i64> = marks.iter().map(|o| o.high).collect();
-    let drained = wait_drained(&system, &load, restarted_at, &highs, RECOVERY_BOUND_S).await;
-    let live = match drained {
-        Some(_) => wait_caught_up(&system, &load, load.elapsed(), LIVE_WATCH_S).await,
-        None => None,
-    };
-    let live_at = live.map(|_| load.elapsed() - restarted_at);
+    let drain = drain(&system, &load, RECOVERY_BOUND_S).await?;
     sleep_until(&load, load.elapsed() + 8.0).await;
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     drop(running);
-    let recovery = Recovery {
-        kills,
-        peak: lag_recovery(&samples, fault_at, i64::MAX).0,
-        backlog,
-        drained,
-        live_at,
-        last: samples.last().map_or(0, |(_, l)| *l),
-        rejoins: count_in_logs(&system, workers, "leaving the group and joining again"),
-    };
-    report.recovery = recovery.describe(caught_up(suite));
-    if drained.is_none() {
+    let peak = lag_recovery(&samples, fault_at, i64::MAX).0;
+    let last = samples.last().map_or(0, |(_, l)| *l);
+    let kills: Vec<String> = kills.iter().map(|t| format!("+{t:.1}")).collect();
+    let rejoins = count_in_logs(&system, workers, "leaving the group and joining again");
+    report.recovery = format!(
+        "killed at {} s; lag peak {peak}, {}; {rejoins} rejoins",
+        kills.join(", "),
+        drain.describe("the last restart", last)
+    );
+    if drain.drained.is_none() {
         let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
         report.failures.push(format!(
             "the backlog at the last restart was not committed within {RECOVERY_BOUND_S:.0} s of it (worker 1's group: {seen})"
         ));
     }
     Ok(())
-}
-
-/// What a crash loop's recovery looked like, for the report line.
-struct Recovery {
-    /// Seconds after the first kill.
-    kills: Vec<f64>,
-    peak: i64,
-    /// Committed lag at the last restart.
-    backlog: i64,
-    /// Seconds from the last restart until that backlog was committed.
-    drained: Option<f64>,
-    /// Seconds from the last restart until the lag was back to a few seconds of traffic.
-    live_at: Option<f64>,
-    /// Committed lag at the last sample.
-    last: i64,
-    rejoins: usize,
-}
-
-impl Recovery {
-    fn describe(&self, caught_up: i64) -> String {
-        let kills: Vec<String> = self.kills.iter().map(|t| format!("+{t:.1}")).collect();
-        let head = format!(
-            "killed at {} s; lag peak {}, {} behind at the last restart",
-            kills.join(", "),
-            self.peak,
-            self.backlog
-        );
-        let rejoins = self.rejoins;
-        match (self.drained, self.live_at) {
-            (Some(d), Some(l)) => format!(
-                "{head}, committed {d:.1} s after it; lag back under {caught_up} {l:.1} s after it; {rejoins} rejoins"
-            ),
-            (Some(d), None) => format!(
-                "{head}, committed {d:.1} s after it; the lag stayed above {caught_up} while the load went on ({} at the end); {rejoins} rejoins",
-                self.last
-            ),
-            (None, _) => format!("{head}, not committed within {RECOVERY_BOUND_S:.0} s of it"),
-        }
-    }
 }
 
 async fn start_workers(system: &System<'_>, workers: u16) -> Result<Vec<Proc>> {

@@ -7,6 +7,7 @@
 
 mod crash_loop;
 mod digest;
+mod drain;
 mod kafka;
 mod load;
 mod procs;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::drain::drain;
 use crate::load::{Ledger, Load, Outcome};
-use crate::system::{Suite, System, Verdict, PARTITIONS};
+use crate::system::{Suite, System, Verdict};
 
 /// One scenario's figures.
 #[derive(Debug, Default)]
@@ -177,24 +178,23 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
     let fault_end = load.elapsed();
     // No helper: if the broker leaves the restarted worker without partitions (Tansu 0.6.0
     // can, when the killed member led the group), the worker must notice and join again.
-    let back = wait_caught_up(&system, &load, fault_end, TAKEOVER_LIMIT_S).await;
+    let drain = drain(&system, &load, TAKEOVER_LIMIT_S).await?;
     sleep_until(&load, load.elapsed() + 8.0).await;
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     let (peak, _) = lag_recovery(&samples, fault_at, caught_up(suite));
-    report.recovery = match back {
-        Some(s) => format!(
-            "lag peak {peak}, caught up {s:.1} s after the restart ({:.1} s down)",
-            fault_end - fault_at
-        ),
-        None => {
-            let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
-            report.failures.push(format!(
-                "the restarted worker did not catch up within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
-            ));
-            format!("lag peak {peak}, not caught up within {TAKEOVER_LIMIT_S:.0} s of the restart")
-        }
-    };
+    let last = samples.last().map_or(0, |(_, l)| *l);
+    report.recovery = format!(
+        "lag peak {peak}, {} ({:.1} s down)",
+        drain.describe("the restart", last),
+        fault_end - fault_at
+    );
+    if drain.drained.is_none() {
+        let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
+        report.failures.push(format!(
+            "the restarted worker did not commit the backlog at its restart within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
+        ));
+    }
     Ok(())
 }
 
@@ -212,7 +212,7 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
     second.kill9().await?;
     // No replacement: the survivor must take the dead member's partitions, by the broker's
     // rebalance or by noticing them wait and joining again.
-    let back = wait_caught_up(&system, &load, fault_at + 3.0, TAKEOVER_LIMIT_S).await;
+    let drain = drain(&system, &load, TAKEOVER_LIMIT_S).await?;
     sleep_until(&load, load.elapsed() + 8.0).await;
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
@@ -223,75 +223,18 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
         .map(|(_, l)| *l)
         .max()
         .unwrap_or(0);
-    report.recovery = match back {
-        Some(s) => format!(
-            "lag {before} before, peak {peak}; the survivor took over and caught up {:.1} s after the kill",
-            s + 3.0
-        ),
-        None => {
-            let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
-            report.failures.push(format!(
-                "the survivor did not take over within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
-            ));
-            format!("lag {before} before, peak {peak}; no takeover within {TAKEOVER_LIMIT_S:.0} s")
-        }
-    };
+    let last = samples.last().map_or(0, |(_, l)| *l);
+    report.recovery = format!(
+        "lag {before} before, peak {peak}; {}",
+        drain.describe("the kill", last)
+    );
+    if drain.drained.is_none() {
+        let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
+        report.failures.push(format!(
+            "the survivor did not commit the backlog at the kill within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
+        ));
+    }
     Ok(())
-}
-
-/// Waits until the group's committed lag is down to [`caught_up`], checking from `since`
-/// (seconds into the load) for at most `limit_s`; the seconds it took, if it got there.
-pub async fn wait_caught_up(
-    system: &System<'_>,
-    load: &Load,
-    since: f64,
-    limit_s: f64,
-) -> Option<f64> {
-    sleep_until(load, since).await;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let waited = load.elapsed() - since;
-        let lag = system
-            .broker
-            .lag(&system.topic, &system.group, PARTITIONS)
-            .await
-            .ok();
-        if lag.is_some_and(|l| l <= caught_up(system.suite)) {
-            return Some(waited);
-        }
-        if waited > limit_s {
-            return None;
-        }
-    }
-}
-
-/// Waits until the group has committed every partition up to `marks` (the high watermarks
-/// taken at some moment), checking from `since` (seconds into the load) for at most
-/// `limit_s`; the seconds it took, if it got there.
-pub async fn wait_drained(
-    system: &System<'_>,
-    load: &Load,
-    since: f64,
-    marks: &[i64],
-    limit_s: f64,
-) -> Option<f64> {
-    sleep_until(load, since).await;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let waited = load.elapsed() - since;
-        let offsets = system
-            .broker
-            .offsets(&system.topic, &system.group, PARTITIONS)
-            .await
-            .ok();
-        let drained = offsets.is_some_and(|o| o.iter().zip(marks).all(|(o, m)| o.committed >= *m));
-        if drained {
-            return Some(waited);
-        }
-        if waited > limit_s {
-            return None;
-        }
-    }
 }
 
 /// How long scenarios 1 and 2 wait for the worker(s) left to catch up: the starvation bound
