@@ -20,7 +20,7 @@ use mongodb::bson::doc;
 use time::Date;
 
 use super::bson::{date, day_range};
-use super::rollup_documents::{ImportedRollup, RollupDocument, RollupIdentity, DAY};
+use super::rollup_documents::{parse_day, ImportedRollup, RollupDocument, RollupIdentity};
 use super::{top, MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey, Zone};
 use serde::Deserialize;
@@ -59,7 +59,7 @@ struct Marked {
 
 impl Marked {
     fn date(&self) -> Option<Date> {
-        Date::parse(&self.day, DAY).ok()
+        parse_day(&self.day)
     }
 }
 

@@ -28,13 +28,18 @@ pub(super) struct RollupDocument {
 }
 
 /// How a daily document's `day` is written.
-pub(super) const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
+
+/// A stored `day` (`YYYY-MM-DD`) as a date, if it reads as one.
+pub(super) fn parse_day(day: &str) -> Option<Date> {
+    Date::parse(day, DAY).ok()
+}
 
 impl RollupDocument {
     /// The day a daily document counts, if it reads as one.
     pub fn date(&self) -> Option<Date> {
-        Date::parse(self.day.as_deref()?, DAY).ok()
+        parse_day(self.day.as_deref()?)
     }
 
     /// The watermark: the highest offset per partition already counted.

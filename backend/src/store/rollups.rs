@@ -1,14 +1,15 @@
 //! Writing rollup deltas, idempotently by Kafka position.
 //!
-//! Each write is one `update` command carrying many statements (one round trip per collection
-//! per batch). Every statement is conditional on the watermark it was computed against; if
-//! another worker moved it (a rebalance overlap), the statement fails with a duplicate key on
-//! upsert and the whole batch is retried from fresh reads. See [`crate::rollup`] for why this
-//! makes counts exact under replay.
+//! Each write is one `insert` command for the documents not stored yet and one `update`
+//! command for the others, each carrying many statements (two round trips per collection per
+//! batch). Every update is conditional on the watermark it was computed against, and an insert
+//! on the document not existing; if another worker moved or created it (a rebalance overlap),
+//! the statement fails with a duplicate key and the whole batch is retried from fresh reads.
+//! See [`crate::rollup`] for why this makes counts exact under replay.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use mongodb::bson::{self, doc, Document};
+use mongodb::bson::{self, doc, Bson, Document};
 
 use super::rollup_documents::{RollupDocument, RollupIdentity};
 use super::{top, MongoStore, StoreError, DAILY, HOURLY};
@@ -36,44 +37,98 @@ impl MongoStore {
         }
         let mut changed = 0;
         for (name, keys) in by_collection {
-            let ids: Vec<String> = keys.iter().map(|k| k.id()).collect();
-            // Daily documents carry their tier (super::top), computed from the counters read
-            // here under the same watermark condition as the update.
-            let tiered = name == DAILY;
-            let mut fields = doc! { "wm": 1 };
-            if tiered {
-                top::RANKED.iter().for_each(|f| {
-                    fields.insert(*f, 1);
-                });
-            }
-            let found: Vec<RollupDocument> = self.find_by_ids(name, &ids, Some(fields)).await?;
-            let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = found
-                .into_iter()
-                .map(|d| (d.watermarks(), d.counters, d.id))
-                .map(|(wm, counters, id)| (id, (wm, counters)))
-                .collect();
-            let mut statements = Vec::new();
-            for (key, id) in keys.into_iter().zip(ids) {
-                let (before, mut counters) = stored.get(&id).cloned().unwrap_or_default();
-                let pending = Contributions::pending_in(parts, key, &before).map_err(|_| {
-                    // Another writer added part of a run: its records must be applied again.
-                    StoreError::Conflict {
-                        collection: name.to_owned(),
-                        failed: 1,
-                    }
-                })?;
-                let Some((sum, marks)) = pending else {
-                    continue;
-                };
-                counters += sum;
-                let tier = tiered.then(|| top::tier(&counters));
-                statements.push(rollup_statement(key, id, &before, &sum, &marks, tier)?);
-            }
-            changed += statements.len();
-            self.update_all(name, statements).await?;
+            let writes = self.rollup_writes(name, keys, parts).await?;
+            changed += writes.inserts.len() + writes.updates.len();
+            // New documents are inserted whole: on SecantusDB an insert costs about a third
+            // of the upsert that would create the same document (docs/benchmarks.md).
+            self.write_all(name, "insert", "documents", writes.inserts)
+                .await?;
+            self.update_all(name, writes.updates).await?;
         }
         Ok(changed)
     }
+
+    /// The writes that add `parts`' pending deltas to the documents of `keys` in `name`, from
+    /// their stored watermarks (and, for daily documents, the counters their tier needs).
+    async fn rollup_writes(
+        &self,
+        name: &str,
+        keys: BTreeSet<&RollupKey>,
+        parts: &[&Contributions],
+    ) -> Result<RollupWrites, StoreError> {
+        let ids: Vec<String> = keys.iter().map(|k| k.id()).collect();
+        // Daily documents carry their tier (super::top), computed from the counters read here
+        // under the same watermark condition as the update.
+        let tiered = name == DAILY;
+        let mut fields = doc! { "wm": 1 };
+        if tiered {
+            top::RANKED.iter().for_each(|f| {
+                fields.insert(*f, 1);
+            });
+        }
+        let found: Vec<RollupDocument> = self.find_by_ids(name, &ids, Some(fields)).await?;
+        let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = found
+            .into_iter()
+            .map(|d| (d.watermarks(), d.counters, d.id))
+            .map(|(wm, counters, id)| (id, (wm, counters)))
+            .collect();
+        let mut writes = RollupWrites::default();
+        for (key, id) in keys.into_iter().zip(ids) {
+            let known = stored.get(&id);
+            let (before, mut counters) = known.cloned().unwrap_or_default();
+            let pending = Contributions::pending_in(parts, key, &before).map_err(|_| {
+                // Another writer added part of a run: its records must be applied again.
+                StoreError::Conflict {
+                    collection: name.to_owned(),
+                    failed: 1,
+                }
+            })?;
+            let Some((sum, marks)) = pending else {
+                continue;
+            };
+            counters += sum;
+            let tier = tiered.then(|| top::tier(&counters));
+            match known {
+                Some(_) => writes
+                    .updates
+                    .push(rollup_statement(key, id, &before, &sum, &marks, tier)?),
+                None => writes
+                    .inserts
+                    .push(new_rollup_document(key, id, &sum, &marks, tier)?),
+            }
+        }
+        Ok(writes)
+    }
+}
+
+/// One collection's rollup writes: documents to insert, update statements for the others.
+#[derive(Default)]
+struct RollupWrites {
+    inserts: Vec<Document>,
+    updates: Vec<Document>,
+}
+
+/// A document not stored yet, whole: what [`rollup_statement`]'s upsert would create from
+/// nothing (its identity, the summed counters, the watermark and the tier).
+fn new_rollup_document(
+    key: &RollupKey,
+    id: String,
+    sum: &Counters,
+    marks: &BTreeMap<i32, i64>,
+    tier: Option<i64>,
+) -> Result<Document, StoreError> {
+    let mut document = doc! { "_id": id };
+    document.extend(typed(&RollupIdentity::of(key))?);
+    document.extend(typed(sum)?);
+    let wm: Document = marks
+        .iter()
+        .map(|(p, offset)| (p.to_string(), Bson::Int64(*offset)))
+        .collect();
+    document.insert("wm", wm);
+    if let Some(t) = tier {
+        document.insert(top::TIER, t);
+    }
+    Ok(document)
 }
 
 fn rollup_statement(

@@ -54,7 +54,10 @@ impl Lookout {
             None => {
                 tracing::debug!("could not read the group's progress");
                 let holds = consumer.holds_partitions();
-                (self.watch.observe_blind(holds, self.last), None)
+                let blind = self
+                    .watch
+                    .observe_blind(holds, consumer.is_static(), self.last);
+                (blind, None)
             }
         };
         let Some(reason) = reason else {

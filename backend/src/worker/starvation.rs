@@ -15,8 +15,8 @@
 //! consumer (a broker may keep answering the same member with the same assignment). A member whose
 //! own partitions wait while the store fails does not rejoin: the store is the cause, and
 //! `/readyz` names it. A member that holds no partition and cannot read the group's progress
-//! for a bound (a join the broker never completes) joins again too: nothing shows that anyone
-//! consumes.
+//! for a bound (a join the broker never completes; half a bound for a static member) joins
+//! again too: nothing shows that anyone consumes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -170,11 +170,18 @@ impl Watch {
     }
 
     /// Takes in that the group's progress could not be read now; `holds` if this member has
-    /// partitions. Holding none through a whole bound of that, it joins again.
-    pub fn observe_blind(&mut self, holds: bool, now: Instant) -> Option<Reason> {
+    /// partitions. Holding none through a whole bound of that, it joins again; a static member
+    /// (`is_static`) after half a bound, since what brings one back is a new consumer, which
+    /// costs one rebalance, while waiting costs every second of the group's traffic.
+    pub fn observe_blind(&mut self, holds: bool, is_static: bool, now: Instant) -> Option<Reason> {
         let since = *self.blind.get_or_insert(now);
         self.still.clear();
-        if holds || now.duration_since(since) < self.after + self.checkpoint {
+        let bound = if is_static {
+            self.after / 2
+        } else {
+            self.after + self.checkpoint
+        };
+        if holds || now.duration_since(since) < bound {
             return None;
         }
         self.stuck.set(Some(Reason::Unseen));

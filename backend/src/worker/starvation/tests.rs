@@ -162,14 +162,14 @@ fn a_rejoin_that_did_not_help_is_followed_by_a_sooner_one_and_counted() {
 fn a_member_holding_nothing_that_cannot_see_the_group_joins_again() {
     let (mut w, stuck) = watch();
     // Holding partitions, an unreadable group is no reason to act.
-    assert_eq!(w.observe_blind(true, at(0)), None);
-    assert_eq!(w.observe_blind(true, at(30)), None);
+    assert_eq!(w.observe_blind(true, false, at(0)), None);
+    assert_eq!(w.observe_blind(true, false, at(30)), None);
     assert_eq!(stuck.reason(), None);
     // Holding none: after `after` plus a checkpoint interval of not seeing it, join again.
     let (mut w, stuck) = watch();
-    assert_eq!(w.observe_blind(false, at(0)), None);
-    assert_eq!(w.observe_blind(false, at(21)), None);
-    assert_eq!(w.observe_blind(false, at(22)), Some(Reason::Unseen));
+    assert_eq!(w.observe_blind(false, false, at(0)), None);
+    assert_eq!(w.observe_blind(false, false, at(21)), None);
+    assert_eq!(w.observe_blind(false, false, at(22)), Some(Reason::Unseen));
     assert!(stuck
         .reason()
         .unwrap()
@@ -178,13 +178,27 @@ fn a_member_holding_nothing_that_cannot_see_the_group_joins_again() {
     assert_eq!(w.futile_rejoins(), 1);
     // Again half an `after` later while it still sees nothing and holds nothing: the first
     // rejoin did not help (the worker then starts over with a new consumer).
-    assert_eq!(w.observe_blind(false, at(27)), None);
+    assert_eq!(w.observe_blind(false, false, at(27)), None);
     assert_eq!(w.futile_rejoins(), 1);
-    assert_eq!(w.observe_blind(false, at(32)), Some(Reason::Unseen));
+    assert_eq!(w.observe_blind(false, false, at(32)), Some(Reason::Unseen));
     assert_eq!(w.futile_rejoins(), 2);
     // Seeing the group again starts afresh: nothing waits, nothing to report.
     assert_eq!(w.observe(&[p(0, true, 150, 150)], true, true, at(33)), None);
     assert_eq!(stuck.reason(), None);
     assert_eq!(w.futile_rejoins(), 0);
-    assert_eq!(w.observe_blind(false, at(40)), None);
+    assert_eq!(w.observe_blind(false, false, at(40)), None);
+}
+
+#[test]
+fn a_static_member_holding_nothing_that_cannot_see_the_group_starts_over_after_half_a_bound() {
+    let (mut w, stuck) = watch();
+    assert_eq!(w.observe_blind(false, true, at(0)), None);
+    assert_eq!(w.observe_blind(false, true, at(9)), None);
+    assert_eq!(stuck.reason(), None);
+    assert_eq!(w.observe_blind(false, true, at(10)), Some(Reason::Unseen));
+    assert_eq!(stuck.reason(), Some(Reason::Unseen));
+    // Holding partitions, it waits like any member.
+    let (mut w, _) = watch();
+    assert_eq!(w.observe_blind(true, true, at(0)), None);
+    assert_eq!(w.observe_blind(true, true, at(30)), None);
 }
