@@ -30,10 +30,7 @@ pub struct Drain {
 /// then up to [`LIVE_WATCH_S`] more for the lag to come back under [`caught_up`].
 pub async fn drain(system: &System<'_>, load: &Load, limit_s: f64) -> Result<Drain> {
     let since = load.elapsed();
-    let marks = system
-        .broker
-        .offsets(&system.topic, &system.group, PARTITIONS)
-        .await?;
+    let marks = snapshot(system).await?;
     let backlog = marks.iter().map(|o| (o.high - o.committed).max(0)).sum();
     let highs: Vec<i64> = marks.iter().map(|o| o.high).collect();
     let drained = wait_drained(system, load, since, &highs, limit_s).await;
@@ -47,6 +44,24 @@ pub async fn drain(system: &System<'_>, load: &Load, limit_s: f64) -> Result<Dra
         live_at: live.map(|_| load.elapsed() - since),
         caught_up: caught_up(system.suite),
     })
+}
+
+/// The group's offsets now, asked again for up to 10 s: the broker may be busy with the
+/// rebalance the fault started, and a later snapshot only asks for more.
+async fn snapshot(system: &System<'_>) -> Result<Vec<crate::kafka::Offsets>> {
+    let mut tries = 0;
+    loop {
+        match system
+            .broker
+            .offsets(&system.topic, &system.group, PARTITIONS)
+            .await
+        {
+            Ok(offsets) => return Ok(offsets),
+            Err(_) if tries < 10 => tries += 1,
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 impl Drain {

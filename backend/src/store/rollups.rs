@@ -1,8 +1,8 @@
 //! Writing rollup deltas, idempotently by Kafka position.
 //!
-//! Each write is one `insert` command for the documents not stored yet and one `update`
-//! command for the others, each carrying many statements (two round trips per collection per
-//! batch). Every update is conditional on the watermark it was computed against, and an insert
+//! Each write reads the documents' watermarks, then sends one `insert` command for the
+//! documents not stored yet and one `update` command for the others, each carrying many
+//! statements. Every update is conditional on the watermark it was computed against, and an insert
 //! on the document not existing; if another worker moved or created it (a rebalance overlap),
 //! the statement fails with a duplicate key and the whole batch is retried from fresh reads.
 //! See [`crate::rollup`] for why this makes counts exact under replay.

@@ -101,7 +101,8 @@ pub struct Watch {
     /// Per waiting partition: since when it has stood at this point, and whether it was ours.
     still: BTreeMap<i32, (Instant, i64, bool)>,
     rejoined: Option<Instant>,
-    /// Since when the group's progress could not be read, if it cannot now.
+    /// Since when the group's progress could not be read while this member held nothing, if
+    /// that is so now.
     blind: Option<Instant>,
     /// Rejoins asked for since nothing last waited.
     futile: u32,
@@ -174,14 +175,19 @@ impl Watch {
     /// (`is_static`) after half a bound, since what brings one back is a new consumer, which
     /// costs one rebalance, while waiting costs every second of the group's traffic.
     pub fn observe_blind(&mut self, holds: bool, is_static: bool, now: Instant) -> Option<Reason> {
-        let since = *self.blind.get_or_insert(now);
         self.still.clear();
+        if holds {
+            // The clock counts holding nothing *and* seeing nothing.
+            self.blind = None;
+            return None;
+        }
+        let since = *self.blind.get_or_insert(now);
         let bound = if is_static {
             self.after / 2
         } else {
             self.after + self.checkpoint
         };
-        if holds || now.duration_since(since) < bound {
+        if now.duration_since(since) < bound {
             return None;
         }
         self.stuck.set(Some(Reason::Unseen));

@@ -197,8 +197,12 @@ fn a_static_member_holding_nothing_that_cannot_see_the_group_starts_over_after_h
     assert_eq!(stuck.reason(), None);
     assert_eq!(w.observe_blind(false, true, at(10)), Some(Reason::Unseen));
     assert_eq!(stuck.reason(), Some(Reason::Unseen));
-    // Holding partitions, it waits like any member.
+    // Holding partitions, it waits like any member; the half bound counts from the moment it
+    // holds nothing.
     let (mut w, _) = watch();
     assert_eq!(w.observe_blind(true, true, at(0)), None);
     assert_eq!(w.observe_blind(true, true, at(30)), None);
+    assert_eq!(w.observe_blind(false, true, at(31)), None);
+    assert_eq!(w.observe_blind(false, true, at(40)), None);
+    assert_eq!(w.observe_blind(false, true, at(41)), Some(Reason::Unseen));
 }
