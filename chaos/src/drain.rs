@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::kafka::{uncommitted, Offsets};
 use crate::load::Load;
 use crate::scenarios::{caught_up, sleep_until};
 use crate::system::{System, PARTITIONS};
@@ -24,6 +25,7 @@ pub struct Drain {
     /// Seconds from that moment until the lag was back to a few seconds of traffic.
     pub live_at: Option<f64>,
     caught_up: i64,
+    limit_s: f64,
 }
 
 /// Takes the high watermarks now, waits up to `limit_s` for the group to commit up to them,
@@ -31,24 +33,34 @@ pub struct Drain {
 pub async fn drain(system: &System<'_>, load: &Load, limit_s: f64) -> Result<Drain> {
     let since = load.elapsed();
     let marks = snapshot(system).await?;
-    let backlog = marks.iter().map(|o| (o.high - o.committed).max(0)).sum();
-    let highs: Vec<i64> = marks.iter().map(|o| o.high).collect();
-    let drained = wait_drained(system, load, since, &highs, limit_s).await;
+    let backlog = uncommitted(&marks);
+    let drained = wait_until(system, load, since, limit_s, |now| {
+        now.iter().zip(&marks).all(|(o, m)| o.committed >= m.high)
+    })
+    .await;
+    let caught_up = caught_up(system.suite);
     let live = match drained {
-        Some(_) => wait_caught_up(system, load, load.elapsed(), LIVE_WATCH_S).await,
+        Some(_) => {
+            let from = load.elapsed();
+            wait_until(system, load, from, LIVE_WATCH_S, |now| {
+                uncommitted(now) <= caught_up
+            })
+            .await
+        }
         None => None,
     };
     Ok(Drain {
         backlog,
         drained,
         live_at: live.map(|_| load.elapsed() - since),
-        caught_up: caught_up(system.suite),
+        caught_up,
+        limit_s,
     })
 }
 
 /// The group's offsets now, asked again for up to 10 s: the broker may be busy with the
 /// rebalance the fault started, and a later snapshot only asks for more.
-async fn snapshot(system: &System<'_>) -> Result<Vec<crate::kafka::Offsets>> {
+async fn snapshot(system: &System<'_>) -> Result<Vec<Offsets>> {
     let mut tries = 0;
     loop {
         match system
@@ -66,9 +78,10 @@ async fn snapshot(system: &System<'_>) -> Result<Vec<crate::kafka::Offsets>> {
 
 impl Drain {
     /// E.g. "4230 behind at the restart, committed 19.0 s after it; lag back under 900 25.0 s
-    /// after it"; `last` is the committed lag at the last sample.
-    pub fn describe(&self, moment: &str, last: i64) -> String {
+    /// after it"; `samples` are the lag sampler's (the last one is the lag at the end).
+    pub fn describe(&self, moment: &str, samples: &[(f64, i64)]) -> String {
         let (backlog, caught_up) = (self.backlog, self.caught_up);
+        let last = samples.last().map_or(0, |(_, l)| *l);
         match (self.drained, self.live_at) {
             (Some(d), Some(l)) => format!(
                 "{backlog} behind at {moment}, committed {d:.1} s after it; lag back under {caught_up} {l:.1} s after it"
@@ -76,19 +89,35 @@ impl Drain {
             (Some(d), None) => format!(
                 "{backlog} behind at {moment}, committed {d:.1} s after it; the lag stayed above {caught_up} while the load went on ({last} at the end)"
             ),
-            (None, _) => format!("{backlog} behind at {moment}, not committed within the bound"),
+            (None, _) => format!(
+                "{backlog} behind at {moment}, not committed within {:.0} s",
+                self.limit_s
+            ),
         }
+    }
+
+    /// The scenario's failure if the backlog was not committed in time: `who` did not commit
+    /// it, with worker 1's recent group events.
+    pub fn failure(&self, system: &System<'_>, who: &str, moment: &str) -> Option<String> {
+        self.drained.is_none().then(|| {
+            let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
+            format!(
+                "{who} did not commit the backlog at {moment} within {:.0} s (worker 1's group: {seen})",
+                self.limit_s
+            )
+        })
     }
 }
 
-/// Waits until the group has committed every partition up to `marks`, checking from `since`
-/// (seconds into the load) for at most `limit_s`; the seconds it took, if it got there.
-async fn wait_drained(
+/// Polls the group's offsets every 500 ms from `since` (seconds into the load) until `done`
+/// holds, for at most `limit_s`; the seconds it took, if it got there. An unanswered poll
+/// counts as not done.
+async fn wait_until(
     system: &System<'_>,
     load: &Load,
     since: f64,
-    marks: &[i64],
     limit_s: f64,
+    done: impl Fn(&[Offsets]) -> bool,
 ) -> Option<f64> {
     sleep_until(load, since).await;
     loop {
@@ -99,29 +128,7 @@ async fn wait_drained(
             .offsets(&system.topic, &system.group, PARTITIONS)
             .await
             .ok();
-        let drained = offsets.is_some_and(|o| o.iter().zip(marks).all(|(o, m)| o.committed >= *m));
-        if drained {
-            return Some(waited);
-        }
-        if waited > limit_s {
-            return None;
-        }
-    }
-}
-
-/// Waits until the group's committed lag is down to [`caught_up`], checking from `since`
-/// (seconds into the load) for at most `limit_s`; the seconds it took, if it got there.
-async fn wait_caught_up(system: &System<'_>, load: &Load, since: f64, limit_s: f64) -> Option<f64> {
-    sleep_until(load, since).await;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let waited = load.elapsed() - since;
-        let lag = system
-            .broker
-            .lag(&system.topic, &system.group, PARTITIONS)
-            .await
-            .ok();
-        if lag.is_some_and(|l| l <= caught_up(system.suite)) {
+        if offsets.is_some_and(|o| done(&o)) {
             return Some(waited);
         }
         if waited > limit_s {

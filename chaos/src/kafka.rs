@@ -15,6 +15,11 @@ pub struct Offsets {
     pub high: i64,
 }
 
+/// Records the group has not committed yet, over `offsets` (each partition's).
+pub fn uncommitted(offsets: &[Offsets]) -> i64 {
+    offsets.iter().map(|o| (o.high - o.committed).max(0)).sum()
+}
+
 #[derive(Clone)]
 pub struct Broker {
     pub addr: String,
@@ -64,8 +69,7 @@ impl Broker {
 
     /// Records of `topic` the group has not committed yet (all partitions).
     pub async fn lag(&self, topic: &str, group: &str, partitions: i32) -> Result<i64> {
-        let offsets = self.offsets(topic, group, partitions).await?;
-        Ok(offsets.iter().map(|o| (o.high - o.committed).max(0)).sum())
+        Ok(uncommitted(&self.offsets(topic, group, partitions).await?))
     }
 
     /// Records in every partition of `topic`, counted by reading them all from the start.

@@ -183,18 +183,14 @@ async fn worker_kill(suite: &Suite, report: &mut Report) -> Result<()> {
     let samples = lag.stop().await;
     finish(&system, load, report, Duration::from_secs(60)).await;
     let (peak, _) = lag_recovery(&samples, fault_at, caught_up(suite));
-    let last = samples.last().map_or(0, |(_, l)| *l);
     report.recovery = format!(
         "lag peak {peak}, {} ({:.1} s down)",
-        drain.describe("the restart", last),
+        drain.describe("the restart", &samples),
         fault_end - fault_at
     );
-    if drain.drained.is_none() {
-        let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
-        report.failures.push(format!(
-            "the restarted worker did not commit the backlog at its restart within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
-        ));
-    }
+    report
+        .failures
+        .extend(drain.failure(&system, "the restarted worker", "its restart"));
     Ok(())
 }
 
@@ -223,17 +219,13 @@ async fn worker_takeover(suite: &Suite, report: &mut Report) -> Result<()> {
         .map(|(_, l)| *l)
         .max()
         .unwrap_or(0);
-    let last = samples.last().map_or(0, |(_, l)| *l);
     report.recovery = format!(
         "lag {before} before, peak {peak}; {}",
-        drain.describe("the kill", last)
+        drain.describe("the kill", &samples)
     );
-    if drain.drained.is_none() {
-        let seen = crate::digest::group_events(&system.dir.join("worker1.log"), 12);
-        report.failures.push(format!(
-            "the survivor did not commit the backlog at the kill within {TAKEOVER_LIMIT_S:.0} s (its group: {seen})"
-        ));
-    }
+    report
+        .failures
+        .extend(drain.failure(&system, "the survivor", "the kill"));
     Ok(())
 }
 
