@@ -83,28 +83,29 @@ impl Table {
         })
     }
 
-    /// The `dim` of every document this table's rows count in (`total`: the site's).
-    pub fn dims(self) -> &'static [&'static str] {
+    /// The dimension of every document this table's rows count in (`None`: the site's total).
+    pub fn dims(self) -> &'static [Option<Dimension>] {
+        use Dimension as D;
         match self {
-            Self::Visitors => &["total", "event_type"],
-            Self::Pages => &["path"],
-            Self::EntryPages => &["entry_page"],
-            Self::ExitPages => &["exit_page"],
+            Self::Visitors => &[None, Some(D::EventType)],
+            Self::Pages => &[Some(D::Path)],
+            Self::EntryPages => &[Some(D::EntryPage)],
+            Self::ExitPages => &[Some(D::ExitPage)],
             Self::Sources => &[
-                "source",
-                "referrer",
-                "channel",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "utm_content",
-                "utm_term",
+                Some(D::Source),
+                Some(D::Referrer),
+                Some(D::Channel),
+                Some(D::UtmSource),
+                Some(D::UtmMedium),
+                Some(D::UtmCampaign),
+                Some(D::UtmContent),
+                Some(D::UtmTerm),
             ],
-            Self::Browsers => &["browser"],
-            Self::OperatingSystems => &["os"],
-            Self::Devices => &["device"],
-            Self::Locations => &["country"],
-            Self::CustomEvents => &["event_type"],
+            Self::Browsers => &[Some(D::Browser)],
+            Self::OperatingSystems => &[Some(D::Os)],
+            Self::Devices => &[Some(D::Device)],
+            Self::Locations => &[Some(D::Country)],
+            Self::CustomEvents => &[Some(D::EventType)],
         }
     }
 
@@ -431,9 +432,9 @@ mod tests {
                 .unwrap()
                 .targets(&StringRecord::from(row))
                 .unwrap();
-            let dims: Vec<&str> = targets
+            let dims: Vec<Option<Dimension>> = targets
                 .iter()
-                .map(|(t, _)| t.as_ref().map_or("total", |(d, _)| d.name()))
+                .map(|(t, _)| t.as_ref().map(|(d, _)| *d))
                 .collect();
             let mut want = table.dims().to_vec();
             let mut got = dims.clone();

@@ -167,7 +167,7 @@ impl RollupKey {
 
     /// The dimension's name as stored (`total` for the site total).
     pub fn dim_name(&self) -> &'static str {
-        self.dim.map_or("total", Dimension::name)
+        Dimension::stored(self.dim)
     }
 
     /// The document id: every part, so one key is one document and an upsert finds it.

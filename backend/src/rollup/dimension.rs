@@ -10,6 +10,9 @@ use std::fmt;
 use beacon_event::event::Context;
 pub use beacon_event::event::{DIRECT, UNKNOWN};
 
+/// The `dim` of a site's total documents.
+pub const TOTAL: &str = "total";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {
     Path,
@@ -86,6 +89,12 @@ impl Dimension {
             Self::Device => "device",
             Self::Country => "country",
         }
+    }
+
+    /// The `dim` a rollup document of `dim` is stored under: its name, `total` for the site's
+    /// total (`None`).
+    pub fn stored(dim: Option<Self>) -> &'static str {
+        dim.map_or(TOTAL, Self::name)
     }
 
     pub fn parse(name: &str) -> Option<Self> {

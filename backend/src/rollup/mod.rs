@@ -32,7 +32,7 @@ pub mod visit;
 mod zone;
 
 pub use counters::{Bucket, Counters, RollupKey};
-pub use dimension::{channel_of, Dimension, DIRECT, UNKNOWN};
+pub use dimension::{channel_of, Dimension, DIRECT, TOTAL, UNKNOWN};
 pub use visit::{VisitTag, VisitorState};
 pub use zone::Zone;
 

@@ -22,7 +22,7 @@ use time::Date;
 use super::bson::{date, day_range};
 use super::rollup_documents::{parse_day, ImportedRollup, RollupDocument, RollupIdentity};
 use super::{top, MongoStore, StoreError, DAILY, HOURLY};
-use crate::rollup::{Bucket, Counters, Dimension, RollupKey, Zone};
+use crate::rollup::{Bucket, Counters, Dimension, RollupKey, Zone, TOTAL};
 use serde::Deserialize;
 
 /// The field that marks a daily document as imported, holding the table it came from.
@@ -30,8 +30,9 @@ const IMPORTED: &str = "imp";
 
 /// Every `dim` a daily document can have.
 fn all_dims() -> Vec<&'static str> {
-    std::iter::once("total")
-        .chain(Dimension::ALL.iter().map(|d| d.name()))
+    std::iter::once(None)
+        .chain(Dimension::ALL.map(Some))
+        .map(Dimension::stored)
         .collect()
 }
 
@@ -42,8 +43,8 @@ pub struct ImportedDay<'a> {
     pub day: Date,
     /// The table they come from (stored in `imp`).
     pub table: &'a str,
-    /// The `dim` of every document that table writes (`total` for the site's total).
-    pub dims: &'a [&'static str],
+    /// The dimension of every document that table writes (`None` for the site's total).
+    pub dims: &'a [Option<Dimension>],
     pub sums: &'a BTreeMap<Option<(Dimension, String)>, Counters>,
 }
 
@@ -88,7 +89,7 @@ impl MongoStore {
         (from, to): (Date, Date),
         imported: bool,
     ) -> Result<BTreeSet<Date>, StoreError> {
-        let totals = self.marked(site, "total", (from, to)).await?;
+        let totals = self.marked(site, TOTAL, (from, to)).await?;
         Ok(totals
             .iter()
             .filter(|d| d.imp.is_some() == imported)
@@ -176,7 +177,9 @@ impl MongoStore {
         if fresh {
             let mut earlier = Vec::new();
             for dim in imported.dims {
-                let found = self.marked(site, dim, (day, day)).await?;
+                let found = self
+                    .marked(site, Dimension::stored(*dim), (day, day))
+                    .await?;
                 earlier.extend(
                     found
                         .into_iter()

@@ -15,7 +15,7 @@ use super::bson::{date, day_range};
 use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
 use super::rollup_documents::{GroupedRow, RollupDocument};
 use super::{MongoStore, StoreError, DAILY, HOURLY};
-use crate::rollup::{Counters, Dimension, Position};
+use crate::rollup::{Counters, Dimension, Position, TOTAL};
 
 /// A breakdown row: one property value and its counters over the range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,7 @@ impl MongoStore {
         from: Date,
         to: Date,
     ) -> Result<Vec<(Date, Counters)>, StoreError> {
-        let filter = doc! { "site": site.as_str(), "dim": "total", "day": day_range(from, to) };
+        let filter = doc! { "site": site.as_str(), "dim": TOTAL, "day": day_range(from, to) };
         let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
         Ok(docs
             .into_iter()
