@@ -52,8 +52,8 @@ pub const STATES_UNSAVED: &str = "beacon_worker_visitor_states_unsaved";
 /// Rollup deltas the worker holds, not yet written (under a backlog it writes them every few
 /// batches; 0 once it has caught up and checkpointed).
 pub const ROLLUP_DELTAS_HELD: &str = "beacon_worker_rollup_deltas_held";
-/// Rollup documents the worker wrote (inserted or updated), one per document and write: with events stored
-/// and state saves, how much the store is asked to write per event.
+/// Rollup documents the worker wrote (inserted or updated), one per document and write: with
+/// events stored and state saves, how much the store is asked to write per event.
 pub const ROLLUP_WRITES: &str = "beacon_worker_rollup_writes_total";
 /// Checkpoints that found a visitor state moved by another worker and re-applied their window.
 pub const STATE_CONFLICTS: &str = "beacon_worker_state_conflicts_total";
