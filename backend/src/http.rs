@@ -1,5 +1,5 @@
 //! What every HTTP service shares: how it serves (request ids, one tracing span per request,
-//! request metrics, `/metrics`), its CORS policy, and the JSON error body.
+//! request metrics, `/metrics`, `Server-Timing`), its CORS policy, and the JSON error body.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -57,8 +57,9 @@ pub fn open_cors(methods: &[Method]) -> CorsLayer {
         .allow_origin(Any)
         .allow_methods(methods.to_vec())
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        // The tracker honours Retry-After on a 503; browsers hide it unless exposed.
-        .expose_headers([header::RETRY_AFTER])
+        // The tracker honours Retry-After on a 503, and a dashboard on another origin may read
+        // Server-Timing; browsers hide both unless exposed.
+        .expose_headers([header::RETRY_AFTER, SERVER_TIMING])
         .max_age(std::time::Duration::from_secs(86_400))
 }
 
@@ -203,18 +204,29 @@ async fn json_method_not_allowed(response: Response) -> Response {
     Response::from_parts(parts, body.into_body())
 }
 
-/// Counts every routed request by route and status, and times it.
+/// `Server-Timing`: how long the service took to answer, as a browser's developer tools and
+/// `PerformanceResourceTiming.serverTiming` show it.
+const SERVER_TIMING: header::HeaderName = header::HeaderName::from_static("server-timing");
+
+/// Counts every routed request by route and status, and times it; the same time goes back to
+/// the client as `Server-Timing: app;dur=<ms>` (what `scripts/bench-reports` sums over the
+/// stats page's calls).
 async fn observe(State(service): State<&'static str>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
     let status = response.status().as_u16().to_string();
     ::metrics::counter!(metrics::HTTP_REQUESTS, "service" => service, "route" => route.clone(), "status" => status)
         .increment(1);
     ::metrics::histogram!(metrics::HTTP_SECONDS, "service" => service, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
+    let timing = format!("app;dur={:.1}", elapsed.as_secs_f64() * 1000.0);
+    if let Ok(value) = HeaderValue::from_str(&timing) {
+        response.headers_mut().insert(SERVER_TIMING, value);
+    }
     response
 }

@@ -135,6 +135,24 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
         Some(1.0)
     );
 
+    // Every answer says how long the service took, as browsers' Server-Timing reads it.
+    let timed = system
+        .http
+        .get(format!("{}/stats?site_id=m", system.report_url))
+        .send()
+        .await
+        .unwrap();
+    let timing = timed.headers()["server-timing"].to_str().unwrap();
+    let ms: f64 = timing
+        .strip_prefix("app;dur=")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("not `app;dur=<ms>`: {timing:?}"));
+    assert!(ms > 0.0 && ms < 60_000.0, "{timing}");
+    assert_eq!(
+        timed.json::<serde_json::Value>().await.unwrap()["total_views"],
+        4
+    );
+
     // Request ids: kept when the client sends one, made up otherwise, echoed either way.
     let traced = system
         .http
