@@ -79,9 +79,14 @@ async function load({ quiet = false } = {}) {
   if (!quiet) setStatus('Loading…');
   const summary = fetchSummary(range, signal);
   state.total = summary.then((s) => s.unique_users, () => 0);
-  const others = Promise.all([loadTimeseries(range, signal, drill), loadProps(range, signal),
-    loadGoals(range, signal), loadFunnel(range, signal),
+  const fromRollups = Promise.all([loadTimeseries(range, signal, drill),
     ...visibleProps().map((p) => loadBreakdown(p, range, signal))]);
+  // Custom properties, goals and funnels are counted from raw events, which can take seconds on
+  // a busy site-day (docs/benchmarks.md): they are asked for once the panels read from rollups
+  // have their answers, so those are not queued behind them in the store.
+  const fromEvents = Promise.allSettled([summary, fromRollups]).then(() => Promise.all([
+    loadProps(range, signal), loadGoals(range, signal), loadFunnel(range, signal)]));
+  const others = Promise.all([fromRollups, fromEvents]).then((lists) => lists.flat());
   let stats;
   try {
     stats = await summary;

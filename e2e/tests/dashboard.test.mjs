@@ -269,6 +269,24 @@ test('goals and a funnel: conversions per goal, and visitors through the steps w
   assert.deepEqual(steps, [3, 2, 1]);
   assert.equal(await text(page, 'funnel-conversion'), '33.3% converted');
   assert.match(await page.textContent('[data-testid="funnel"] li.funnel-step[data-step="2"]'), /1 dropped off \(33\.3%\)/);
+  // The reports read from raw events are asked for only once those read from rollups have
+  // answered, and every answer carries the service's own time (Server-Timing).
+  await page.waitForLoadState('networkidle');
+  const calls = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => /\/stats/.test(new URL(e.name).pathname))
+    .map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, server: e.serverTiming.map((t) => [t.name, t.duration]) })));
+  const fromEvents = (c) => /\/stats\/(goals|funnel)|property=props/.test(c.url);
+  const scans = calls.filter(fromEvents);
+  const rollups = calls.filter((c) => !fromEvents(c) && !c.url.includes('/stats/realtime'));
+  assert.equal(scans.length, 3, JSON.stringify(calls)); // goals, the funnel, the custom property keys
+  assert.ok(rollups.length >= 3, JSON.stringify(calls)); // the summary, the chart, the breakdowns
+  const rollupsDone = Math.max(...rollups.map((c) => c.end));
+  assert.ok(scans.every((c) => c.start >= rollupsDone), JSON.stringify({ rollupsDone, scans }));
+  for (const c of calls) {
+    assert.equal(c.server.length, 1, JSON.stringify(c));
+    assert.equal(c.server[0][0], 'app');
+    assert.ok(c.server[0][1] > 0 && c.server[0][1] < 30000, JSON.stringify(c));
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });

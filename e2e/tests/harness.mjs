@@ -5,7 +5,6 @@
 import http from 'node:http';
 import net from 'node:net';
 import { execFileSync, spawn } from 'node:child_process';
-import { chromium } from 'playwright-core';
 
 export const INGEST_URL = need('INGEST_URL');
 export const REPORT_URL = need('REPORT_URL');
@@ -18,6 +17,8 @@ function need(name) {
   if (!value) throw new Error(`${name} must be set (scripts/test sets it)`);
   return value;
 }
+
+export { launchBrowser } from './browser.mjs';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -130,21 +131,6 @@ export async function demoSite(siteId, ingestUrl) {
     await sleep(100);
   }
   return { url, stop: () => child.kill('SIGTERM') };
-}
-
-export const DESKTOP_CHROME =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Ingestion filters headless browsers as bots ("HeadlessChrome" in the User-Agent); the
-      // tests stand in for a person, so they present a desktop Chrome's User-Agent.
-      `--user-agent=${DESKTOP_CHROME}`],
-  });
 }
 
 /** Collects uncaught page errors so a test can assert the host page never broke. */
