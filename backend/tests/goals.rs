@@ -178,6 +178,20 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
         ]
         .map(|v| v.as_array().unwrap().clone())
     );
+    // Asked for at once, as the stats page does, the reports share one load of the day's raw
+    // events (the store's shared loads) and answer exactly as when asked one by one.
+    let goals_url = format!("/stats/goals?site_id=shop&date={day}");
+    let keys_url = format!("/stats/breakdown?site_id=shop&date={day}&property=props");
+    let (_, keys) = system.report(&keys_url).await;
+    let (together_goals, together_funnel, together_keys) = tokio::join!(
+        system.report(&goals_url),
+        funnel(&system, &day, ""),
+        system.report(&keys_url),
+    );
+    assert_eq!(together_goals, (StatusCode::OK, goals.clone()));
+    assert_eq!(together_funnel, (StatusCode::OK, body.clone()));
+    assert_eq!(together_keys, (StatusCode::OK, keys));
+
     // Filters apply to the events the funnel reads: without pricing-page views nobody passes.
     let (_, filtered) = funnel(&system, &day, "&filters=path!%3D/pricing").await;
     let visitors: Vec<i64> = filtered["steps"]

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -42,7 +43,8 @@ impl Session {
 pub struct Scan {
     /// The site's time zone: visitors are distinct per local day.
     zone: Zone,
-    events: Vec<RawEvent>,
+    /// In the worker's processing order; shared with the other reports of the same load.
+    events: Arc<Vec<RawEvent>>,
     matching: Vec<usize>,
     sessions: HashMap<String, Session>,
 }
@@ -94,8 +96,12 @@ impl Session {
 }
 
 impl Scan {
-    pub fn new(mut events: Vec<RawEvent>, filters: &[Filter], zone: Zone) -> Self {
-        events.sort_by_key(|e| e.position);
+    pub fn new(events: impl Into<Arc<Vec<RawEvent>>>, filters: &[Filter], zone: Zone) -> Self {
+        let mut events = events.into();
+        // The store answers in this order; sorting here (a copy if shared) only for others.
+        if !events.is_sorted_by_key(|e| e.position) {
+            Arc::make_mut(&mut events).sort_by_key(|e| e.position);
+        }
         let mut sessions = sessions(&events);
         let matching: Vec<usize> = events
             .iter()

@@ -22,6 +22,7 @@ mod rollup_documents;
 mod rollups;
 mod salts;
 mod seams;
+mod shared_loads;
 mod status;
 mod top;
 mod visitors;
@@ -132,6 +133,8 @@ pub struct MongoStore {
     events: Collection<Document>,
     /// Set once every daily rollup is known to carry its tier ([`top`]).
     tiers_ready: Arc<AtomicBool>,
+    /// Raw-event loads in flight, joined by reports of the same range ([`shared_loads`]).
+    loads: Arc<shared_loads::SharedLoads>,
 }
 
 impl MongoStore {
@@ -155,6 +158,7 @@ impl MongoStore {
             events: db.collection(EVENTS),
             db,
             tiers_ready: Arc::default(),
+            loads: Arc::default(),
         })
     }
 
@@ -166,6 +170,7 @@ impl MongoStore {
             events: db.collection(EVENTS),
             db,
             tiers_ready: Arc::default(),
+            loads: Arc::default(),
         }
     }
 

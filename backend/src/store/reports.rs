@@ -5,6 +5,7 @@
 //! request text is spliced into a query.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use beacon_event::SiteId;
 use futures::TryStreamExt;
@@ -14,6 +15,7 @@ use time::{Date, OffsetDateTime};
 use super::bson::{date, day_range};
 use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
 use super::rollup_documents::{GroupedRow, RollupDocument};
+use super::shared_loads::LoadKey;
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Dimension, Position, TOTAL};
 
@@ -205,8 +207,26 @@ impl MongoStore {
             .collect())
     }
 
-    /// Every raw event of `site` in `[from, until)`, for reports the rollups cannot answer.
+    /// Every raw event of `site` in `[from, until)`, for reports the rollups cannot answer, in
+    /// the order the worker processed them. Reports asking for the same range at once share
+    /// one load (`super::shared_loads`).
     pub async fn raw_events(
+        &self,
+        site: &SiteId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Arc<Vec<RawEvent>>, StoreError> {
+        let key = LoadKey {
+            site: site.as_str().to_owned(),
+            from_ms: date(from).timestamp_millis(),
+            until_ms: date(until).timestamp_millis(),
+        };
+        self.loads
+            .get(key, || self.load_raw_events(site, from, until))
+            .await
+    }
+
+    async fn load_raw_events(
         &self,
         site: &SiteId,
         from: OffsetDateTime,
@@ -243,6 +263,7 @@ impl MongoStore {
                 revenue: raw.revenue,
             });
         }
+        out.sort_by_key(|e| e.position);
         Ok(out)
     }
 }
