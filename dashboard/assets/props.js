@@ -13,6 +13,11 @@ export async function loadProps(range, signal) {
   const container = $('bd-props');
   const picker = $('prop-key');
   container.setAttribute('aria-busy', 'true');
+  // The key shown last (a reload, another key picked) is asked for with the keys, so both
+  // reports share one load of the period's raw events on the server.
+  const guess = chosen;
+  const guessed = guess ? values(range, guess, signal) : null;
+  guessed?.catch(() => {}); // awaited below unless the key is gone; its error is handled there
   try {
     const [keys, total] = await Promise.all([
       api('stats/breakdown', { ...viewParams(range), property: 'props', limit: 100 }, { signal }), state.total]);
@@ -25,15 +30,19 @@ export async function loadProps(range, signal) {
     }
     if (!names.includes(chosen)) [chosen] = names;
     picker.value = chosen;
-    const property = `props.${chosen}`;
-    const body = await api('stats/breakdown', { ...viewParams(range), property, limit: 10 }, { signal });
-    renderBreakdown(container, property, body.results || [], total);
+    const body = await (chosen === guess ? guessed : values(range, chosen, signal));
+    renderBreakdown(container, `props.${chosen}`, body.results || [], total);
     return null;
   } catch (e) {
     if (e.name === 'AbortError') return null;
     message(container, `Could not load custom properties: ${e.message}`, 'empty error');
     return e;
   }
+}
+
+/** One key's values, the first 10. */
+function values(range, key, signal) {
+  return api('stats/breakdown', { ...viewParams(range), property: `props.${key}`, limit: 10 }, { signal });
 }
 
 /** Another key picked: `reload` draws it. */

@@ -209,6 +209,10 @@ test('custom properties: the keys in a picker, the values of one as bars, a clic
   assert.deepEqual(await rows(), [['pro', '2'], ['team', '1']]);
   await page.selectOption('#prop-key', 'seats');
   await page.waitForFunction(() => document.querySelector('[data-testid="breakdown-props"] li.bd-row')?.dataset.value === '3');
+  // A key already chosen is asked for together with the keys (one raw-event load on the server).
+  const [keys, seats] = await page.evaluate(() => ['property=props&', 'property=props.seats'].map((q) => performance
+    .getEntriesByType('resource').filter((e) => e.name.includes(q)).map((e) => ({ start: e.startTime, end: e.responseEnd })).at(-1)));
+  assert.ok(seats.start < keys.end, JSON.stringify({ keys, seats }));
   await page.selectOption('#prop-key', 'plan');
   await page.waitForFunction(() => document.querySelector('[data-testid="breakdown-props"] li.bd-row')?.dataset.value === 'pro');
   await page.click('[data-testid="breakdown-props"] li.bd-row[data-value="team"] button');
