@@ -38,16 +38,19 @@ impl SharedLoads {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<RawEvent>, StoreError>>,
     {
-        let cell = self.lock().entry(key.clone()).or_default().clone();
-        let events = cell
+        // The guard holds this request's only share of the load, so that its count tells
+        // whether anybody else waits on it.
+        let waiting = Waiting {
+            cell: self.lock().entry(key.clone()).or_default().clone(),
+            loads: self,
+            key,
+        };
+        let events = waiting
+            .cell
             .get_or_try_init(|| async { load().await.map(Arc::new) })
             .await
             .cloned();
-        // Done (or failed): later requests start a load of their own.
-        let mut in_flight = self.lock();
-        if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            in_flight.remove(&key);
-        }
+        drop(waiting);
         events
     }
 
@@ -56,6 +59,33 @@ impl SharedLoads {
         self.in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One request's interest in a load, however it ends: answered, failed, or dropped with its
+/// request (a browser that went away).
+struct Waiting<'a> {
+    loads: &'a SharedLoads,
+    key: LoadKey,
+    cell: Load,
+}
+
+impl Drop for Waiting<'_> {
+    /// A finished load, or an unfinished one nobody else waits for, leaves the map: later
+    /// requests load afresh, and abandoned ranges leave nothing behind. Decided and released
+    /// under the lock, where every other request takes and counts its share.
+    fn drop(&mut self) {
+        let mut in_flight = self.loads.lock();
+        let cell = std::mem::take(&mut self.cell);
+        let ours = in_flight
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, &cell));
+        // The map's share and this one: nobody else waits.
+        let alone = Arc::strong_count(&cell) <= 2;
+        if ours && (cell.initialized() || alone) {
+            in_flight.remove(&self.key);
+        }
+        drop(cell);
     }
 }
 
@@ -116,6 +146,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_load_whose_request_went_away_leaves_nothing_behind() {
+        let loads = SharedLoads::default();
+        let runs = AtomicUsize::new(0);
+        let slow = loads.get(key("s"), || counted(&runs, 10_000));
+        let gone = tokio::time::timeout(std::time::Duration::from_millis(20), slow).await;
+        assert!(gone.is_err(), "the request was dropped mid-load");
+        assert!(loads.lock().is_empty());
+        loads.get(key("s"), || counted(&runs, 0)).await.unwrap();
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "the next request loads afresh"
+        );
+    }
+
+    #[tokio::test]
     async fn a_failed_load_leaves_the_waiting_requests_to_load_their_own() {
         let loads = SharedLoads::default();
         let runs = AtomicUsize::new(0);
@@ -130,5 +176,6 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(waited.unwrap().len(), 1);
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(loads.lock().is_empty());
     }
 }
