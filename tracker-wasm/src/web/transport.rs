@@ -28,10 +28,9 @@ impl Endpoints {
         };
         let receipts = web_sys::Url::new(&base.href()).ok()?;
         receipts.set_search("");
-        receipts.set_pathname(&format!(
-            "{}/receipts",
-            base.pathname().trim_end_matches('/')
-        ));
+        let mut path = base.pathname().trim_end_matches('/').to_owned();
+        path.push_str("/receipts");
+        receipts.set_pathname(&path);
         base.search_params().set("receipt", "1");
         Some(Self {
             events: base.href(),
