@@ -12,8 +12,8 @@ pub fn delay_ms(fails: u32, random: f64, retry_after: Option<&str>) -> f64 {
     let doubled = FIRST_MS * f64::from(1u32 << fails.min(16));
     let jittered = doubled.min(MAX_MS) * (0.5 + random.clamp(0.0, 1.0) / 2.0);
     let asked = retry_after
-        .and_then(|h| h.trim().parse::<u32>().ok())
-        .map_or(0.0, |s| (f64::from(s) * 1000.0).min(MAX_MS));
+        .and_then(|h| crate::outbox::decimal(h.trim_ascii()))
+        .map_or(0.0, |s| (s as f64 * 1000.0).min(MAX_MS));
     jittered.max(asked)
 }
 
@@ -58,6 +58,7 @@ mod tests {
     fn retry_after_in_seconds_is_a_floor_up_to_the_maximum() {
         assert_eq!(delay_ms(0, 0.0, Some(" 30 ")), 30_000.0);
         assert_eq!(delay_ms(0, 0.0, Some("99999")), 300_000.0);
+        assert_eq!(delay_ms(0, 0.0, Some("99999999999")), 300_000.0);
         assert_eq!(delay_ms(5, 1.0, Some("1")), 64_000.0);
         // An HTTP date or garbage is ignored.
         assert_eq!(

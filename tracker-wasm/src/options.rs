@@ -44,12 +44,12 @@ impl Options {
         let flag = |name: &str| is_on(attribute(name).as_deref());
         let text = |name: &str| {
             attribute(name)
-                .map(|v| String::from(v.trim()))
+                .map(|v| String::from(v.trim_ascii()))
                 .unwrap_or_default()
         };
         let downloads = match attribute("data-file-downloads") {
             Some(v) if !is_on(Some(&v)) => Vec::new(),
-            Some(v) if !v.trim().is_empty() => list(&v.to_ascii_lowercase()),
+            Some(v) if !v.trim_ascii().is_empty() => list(&v.to_ascii_lowercase()),
             Some(_) => DEFAULT_DOWNLOADS.iter().map(|e| String::from(*e)).collect(),
             None => Vec::new(),
         };
@@ -78,7 +78,7 @@ impl Options {
 /// A boolean attribute: on when present, unless it says `false`, `0`, `no` or `off`.
 pub fn is_on(value: Option<&str>) -> bool {
     value.is_some_and(|v| {
-        let v = v.trim();
+        let v = v.trim_ascii();
         !["false", "0", "no", "off"]
             .iter()
             .any(|off| v.eq_ignore_ascii_case(off))
@@ -89,7 +89,7 @@ pub fn is_on(value: Option<&str>) -> bool {
 fn list(value: &str) -> Vec<String> {
     value
         .split(',')
-        .map(str::trim)
+        .map(str::trim_ascii)
         .filter(|v| !v.is_empty())
         .map(String::from)
         .collect()

@@ -46,7 +46,7 @@ impl Line {
     /// previous format (`<ms> <json>`, no state) read as never sent.
     pub fn parse(text: &str) -> Option<Self> {
         let (ms, rest) = text.split_once(' ')?;
-        let created_ms = ms.parse().ok()?;
+        let created_ms = decimal(ms)?;
         let (sent, json) = match rest.split_once(' ') {
             Some(("s", json)) => (true, json),
             Some(("-", json)) => (false, json),
@@ -83,6 +83,13 @@ pub fn find(text: &str, needle: &str) -> Option<usize> {
     text.as_bytes()
         .windows(needle.len())
         .position(|w| w == needle.as_bytes())
+}
+
+/// Plain decimal digits (at most 19, so any fits a `u64`), or `None`. By hand: `str::parse`
+/// links core's generic integer parser into the wasm, for two numbers the tracker reads.
+pub fn decimal(text: &str) -> Option<u64> {
+    let digits = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
 /// Every line of the stored text this tracker can read.
@@ -169,6 +176,16 @@ mod tests {
         assert_eq!(read.len(), 3, "{read:?}");
         assert_eq!((read[0].created_ms, read[0].sent), (7, false));
         assert_eq!(read[0].json, "{\"old\":1}");
+    }
+
+    #[test]
+    fn decimals_are_plain_digits_that_fit() {
+        assert_eq!(decimal("0"), Some(0));
+        assert_eq!(decimal("1764950400123"), Some(1_764_950_400_123));
+        assert_eq!(decimal(&"9".repeat(19)), Some(9_999_999_999_999_999_999));
+        for bad in ["", "+1", "-1", " 1", "1.5", "12a", &"9".repeat(20)] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

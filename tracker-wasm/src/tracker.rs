@@ -88,7 +88,7 @@ impl Tracker {
     /// The revenue of the next custom event: an amount as decimal text (at most 6 decimals)
     /// and a currency code; one ingestion would refuse is left out, the event still sent.
     pub fn revenue(&mut self, amount: &str, currency: &str) {
-        self.revenue = Revenue::new(amount.trim(), currency.trim()).ok();
+        self.revenue = Revenue::new(amount.trim_ascii(), currency.trim_ascii()).ok();
     }
 
     /// The event's JSON, or `None` when there is none: a navigation that stayed on the same
