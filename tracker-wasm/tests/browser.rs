@@ -222,6 +222,13 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
     assert_eq!(outbound.unwrap()["props"]["url"], "https://other.example/x");
     let signup = events.iter().find(|e| e["event_type"] == "signup").unwrap();
     assert_eq!(signup["props"], serde_json::json!({"plan":"pro","seats":3}));
+    // What the tracker read from the page, as the browser reports it.
+    let width = window().screen().unwrap().width().unwrap();
+    let referrer = document.referrer();
+    for e in &events {
+        assert_eq!(e["screen_width"], width, "{e}");
+        assert_eq!(e["referrer"].as_str().unwrap_or_default(), referrer, "{e}");
+    }
     assert!(
         stored().iter().all(|l| l.sent),
         "everything left with the beacon"

@@ -26,33 +26,25 @@ pub fn random() -> f64 {
 /// `location`'s path, query and fragment.
 pub fn location() -> Location {
     let location = window().map(|w| w.location());
-    let part = |read: fn(&web_sys::Location) -> Result<String, JsValue>| {
-        location
-            .as_ref()
-            .and_then(|l| read(l).ok())
-            .unwrap_or_default()
-    };
+    let part = |name| location.as_ref().map(|l| text(l, name)).unwrap_or_default();
     Location {
-        pathname: part(web_sys::Location::pathname),
-        search: part(web_sys::Location::search),
-        hash: part(web_sys::Location::hash),
+        pathname: part("pathname"),
+        search: part("search"),
+        hash: part("hash"),
     }
 }
 
 /// What the page knows at the moment of an event.
 pub fn page() -> Page {
     let window = window();
-    let referrer = window
-        .as_ref()
-        .and_then(Window::document)
-        .map(|d| d.referrer());
+    let referrer = window.as_ref().and_then(Window::document);
     let screen_width = window
         .as_ref()
-        .and_then(|w| w.screen().ok()?.width().ok())
-        .map_or(f64::NAN, f64::from);
+        .and_then(|w| get(&get(w, "screen"), "width").as_f64())
+        .unwrap_or(f64::NAN);
     Page {
         location: location(),
-        referrer: referrer.unwrap_or_default(),
+        referrer: referrer.map(|d| text(&d, "referrer")).unwrap_or_default(),
         screen_width,
         now_ms: js_sys::Date::now(),
         eid: tracker::eid(random_bytes()),
@@ -84,6 +76,13 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `object[key]` as a string (`location.pathname`, `a.href`...), empty when it is not one. One
+/// import for every string the tracker reads, where web-sys has one per property and type
+/// (docs/benchmarks.md, "Tracker size").
+pub fn text(object: &JsValue, key: &str) -> String {
+    get(object, key).as_string().unwrap_or_default()
+}
+
 /// What the opt-outs look at.
 pub fn visitor() -> Visitor {
     let Some(window) = window() else {
@@ -91,13 +90,12 @@ pub fn visitor() -> Visitor {
     };
     let navigator = window.navigator();
     let location = window.location();
-    let text = |v: JsValue| v.as_string();
     Visitor {
-        hostname: location.hostname().unwrap_or_default(),
-        protocol: location.protocol().unwrap_or_default(),
+        hostname: text(&location, "hostname"),
+        protocol: text(&location, "protocol"),
         do_not_track: [
-            text(get(&navigator, "doNotTrack")),
-            text(get(&window, "doNotTrack")),
+            get(&navigator, "doNotTrack").as_string(),
+            get(&window, "doNotTrack").as_string(),
         ],
         global_privacy_control: get(&navigator, "globalPrivacyControl").is_truthy(),
         webdriver: get(&navigator, "webdriver").is_truthy(),

@@ -75,7 +75,7 @@ fn wrap_history(window: &web_sys::Window) {
 /// the event does not hide it.
 fn listen_clicks(document: &Document) {
     let callback = Closure::<dyn FnMut(MouseEvent)>::new(|event: MouseEvent| {
-        if event.type_() == "auxclick" && event.button() != 1 {
+        if browser::text(&event, "type") == "auxclick" && event.button() != 1 {
             return;
         }
         if let Some(link) = clicked_link(&event) {
@@ -95,17 +95,18 @@ fn listen_clicks(document: &Document) {
 fn clicked_link(event: &MouseEvent) -> Option<Link> {
     let target: web_sys::Element = event.target()?.dyn_into().ok()?;
     let anchor: HtmlAnchorElement = target.closest("a[href]").ok()??.dyn_into().ok()?;
+    let part = |name| browser::text(&anchor, name);
     Some(Link {
-        href: anchor.href(),
-        protocol: anchor.protocol(),
-        host: anchor.host(),
-        pathname: anchor.pathname(),
+        href: part("href"),
+        protocol: part("protocol"),
+        host: part("host"),
+        pathname: part("pathname"),
     })
 }
 
 fn link_clicked(link: &Link) {
     let page_host = browser::window()
-        .and_then(|w| w.location().host().ok())
+        .map(|w| browser::text(&w.location(), "host"))
         .unwrap_or_default();
     let name = with(|rt| links::click_event(rt.tracker.options(), link, &page_host)).flatten();
     if let Some(name) = name {

@@ -51,7 +51,7 @@ pub fn start(script: &web_sys::HtmlScriptElement, stub: &JsValue) {
     }
     apply_ignore_link();
     let options = Options::read(|name| script.get_attribute(name));
-    let running = launch(options, &script.src());
+    let running = launch(options, &browser::text(script, "src"));
     api::install(stub, running);
 }
 

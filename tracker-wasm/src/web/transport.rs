@@ -7,6 +7,8 @@ use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use web_sys::{RequestInit, RequestMode};
 
+use super::browser::text;
+
 /// Where the tracker posts: the endpoint asking for receipts (`?receipt=1`), and the
 /// receipts endpoint next to it (`/event` → `/event/receipts`).
 #[derive(Debug, Clone)]
@@ -26,15 +28,15 @@ impl Endpoints {
                 .or_else(|_| web_sys::Url::new_with_base(endpoint, script_src))
                 .ok()?,
         };
-        let receipts = web_sys::Url::new(&base.href()).ok()?;
+        let receipts = web_sys::Url::new(&text(&base, "href")).ok()?;
         receipts.set_search("");
-        let mut path = base.pathname().trim_end_matches('/').to_owned();
+        let mut path = text(&base, "pathname").trim_end_matches('/').to_owned();
         path.push_str("/receipts");
         receipts.set_pathname(&path);
         base.search_params().set("receipt", "1");
         Some(Self {
-            events: base.href(),
-            receipts: receipts.href(),
+            events: text(&base, "href"),
+            receipts: text(&receipts, "href"),
         })
     }
 }
