@@ -192,9 +192,11 @@ impl ClientEvent {
             field(out, names::REVENUE);
             out.push_str("{\"amount\":");
             json::string(out, &revenue.amount_text());
-            out.push_str(",\"currency\":");
-            json::string(out, revenue.currency());
-            out.push('}');
+            // Three upper-case ASCII letters (`Revenue` checks them): nothing to escape, and no
+            // UTF-8 validation linked into the wasm tracker.
+            out.push_str(",\"currency\":\"");
+            out.extend(revenue.currency_letters().map(char::from));
+            out.push_str("\"}");
         }
         out.push('}');
         true

@@ -77,6 +77,11 @@ impl Revenue {
         self.micros
     }
 
+    /// The currency code's letters, upper-case ASCII.
+    pub fn currency_letters(&self) -> [u8; 3] {
+        self.currency
+    }
+
     pub fn currency(&self) -> &str {
         core::str::from_utf8(&self.currency).unwrap_or("XXX")
     }

@@ -144,7 +144,12 @@ pub fn first_request<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Vec<&'a L
 /// The request body: a JSON array of the events' JSON.
 pub fn body(events: &[String]) -> String {
     let mut out = String::from("[");
-    out.push_str(&events.join(","));
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(event);
+    }
     out.push(']');
     out
 }
