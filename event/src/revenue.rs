@@ -114,31 +114,42 @@ fn decimal(micros: i64) -> String {
     );
     crate::json::uint(&mut out, whole);
     if fraction != 0 {
+        // The six decimals without their trailing zeros: dropped as numbers, not as text.
+        let (mut kept, mut width) = (fraction, 6);
+        while kept % 10 == 0 {
+            kept /= 10;
+            width -= 1;
+        }
         let mut digits = String::new();
-        crate::json::uint(&mut digits, fraction);
+        crate::json::uint(&mut digits, kept);
         out.push('.');
-        (digits.len()..6).for_each(|_| out.push('0'));
-        out.push_str(digits.trim_end_matches('0'));
+        (digits.len()..width).for_each(|_| out.push('0'));
+        out.push_str(&digits);
     }
     out
 }
 
-/// Decimal text (`-12.5`, `3`, `0.000001`) in millionths. Digits are folded by hand: the
-/// wasm tracker checks amounts too, and `str::parse` would link integer parsing into it.
+/// Decimal text (`-12.5`, `3`, `0.000001`) in millionths. Read as bytes and digits folded by
+/// hand: the wasm tracker checks amounts too, and `str::parse` and `str`'s searchers would
+/// link core's integer parser and pattern code into it.
 fn micros(text: &str) -> Result<i64, EventError> {
     const SHAPE: &str = "`amount` must be a decimal number with at most 6 decimals";
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
     };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &[][..]),
+    };
+    let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
     if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
         return Err(rule(SHAPE));
     }
     // At most 10^12 whole units: a longer run of digits is refused before it could overflow.
-    let fold = |s: &str| s.bytes().fold(0_i64, |n, b| n * 10 + i64::from(b - b'0'));
-    let whole = whole.trim_start_matches('0');
+    let fold = |s: &[u8]| s.iter().fold(0_i64, |n, b| n * 10 + i64::from(b - b'0'));
+    let leading_zeros = whole.iter().take_while(|&&b| b == b'0').count();
+    let whole = &whole[leading_zeros..];
     if whole.len() > 12 || fold(whole) >= MAX_REVENUE_AMOUNT {
         return Err(rule("`amount` must be less than 10^12"));
     }
@@ -219,5 +230,39 @@ mod tests {
         assert_eq!(wire, r#"{"amount":"19.9","currency":"EUR"}"#);
         let back: Revenue = serde_json::from_str(&wire).unwrap();
         assert_eq!(back.micros(), 19_900_000);
+    }
+
+    #[test]
+    fn amount_text_round_trips_without_trailing_zeros() {
+        for micros in [
+            0,
+            1,
+            10,
+            120_000,
+            999_999,
+            1_000_001,
+            5_000_000,
+            -1,
+            -20,
+            123_456_789_000,
+        ] {
+            let text = Revenue::from_micros(micros, "USD").unwrap().amount_text();
+            let (whole, fraction) = (micros.abs() / MICROS, micros.abs() % MICROS);
+            let sign = if micros < 0 { "-" } else { "" };
+            let decimals = format!("{fraction:06}");
+            let expected = match decimals.trim_end_matches('0') {
+                "" => format!("{sign}{whole}"),
+                kept => format!("{sign}{whole}.{kept}"),
+            };
+            assert_eq!(text, expected);
+            assert_eq!(Revenue::new(&text, "USD").unwrap().micros(), micros);
+        }
+        let micros = |text: &str| Revenue::new(text, "USD").map(|r| r.micros());
+        assert_eq!(micros("0007.50"), Ok(7_500_000));
+        assert_eq!(micros("1."), Ok(1_000_000));
+        assert_eq!(micros(&format!("{}1", "0".repeat(20))), Ok(1_000_000));
+        for bad in ["-", "--1", "1.2.3", "+1", "1,5", "0001000000000000", "é"] {
+            assert!(micros(bad).is_err(), "{bad}");
+        }
     }
 }

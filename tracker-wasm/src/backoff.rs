@@ -12,7 +12,7 @@ pub fn delay_ms(fails: u32, random: f64, retry_after: Option<&str>) -> f64 {
     let doubled = FIRST_MS * f64::from(1u32 << fails.min(16));
     let jittered = doubled.min(MAX_MS) * (0.5 + random.clamp(0.0, 1.0) / 2.0);
     let asked = retry_after
-        .and_then(|h| crate::outbox::decimal(h.trim_ascii()))
+        .and_then(|h| crate::text::decimal(h.trim_ascii()))
         .map_or(0.0, |s| (s as f64 * 1000.0).min(MAX_MS));
     jittered.max(asked)
 }

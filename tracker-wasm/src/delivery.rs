@@ -16,6 +16,7 @@ use std::vec::Vec;
 
 use crate::backoff::{self, Outcome};
 use crate::outbox::{self, Line};
+use crate::text;
 
 /// Events that start a request at once.
 pub const BATCH_EVENTS: usize = 10;
@@ -289,10 +290,8 @@ fn receipts_body(eids: &[String]) -> String {
 /// The eids in a receipts answer, `{"received":["…",…]}`: every 36-character string after
 /// the key (ingestion's own answer, so no general JSON parser is needed in the wasm).
 pub fn received_eids(answer: &str) -> Vec<String> {
-    let after = outbox::find(answer, "\"received\"").and_then(|at| answer.get(at + 10..));
-    after
-        .unwrap_or_default()
-        .split('"')
+    let after = text::find(answer, "\"received\"").and_then(|at| answer.get(at + 10..));
+    text::pieces(after.unwrap_or_default(), b'"')
         .skip(1)
         .step_by(2)
         .filter(|s| s.len() == 36)

@@ -23,6 +23,7 @@ pub mod options;
 pub mod outbox;
 pub mod props;
 pub mod route;
+pub mod text;
 pub mod tracker;
 
 #[cfg(target_arch = "wasm32")]

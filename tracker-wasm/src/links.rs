@@ -26,11 +26,13 @@ pub fn click_event(options: &Options, link: &Link, page_host: &str) -> Option<&'
     if !web {
         return None;
     }
-    let extension = link
-        .pathname
-        .rsplit_once('.')
-        .map(|(_, ext)| ext)
-        .filter(|ext| !ext.contains('/'))
+    // Byte searches: lighter in the wasm than `str`'s reverse char searcher.
+    let path = link.pathname.as_bytes();
+    let extension = path
+        .iter()
+        .rposition(|&b| b == b'.')
+        .and_then(|dot| link.pathname.get(dot + 1..))
+        .filter(|ext| !ext.bytes().any(|b| b == b'/'))
         .map(str::to_ascii_lowercase);
     if extension.is_some_and(|ext| options.downloads.contains(&ext)) {
         return Some(DOWNLOAD);

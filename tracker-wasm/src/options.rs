@@ -87,8 +87,7 @@ pub fn is_on(value: Option<&str>) -> bool {
 
 /// A comma-separated list, trimmed, without empty entries.
 fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
+    crate::text::pieces(value, b',')
         .map(str::trim_ascii)
         .filter(|v| !v.is_empty())
         .map(String::from)

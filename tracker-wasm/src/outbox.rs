@@ -10,6 +10,8 @@
 use std::string::String;
 use std::vec::Vec;
 
+use crate::text::{decimal, find, pieces, split_once};
+
 /// Oldest event kept: a day.
 pub const MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
 /// Most events kept.
@@ -45,9 +47,9 @@ impl Line {
     /// Reads one stored line; `None` for anything this tracker did not write. Lines of the
     /// previous format (`<ms> <json>`, no state) read as never sent.
     pub fn parse(text: &str) -> Option<Self> {
-        let (ms, rest) = text.split_once(' ')?;
+        let (ms, rest) = split_once(text, b' ')?;
         let created_ms = decimal(ms)?;
-        let (sent, json) = match rest.split_once(' ') {
+        let (sent, json) = match split_once(rest, b' ') {
             Some(("s", json)) => (true, json),
             Some(("-", json)) => (false, json),
             _ => (false, rest),
@@ -77,24 +79,9 @@ impl Line {
     }
 }
 
-/// Where `needle` starts in `text`: a plain byte search, lighter in the wasm than `str::find`'s
-/// general string searcher, for the few fixed keys the tracker looks for.
-pub fn find(text: &str, needle: &str) -> Option<usize> {
-    text.as_bytes()
-        .windows(needle.len())
-        .position(|w| w == needle.as_bytes())
-}
-
-/// Plain decimal digits (at most 19, so any fits a `u64`), or `None`. By hand: `str::parse`
-/// links core's generic integer parser into the wasm, for two numbers the tracker reads.
-pub fn decimal(text: &str) -> Option<u64> {
-    let digits = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| text.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
-}
-
 /// Every line of the stored text this tracker can read.
 pub fn parse(text: &str) -> Vec<Line> {
-    text.split('\n').filter_map(Line::parse).collect()
+    pieces(text, b'\n').filter_map(Line::parse).collect()
 }
 
 /// The stored text of `lines`.
@@ -181,16 +168,6 @@ mod tests {
         assert_eq!(read.len(), 3, "{read:?}");
         assert_eq!((read[0].created_ms, read[0].sent), (7, false));
         assert_eq!(read[0].json, "{\"old\":1}");
-    }
-
-    #[test]
-    fn decimals_are_plain_digits_that_fit() {
-        assert_eq!(decimal("0"), Some(0));
-        assert_eq!(decimal("1764950400123"), Some(1_764_950_400_123));
-        assert_eq!(decimal(&"9".repeat(19)), Some(9_999_999_999_999_999_999));
-        for bad in ["", "+1", "-1", " 1", "1.5", "12a", &"9".repeat(20)] {
-            assert_eq!(decimal(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

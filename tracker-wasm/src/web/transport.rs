@@ -30,7 +30,13 @@ impl Endpoints {
         };
         let receipts = web_sys::Url::new(&text(&base, "href")).ok()?;
         receipts.set_search("");
-        let mut path = text(&base, "pathname").trim_end_matches('/').to_owned();
+        let mut path = text(&base, "pathname");
+        // Without its trailing slashes (bytes: no `str` pattern code in the wasm).
+        path.truncate(
+            path.bytes()
+                .rposition(|b| b != b'/')
+                .map_or(0, |last| last + 1),
+        );
         path.push_str("/receipts");
         receipts.set_pathname(&path);
         base.search_params().set("receipt", "1");
