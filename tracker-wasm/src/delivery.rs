@@ -194,7 +194,7 @@ impl<S: Storage> Delivery<S> {
             return None;
         }
         let mut lines = self.outbox.load(now_ms);
-        let in_flight = self.flight.clone().unwrap_or_default();
+        let in_flight = self.flight.as_deref().unwrap_or_default();
         let mut eids = Vec::new();
         for line in lines
             .iter_mut()
