@@ -216,8 +216,19 @@ const fn sentence(text: &'static str) -> &'static str {
     }
 }
 
+/// Whether `v` has a control character (`char::is_control`: U+0000–U+001F and U+007F–U+009F),
+/// over bytes: U+0080–U+009F are `C2 80`–`C2 9F` in UTF-8, and `C2` only ever leads. Decoding
+/// every character costs the wasm tracker more code, for the same answer.
+pub fn has_control_chars(v: &str) -> bool {
+    let bytes = v.as_bytes();
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
+}
+
 fn no_control_chars(v: &str) -> Result<(), &'static str> {
-    if v.chars().any(char::is_control) {
+    if has_control_chars(v) {
         return Err(sentence("must not contain control characters"));
     }
     Ok(())
@@ -312,17 +323,14 @@ const STRING_RULE: &str =
 const VALUES_RULE: &str = "values must be strings, numbers or booleans";
 
 fn check_key(key: &str) -> Result<(), &'static str> {
-    if key.is_empty()
-        || char_count(key) > limits::MAX_PROP_KEY_CHARS
-        || key.chars().any(char::is_control)
-    {
+    if key.is_empty() || char_count(key) > limits::MAX_PROP_KEY_CHARS || has_control_chars(key) {
         return Err(KEYS_RULE);
     }
     Ok(())
 }
 
 fn check_string_value(s: &str) -> Result<(), &'static str> {
-    if s.len() > limits::MAX_PROP_STRING_BYTES || s.chars().any(char::is_control) {
+    if s.len() > limits::MAX_PROP_STRING_BYTES || has_control_chars(s) {
         return Err(STRING_RULE);
     }
     Ok(())
@@ -460,6 +468,19 @@ impl From<Props> for Map<String, Value> {
 mod common_tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn control_characters_over_bytes_are_char_is_control() {
+        let mut text = String::new();
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            text.clear();
+            text.push('a');
+            text.push(c);
+            text.push('é');
+            assert_eq!(has_control_chars(&text), c.is_control(), "{:x}", c as u32);
+        }
+        assert!(!has_control_chars("plain ascii, üñíçødé and 中文"));
+    }
 
     fn str_value(s: &str) -> PropValue {
         PropValue::Str(s.to_owned())

@@ -9,6 +9,7 @@ use std::borrow::ToOwned;
 use std::string::String;
 use std::vec::Vec;
 
+use beacon_event::fields::has_control_chars;
 use beacon_event::{PropValue as Value, Props};
 
 use crate::event::truncate;
@@ -49,7 +50,7 @@ pub fn entry(key: String, value: PropValue) -> Option<(String, Value)> {
         // Characters counted by their first bytes: `chars().count()` links a vectorized
         // counter that costs the wasm more than the rest of this module.
         && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
-        && !key.chars().any(char::is_control);
+        && !has_control_chars(&key);
     Some((key, json_value(value)?)).filter(|_| key_ok)
 }
 
@@ -64,7 +65,7 @@ pub fn finish(kept: Vec<(String, Value)>) -> Option<Props> {
 
 fn json_value(value: PropValue) -> Option<Value> {
     match value {
-        PropValue::Str(s) if s.chars().any(char::is_control) => None,
+        PropValue::Str(s) if has_control_chars(&s) => None,
         PropValue::Str(s) => Some(Value::Str(truncate(&s, MAX_STRING_BYTES).to_owned())),
         PropValue::Bool(b) => Some(Value::Bool(b)),
         // Whole numbers stay integers on the wire (`3`, not `3.0`).
