@@ -28,8 +28,6 @@ impl Endpoints {
                 .or_else(|_| web_sys::Url::new_with_base(endpoint, script_src))
                 .ok()?,
         };
-        let receipts = web_sys::Url::new(&text(&base, "href")).ok()?;
-        receipts.set_search("");
         let mut path = text(&base, "pathname");
         // Without its trailing slashes (bytes: no `str` pattern code in the wasm).
         path.truncate(
@@ -38,11 +36,14 @@ impl Endpoints {
                 .map_or(0, |last| last + 1),
         );
         path.push_str("/receipts");
-        receipts.set_pathname(&path);
+        // One URL object, read twice: the events' URL, then the receipts' next to it.
         base.search_params().set("receipt", "1");
+        let events = text(&base, "href");
+        base.set_search("");
+        base.set_pathname(&path);
         Some(Self {
-            events: text(&base, "href"),
-            receipts: text(&receipts, "href"),
+            events,
+            receipts: text(&base, "href"),
         })
     }
 }
