@@ -14,6 +14,7 @@
 // Fails (exit 1) when a call is not 2xx or carries no server timing: a figure without them
 // would not be the page's.
 import { launchBrowser } from '../tests/browser.mjs';
+import { readsRawEvents } from '../tests/report-calls.mjs';
 
 const { REPORT_URL, SITE, DATE, EVENTS } = process.env;
 const LOADS = Number(process.env.LOADS || 10);
@@ -23,10 +24,8 @@ if (!REPORT_URL || !SITE || !DATE || !EVENTS) {
 /** The page's own files; every other request to the report service is an API call. */
 const isApiCall = (url) => url.startsWith(REPORT_URL) && !/^\/(assets\/.*)?$/.test(new URL(url).pathname);
 
-/** The reports the page reads from raw events rather than rollups (when nothing is filtered). */
-const fromEvents = (url) => /\/stats\/(goals|funnel)|property=props/.test(url);
 /** The summary, the chart and the breakdowns: what the page reads from rollups. */
-const fromRollups = (url) => /^\/stats(\/timeseries|\/breakdown)?$/.test(new URL(url).pathname) && !fromEvents(url);
+const fromRollups = (url) => /^\/stats(\/timeseries|\/breakdown)?$/.test(new URL(url).pathname) && !readsRawEvents(url);
 
 /** One load of the page: its API calls, once the network has been quiet for 500 ms. */
 async function load(browser) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   admin, awayFromZoneMidnight, launchBrowser, postEvents, waitForViews, watchErrors, uniqueSite, zoneDay, REPORT_URL,
 } from './harness.mjs';
+import { readsRawEvents } from './report-calls.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -279,9 +280,8 @@ test('goals and a funnel: conversions per goal, and visitors through the steps w
   const calls = await page.evaluate(() => performance.getEntriesByType('resource')
     .filter((e) => /\/stats/.test(new URL(e.name).pathname))
     .map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, server: e.serverTiming.map((t) => [t.name, t.duration]) })));
-  const fromEvents = (c) => /\/stats\/(goals|funnel)|property=props/.test(c.url);
-  const scans = calls.filter(fromEvents);
-  const rollups = calls.filter((c) => !fromEvents(c) && !c.url.includes('/stats/realtime'));
+  const scans = calls.filter((c) => readsRawEvents(c.url));
+  const rollups = calls.filter((c) => !readsRawEvents(c.url) && !c.url.includes('/stats/realtime'));
   assert.equal(scans.length, 3, JSON.stringify(calls)); // goals, the funnel, the custom property keys
   assert.ok(rollups.length >= 3, JSON.stringify(calls)); // the summary, the chart, the breakdowns
   const rollupsDone = Math.max(...rollups.map((c) => c.end));

@@ -96,12 +96,9 @@ impl Session {
 }
 
 impl Scan {
-    pub fn new(events: impl Into<Arc<Vec<RawEvent>>>, filters: &[Filter], zone: Zone) -> Self {
-        let mut events = events.into();
-        // The store answers in this order; sorting here (a copy if shared) only for others.
-        if !events.is_sorted_by_key(|e| e.position) {
-            Arc::make_mut(&mut events).sort_by_key(|e| e.position);
-        }
+    /// `events` in processing order, as `MongoStore::raw_events` answers (which sorts them).
+    pub fn new(events: Arc<Vec<RawEvent>>, filters: &[Filter], zone: Zone) -> Self {
+        debug_assert!(events.is_sorted_by_key(|e| e.position));
         let mut sessions = sessions(&events);
         let matching: Vec<usize> = events
             .iter()
