@@ -92,10 +92,11 @@ pub struct Delivery<S> {
     outbox: Outbox<S>,
     /// Events batched in memory, not yet in the outbox.
     queue: Vec<Line>,
-    /// The JSON of the events in the one `fetch` under way.
-    flight: Option<Vec<String>>,
-    /// The eids asked about in the receipts request under way.
-    checking: Option<Vec<String>>,
+    /// The body of the one `fetch` under way.
+    flight: Option<String>,
+    /// The body of the receipts request under way, `{"eids":["<eid>",…]}` (what it asked
+    /// about; searched like the answer, see [`Delivery::receipts_answered`]).
+    checking: Option<String>,
     /// A retry timer is running: no `fetch` until it fires.
     waiting: bool,
     /// Failed requests in a row, for the backoff.
@@ -143,17 +144,10 @@ impl<S: Storage> Delivery<S> {
             return None;
         }
         let mut lines = self.outbox.load(now_ms);
-        let chunk: Vec<String> = outbox::first_request(lines.iter().filter(|l| !l.sent))
-            .into_iter()
-            .map(|l| l.json.clone())
-            .collect();
-        if chunk.is_empty() {
-            return None;
-        }
-        mark(&mut lines, &chunk, true);
+        let body = first_request(&lines)?;
+        mark(&mut lines, &body, true);
         self.outbox.save(lines);
-        let body = outbox::body(&chunk);
-        self.flight = Some(chunk);
+        self.flight = Some(body.clone());
         Some(body)
     }
 
@@ -166,10 +160,10 @@ impl<S: Storage> Delivery<S> {
         random: f64,
         now_ms: u64,
     ) -> Option<f64> {
-        let chunk = self.flight.take()?;
+        let body = self.flight.take()?;
         if outcome == Outcome::Failed {
             self.outbox
-                .update(now_ms, |lines| mark(lines, &chunk, false));
+                .update(now_ms, |lines| mark(lines, &body, false));
             let delay = backoff::delay_ms(self.fails, random, retry_after);
             self.fails = self.fails.saturating_add(1);
             self.waiting = true;
@@ -177,7 +171,7 @@ impl<S: Storage> Delivery<S> {
         }
         self.fails = 0;
         self.outbox
-            .update(now_ms, |lines| lines.retain(|l| !chunk.contains(&l.json)));
+            .update(now_ms, |lines| lines.retain(|l| !carries(&body, l)));
         None
     }
 
@@ -195,36 +189,49 @@ impl<S: Storage> Delivery<S> {
         }
         let mut lines = self.outbox.load(now_ms);
         let in_flight = self.flight.as_deref().unwrap_or_default();
-        let mut eids = Vec::new();
+        let mut body = String::from("{\"eids\":[");
+        let mut asked = 0;
         for line in lines
             .iter_mut()
-            .filter(|l| l.sent && !in_flight.contains(&l.json))
+            .filter(|l| l.sent && !carries(in_flight, l))
         {
             match line.eid() {
-                Some(eid) if eids.len() < RECEIPTS_MAX => eids.push(String::from(eid)),
+                Some(eid) if asked < RECEIPTS_MAX => {
+                    if asked > 0 {
+                        body.push(',');
+                    }
+                    body.push('"');
+                    body.push_str(eid);
+                    body.push('"');
+                    asked += 1;
+                }
                 Some(_) => {}
                 None => line.sent = false,
             }
         }
         self.outbox.save(lines);
-        if eids.is_empty() {
+        if asked == 0 {
             return None;
         }
-        let body = receipts_body(&eids);
-        self.checking = Some(eids);
+        body.push_str("]}");
+        self.checking = Some(body.clone());
         Some(body)
     }
 
-    /// The answer to the receipts request: the eids ingestion confirmed, or `None` when the
-    /// request failed. Confirmed events leave the outbox; the others asked about become unsent,
-    /// so the next `fetch` carries them.
-    pub fn receipts_answered(&mut self, received: Option<&[String]>, now_ms: u64) {
+    /// The answer to the receipts request: ingestion's `200` body, `{"received":["<eid>",…]}`,
+    /// or `None` when the request failed. Confirmed events leave the outbox; the others asked
+    /// about become unsent, so the next `fetch` carries them. An eid is confirmed when it
+    /// appears after the answer's `"received"` key: every eid is 36 characters, so one cannot
+    /// be found inside another, and no JSON parser is needed in the wasm.
+    pub fn receipts_answered(&mut self, answer: Option<&str>, now_ms: u64) {
         let Some(asked) = self.checking.take() else {
             return;
         };
-        let received = received.unwrap_or_default();
-        let settled = |l: &Line| l.eid().is_some_and(|e| asked.iter().any(|a| a == e));
-        let confirmed = |l: &Line| l.eid().is_some_and(|e| received.iter().any(|r| r == e));
+        let received = answer
+            .and_then(|a| a.get(text::find(a, "\"received\"")?..))
+            .unwrap_or_default();
+        let confirmed = |l: &Line| l.eid().is_some_and(|e| text::find(received, e).is_some());
+        let settled = |l: &Line| l.eid().is_some_and(|e| text::find(&asked, e).is_some());
         self.outbox.update(now_ms, |lines| {
             lines.retain(|l| !confirmed(l));
             for line in lines.iter_mut().filter(|l| l.sent && settled(l)) {
@@ -242,19 +249,12 @@ impl<S: Storage> Delivery<S> {
         self.flush(now_ms);
         let mut lines = self.outbox.load(now_ms);
         let mut refused = false;
-        loop {
-            let chunk: Vec<String> = outbox::first_request(lines.iter().filter(|l| !l.sent))
-                .into_iter()
-                .map(|l| l.json.clone())
-                .collect();
-            if chunk.is_empty() {
-                break;
-            }
-            if !beacon(&outbox::body(&chunk)) {
+        while let Some(body) = first_request(&lines) {
+            if !beacon(&body) {
                 refused = true;
                 break;
             }
-            mark(&mut lines, &chunk, true);
+            mark(&mut lines, &body, true);
         }
         self.outbox.save(lines);
         refused
@@ -266,37 +266,22 @@ impl<S: Storage> Delivery<S> {
     }
 }
 
-fn mark(lines: &mut [Line], chunk: &[String], sent: bool) {
-    for line in lines.iter_mut().filter(|l| chunk.contains(&l.json)) {
+/// The body of one request for the oldest events never sent (`None`: there are none).
+fn first_request(lines: &[Line]) -> Option<String> {
+    let chunk = outbox::first_request(lines.iter().filter(|l| !l.sent));
+    (!chunk.is_empty()).then(|| outbox::body(&chunk))
+}
+
+/// Whether the request `body` carries `line`'s event. A request is identified by its body
+/// rather than by a copy of each event: another tab may rewrite the shared outbox meanwhile.
+fn carries(body: &str, line: &Line) -> bool {
+    text::find(body, &line.json).is_some()
+}
+
+fn mark(lines: &mut [Line], body: &str, sent: bool) {
+    for line in lines.iter_mut().filter(|l| carries(body, l)) {
         line.sent = sent;
     }
-}
-
-/// `{"eids":["…",…]}`.
-fn receipts_body(eids: &[String]) -> String {
-    let mut out = String::from("{\"eids\":[");
-    for (i, eid) in eids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        out.push_str(eid);
-        out.push('"');
-    }
-    out.push_str("]}");
-    out
-}
-
-/// The eids in a receipts answer, `{"received":["…",…]}`: every 36-character string after
-/// the key (ingestion's own answer, so no general JSON parser is needed in the wasm).
-pub fn received_eids(answer: &str) -> Vec<String> {
-    let after = text::find(answer, "\"received\"").and_then(|at| answer.get(at + 10..));
-    text::pieces(after.unwrap_or_default(), b'"')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| s.len() == 36)
-        .map(String::from)
-        .collect()
 }
 
 #[cfg(test)]

@@ -129,13 +129,13 @@ pub fn first_request<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Vec<&'a L
 }
 
 /// The request body: a JSON array of the events' JSON.
-pub fn body(events: &[String]) -> String {
+pub fn body(events: &[&Line]) -> String {
     let mut out = String::from("[");
     for (i, event) in events.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(event);
+        out.push_str(&event.json);
     }
     out.push(']');
     out
@@ -207,8 +207,7 @@ mod tests {
             .map(|n| Line::new(1, format!("{{\"n\":{n},\"p\":\"{}\"}}", "z".repeat(5000))))
             .collect();
         let chunk = first_request(&big);
-        let events: Vec<String> = chunk.iter().map(|l| l.json.clone()).collect();
-        assert!(body(&events).len() <= REQUEST_BYTES);
+        assert!(body(&chunk).len() <= REQUEST_BYTES);
         assert_eq!(chunk.len(), 6);
         let huge = [Line::new(
             1,
@@ -219,8 +218,9 @@ mod tests {
 
     #[test]
     fn the_body_is_a_json_array_of_the_events() {
-        let events = [line(1, 1).json, line(2, 2).json];
-        let parsed: serde_json::Value = serde_json::from_str(&body(&events)).unwrap();
+        let events = [line(1, 1), line(2, 2)];
+        let parsed: serde_json::Value =
+            serde_json::from_str(&body(&[&events[0], &events[1]])).unwrap();
         assert_eq!(
             parsed,
             serde_json::json!([{"n":1,"pad":"x"},{"n":2,"pad":"xx"}])

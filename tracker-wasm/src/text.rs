@@ -5,11 +5,14 @@
 //! the tracker's ASCII separators and keys, in less code (docs/benchmarks.md, "Tracker size").
 //! Cutting at an ASCII byte always leaves whole UTF-8 on both sides.
 
-/// Where `needle` starts in `text`.
+/// Where `needle` (not empty) starts in `text`. The first byte is compared before the rest:
+/// delivery looks for whole events in request bodies of up to 32 KiB.
 pub fn find(text: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    let first = *needle.first()?;
     text.as_bytes()
         .windows(needle.len())
-        .position(|w| w == needle.as_bytes())
+        .position(|w| w[0] == first && w == needle)
 }
 
 /// `text` before and after the first `sep` (ASCII).

@@ -144,7 +144,7 @@ fn leaving_beacons_once_and_the_next_page_confirms_with_receipts() {
         None,
         "one receipts request at a time"
     );
-    next.receipts_answered(Some(&[eid(0)]), NOW);
+    next.receipts_answered(Some(&received(&[eid(0)])), NOW);
     assert_eq!(
         stored(&storage),
         [(1, false)],
@@ -181,7 +181,7 @@ fn leaving_during_an_outage_replay_loses_nothing() {
 
     let mut page = Delivery::new(storage.clone());
     page.receipts_request(NOW).unwrap();
-    page.receipts_answered(Some(&[]), NOW); // ingestion has none of them
+    page.receipts_answered(Some(&received(&[])), NOW); // ingestion has none of them
     page.add(event(3), NOW);
     assert_eq!(ns(&page.next_post(NOW).unwrap()), [0, 1, 2]);
     page.answered(Outcome::Delivered, None, 0.0, NOW);
@@ -259,12 +259,35 @@ fn without_storage_events_are_kept_in_memory() {
     assert_eq!(ns(&d.next_post(NOW).unwrap()), [5, 6]);
 }
 
+/// Ingestion's answer to a receipts question (`backend/src/ingest/receipt_lookup.rs`).
+fn received(eids: &[String]) -> String {
+    let quoted: Vec<String> = eids.iter().map(|e| format!("\"{e}\"")).collect();
+    format!("{{\"received\":[{}]}}", quoted.join(","))
+}
+
 #[test]
 fn receipts_answers_are_read_without_a_json_parser() {
-    let answer = format!("{{\"received\":[\"{}\",\"{}\"]}}", eid(1), eid(2));
-    assert_eq!(received_eids(&answer), [eid(1), eid(2)]);
-    assert_eq!(received_eids("{\"received\":[]}"), Vec::<String>::new());
-    assert_eq!(received_eids("{\"error\":\"x\"}"), Vec::<String>::new());
+    let answered = |answer: &str| {
+        let storage = FakeStorage::default();
+        let mut page = Delivery::new(storage.clone());
+        for n in 0..3 {
+            page.add(event(n), NOW);
+        }
+        page.leave(NOW, |_| true);
+        let mut next = Delivery::new(storage.clone());
+        next.receipts_request(NOW).unwrap();
+        next.receipts_answered(Some(answer), NOW);
+        stored(&storage)
+    };
+    let unsent = [(0, false), (1, false), (2, false)];
+    assert_eq!(answered(&received(&[eid(0), eid(2)])), [(1, false)]);
+    assert_eq!(answered(&received(&[])), unsent);
+    assert_eq!(answered("{\"error\":\"x\"}"), unsent);
+    assert_eq!(
+        answered(&format!("{{\"asked\":[\"{}\"],\"received\":[]}}", eid(1))),
+        unsent,
+        "an eid before the key is not a receipt"
+    );
 }
 
 #[test]
@@ -284,7 +307,7 @@ fn a_page_left_before_its_receipts_check_does_not_beacon_an_earlier_pages_events
     let mut c = Delivery::new(storage.clone());
     let ask = c.receipts_request(NOW + 1_000).unwrap();
     assert!(ask.contains(&eid(0)) && ask.contains(&eid(1)), "{ask}");
-    c.receipts_answered(Some(&[eid(1)]), NOW + 1_000);
+    c.receipts_answered(Some(&received(&[eid(1)])), NOW + 1_000);
     assert_eq!(
         ns(&c.next_post(NOW + 1_000).unwrap()),
         [0],

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::backoff::Outcome;
-use crate::delivery::{self, Batch, Delivery, BATCH_MS};
+use crate::delivery::{Batch, Delivery, BATCH_MS};
 use crate::options::{self, Options};
 use crate::props::PropValue;
 use crate::tracker::{Kind, Tracker};
@@ -194,8 +194,7 @@ fn send(purpose: Purpose, url: String, body: String) {
         with(|rt| match purpose {
             Purpose::Events => events_answered(rt, answer.as_ref()),
             Purpose::Receipts => {
-                let received = text.map(|t| delivery::received_eids(&t));
-                rt.delivery.receipts_answered(received.as_deref(), now_ms());
+                rt.delivery.receipts_answered(text.as_deref(), now_ms());
                 pump(rt);
             }
         });
