@@ -38,34 +38,34 @@ pub trait Storage {
 }
 
 /// The outbox in storage, or in this page's memory once storage failed (disabled, full):
-/// then events are still retried within the page, only not across pages.
+/// then events are still retried within the page, only not across pages. Memory holds the
+/// outbox's text as last read or written, so a storage that stops working mid-page loses
+/// nothing.
 struct Outbox<S> {
     storage: S,
     usable: bool,
-    memory: Vec<Line>,
+    memory: String,
 }
 
 impl<S: Storage> Outbox<S> {
     fn load(&mut self, now_ms: u64) -> Vec<Line> {
         if self.usable {
             match self.storage.read() {
-                Ok(text) => return outbox::bound(outbox::parse(&text.unwrap_or_default()), now_ms),
+                Ok(text) => self.memory = text.unwrap_or_default(),
                 Err(Unavailable) => self.usable = false,
             }
         }
-        outbox::bound(self.memory.clone(), now_ms)
+        outbox::bound(outbox::parse(&self.memory), now_ms)
     }
 
     fn save(&mut self, lines: Vec<Line>) {
-        if self.usable && self.storage.write(&outbox::format(&lines)).is_ok() {
-            return;
-        }
-        if self.usable {
+        let text = outbox::format(&lines);
+        if self.usable && self.storage.write(&text).is_err() {
             // Full: keep everything in memory, and leave no stale copy for the next page.
             self.usable = false;
             let _ = self.storage.write("");
         }
-        self.memory = lines;
+        self.memory = text;
     }
 
     /// Loads, changes and saves the outbox in one step (other tabs of the site share it).
@@ -109,7 +109,7 @@ impl<S: Storage> Delivery<S> {
             outbox: Outbox {
                 storage,
                 usable: true,
-                memory: Vec::new(),
+                memory: String::new(),
             },
             queue: Vec::new(),
             flight: None,

@@ -44,6 +44,7 @@ pub fn click_event(options: &Options, link: &Link, page_host: &str) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::List;
 
     fn link(href: &str) -> Link {
         let (protocol, rest) = href.split_once("//").unwrap();
@@ -59,7 +60,7 @@ mod tests {
     fn options(outbound: bool, downloads: &[&str]) -> Options {
         Options {
             outbound_links: outbound,
-            downloads: downloads.iter().map(|e| String::from(*e)).collect(),
+            downloads: List(downloads.join(",")),
             ..Options::default()
         }
     }

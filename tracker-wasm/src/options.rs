@@ -4,7 +4,6 @@
 //! README.md, "Options", for what each one means to a site owner.
 
 use std::string::String;
-use std::vec::Vec;
 
 /// The `localStorage` key of the self-exclusion switch (`"true"`: this browser is not counted).
 pub const IGNORE_KEY: &str = "beacon:ignore";
@@ -29,11 +28,11 @@ pub struct Options {
     pub allow_bots: bool,
     pub outbound_links: bool,
     /// `data-file-downloads`: the tracked extensions (lower case), empty when off.
-    pub downloads: Vec<String>,
+    pub downloads: List,
     /// `data-404`: this page is a "not found" page.
     pub not_found: bool,
-    pub exclude: Vec<String>,
-    pub include: Vec<String>,
+    pub exclude: List,
+    pub include: List,
 }
 
 impl Options {
@@ -46,10 +45,10 @@ impl Options {
                 .unwrap_or_default()
         };
         let downloads = match attribute("data-file-downloads") {
-            Some(v) if !is_on(Some(&v)) => Vec::new(),
-            Some(v) if !v.trim_ascii().is_empty() => list(&v.to_ascii_lowercase()),
-            Some(_) => list(DEFAULT_DOWNLOADS),
-            None => Vec::new(),
+            Some(v) if !is_on(Some(&v)) => List::default(),
+            Some(v) if !v.trim_ascii().is_empty() => List(v.to_ascii_lowercase()),
+            Some(_) => List(DEFAULT_DOWNLOADS.into()),
+            None => List::default(),
         };
         Self {
             site: text("data-site"),
@@ -61,14 +60,14 @@ impl Options {
             outbound_links: flag("data-outbound-links"),
             downloads,
             not_found: flag("data-404"),
-            exclude: list(&text("data-exclude")),
-            include: list(&text("data-include")),
+            exclude: List(text("data-exclude")),
+            include: List(text("data-include")),
         }
     }
 
     /// Whether events on the page `key` (its path, plus the fragment in hash mode) are sent.
     pub fn tracks_page(&self, key: &str) -> bool {
-        let any = |patterns: &[String]| patterns.iter().any(|p| path_matches(p, key));
+        let any = |patterns: &List| patterns.iter().any(|p| path_matches(p, key));
         !any(&self.exclude) && (self.include.is_empty() || any(&self.include))
     }
 }
@@ -83,13 +82,26 @@ pub fn is_on(value: Option<&str>) -> bool {
     })
 }
 
-/// A comma-separated list, trimmed, without empty entries.
-fn list(value: &str) -> Vec<String> {
-    crate::text::pieces(value, b',')
-        .map(str::trim_ascii)
-        .filter(|v| !v.is_empty())
-        .map(String::from)
-        .collect()
+/// A comma-separated option (`data-exclude`, `data-include`, `data-file-downloads`), kept as
+/// the attribute's text and read entry by entry (trimmed, empty ones skipped) where it is
+/// used: no list of strings built at start-up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List(pub String);
+
+impl List {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        crate::text::pieces(&self.0, b',')
+            .map(str::trim_ascii)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    pub fn contains(&self, entry: &str) -> bool {
+        self.iter().any(|e| e == entry)
+    }
 }
 
 /// What the browser says about the visitor and the page, for the opt-outs.
@@ -206,18 +218,16 @@ mod tests {
     #[test]
     fn downloads_take_the_default_list_or_the_sites_own() {
         assert!(read(&[]).downloads.is_empty());
-        let defaults = read(&[("data-file-downloads", "")]).downloads;
+        let list = read(&[("data-file-downloads", "")]).downloads;
+        let defaults: Vec<&str> = list.iter().collect();
         assert_eq!(defaults.len(), 34);
-        assert_eq!(
-            (defaults[0].as_str(), defaults[33].as_str()),
-            ("pdf", "mkv")
-        );
-        let plain = |e: &String| e.bytes().all(|b| b.is_ascii_alphanumeric());
+        assert_eq!((defaults[0], defaults[33]), ("pdf", "mkv"));
+        let plain = |e: &&str| e.bytes().all(|b| b.is_ascii_alphanumeric());
         assert!(defaults.iter().all(plain), "{defaults:?}");
-        assert_eq!(
-            read(&[("data-file-downloads", "EPUB, zip")]).downloads,
-            ["epub", "zip"]
-        );
+        let own = read(&[("data-file-downloads", "EPUB, ,zip")]).downloads;
+        assert_eq!(own.iter().collect::<Vec<_>>(), ["epub", "zip"]);
+        assert!(own.contains("zip") && !own.contains("pdf") && !own.contains(""));
+        assert!(read(&[("data-file-downloads", " , ")]).downloads.is_empty());
         assert!(read(&[("data-file-downloads", "false")])
             .downloads
             .is_empty());

@@ -99,18 +99,23 @@ pub fn format(lines: &[Line]) -> String {
 /// Applies the bounds: nothing older than a day (or from a clock far ahead), then the newest
 /// [`MAX_EVENTS`] within [`MAX_BYTES`]. Order is kept (oldest first).
 pub fn bound(mut lines: Vec<Line>, now_ms: u64) -> Vec<Line> {
-    lines.retain(|l| now_ms.abs_diff(l.created_ms) <= MAX_AGE_MS);
-    let mut bytes = 0;
-    let kept = lines
-        .iter()
-        .rev()
-        .take(MAX_EVENTS)
-        .take_while(|l| {
-            bytes += l.stored_bytes();
-            bytes <= MAX_BYTES
-        })
-        .count();
-    lines.split_off(lines.len() - kept)
+    let fresh = |l: &Line| now_ms.abs_diff(l.created_ms) <= MAX_AGE_MS;
+    // The oldest line kept, found from the newest; then one pass removes the rest.
+    let (mut first, mut events, mut bytes) = (lines.len(), 0, 0);
+    for (i, line) in lines.iter().enumerate().rev().filter(|(_, l)| fresh(l)) {
+        events += 1;
+        bytes += line.stored_bytes();
+        if events > MAX_EVENTS || bytes > MAX_BYTES {
+            break;
+        }
+        first = i;
+    }
+    let mut i = 0;
+    lines.retain(|l| {
+        i += 1;
+        i > first && fresh(l)
+    });
+    lines
 }
 
 /// The first request's worth of `lines`: at most [`REQUEST_EVENTS`] and [`REQUEST_BYTES`] of

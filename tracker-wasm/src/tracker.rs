@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn excluded_pages_send_nothing_but_still_move_the_navigation() {
         let mut t = Tracker::new(Options {
-            exclude: vec!["/admin/**".into()],
+            exclude: crate::options::List("/admin/**".into()),
             ..options("site123", false)
         })
         .unwrap();

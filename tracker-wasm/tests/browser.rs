@@ -159,11 +159,15 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
         script.set_attribute(name, value).unwrap();
     }
     let stub = js_sys::Function::new_no_args("");
-    let queued = Array::of1(&Array::of3(
-        &"event".into(),
-        &"early".into(),
-        &JsValue::NULL,
-    ));
+    // What the loader's stub queues: `arguments` objects (and an array, as a hand-written
+    // stub may push).
+    let arguments = js_sys::Function::new_no_args("return arguments")
+        .call2(&JsValue::NULL, &"event".into(), &"early".into())
+        .unwrap();
+    let queued = Array::of2(
+        &arguments,
+        &Array::of3(&"event".into(), &"early-array".into(), &JsValue::NULL),
+    );
     Reflect::set(&stub, &"q".into(), &queued).unwrap();
     tracker_wasm::web::start(script, stub.into());
 
@@ -190,6 +194,12 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
     let props = js_sys::JSON::parse("{\"plan\":\"pro\",\"seats\":3,\"x\":null}").unwrap();
     call.call3(&JsValue::NULL, &"event".into(), &"signup".into(), &props)
         .unwrap();
+    let bare =
+        js_sys::Function::new_no_args("const o = Object.create(null); o.size = 'xl'; return o")
+            .call0(&JsValue::NULL)
+            .unwrap();
+    call.call3(&JsValue::NULL, &"event".into(), &"bare".into(), &bare)
+        .unwrap();
     sleep(50).await;
     runtime::leave();
 
@@ -206,10 +216,12 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
             )
         })
         .collect();
-    assert!(
-        names.iter().any(|(t, _)| *t == "early"),
-        "queued calls replayed: {names:?}"
-    );
+    for early in ["early", "early-array"] {
+        assert!(
+            names.iter().any(|(t, _)| *t == early),
+            "queued calls replayed: {names:?}"
+        );
+    }
     let spa: Vec<&str> = names
         .iter()
         .filter(|(t, p)| *t == "page_view" && (p.starts_with("/spa") || p.starts_with("/private")))
@@ -222,6 +234,12 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
     assert_eq!(outbound.unwrap()["props"]["url"], "https://other.example/x");
     let signup = events.iter().find(|e| e["event_type"] == "signup").unwrap();
     assert_eq!(signup["props"], serde_json::json!({"plan":"pro","seats":3}));
+    let bare = events.iter().find(|e| e["event_type"] == "bare").unwrap();
+    assert_eq!(
+        bare["props"],
+        serde_json::json!({"size":"xl"}),
+        "an object without a prototype has its properties read too"
+    );
     // What the tracker read from the page, as the browser reports it.
     let width = window().screen().unwrap().width().unwrap();
     let referrer = document.referrer();

@@ -259,6 +259,21 @@ fn without_storage_events_are_kept_in_memory() {
     assert_eq!(ns(&d.next_post(NOW).unwrap()), [5, 6]);
 }
 
+#[test]
+fn storage_that_stops_working_mid_page_loses_nothing() {
+    let storage = FakeStorage::default();
+    let mut d = Delivery::new(storage.clone());
+    for n in 0..2 {
+        d.add(event(n), NOW);
+    }
+    d.flush(NOW);
+    storage.refuse_reads.set(true);
+    storage.refuse_writes.set(true);
+    d.add(event(2), NOW);
+    d.flush(NOW);
+    assert_eq!(ns(&d.next_post(NOW).unwrap()), [0, 1, 2]);
+}
+
 /// Ingestion's answer to a receipts question (`backend/src/ingest/receipt_lookup.rs`).
 fn received(eids: &[String]) -> String {
     let quoted: Vec<String> = eids.iter().map(|e| format!("\"{e}\"")).collect();

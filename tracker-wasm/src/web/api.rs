@@ -9,7 +9,7 @@
 //! The loader's stub queues calls made before the wasm ran (`beacon.q`); they are replayed here
 //! in order, after the first page view.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::props::PropValue;
@@ -42,13 +42,28 @@ pub fn install(stub: &JsValue, tracking: bool) {
     if !tracking {
         return;
     }
+    // A list of `arguments` objects, read by index like the arguments themselves (anything
+    // else has no length and replays nothing).
     let queued = browser::get(stub, "q");
-    if Array::is_array(&queued) {
-        for args in Array::from(&queued).iter() {
-            let args = Array::from(&args);
-            call(&[args.get(0), args.get(1), args.get(2), args.get(3)]);
-        }
+    for i in 0..length(&queued) {
+        let args = item(&queued, i);
+        call(&[
+            item(&args, 0),
+            item(&args, 1),
+            item(&args, 2),
+            item(&args, 3),
+        ]);
     }
+}
+
+/// `list.length`; 0 when it has none.
+fn length(list: &JsValue) -> u32 {
+    browser::get(list, "length").as_f64().unwrap_or(0.0) as u32
+}
+
+/// `list[index]`: arrays and `arguments` alike, through the one `Reflect.get` import.
+fn item(list: &JsValue, index: u32) -> JsValue {
+    Reflect::get(list, &index.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// One call: the action, then its arguments (`event`: name, props, options).
@@ -77,18 +92,19 @@ fn read_revenue(revenue: &JsValue) -> Option<(String, String)> {
     Some((text, currency))
 }
 
-/// A plain object's own entries, in order; anything else has none.
+/// An object's own enumerable entries, in order; anything else has none.
 fn read_props(props: &JsValue) -> Vec<(String, PropValue)> {
-    let Some(object) = props.dyn_ref::<Object>() else {
-        return Vec::new();
-    };
-    Object::keys(object)
-        .iter()
-        .filter_map(|key| {
-            let value = Reflect::get(object, &key).ok()?;
-            Some((key.as_string()?, prop_value(&value)))
-        })
-        .collect()
+    let mut out = Vec::new();
+    // Any object (also one without a prototype, or from another frame), arrays included.
+    if props.is_object() {
+        let keys = Object::keys(props.unchecked_ref::<Object>());
+        for key in (0..length(&keys)).map(|i| item(&keys, i)) {
+            if let (Some(name), Ok(value)) = (key.as_string(), Reflect::get(props, &key)) {
+                out.push((name, prop_value(&value)));
+            }
+        }
+    }
+    out
 }
 
 fn prop_value(value: &JsValue) -> PropValue {

@@ -1,16 +1,18 @@
 //! Reading the page and the visitor through web-sys: what an event records and what the
 //! opt-outs look at. A value the browser does not give is left empty.
 
-use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use js_sys::{Function, Reflect};
+use wasm_bindgen::prelude::*;
 use web_sys::Window;
 
 use crate::options::{Visitor, IGNORE_KEY};
 use crate::route::Location;
 use crate::tracker::{self, Page};
 
+/// The page's `window`. The loader is a page script, so the global object is always one: no
+/// `instanceof` check (an import and its glue) is needed to know it.
 pub fn window() -> Option<Window> {
-    web_sys::window()
+    Some(js_sys::global().unchecked_into())
 }
 
 /// `Date.now()`.
@@ -120,4 +122,12 @@ pub fn set_ignored(on: bool) {
             storage.remove_item(IGNORE_KEY)
         };
     }
+}
+
+/// `f` as a JavaScript function, for the page's whole life (hooks and timers: a plain `fn`,
+/// so they all share one closure type and its one glue shim).
+pub fn callback(f: fn()) -> Function {
+    Closure::<dyn FnMut()>::new(f)
+        .into_js_value()
+        .unchecked_into()
 }

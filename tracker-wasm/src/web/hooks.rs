@@ -3,7 +3,7 @@
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, EventTarget, HtmlAnchorElement, MouseEvent, VisibilityState};
+use web_sys::{Document, EventTarget};
 
 use crate::links::{self, Link};
 use crate::props::PropValue;
@@ -33,7 +33,7 @@ pub fn install(clicks: bool) {
 fn visibility_changed() {
     let hidden = browser::window()
         .and_then(|w| w.document())
-        .is_some_and(|d| d.visibility_state() == VisibilityState::Hidden);
+        .is_some_and(|d| browser::text(&d, "visibilityState") == "hidden");
     if hidden {
         runtime::leave();
     } else {
@@ -43,9 +43,7 @@ fn visibility_changed() {
 
 /// A plain `fn` for every listener, so they share one closure type.
 fn listen(target: &EventTarget, name: &str, f: fn()) {
-    let callback = Closure::<dyn FnMut()>::new(f);
-    let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-    callback.forget();
+    let _ = target.add_event_listener_with_callback(name, &browser::callback(f));
 }
 
 /// Wraps `history.pushState` and `replaceState`: the original runs first (its result and any
@@ -74,8 +72,10 @@ fn wrap_history(window: &web_sys::Window) {
 /// Clicks (and middle clicks) on links, in the capture phase so a page handler that stops
 /// the event does not hide it.
 fn listen_clicks(document: &Document) {
-    let callback = Closure::<dyn FnMut(MouseEvent)>::new(|event: MouseEvent| {
-        if browser::text(&event, "type") == "auxclick" && event.button() != 1 {
+    // `FnMut(JsValue)`: the closure type js-sys's futures already use (one shared shim).
+    let callback = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
+        let middle = browser::get(&event, "button").as_f64() == Some(1.0);
+        if browser::text(&event, "type") == "auxclick" && !middle {
             return;
         }
         if let Some(link) = clicked_link(&event) {
@@ -92,9 +92,12 @@ fn listen_clicks(document: &Document) {
     callback.forget();
 }
 
-fn clicked_link(event: &MouseEvent) -> Option<Link> {
-    let target: web_sys::Element = event.target()?.dyn_into().ok()?;
-    let anchor: HtmlAnchorElement = target.closest("a[href]").ok()??.dyn_into().ok()?;
+/// The link clicked, read like every string the tracker reads: a target that is not an
+/// element has no `closest` (the call fails), and an SVG `<a>` has no string `href` or
+/// `protocol`, so it is not a web link.
+fn clicked_link(event: &JsValue) -> Option<Link> {
+    let target: web_sys::Element = browser::get(event, "target").unchecked_into();
+    let anchor = target.closest("a[href]").ok()??;
     let part = |name| browser::text(&anchor, name);
     Some(Link {
         href: part("href"),

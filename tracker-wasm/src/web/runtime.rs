@@ -8,7 +8,8 @@
 
 use std::cell::RefCell;
 
-use wasm_bindgen::prelude::*;
+use js_sys::Function;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use crate::backoff::Outcome;
@@ -32,6 +33,15 @@ pub struct Runtime {
     pub endpoints: Endpoints,
     /// A batch timer is running.
     batching: bool,
+    timers: Timers,
+}
+
+/// The timers' callbacks, each made once and handed to every `setTimeout` of its kind: no
+/// closure is made, or has to be freed, per timer.
+struct Timers {
+    batch: Function,
+    retry: Function,
+    receipts: Function,
 }
 
 thread_local! {
@@ -75,6 +85,11 @@ fn launch(options: Options, script_src: &str) -> bool {
             delivery: Delivery::new(LocalStorage),
             endpoints,
             batching: false,
+            timers: Timers {
+                batch: browser::callback(batch_due),
+                retry: browser::callback(retry_due),
+                receipts: browser::callback(check_receipts),
+            },
         });
     });
     hooks::install(clicks);
@@ -88,8 +103,10 @@ fn launch(options: Options, script_src: &str) -> bool {
             None,
         );
     }
-    after(RECEIPTS_DELAY_MS, check_receipts);
-    with(pump);
+    with(|rt| {
+        after(RECEIPTS_DELAY_MS, &rt.timers.receipts);
+        pump(rt);
+    });
     true
 }
 
@@ -130,7 +147,7 @@ pub fn track(
             Batch::Flush => flush(rt),
             Batch::StartTimer if !rt.batching => {
                 rt.batching = true;
-                after(BATCH_MS as i32, batch_due);
+                after(BATCH_MS as i32, &rt.timers.batch);
             }
             Batch::StartTimer | Batch::Wait => {}
         }
@@ -210,7 +227,7 @@ fn events_answered(rt: &mut Runtime, answer: Option<&transport::Answer>) {
         .answered(outcome, retry_after, browser::random(), now)
     {
         None => pump(rt),
-        Some(delay) => after(delay as i32, retry_due),
+        Some(delay) => after(delay as i32, &rt.timers.retry),
     }
 }
 
@@ -228,12 +245,9 @@ pub fn leave() {
     });
 }
 
-/// Calls `f` once after `ms` (`setTimeout`; the closure frees itself once called). A plain
-/// `fn`, so every timer shares one closure type (one glue shim).
-fn after(ms: i32, f: fn()) {
-    let callback = Closure::once_into_js(f);
+/// Calls `callback` once after `ms` (`setTimeout`).
+fn after(ms: i32, callback: &Function) {
     if let Some(window) = browser::window() {
-        let _ = window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback, ms);
     }
 }

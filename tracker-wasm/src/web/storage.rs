@@ -10,7 +10,7 @@ pub const OUTBOX_KEY: &str = "beacon:outbox";
 pub struct LocalStorage;
 
 fn local_storage() -> Result<web_sys::Storage, Unavailable> {
-    web_sys::window()
+    super::browser::window()
         .ok_or(Unavailable)?
         .local_storage()
         .ok()

@@ -5,7 +5,7 @@
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
-use web_sys::{RequestInit, RequestMode};
+use web_sys::RequestInit;
 
 use super::browser::text;
 
@@ -39,13 +39,19 @@ impl Endpoints {
         // One URL object, read twice: the events' URL, then the receipts' next to it.
         base.search_params().set("receipt", "1");
         let events = text(&base, "href");
-        base.set_search("");
-        base.set_pathname(&path);
+        // Set through `Reflect.set` like the reads: no import of their own.
+        set(&base, "search", "");
+        set(&base, "pathname", &path);
         Some(Self {
             events,
             receipts: text(&base, "href"),
         })
     }
+}
+
+/// `object[key] = value`.
+fn set(object: &JsValue, key: &str, value: &str) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), &JsValue::from_str(value));
 }
 
 /// What came back from a `fetch`: its status and `Retry-After`.
@@ -64,11 +70,12 @@ impl Answer {
 /// `POST url` with `body`; `keepalive` lets it finish after the page is gone. `None` when no
 /// answer came (network error, blocked, a bad URL).
 pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
+    // The `RequestInit` dictionary, its fields set like any object's: web-sys has no setter
+    // for `keepalive` (nor has gloo-net's builder), and one `Reflect.set` import serves all.
+    // The mode stays the default, `cors`, for a request made from a URL.
     let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_mode(RequestMode::Cors);
-    init.set_body(&JsValue::from_str(body));
-    // web-sys has no setter for `keepalive` (nor gloo-net's builder): set the init field.
+    set(&init, "method", "POST");
+    set(&init, "body", body);
     if keepalive {
         Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
     }
@@ -83,7 +90,7 @@ pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
 
 /// `navigator.sendBeacon(url, body)`: true when the browser queued it.
 pub fn beacon(url: &str, body: &str) -> bool {
-    web_sys::window()
+    super::browser::window()
         .and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok())
         .unwrap_or(false)
 }
