@@ -343,6 +343,17 @@ fn props_error(rule: &str) -> EventError {
 impl Props {
     pub const MAX_KEYS: usize = limits::MAX_PROP_KEYS;
 
+    /// Whether `key` may name a property: the rule [`Props::from_values`] applies, for a
+    /// caller that drops one bad entry rather than all of them (the browser tracker).
+    pub fn key_fits(key: &str) -> bool {
+        check_key(key).is_ok()
+    }
+
+    /// Whether `s` may be a string property's value (see [`Props::key_fits`]).
+    pub fn string_fits(s: &str) -> bool {
+        check_string_value(s).is_ok()
+    }
+
     /// Builds properties from `(key, value)` pairs, under the same rules (and errors) as
     /// [`Props::parse`]; a repeated key keeps its last value, as in a JSON object.
     pub fn from_values(
@@ -508,7 +519,18 @@ mod common_tests {
         ] {
             let err = Props::from_values(vec![bad.clone()]).unwrap_err();
             assert_eq!(err.field, Some("props"), "{bad:?}");
+            // The per-entry checks refuse the same entries (a float's finiteness is the
+            // caller's to check, as the tracker does before it makes a `PropValue`).
+            let fits = Props::key_fits(&bad.0)
+                && match &bad.1 {
+                    PropValue::Str(s) => Props::string_fits(s),
+                    PropValue::Float(f) => f.is_finite(),
+                    _ => true,
+                };
+            assert!(!fits, "{bad:?}");
         }
+        assert!(Props::key_fits(&"k".repeat(64)) && Props::key_fits("é"));
+        assert!(Props::string_fits(&"x".repeat(512)) && Props::string_fits(""));
         assert!(
             Props::from_values((0..30).map(|i| (alloc::format!("k{i}"), PropValue::Int(i))))
                 .is_ok()

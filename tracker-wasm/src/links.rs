@@ -32,9 +32,8 @@ pub fn click_event(options: &Options, link: &Link, page_host: &str) -> Option<&'
         .iter()
         .rposition(|&b| b == b'.')
         .and_then(|dot| link.pathname.get(dot + 1..))
-        .filter(|ext| !ext.bytes().any(|b| b == b'/'))
-        .map(str::to_ascii_lowercase);
-    if extension.is_some_and(|ext| options.downloads.contains(&ext)) {
+        .filter(|ext| !ext.bytes().any(|b| b == b'/'));
+    if extension.is_some_and(|ext| options.downloads.contains(ext)) {
         return Some(DOWNLOAD);
     }
     let outbound = !link.host.eq_ignore_ascii_case(page_host);

@@ -27,7 +27,7 @@ pub struct Options {
     pub allow_localhost: bool,
     pub allow_bots: bool,
     pub outbound_links: bool,
-    /// `data-file-downloads`: the tracked extensions (lower case), empty when off.
+    /// `data-file-downloads`: the tracked extensions (any case), empty when off.
     pub downloads: List,
     /// `data-404`: this page is a "not found" page.
     pub not_found: bool,
@@ -46,7 +46,7 @@ impl Options {
         };
         let downloads = match attribute("data-file-downloads") {
             Some(v) if !is_on(Some(&v)) => List::default(),
-            Some(v) if !v.trim_ascii().is_empty() => List(v.to_ascii_lowercase()),
+            Some(v) if !v.trim_ascii().is_empty() => List(v),
             Some(_) => List(DEFAULT_DOWNLOADS.into()),
             None => List::default(),
         };
@@ -99,8 +99,9 @@ impl List {
         self.iter().next().is_none()
     }
 
+    /// Whether `entry` is in the list, ignoring ASCII case (`PDF` is `pdf`).
     pub fn contains(&self, entry: &str) -> bool {
-        self.iter().any(|e| e == entry)
+        self.iter().any(|e| e.eq_ignore_ascii_case(entry))
     }
 }
 
@@ -225,8 +226,9 @@ mod tests {
         let plain = |e: &&str| e.bytes().all(|b| b.is_ascii_alphanumeric());
         assert!(defaults.iter().all(plain), "{defaults:?}");
         let own = read(&[("data-file-downloads", "EPUB, ,zip")]).downloads;
-        assert_eq!(own.iter().collect::<Vec<_>>(), ["epub", "zip"]);
-        assert!(own.contains("zip") && !own.contains("pdf") && !own.contains(""));
+        assert_eq!(own.iter().collect::<Vec<_>>(), ["EPUB", "zip"]);
+        assert!(own.contains("epub") && own.contains("ZIP"));
+        assert!(!own.contains("pdf") && !own.contains(""));
         assert!(read(&[("data-file-downloads", " , ")]).downloads.is_empty());
         assert!(read(&[("data-file-downloads", "false")])
             .downloads

@@ -9,14 +9,11 @@ use std::borrow::ToOwned;
 use std::string::String;
 use std::vec::Vec;
 
-use beacon_event::fields::has_control_chars;
 use beacon_event::{PropValue as Value, Props};
 
 use crate::event::truncate;
 
-use beacon_event::limits::{
-    MAX_PROP_KEY_CHARS as MAX_KEY_CHARS, MAX_PROP_STRING_BYTES as MAX_STRING_BYTES,
-};
+use beacon_event::limits::MAX_PROP_STRING_BYTES as MAX_STRING_BYTES;
 /// Largest integer a JS number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -46,12 +43,7 @@ pub fn build(entries: impl IntoIterator<Item = (String, PropValue)>) -> Option<P
 /// `web/` hands over `Object.keys` in order, and never the same key twice, so
 /// keeping the first 30 fitting entries is what inserting into a map did.
 pub fn entry(key: String, value: PropValue) -> Option<(String, Value)> {
-    let key_ok = !key.is_empty()
-        // Characters counted by their first bytes: `chars().count()` links a vectorized
-        // counter that costs the wasm more than the rest of this module.
-        && key.bytes().filter(|&b| (b as i8) >= -0x40).count() <= MAX_KEY_CHARS
-        && !has_control_chars(&key);
-    Some((key, json_value(value)?)).filter(|_| key_ok)
+    Some((key, json_value(value)?)).filter(|(key, _)| Props::key_fits(key))
 }
 
 /// The kept entries as `Props` (a sorted list in the wasm, no `serde_json::Map`); `None` when
@@ -65,8 +57,10 @@ pub fn finish(kept: Vec<(String, Value)>) -> Option<Props> {
 
 fn json_value(value: PropValue) -> Option<Value> {
     match value {
-        PropValue::Str(s) if has_control_chars(&s) => None,
-        PropValue::Str(s) => Some(Value::Str(truncate(&s, MAX_STRING_BYTES).to_owned())),
+        PropValue::Str(s) => {
+            let kept = truncate(&s, MAX_STRING_BYTES);
+            Props::string_fits(kept).then(|| Value::Str(kept.to_owned()))
+        }
         PropValue::Bool(b) => Some(Value::Bool(b)),
         // Whole numbers stay integers on the wire (`3`, not `3.0`).
         PropValue::Num(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => {

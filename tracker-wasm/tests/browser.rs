@@ -186,6 +186,12 @@ async fn the_runtime_counts_spa_navigation_and_link_clicks_and_replays_queued_ca
     history
         .push_state_with_url(&JsValue::NULL, "", Some("/private/x"))
         .unwrap();
+    assert!(
+        history
+            .push_state_with_url(&JsValue::NULL, "", Some("https://other.example/"))
+            .is_err(),
+        "the original's exception (another origin's URL) reaches the page through the wrapper"
+    );
     history
         .push_state_with_url(&JsValue::NULL, "", Some("/spa-b"))
         .unwrap();

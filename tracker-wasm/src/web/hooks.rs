@@ -43,11 +43,13 @@ fn visibility_changed() {
 
 /// A plain `fn` for every listener, so they share one closure type.
 fn listen(target: &EventTarget, name: &str, f: fn()) {
-    let _ = target.add_event_listener_with_callback(name, &browser::callback(f));
+    // The capture flag spelled out: one `addEventListener` import for every listener.
+    let _ = target.add_event_listener_with_callback_and_bool(name, &browser::callback(f), false);
 }
 
-/// Wraps `history.pushState` and `replaceState`: the original runs first (its result and any
-/// exception pass through), then the tracker looks at the new URL.
+/// Wraps `history.pushState` and `replaceState`: the original runs first (any exception passes
+/// through; both return `undefined`), then the tracker looks at the new URL. The wrapper has
+/// the type of `window.beacon`'s closure, so the two share their glue.
 fn wrap_history(window: &web_sys::Window) {
     let Ok(history) = window.history() else {
         return;
@@ -57,11 +59,13 @@ fn wrap_history(window: &web_sys::Window) {
             continue;
         };
         let this = history.clone();
-        let wrapped = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |state, unused, url| {
+        let wrapped = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue)>::new(
+            move |state, unused, url, _: JsValue| {
                 let result = original.call3(&this, &state, &unused, &url);
                 runtime::navigated();
-                result
+                if let Err(error) = result {
+                    wasm_bindgen::throw_val(error);
+                }
             },
         );
         let _ = Reflect::set(&history, &JsValue::from_str(name), wrapped.as_ref());
