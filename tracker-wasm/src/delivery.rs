@@ -144,7 +144,7 @@ impl<S: Storage> Delivery<S> {
             return None;
         }
         let mut lines = self.outbox.load(now_ms);
-        let body = first_request(&lines)?;
+        let body = outbox::first_request(&lines)?;
         mark(&mut lines, &body, true);
         self.outbox.save(lines);
         self.flight = Some(body.clone());
@@ -249,7 +249,7 @@ impl<S: Storage> Delivery<S> {
         self.flush(now_ms);
         let mut lines = self.outbox.load(now_ms);
         let mut refused = false;
-        while let Some(body) = first_request(&lines) {
+        while let Some(body) = outbox::first_request(&lines) {
             if !beacon(&body) {
                 refused = true;
                 break;
@@ -264,12 +264,6 @@ impl<S: Storage> Delivery<S> {
     pub fn kept(&mut self, now_ms: u64) -> Vec<Line> {
         self.outbox.load(now_ms)
     }
-}
-
-/// The body of one request for the oldest events never sent (`None`: there are none).
-fn first_request(lines: &[Line]) -> Option<String> {
-    let chunk = outbox::first_request(lines.iter().filter(|l| !l.sent));
-    (!chunk.is_empty()).then(|| outbox::body(&chunk))
 }
 
 /// Whether the request `body` carries `line`'s event. A request is identified by its body

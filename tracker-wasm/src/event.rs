@@ -16,11 +16,11 @@ use beacon_event::limits::{MAX_SCREEN_WIDTH, MAX_URL_BYTES};
 
 /// What the page knows at the moment of an event.
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
+pub struct Facts<'a> {
     /// See [`crate::route::Location::page_path`].
     pub path: String,
     /// `document.referrer`, empty when there is none.
-    pub referrer: String,
+    pub referrer: &'a str,
     /// `screen.width` in CSS pixels.
     pub screen_width: Option<i32>,
     /// `Date.now()`: milliseconds since the Unix epoch.
@@ -41,7 +41,7 @@ pub fn client_event(
     Some(ClientEvent {
         timestamp: timestamp(facts.now_ms),
         eid: facts.eid,
-        referrer: Some(facts.referrer.as_str())
+        referrer: Some(facts.referrer)
             .filter(|r| !r.is_empty())
             .and_then(|r| Referrer::parse(r).ok()),
         screen_width: facts
@@ -94,10 +94,10 @@ mod tests {
 
     const NOW_MS: f64 = 1_795_600_800_123.0; // 2026-11-25T10:00:00.123Z
 
-    fn facts() -> Facts {
+    fn facts() -> Facts<'static> {
         Facts {
             path: "/pricing?utm_source=news".into(),
-            referrer: "https://news.example.org/item?id=1".into(),
+            referrer: "https://news.example.org/item?id=1",
             screen_width: Some(1440),
             now_ms: NOW_MS,
             eid: Some(Uuid::from_u128(0x0192f0e4_7b1a_4cc3_8d3e_1f2a3b4c5d6e)),
@@ -171,7 +171,7 @@ mod tests {
     fn odd_browser_values_are_made_to_fit() {
         let long = Facts {
             path: format!("/{}", "é".repeat(2000)),
-            referrer: "not a url".into(),
+            referrer: "not a url",
             screen_width: Some(-5),
             ..facts()
         };
@@ -226,7 +226,7 @@ mod tests {
         ];
         let facts = Facts {
             path: "/a\"b\\c?d=é".into(),
-            referrer: "https://example.com/?q=\"x\"".into(),
+            referrer: "https://example.com/?q=\"x\"",
             screen_width: Some(0),
             now_ms: 1_795_600_800_001.0,
             eid: Some(uuid::Uuid::from_u128(u128::MAX)),

@@ -118,32 +118,26 @@ pub fn bound(mut lines: Vec<Line>, now_ms: u64) -> Vec<Line> {
     lines
 }
 
-/// The first request's worth of `lines`: at most [`REQUEST_EVENTS`] and [`REQUEST_BYTES`] of
-/// body (always at least one line, which fits: ingestion refuses events over 8 KiB anyway).
-pub fn first_request<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Vec<&'a Line> {
-    let mut bytes = 2;
-    let mut chunk = Vec::new();
-    for line in lines {
-        bytes += line.json.len() + 1;
-        if !chunk.is_empty() && (chunk.len() == REQUEST_EVENTS || bytes > REQUEST_BYTES) {
+/// The body of one request for the oldest lines never sent, a JSON array of their events: at
+/// most [`REQUEST_EVENTS`] of them in at most [`REQUEST_BYTES`] (always at least one, which
+/// fits: ingestion refuses events over 8 KiB anyway). `None` when every line was sent.
+pub fn first_request(lines: &[Line]) -> Option<String> {
+    let mut body = String::from("[");
+    let mut count = 0;
+    for line in lines.iter().filter(|l| !l.sent) {
+        // The body with this event, its comma and the closing bracket.
+        let full = body.len() + line.json.len() + 2;
+        if count > 0 && (count == REQUEST_EVENTS || full > REQUEST_BYTES) {
             break;
         }
-        chunk.push(line);
-    }
-    chunk
-}
-
-/// The request body: a JSON array of the events' JSON.
-pub fn body(events: &[&Line]) -> String {
-    let mut out = String::from("[");
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+        if count > 0 {
+            body.push(',');
         }
-        out.push_str(&event.json);
+        body.push_str(&line.json);
+        count += 1;
     }
-    out.push(']');
-    out
+    body.push(']');
+    (count > 0).then_some(body)
 }
 
 #[cfg(test)]
@@ -204,31 +198,47 @@ mod tests {
         assert!(kept.len() >= 20, "{}", kept.len());
     }
 
+    /// The events of a request body.
+    fn events(body: &str) -> Vec<serde_json::Value> {
+        serde_json::from_str(body).unwrap()
+    }
+
     #[test]
     fn requests_hold_at_most_a_hundred_events_and_32_kib() {
         let small: Vec<Line> = (0..150).map(|n| line(1, n)).collect();
-        assert_eq!(first_request(&small).len(), REQUEST_EVENTS);
+        assert_eq!(
+            events(&first_request(&small).unwrap()).len(),
+            REQUEST_EVENTS
+        );
         let big: Vec<Line> = (0..20)
             .map(|n| Line::new(1, format!("{{\"n\":{n},\"p\":\"{}\"}}", "z".repeat(5000))))
             .collect();
-        let chunk = first_request(&big);
-        assert!(body(&chunk).len() <= REQUEST_BYTES);
-        assert_eq!(chunk.len(), 6);
+        let body = first_request(&big).unwrap();
+        assert!(body.len() <= REQUEST_BYTES);
+        assert_eq!(events(&body).len(), 6);
         let huge = [Line::new(
             1,
             format!("{{\"p\":\"{}\"}}", "z".repeat(40_000)),
         )];
-        assert_eq!(first_request(&huge).len(), 1, "one line always goes");
+        assert_eq!(
+            events(&first_request(&huge).unwrap()).len(),
+            1,
+            "one line always goes"
+        );
     }
 
     #[test]
-    fn the_body_is_a_json_array_of_the_events() {
-        let events = [line(1, 1), line(2, 2)];
-        let parsed: serde_json::Value =
-            serde_json::from_str(&body(&[&events[0], &events[1]])).unwrap();
+    fn the_body_is_a_json_array_of_the_events_never_sent() {
+        let mut lines = vec![line(1, 1), line(2, 2), line(3, 3)];
+        lines[1].sent = true;
         assert_eq!(
-            parsed,
-            serde_json::json!([{"n":1,"pad":"x"},{"n":2,"pad":"xx"}])
+            events(&first_request(&lines).unwrap()),
+            [
+                serde_json::json!({"n":1,"pad":"x"}),
+                serde_json::json!({"n":3,"pad":"xxx"})
+            ]
         );
+        lines.iter_mut().for_each(|l| l.sent = true);
+        assert_eq!(first_request(&lines), None);
     }
 }

@@ -125,7 +125,7 @@ impl Tracker {
         }
         let facts = Facts {
             path: page.location.page_path(hash),
-            referrer: page.referrer.clone(),
+            referrer: &page.referrer,
             // `as` saturates, NaN becomes 0; `client_event` leaves out what does not fit.
             screen_width: (!page.screen_width.is_nan()).then_some(page.screen_width as i32),
             now_ms: page.now_ms,

@@ -33,11 +33,11 @@ pub fn install(stub: &JsValue, tracking: bool) {
     );
     let beacon: &JsValue = function.as_ref();
     let ready = window.performance().map_or(0.0, |p| p.now());
-    let _ = Reflect::set(beacon, &"ready".into(), &ready.into());
-    let _ = Reflect::set(beacon, &"tracking".into(), &tracking.into());
+    browser::set(beacon, "ready", &ready.into());
+    browser::set(beacon, "tracking", &tracking.into());
     // The loader's guard against a snippet pasted twice.
-    let _ = Reflect::set(beacon, &"loaded".into(), &JsValue::TRUE);
-    let _ = Reflect::set(&window, &"beacon".into(), beacon);
+    browser::set(beacon, "loaded", &JsValue::TRUE);
+    browser::set(&window, "beacon", beacon);
     function.forget();
     if !tracking {
         return;

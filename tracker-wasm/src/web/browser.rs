@@ -9,6 +9,8 @@ use crate::options::{Visitor, IGNORE_KEY};
 use crate::route::Location;
 use crate::tracker::{self, Page};
 
+use super::storage;
+
 /// The page's `window`. The loader is a page script, so the global object is always one: no
 /// `instanceof` check (an import and its glue) is needed to know it.
 pub fn window() -> Option<Window> {
@@ -78,6 +80,12 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `object[key] = value`, ignoring a refusal (a frozen object): one call site for every
+/// property the tracker sets.
+pub fn set(object: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
 /// `object[key]` as a string (`location.pathname`, `a.href`...), empty when it is not one. One
 /// import for every string the tracker reads, where web-sys has one per property and type
 /// (docs/benchmarks.md, "Tracker size").
@@ -107,21 +115,12 @@ pub fn visitor() -> Visitor {
 
 /// Whether the self-exclusion switch is on in this browser.
 fn ignored() -> bool {
-    let storage = window().and_then(|w| w.local_storage().ok().flatten());
-    storage
-        .and_then(|s| s.get_item(IGNORE_KEY).ok().flatten())
-        .is_some_and(|v| v == "true")
+    storage::read(IGNORE_KEY).is_ok_and(|v| v.as_deref() == Some("true"))
 }
 
 /// Turns the self-exclusion switch on or off (a `#beacon-ignore=on|off` link).
 pub fn set_ignored(on: bool) {
-    if let Some(storage) = window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = if on {
-            storage.set_item(IGNORE_KEY, "true")
-        } else {
-            storage.remove_item(IGNORE_KEY)
-        };
-    }
+    let _ = storage::write(IGNORE_KEY, if on { "true" } else { "" });
 }
 
 /// `f` as a JavaScript function, for the page's whole life (hooks and timers: a plain `fn`,

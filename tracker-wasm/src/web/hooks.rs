@@ -1,7 +1,7 @@
 //! The page's hooks: single-page-app navigation, the page being hidden or left, and link
 //! clicks. Installed once; the closures live as long as the page (`forget`).
 
-use js_sys::{Function, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, EventTarget};
 
@@ -68,7 +68,7 @@ fn wrap_history(window: &web_sys::Window) {
                 }
             },
         );
-        let _ = Reflect::set(&history, &JsValue::from_str(name), wrapped.as_ref());
+        browser::set(&history, name, wrapped.as_ref());
         wrapped.forget();
     }
 }

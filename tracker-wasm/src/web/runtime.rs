@@ -79,8 +79,10 @@ fn launch(options: Options, script_src: &str) -> bool {
     let Some(tracker) = Tracker::new(options) else {
         return false;
     };
+    // Set once per page and never dropped. The value it replaces is `None` (`start` checked),
+    // so it is forgotten rather than dropped: the wasm needs no drop code for a `Runtime`.
     RUNTIME.with(|cell| {
-        *cell.borrow_mut() = Some(Runtime {
+        let runtime = Runtime {
             tracker,
             delivery: Delivery::new(LocalStorage),
             endpoints,
@@ -90,7 +92,8 @@ fn launch(options: Options, script_src: &str) -> bool {
                 retry: browser::callback(retry_due),
                 receipts: browser::callback(check_receipts),
             },
-        });
+        };
+        core::mem::forget(cell.replace(Some(runtime)));
     });
     hooks::install(clicks);
     navigated();
@@ -235,10 +238,10 @@ fn events_answered(rt: &mut Runtime, answer: Option<&transport::Answer>) {
 /// keepalive `fetch` when the browser refuses the beacon.
 pub fn leave() {
     with(|rt| {
-        let url = rt.endpoints.events.clone();
+        let url = &rt.endpoints.events;
         if rt
             .delivery
-            .leave(now_ms(), |body| transport::beacon(&url, body))
+            .leave(now_ms(), |body| transport::beacon(url, body))
         {
             pump(rt);
         }

@@ -1,4 +1,5 @@
-//! The outbox's home between pages: `localStorage["beacon:outbox"]`.
+//! The outbox's home between pages, `localStorage["beacon:outbox"]`, and the self-exclusion
+//! switch's, `localStorage["beacon:ignore"]`.
 
 use crate::delivery::{Storage, Unavailable};
 
@@ -20,18 +21,26 @@ fn local_storage() -> Result<web_sys::Storage, Unavailable> {
 
 impl Storage for LocalStorage {
     fn read(&self) -> Result<Option<String>, Unavailable> {
-        local_storage()?
-            .get_item(OUTBOX_KEY)
-            .map_err(|_| Unavailable)
+        read(OUTBOX_KEY)
     }
 
     fn write(&self, text: &str) -> Result<(), Unavailable> {
-        let storage = local_storage()?;
-        let written = if text.is_empty() {
-            storage.remove_item(OUTBOX_KEY)
-        } else {
-            storage.set_item(OUTBOX_KEY, text)
-        };
-        written.map_err(|_| Unavailable)
+        write(OUTBOX_KEY, text)
     }
+}
+
+/// `localStorage[key]` (the outbox, the self-exclusion switch).
+pub fn read(key: &str) -> Result<Option<String>, Unavailable> {
+    local_storage()?.get_item(key).map_err(|_| Unavailable)
+}
+
+/// Stores `text` under `key`, or removes the key when `text` is empty.
+pub fn write(key: &str, text: &str) -> Result<(), Unavailable> {
+    let storage = local_storage()?;
+    let written = if text.is_empty() {
+        storage.remove_item(key)
+    } else {
+        storage.set_item(key, text)
+    };
+    written.map_err(|_| Unavailable)
 }

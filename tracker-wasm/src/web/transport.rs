@@ -3,11 +3,10 @@
 //! Every body is a string, so the request is a `text/plain` CORS "simple request": no
 //! preflight, and ingestion reads it as JSON all the same.
 
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use web_sys::RequestInit;
 
-use super::browser::text;
+use super::browser::{set, text};
 
 /// Where the tracker posts: the endpoint asking for receipts (`?receipt=1`), and the
 /// receipts endpoint next to it (`/event` → `/event/receipts`).
@@ -40,18 +39,13 @@ impl Endpoints {
         base.search_params().set("receipt", "1");
         let events = text(&base, "href");
         // Set through `Reflect.set` like the reads: no import of their own.
-        set(&base, "search", "");
-        set(&base, "pathname", &path);
+        set(&base, "search", &"".into());
+        set(&base, "pathname", &path.into());
         Some(Self {
             events,
             receipts: text(&base, "href"),
         })
     }
-}
-
-/// `object[key] = value`.
-fn set(object: &JsValue, key: &str, value: &str) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), &JsValue::from_str(value));
 }
 
 /// What came back from a `fetch`: its status and `Retry-After`.
@@ -74,10 +68,10 @@ pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
     // for `keepalive` (nor has gloo-net's builder), and one `Reflect.set` import serves all.
     // The mode stays the default, `cors`, for a request made from a URL.
     let init = RequestInit::new();
-    set(&init, "method", "POST");
-    set(&init, "body", body);
+    set(&init, "method", &"POST".into());
+    set(&init, "body", &body.into());
     if keepalive {
-        Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE).ok()?;
+        set(&init, "keepalive", &JsValue::TRUE);
     }
     let request = web_sys::Request::new_with_str_and_init(url, &init).ok()?;
     let response = gloo_net::http::Request::from(request).send().await.ok()?;
