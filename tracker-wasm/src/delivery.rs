@@ -268,6 +268,8 @@ impl<S: Storage> Delivery<S> {
 
 /// Whether the request `body` carries `line`'s event. A request is identified by its body
 /// rather than by a copy of each event: another tab may rewrite the shared outbox meanwhile.
+/// An event's JSON is found only where it is whole: inside another event, its quotes would be
+/// escaped.
 fn carries(body: &str, line: &Line) -> bool {
     text::find(body, &line.json).is_some()
 }

@@ -88,7 +88,12 @@ impl Tracker {
     /// The revenue of the next custom event: an amount as decimal text (at most 6 decimals)
     /// and a currency code; one ingestion would refuse is left out, the event still sent.
     pub fn revenue(&mut self, amount: &str, currency: &str) {
-        self.revenue = Revenue::new(amount.trim_ascii(), currency.trim_ascii()).ok();
+        self.revenue = revenue(amount, currency);
+    }
+
+    /// The revenue of the next custom event, already read (see [`revenue`]).
+    pub fn set_revenue(&mut self, revenue: Option<Revenue>) {
+        self.revenue = revenue;
     }
 
     /// The event's JSON, or `None` when there is none: a navigation that stayed on the same
@@ -135,6 +140,12 @@ impl Tracker {
             .map(|e| ClientEvent { revenue, ..e })
             .and_then(|e| event::to_json(&e, float))
     }
+}
+
+/// A revenue from an amount as decimal text (at most 6 decimals) and a currency code; `None`
+/// when ingestion would refuse it.
+pub fn revenue(amount: &str, currency: &str) -> Option<Revenue> {
+    Revenue::new(amount.trim_ascii(), currency.trim_ascii()).ok()
 }
 
 /// A version 4 UUID from 16 random bytes; `None` when all are 0 (`crypto.getRandomValues`

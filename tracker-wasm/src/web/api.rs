@@ -9,11 +9,12 @@
 //! The loader's stub queues calls made before the wasm ran (`beacon.q`); they are replayed here
 //! in order, after the first page view.
 
+use beacon_event::Revenue;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::props::PropValue;
-use crate::tracker::Kind;
+use crate::tracker::{self, Kind};
 
 use super::{browser, runtime};
 
@@ -82,14 +83,14 @@ fn call([action, name, props, options]: &[JsValue; 4]) {
 
 /// `{ amount, currency }`: the amount a number (written with six decimals, what the
 /// revenue's exactness keeps) or a decimal string.
-fn read_revenue(revenue: &JsValue) -> Option<(String, String)> {
+fn read_revenue(revenue: &JsValue) -> Option<Revenue> {
     let currency = browser::get(revenue, "currency").as_string()?;
     let amount = browser::get(revenue, "amount");
     let text = match amount.as_f64() {
         Some(n) => String::from(js_sys::Number::from(n).to_fixed(6).ok()?),
         None => amount.as_string()?,
     };
-    Some((text, currency))
+    tracker::revenue(&text, &currency)
 }
 
 /// An object's own enumerable entries, in order; anything else has none.

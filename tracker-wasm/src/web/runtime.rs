@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 
+use beacon_event::Revenue;
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
@@ -127,21 +128,13 @@ pub fn navigated() {
     track(Kind::Navigated, "", Vec::new(), None);
 }
 
-/// One event, if the tracker makes one of it, into the batch. `revenue`: the amount as
-/// decimal text and the currency.
-pub fn track(
-    kind: Kind,
-    name: &str,
-    props: Vec<(String, PropValue)>,
-    revenue: Option<(String, String)>,
-) {
+/// One event, if the tracker makes one of it, into the batch (`revenue`: a custom event's).
+pub fn track(kind: Kind, name: &str, props: Vec<(String, PropValue)>, revenue: Option<Revenue>) {
     with(|rt| {
         for (key, value) in props {
             rt.tracker.prop(key, value);
         }
-        if let Some((amount, currency)) = revenue {
-            rt.tracker.revenue(&amount, &currency);
-        }
+        rt.tracker.set_revenue(revenue);
         let page = browser::page();
         let Some(json) = rt.tracker.track(kind, name, &page, browser::float_text) else {
             return;
