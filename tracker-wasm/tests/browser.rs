@@ -136,6 +136,19 @@ fn endpoints_default_to_the_scripts_origin() {
     let e = Endpoints::new("https://in.example/api/e?k=v", "https://stats.example/b.js").unwrap();
     assert_eq!(e.events, "https://in.example/api/e?k=v&receipt=1");
     assert_eq!(e.receipts, "https://in.example/api/e/receipts");
+    let e = Endpoints::new("../in/", "https://stats.example/js/b.js").unwrap();
+    assert_eq!(e.events, "https://stats.example/in/?receipt=1");
+    assert_eq!(e.receipts, "https://stats.example/in/receipts");
+    // A script without `src` (inline): the endpoint resolves against the page.
+    let page = window().location().origin().unwrap();
+    let e = Endpoints::new("/collect", "").unwrap();
+    assert_eq!(e.events, format!("{page}/collect?receipt=1"));
+    let e = Endpoints::new("https://in.example/e", "").unwrap();
+    assert_eq!(e.events, "https://in.example/e?receipt=1");
+    assert!(Endpoints::new("https://[bad", "https://stats.example/b.js").is_none());
+    // The endpoint's own query is kept as written.
+    let e = Endpoints::new("https://in.example/e?t=a%20b", "").unwrap();
+    assert_eq!(e.events, "https://in.example/e?t=a%20b&receipt=1");
 }
 
 /// One test drives the page's one runtime: `start` runs once per page.

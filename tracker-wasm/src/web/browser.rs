@@ -17,6 +17,11 @@ pub fn window() -> Option<Window> {
     Some(js_sys::global().unchecked_into())
 }
 
+/// `window.document`, read like any property (no import of its own).
+pub fn document(window: &Window) -> JsValue {
+    get(window, "document")
+}
+
 /// `Date.now()`.
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
@@ -41,7 +46,7 @@ pub fn location() -> Location {
 /// What the page knows at the moment of an event.
 pub fn page() -> Page {
     let window = window();
-    let referrer = window.as_ref().and_then(Window::document);
+    let referrer = window.as_ref().map(document);
     let screen_width = window
         .as_ref()
         .and_then(|w| get(&get(w, "screen"), "width").as_f64())
@@ -58,7 +63,9 @@ pub fn page() -> Page {
 /// 16 bytes from `crypto.getRandomValues`; zeros when it is missing or throws.
 fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
-    if let Some(crypto) = window().and_then(|w| w.crypto().ok()) {
+    if let Some(window) = window() {
+        // Read like any property (no import of its own); a missing one fails the call below.
+        let crypto: web_sys::Crypto = get(&window, "crypto").unchecked_into();
         if crypto.get_random_values_with_u8_array(&mut bytes).is_err() {
             bytes = [0; 16];
         }

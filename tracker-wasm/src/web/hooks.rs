@@ -3,7 +3,7 @@
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, EventTarget};
+use web_sys::EventTarget;
 
 use crate::links::{self, Link};
 use crate::props::PropValue;
@@ -21,19 +21,17 @@ pub fn install(clicks: bool) {
     listen(&window, "popstate", runtime::navigated);
     listen(&window, "hashchange", runtime::navigated);
     listen(&window, "pagehide", runtime::leave);
-    if let Some(document) = window.document() {
-        listen(&document, "visibilitychange", visibility_changed);
-        if clicks {
-            listen_clicks(&document);
-        }
+    let document: EventTarget = browser::document(&window).unchecked_into();
+    listen(&document, "visibilitychange", visibility_changed);
+    if clicks {
+        listen_clicks(&document);
     }
 }
 
 /// Hidden: deliver what is left. Visible again: ask about what was beaconed meanwhile.
 fn visibility_changed() {
     let hidden = browser::window()
-        .and_then(|w| w.document())
-        .is_some_and(|d| browser::text(&d, "visibilityState") == "hidden");
+        .is_some_and(|w| browser::text(&browser::document(&w), "visibilityState") == "hidden");
     if hidden {
         runtime::leave();
     } else {
@@ -51,9 +49,8 @@ fn listen(target: &EventTarget, name: &str, f: fn()) {
 /// through; both return `undefined`), then the tracker looks at the new URL. The wrapper has
 /// the type of `window.beacon`'s closure, so the two share their glue.
 fn wrap_history(window: &web_sys::Window) {
-    let Ok(history) = window.history() else {
-        return;
-    };
+    // Only read and written as an object: no typed `History` (and its import) is needed.
+    let history = browser::get(window, "history");
     for name in ["pushState", "replaceState"] {
         let Ok(original) = browser::get(&history, name).dyn_into::<Function>() else {
             continue;
@@ -75,7 +72,7 @@ fn wrap_history(window: &web_sys::Window) {
 
 /// Clicks (and middle clicks) on links, in the capture phase so a page handler that stops
 /// the event does not hide it.
-fn listen_clicks(document: &Document) {
+fn listen_clicks(document: &EventTarget) {
     // `FnMut(JsValue)`: the closure type js-sys's futures already use (one shared shim).
     let callback = Closure::<dyn FnMut(JsValue)>::new(|event: JsValue| {
         let middle = browser::get(&event, "button").as_f64() == Some(1.0);

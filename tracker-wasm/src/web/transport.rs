@@ -17,16 +17,24 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// From `data-endpoint`, or the origin of `beacon.js` + `/event`; `None` when neither is
+    /// From `data-endpoint`, or the origin of `beacon.js` + `/event`; `None` when that is not
     /// a URL.
     pub fn new(endpoint: &str, script_src: &str) -> Option<Self> {
-        let base = match endpoint {
-            "" => web_sys::Url::new_with_base("/event", script_src).ok()?,
-            // A relative endpoint is relative to the script (an inline test has no `src`).
-            _ => web_sys::Url::new(endpoint)
-                .or_else(|_| web_sys::Url::new_with_base(endpoint, script_src))
-                .ok()?,
+        // Resolved against the script (an absolute endpoint ignores it); a script without a
+        // `src` (an inline test) resolves against the page.
+        let page;
+        let against = if script_src.is_empty() {
+            page = text(&super::browser::window()?.location(), "href");
+            &page
+        } else {
+            script_src
         };
+        let endpoint = if endpoint.is_empty() {
+            "/event"
+        } else {
+            endpoint
+        };
+        let base = web_sys::Url::new_with_base(endpoint, against).ok()?;
         let mut path = text(&base, "pathname");
         // Without its trailing slashes (bytes: no `str` pattern code in the wasm).
         path.truncate(
@@ -36,7 +44,12 @@ impl Endpoints {
         );
         path.push_str("/receipts");
         // One URL object, read twice: the events' URL, then the receipts' next to it.
-        base.search_params().set("receipt", "1");
+        // `receipt=1` added to the endpoint's own query, which is kept as written.
+        let mut search = text(&base, "search");
+        let join = if search.is_empty() { "?" } else { "&" };
+        search.push_str(join);
+        search.push_str("receipt=1");
+        set(&base, "search", &search.into());
         let events = text(&base, "href");
         // Set through `Reflect.set` like the reads: no import of their own.
         set(&base, "search", &"".into());
