@@ -33,7 +33,13 @@ pub fn install(stub: &JsValue, tracking: bool) {
         },
     );
     let beacon: &JsValue = function.as_ref();
-    let ready = window.performance().map_or(0.0, |p| p.now());
+    // Read like any property (no import of its own), then its one method.
+    let performance = browser::get(&window, "performance");
+    let ready = if performance.is_object() {
+        performance.unchecked_into::<web_sys::Performance>().now()
+    } else {
+        0.0
+    };
     browser::set(beacon, "ready", &ready.into());
     browser::set(beacon, "tracking", &tracking.into());
     // The loader's guard against a snippet pasted twice.

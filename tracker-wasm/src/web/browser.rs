@@ -34,7 +34,8 @@ pub fn random() -> f64 {
 
 /// `location`'s path, query and fragment.
 pub fn location() -> Location {
-    let location = window().map(|w| w.location());
+    // Read like any property: the tracker only reads its strings.
+    let location = window().map(|w| get(&w, "location"));
     let part = |name| location.as_ref().map(|l| text(l, name)).unwrap_or_default();
     Location {
         pathname: part("pathname"),
@@ -105,8 +106,8 @@ pub fn visitor() -> Visitor {
     let Some(window) = window() else {
         return Visitor::default();
     };
-    let navigator = window.navigator();
-    let location = window.location();
+    let navigator = get(&window, "navigator");
+    let location = get(&window, "location");
     Visitor {
         hostname: text(&location, "hostname"),
         protocol: text(&location, "protocol"),

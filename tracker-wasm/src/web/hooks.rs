@@ -110,7 +110,7 @@ fn clicked_link(event: &JsValue) -> Option<Link> {
 
 fn link_clicked(link: &Link) {
     let page_host = browser::window()
-        .map(|w| browser::text(&w.location(), "host"))
+        .map(|w| browser::text(&browser::get(&w, "location"), "host"))
         .unwrap_or_default();
     let name = with(|rt| links::click_event(rt.tracker.options(), link, &page_host)).flatten();
     if let Some(name) = name {

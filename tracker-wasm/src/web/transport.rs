@@ -3,10 +3,10 @@
 //! Every body is a string, so the request is a `text/plain` CORS "simple request": no
 //! preflight, and ingestion reads it as JSON all the same.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::RequestInit;
 
-use super::browser::{set, text};
+use super::browser::{get, set, text};
 
 /// Where the tracker posts: the endpoint asking for receipts (`?receipt=1`), and the
 /// receipts endpoint next to it (`/event` → `/event/receipts`).
@@ -24,7 +24,8 @@ impl Endpoints {
         // `src` (an inline test) resolves against the page.
         let page;
         let against = if script_src.is_empty() {
-            page = text(&super::browser::window()?.location(), "href");
+            let window = super::browser::window()?;
+            page = text(&get(&window, "location"), "href");
             &page
         } else {
             script_src
@@ -98,6 +99,9 @@ pub async fn post(url: &str, body: &str, keepalive: bool) -> Option<Answer> {
 /// `navigator.sendBeacon(url, body)`: true when the browser queued it.
 pub fn beacon(url: &str, body: &str) -> bool {
     super::browser::window()
-        .and_then(|w| w.navigator().send_beacon_with_opt_str(url, Some(body)).ok())
+        .and_then(|w| {
+            let navigator: web_sys::Navigator = get(&w, "navigator").unchecked_into();
+            navigator.send_beacon_with_opt_str(url, Some(body)).ok()
+        })
         .unwrap_or(false)
 }
