@@ -85,13 +85,8 @@ impl Tracker {
         }
     }
 
-    /// The revenue of the next custom event: an amount as decimal text (at most 6 decimals)
-    /// and a currency code; one ingestion would refuse is left out, the event still sent.
-    pub fn revenue(&mut self, amount: &str, currency: &str) {
-        self.revenue = revenue(amount, currency);
-    }
-
-    /// The revenue of the next custom event, already read (see [`revenue`]).
+    /// The revenue of the next custom event, read by [`revenue`] (`None`: the event is still
+    /// sent, without one).
     pub fn set_revenue(&mut self, revenue: Option<Revenue>) {
         self.revenue = revenue;
     }
@@ -332,7 +327,7 @@ mod tests {
     #[test]
     fn revenue_goes_with_the_next_custom_event_only() {
         let mut t = tracker(false);
-        t.revenue("19.900000", "EUR");
+        t.set_revenue(revenue("19.900000", "EUR"));
         let json = t
             .track(Kind::Custom, "purchase", &page("/p", "", "", 1), float)
             .unwrap();
@@ -346,10 +341,10 @@ mod tests {
         let next = t.track(Kind::Custom, "again", &page("/p", "", "", 2), float);
         assert_eq!(ingest(&next.unwrap()).revenue, None);
         // A page view drops it; an amount or currency ingestion would refuse sends no revenue.
-        t.revenue("5", "USD");
+        t.set_revenue(revenue("5", "USD"));
         t.track(Kind::PageView, "", &page("/p", "", "", 3), float);
         for (amount, currency) in [("1e3", "USD"), ("5", "usd"), ("0.0000001", "EUR")] {
-            t.revenue(amount, currency);
+            t.set_revenue(revenue(amount, currency));
             let json = t.track(Kind::Custom, "odd", &page("/p", "", "", 4), float);
             assert_eq!(ingest(&json.unwrap()).revenue, None, "{amount} {currency}");
         }
