@@ -178,13 +178,27 @@ test_tracker_in_browser() {
       bounded 600 cargo test --locked --target wasm32-unknown-unknown --test browser)
 }
 
+# prune_invoke_entries DIST: points the function-table entries of wasm-bindgen's closure invoke
+# shims, which no call reaches, at one `unreachable` function, so the optimiser can drop the
+# shims (scripts/lib/prune-invoke-entries.mjs, which says why they are there; ~600 bytes gzip,
+# docs/benchmarks.md "Tracker size"). It finds them by name: Trunk's wasm-opt keeps the name
+# section (`--debuginfo` in demo-site/index.html) and `minify_wasm_names` strips it after.
+prune_invoke_entries() {
+  local dist="$1"
+  node "$REPO_ROOT/scripts/lib/prune-invoke-entries.mjs" "$dist/tracker-wasm_bg.wasm" \
+    "$dist/tracker-wasm_bg.wasm.pruned" \
+    "$TOOLS_DIR/binaryen-$BINARYEN_VERSION/node_modules/binaryen/index.js" ||
+    die "the tracker's unused closure shims could not be pruned"
+  mv "$dist/tracker-wasm_bg.wasm.pruned" "$dist/tracker-wasm_bg.wasm"
+}
+
 # minify_wasm_names DIST: shortens the wasm's import and export names (wasm-bindgen's carry a
 # 16-digit hash each) and rewrites the glue to match (scripts/lib/minify-wasm-names.mjs, which
 # fails the build if the glue no longer has the shape it expects). The features are the ones
 # Rust's wasm32 target and wasm-bindgen emit; wasm-opt must be told, the section is stripped.
 # Then one more `-Oz --converge` on the renamed module: ~120 bytes gzip less than without it,
 # and than the same run before the renaming (docs/benchmarks.md, "Tracker size"); it keeps every
-# import and export name the glue was rewritten for.
+# import and export name the glue was rewritten for, and drops the name section.
 minify_wasm_names() {
   local dist="$1" map features
   features=(--enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int
@@ -192,7 +206,7 @@ minify_wasm_names() {
   map="$(mktemp)"
   wasm-opt "$dist/tracker-wasm_bg.wasm" "${features[@]}" --minify-imports-and-exports-and-modules \
     -o "$dist/tracker-wasm_bg.wasm.min" >"$map" || die "wasm-opt could not minify the tracker's names"
-  wasm-opt "$dist/tracker-wasm_bg.wasm.min" "${features[@]}" -Oz --converge \
+  wasm-opt "$dist/tracker-wasm_bg.wasm.min" "${features[@]}" -Oz --converge --strip-debug \
     -o "$dist/tracker-wasm_bg.wasm.min" || die "wasm-opt could not optimise the tracker"
   node "$REPO_ROOT/scripts/lib/minify-wasm-names.mjs" "$dist/tracker-wasm.js" \
     "$dist/tracker-wasm_bg.wasm.min" "$map" || die "the glue could not follow the minified names"
@@ -225,6 +239,7 @@ build_site() {
   (cd "$REPO_ROOT/tracker-wasm" && tracker_build_env cargo build --locked --lib \
     --target wasm32-unknown-unknown --profile wasm-release)
   (cd "$REPO_ROOT" && tracker_build_env TRUNK_OFFLINE=true trunk build --release)
+  prune_invoke_entries "$REPO_ROOT/dist"
   minify_wasm_names "$REPO_ROOT/dist"
   minify_tracker_js "$REPO_ROOT/dist"
   log "tracker size"
