@@ -178,7 +178,7 @@ validated_string!(
                         .iter()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
             });
-        if !absolute || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if !absolute || has_control_chars(v) || has_whitespace(v) {
             return Err("must be an absolute URL");
         }
         Ok(())
@@ -225,6 +225,26 @@ pub fn has_control_chars(v: &str) -> bool {
         || bytes
             .windows(2)
             .any(|w| w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
+}
+
+/// Whether `v` has a character that is `char::is_whitespace` and not a control character
+/// (those are [`has_control_chars`]'): the space, U+00A0, U+1680, U+2000–U+200A, U+2028,
+/// U+2029, U+202F, U+205F and U+3000, found by their UTF-8 bytes. Decoding characters and
+/// core's Unicode table would cost the wasm tracker ~400 bytes gzip for the same answer.
+pub fn has_whitespace(v: &str) -> bool {
+    let bytes = v.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let next = |n: usize| bytes.get(i + n).copied().unwrap_or(0);
+        match b {
+            b' ' => true,
+            0xc2 => next(1) == 0xa0,
+            0xe1 => next(1) == 0x9a && next(2) == 0x80,
+            0xe2 if next(1) == 0x80 => matches!(next(2), 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf),
+            0xe2 => next(1) == 0x81 && next(2) == 0x9f,
+            0xe3 => next(1) == 0x80 && next(2) == 0x80,
+            _ => false,
+        }
+    })
 }
 
 fn no_control_chars(v: &str) -> Result<(), &'static str> {
@@ -491,6 +511,24 @@ mod common_tests {
             assert_eq!(has_control_chars(&text), c.is_control(), "{:x}", c as u32);
         }
         assert!(!has_control_chars("plain ascii, üñíçødé and 中文"));
+    }
+
+    #[test]
+    fn whitespace_over_bytes_is_char_is_whitespace() {
+        let mut text = String::new();
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            text.clear();
+            text.push('a');
+            text.push(c);
+            text.push('é');
+            let found = has_control_chars(&text) || has_whitespace(&text);
+            let expected = c.is_control() || c.is_whitespace();
+            assert_eq!(found, expected, "{:x}", c as u32);
+            // At the end of the text too (the bytes after it are read as 0).
+            text.truncate(text.len() - 'é'.len_utf8());
+            assert_eq!(has_control_chars(&text) || has_whitespace(&text), expected);
+        }
+        assert!(!has_whitespace("https://例え.jp/ü?q=中文"));
     }
 
     fn str_value(s: &str) -> PropValue {

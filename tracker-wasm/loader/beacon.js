@@ -8,11 +8,15 @@
     };
     if (stub.loaded || !script) return; // the snippet is on the page twice
     stub.loaded = true;
-    // The glue and the wasm are fetched in parallel, both next to this file.
-    const wasm = fetch(new URL('tracker-wasm_bg.wasm', script.src));
+    // The wasm is fetched and compiled (streaming, off the main thread) while the glue loads,
+    // both next to this file; the glue then instantiates the compiled module.
+    const wasm = WebAssembly.compileStreaming(fetch(new URL('tracker-wasm_bg.wasm', script.src)));
     wasm.catch(() => {});
-    import(new URL('tracker-wasm.js', script.src))
-      .then((glue) => glue.default({ module_or_path: wasm }).then(() => glue.start(script, stub)))
+    Promise.all([import(new URL('tracker-wasm.js', script.src)), wasm])
+      .then(([glue, module]) => {
+        glue.initSync({ module });
+        glue.start(script, stub);
+      })
       .catch(() => {});
   } catch (e) {
     // No tracker, never a broken page.
