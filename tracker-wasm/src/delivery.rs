@@ -170,8 +170,9 @@ impl<S: Storage> Delivery<S> {
             return Some(delay);
         }
         self.fails = 0;
-        self.outbox
-            .update(now_ms, |lines| lines.retain(|l| !carries(&body, l)));
+        self.outbox.update(now_ms, |lines| {
+            outbox::keep(lines, &mut |l| !carries(&body, l))
+        });
         None
     }
 
@@ -233,7 +234,7 @@ impl<S: Storage> Delivery<S> {
         let confirmed = |l: &Line| l.eid().is_some_and(|e| text::find(received, e).is_some());
         let settled = |l: &Line| l.eid().is_some_and(|e| text::find(&asked, e).is_some());
         self.outbox.update(now_ms, |lines| {
-            lines.retain(|l| !confirmed(l));
+            outbox::keep(lines, &mut |l| !confirmed(l));
             for line in lines.iter_mut().filter(|l| l.sent && settled(l)) {
                 line.sent = false;
             }

@@ -54,7 +54,8 @@ impl Line {
             Some(("-", json)) => (false, json),
             _ => (false, rest),
         };
-        (json.starts_with('{') && json.ends_with('}')).then(|| Self {
+        let bytes = json.as_bytes();
+        (bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}')).then(|| Self {
             created_ms,
             sent,
             json: json.into(),
@@ -81,7 +82,11 @@ impl Line {
 
 /// Every line of the stored text this tracker can read.
 pub fn parse(text: &str) -> Vec<Line> {
-    pieces(text, b'\n').filter_map(Line::parse).collect()
+    let mut lines = Vec::new();
+    for line in pieces(text, b'\n').filter_map(Line::parse) {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The stored text of `lines`.
@@ -111,11 +116,16 @@ pub fn bound(mut lines: Vec<Line>, now_ms: u64) -> Vec<Line> {
         first = i;
     }
     let mut i = 0;
-    lines.retain(|l| {
+    keep(&mut lines, &mut |l| {
         i += 1;
         i > first && fresh(l)
     });
     lines
+}
+
+/// `lines.retain(f)` through one instance for every caller.
+pub fn keep(lines: &mut Vec<Line>, f: &mut dyn FnMut(&Line) -> bool) {
+    lines.retain(|l| f(l));
 }
 
 /// The body of one request for the oldest lines never sent, a JSON array of their events: at

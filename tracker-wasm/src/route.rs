@@ -21,7 +21,7 @@ impl Location {
     /// plus the fragment in hash mode.
     pub fn page_path(&self, hash_mode: bool) -> String {
         let mut path = String::with_capacity(self.pathname.len() + self.search.len());
-        if !self.pathname.starts_with('/') {
+        if self.pathname.as_bytes().first() != Some(&b'/') {
             path.push('/');
         }
         path.push_str(&self.pathname);

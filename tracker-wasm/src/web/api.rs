@@ -93,7 +93,7 @@ fn read_revenue(revenue: &JsValue) -> Option<Revenue> {
     let currency = browser::get(revenue, "currency").as_string()?;
     let amount = browser::get(revenue, "amount");
     let text = match amount.as_f64() {
-        Some(n) => String::from(js_sys::Number::from(n).to_fixed(6).ok()?),
+        Some(n) => js_sys::Number::from(n).to_fixed(6).ok()?.as_string()?,
         None => amount.as_string()?,
     };
     tracker::revenue(&text, &currency)

@@ -79,7 +79,8 @@ fn random_bytes() -> [u8; 16] {
 pub fn float_text(n: f64) -> String {
     js_sys::Number::from(n)
         .to_string_with_radix(10)
-        .map(String::from)
+        .ok()
+        .and_then(|text| text.as_string())
         .unwrap_or_default()
 }
 
