@@ -108,7 +108,7 @@ impl List {
 /// What the browser says about the visitor and the page, for the opt-outs.
 #[derive(Debug, Clone, Default)]
 pub struct Visitor {
-    /// `location.hostname`.
+    /// `location.hostname` (lower case: the URL parser's).
     pub hostname: String,
     /// `location.protocol`.
     pub protocol: String,
@@ -152,8 +152,8 @@ pub fn opt_out(options: &Options, visitor: &Visitor) -> Option<OptOut> {
 }
 
 /// A developer's own machine: `localhost`, `*.localhost`, `127.x.x.x`, `[::1]`, `file:` pages.
-fn is_local(hostname: &str, protocol: &str) -> bool {
-    let host = hostname.to_ascii_lowercase();
+/// `hostname` is `location.hostname`, which the URL parser has already lower-cased.
+fn is_local(host: &str, protocol: &str) -> bool {
     protocol == "file:"
         || host.is_empty()
         || host == "localhost"

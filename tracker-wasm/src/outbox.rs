@@ -49,9 +49,8 @@ impl Line {
     pub fn parse(text: &str) -> Option<Self> {
         let (ms, rest) = split_once(text, b' ')?;
         let created_ms = decimal(ms)?;
-        let (sent, json) = match split_once(rest, b' ') {
-            Some(("s", json)) => (true, json),
-            Some(("-", json)) => (false, json),
+        let (sent, json) = match rest.as_bytes() {
+            [state @ (b's' | b'-'), b' ', ..] => (*state == b's', rest.get(2..)?),
             _ => (false, rest),
         };
         let bytes = json.as_bytes();
@@ -107,7 +106,10 @@ pub fn bound(mut lines: Vec<Line>, now_ms: u64) -> Vec<Line> {
     let fresh = |l: &Line| now_ms.abs_diff(l.created_ms) <= MAX_AGE_MS;
     // The oldest line kept, found from the newest; then one pass removes the rest.
     let (mut first, mut events, mut bytes) = (lines.len(), 0, 0);
-    for (i, line) in lines.iter().enumerate().rev().filter(|(_, l)| fresh(l)) {
+    for (i, line) in lines.iter().enumerate().rev() {
+        if !fresh(line) {
+            continue;
+        }
         events += 1;
         bytes += line.stored_bytes();
         if events > MAX_EVENTS || bytes > MAX_BYTES {
