@@ -228,10 +228,10 @@ pub fn has_control_chars(v: &str) -> bool {
             .any(|w| w[0] == 0xc2 && (0x80..0xa0).contains(&w[1]))
 }
 
-/// Whether `v` has a character that is `char::is_whitespace` and not a control character
-/// (those are [`has_control_chars`]'): the space, U+00A0, U+1680, U+2000–U+200A, U+2028,
-/// U+2029, U+202F, U+205F and U+3000, found by their UTF-8 bytes. Decoding characters and
-/// core's Unicode table would cost the wasm tracker ~400 bytes gzip for the same answer.
+/// Whether `v` has a `char::is_whitespace` character other than the control characters among
+/// them (U+0009–U+000D, U+0085: [`has_control_chars`] finds those): the space, U+00A0, U+1680,
+/// U+2000–U+200A, U+2028, U+2029, U+202F, U+205F and U+3000, found by their UTF-8 bytes.
+/// Decoding characters and core's Unicode table would cost the wasm tracker ~400 bytes gzip.
 pub fn has_whitespace(v: &str) -> bool {
     let bytes = v.as_bytes();
     (0..bytes.len()).any(|i| {
@@ -239,13 +239,15 @@ pub fn has_whitespace(v: &str) -> bool {
         let three = (i..i + 3).fold(0u32, |n, at| {
             n << 8 | u32::from(bytes.get(at).copied().unwrap_or(0))
         });
+        // The space, U+00A0, U+2000–U+200A, then the other three-byte ones.
         three >> 16 == 0x20
             || three >> 8 == 0xc2a0
+            || matches!(three, 0xe2_8080..=0xe2_808a)
             || matches!(
                 three,
-                0xe1_9a80 | 0xe2_8080
-                    ..=0xe2_808a | 0xe2_80a8 | 0xe2_80a9 | 0xe2_80af | 0xe2_819f | 0xe3_8080
+                0xe1_9a80 | 0xe2_80a8 | 0xe2_80a9 | 0xe2_80af | 0xe2_819f
             )
+            || three == 0xe3_8080
     })
 }
 
