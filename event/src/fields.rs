@@ -504,14 +504,16 @@ mod common_tests {
     use super::*;
     use alloc::vec;
 
+    /// Every code point, with `a` before and `é` after it (so the byte checks see it mid-text).
+    fn every_char_framed() -> impl Iterator<Item = (char, String)> {
+        (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .map(|c| (c, alloc::format!("a{c}é")))
+    }
+
     #[test]
     fn control_characters_over_bytes_are_char_is_control() {
-        let mut text = String::new();
-        for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            text.clear();
-            text.push('a');
-            text.push(c);
-            text.push('é');
+        for (c, text) in every_char_framed() {
             assert_eq!(has_control_chars(&text), c.is_control(), "{:x}", c as u32);
         }
         assert!(!has_control_chars("plain ascii, üñíçødé and 中文"));
@@ -519,18 +521,13 @@ mod common_tests {
 
     #[test]
     fn whitespace_over_bytes_is_char_is_whitespace() {
-        let mut text = String::new();
-        for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            text.clear();
-            text.push('a');
-            text.push(c);
-            text.push('é');
-            let found = has_control_chars(&text) || has_whitespace(&text);
+        let space = |v: &str| has_control_chars(v) || has_whitespace(v);
+        for (c, text) in every_char_framed() {
             let expected = c.is_control() || c.is_whitespace();
-            assert_eq!(found, expected, "{:x}", c as u32);
+            assert_eq!(space(&text), expected, "{:x}", c as u32);
             // At the end of the text too (the bytes after it are read as 0).
-            text.truncate(text.len() - 'é'.len_utf8());
-            assert_eq!(has_control_chars(&text) || has_whitespace(&text), expected);
+            let end = text.len() - 'é'.len_utf8();
+            assert_eq!(space(&text[..end]), expected, "{:x} at the end", c as u32);
         }
         assert!(!has_whitespace("https://例え.jp/ü?q=中文"));
     }
