@@ -128,6 +128,40 @@ async fn replays_with_any_batch_boundaries_count_every_event_once() {
 }
 
 #[tokio::test]
+async fn a_former_exit_page_whose_runs_sum_to_nothing_is_not_written() {
+    // One visit, /from then /to a minute later, in one pass: /from was the exit page, then was
+    // not (+1 and -1 in the same runs), so it gets no exit-page document at all.
+    let (mut first, position) = generated(1, 3).remove(0);
+    first.event_type = EventType::parse("page_view").unwrap();
+    first.path = PagePath::parse("/from").unwrap();
+    first.context.bot = false;
+    let mut second = first.clone();
+    second.eid = uuid::Uuid::from_u128(99);
+    second.path = PagePath::parse("/to").unwrap();
+    second.timestamp += Duration::minutes(1);
+    second.received_at = second.timestamp;
+    let next = Position {
+        offset: position.offset + 1,
+        ..position
+    };
+    let store = single_pass(&[(first, position), (second, next)]).await;
+    let exit_pages: Vec<String> = store
+        .database()
+        .collection::<Document>("rollups_daily")
+        .find(doc! { "dim": "exit_page" })
+        .await
+        .unwrap()
+        .try_collect::<Vec<Document>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.get_str("value").unwrap().to_owned())
+        .collect();
+    assert_eq!(exit_pages, ["/to"]);
+    let _ = store.database().drop().await;
+}
+
+#[tokio::test]
 async fn a_stored_event_whose_origin_cannot_be_read_is_never_counted_again() {
     let events = generated(40, 11);
     let retention = Duration::days(30);

@@ -86,6 +86,12 @@ impl MongoStore {
             let Some((sum, marks)) = pending else {
                 continue;
             };
+            // Nothing to add (a former exit page: its visit's +1 and -1 in the same runs): not
+            // written, the watermark left where it is. A replay of these runs finds the same
+            // zero, and the next write of this document adds only what it holds then.
+            if sum.is_zero() {
+                continue;
+            }
             counters += sum;
             let tier = tiered.then(|| top::tier(&counters));
             match known {

@@ -513,7 +513,15 @@ pub async fn rollup_documents(
             .try_collect()
             .await
             .unwrap();
-        for d in docs {
+        // A document whose counters are all zero reads like no document (reports list neither),
+        // and whether one exists depends on where checkpoints fell: left out.
+        let count = |v: &mongodb::bson::Bson| v.as_i64().or(v.as_i32().map(i64::from));
+        let counted = |d: &mongodb::bson::Document| {
+            beacon::rollup::Counters::FIELDS
+                .iter()
+                .any(|f| d.get(*f).is_some_and(|v| count(v) != Some(0)))
+        };
+        for d in docs.into_iter().filter(counted) {
             out.insert(d.get_str("_id").unwrap().to_owned(), d);
         }
     }
