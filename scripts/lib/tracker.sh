@@ -165,10 +165,10 @@ minify_tracker_js() {
   [ "$(grep -cE "$exports" "$dist/tracker-wasm.js")" = 1 ] ||
     die "the glue's exports are not \"initSync, __wbg_init as default\": update minify_tracker_js and the loader"
   sed -i -E "s/$exports/export{initSync};/" "$dist/tracker-wasm.js"
-  # `unsafe_methods`/`unsafe_arrows` write the import functions as methods and the callbacks
-  # that do not use `this` as arrows: nothing constructs them, and `arguments` is left alone.
   terser "$dist/beacon.js" --ecma 2020 --compress --mangle -o "$dist/beacon.js.min" ||
     die "terser failed on $dist/beacon.js"
+  # `unsafe_methods`/`unsafe_arrows` write the import functions as methods and the callbacks
+  # that do not use `this` as arrows: nothing constructs them, and `arguments` is left alone.
   terser "$dist/tracker-wasm.js" --module --ecma 2020 \
     --compress passes=2,unsafe_methods=true,unsafe_arrows=true --mangle \
     -o "$dist/tracker-wasm.js.min" || die "terser failed on $dist/tracker-wasm.js"
