@@ -3,6 +3,7 @@
 
 mod support;
 
+use mongodb::bson::{doc, Document};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{TestSystem, CHROME};
@@ -11,10 +12,9 @@ fn event(user: &str, kind: &str, path: &str, props: Value) -> Value {
     json!({"site_id": "props", "event_type": kind, "path": path, "user_id": user, "props": props})
 }
 
-#[tokio::test]
-async fn breakdowns_and_filters_by_custom_property() {
-    let system = TestSystem::start().await;
-    let batch = json!([
+/// Five events of four visitors, three of them with custom properties.
+fn batch() -> Value {
+    json!([
         event("a", "page_view", "/pricing", json!({"plan": "pro"})),
         event(
             "a",
@@ -30,8 +30,13 @@ async fn breakdowns_and_filters_by_custom_property() {
         ),
         event("c", "signup", "/", json!({"plan": "pro", "seats": 2.5})),
         event("d", "page_view", "/", json!(null)),
-    ]);
-    let (status, body) = system.post_as(&batch, "203.0.113.7", CHROME).await;
+    ])
+}
+
+#[tokio::test]
+async fn breakdowns_and_filters_by_custom_property() {
+    let system = TestSystem::start().await;
+    let (status, body) = system.post_as(&batch(), "203.0.113.7", CHROME).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     system.wait_stored(5).await;
 
@@ -135,6 +140,81 @@ async fn breakdowns_and_filters_by_custom_property() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["field"], "property");
+    }
+    system.shutdown().await;
+}
+
+/// Unfiltered property reports read the worker's rollups, which count what the raw events hold;
+/// a day begun by a worker that did not roll properties up (no `rv` on its total) is read from
+/// raw events until a rebuild counts it again.
+#[tokio::test]
+async fn property_reports_read_rollups_and_raw_events_for_days_begun_before_them() {
+    let system = TestSystem::start().await;
+    let (status, body) = system.post_as(&batch(), "203.0.113.7", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(5).await;
+
+    let breakdown = |property: &str, filters: &str| {
+        let url = format!("/stats/breakdown?site_id=props&property={property}{filters}");
+        let system = &system;
+        async move {
+            let (status, body) = system.report(&url).await;
+            assert_eq!(status, StatusCode::OK, "{url}: {body}");
+            body["results"].clone()
+        }
+    };
+    // `path~=/` matches every event, so that report reads the raw events.
+    let mut rolled_up = Vec::new();
+    for property in ["props.plan", "props.seats", "props.trial", "props"] {
+        let rows = breakdown(property, "").await;
+        assert_eq!(
+            rows,
+            breakdown(property, "&filters=path~%3D/").await,
+            "{property}"
+        );
+        assert!(!rows.as_array().unwrap().is_empty(), "{property}");
+        rolled_up.push(rows);
+    }
+
+    // A day whose total an older worker created (no `rv`), its property documents missing: its
+    // property reports read raw events, not rollups that would miss its earlier events.
+    let db = system.store.database();
+    let daily = db.collection::<Document>("rollups_daily");
+    let total = doc! { "site": "props", "dim": "total" };
+    let older = daily
+        .update_many(total.clone(), doc! { "$unset": { "rv": "" } })
+        .await
+        .unwrap();
+    assert_eq!(older.modified_count, 1);
+    let props_docs = doc! { "site": "props", "dim": { "$regex": "^props" } };
+    let removed = daily.delete_many(props_docs.clone()).await.unwrap();
+    assert_eq!(removed.deleted_count, 9, "3 keys and 6 values");
+    for (property, rows) in ["props.plan", "props"]
+        .iter()
+        .zip([&rolled_up[0], &rolled_up[3]])
+    {
+        assert_eq!(&breakdown(property, "").await, rows, "{property}");
+    }
+
+    // A rebuild counts the day afresh, properties included, and says so on its total.
+    let today = support::today();
+    let said = support::stdout(&system.admin(&["rollups", "rebuild", "props", "--from", &today]));
+    assert!(said.contains("from 5 events"), "{said}");
+    assert_eq!(daily.count_documents(props_docs).await.unwrap(), 9);
+    let rebuilt = daily.find_one(total).await.unwrap().unwrap();
+    assert_eq!(rebuilt.get_i64("rv").ok(), Some(2), "{rebuilt}");
+
+    // With the raw events gone (as after their retention), the rollups still answer.
+    let events = db.collection::<Document>("events");
+    events
+        .delete_many(doc! { "site_id": "props" })
+        .await
+        .unwrap();
+    for (property, rows) in ["props.plan", "props"]
+        .iter()
+        .zip([&rolled_up[0], &rolled_up[3]])
+    {
+        assert_eq!(&breakdown(property, "").await, rows, "{property}");
     }
     system.shutdown().await;
 }

@@ -241,6 +241,15 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
             if !referrer.is_empty() {
                 event["referrer"] = json!(referrer);
             }
+            match rng.random_range(0..4) {
+                0 => {}
+                1 => {
+                    let plan = ["free", "pro"][rng.random_range(0..2)];
+                    event["props"] = json!({ "plan": plan });
+                }
+                2 => event["props"] = json!({"plan": "team", "seats": rng.random_range(1..4)}),
+                _ => event["props"] = json!({"seats": 2.5, "trial": rng.random_bool(0.5)}),
+            }
             // The brute force: sessions by a 30-minute gap, in send order.
             let t = i64::from(hh) * 60 + i64::from(mm);
             if kind == "page_view" {
@@ -322,6 +331,10 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
         "os",
         "device",
         "country",
+        "props",
+        "props.plan",
+        "props.seats",
+        "props.trial",
     ] {
         reports.push(format!(
             "/stats/breakdown?{q}&property={property}&limit=1000"

@@ -3,7 +3,7 @@
 //! site (few documents read) and a flat one (most read); and the backfill that gives
 //! tiers to documents written before them.
 
-use beacon::rollup::{Dimension, Position};
+use beacon::rollup::{Dimension, Position, Property};
 use beacon::store::{MongoStore, Order, Page, RowsQuery};
 use beacon::worker::store_batch;
 use beacon_event::event::Context;
@@ -109,7 +109,7 @@ async fn check_equal(store: &MongoStore) -> usize {
                     site: &site,
                     from,
                     to,
-                    dim,
+                    dim: &Property::Dim(dim),
                     order,
                     page,
                 };
@@ -182,7 +182,7 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
         site: &site,
         from,
         to,
-        dim: Dimension::Path,
+        dim: &Property::Dim(Dimension::Path),
         order: Order::Views,
         page,
     };

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::{ensure, Context as _};
-use beacon::rollup::Dimension;
+use beacon::rollup::{Dimension, Property};
 use beacon::store::{MongoStore, Order, Page, RowsQuery};
 use beacon_event::SiteId;
 use clap::Args;
@@ -52,6 +52,7 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
     let page = Page { skip: 0, limit: 10 };
     let mut rows = Vec::new();
     for (label, dim, order) in BREAKDOWNS {
+        let dim = &Property::Dim(dim);
         let (mut tiered, mut aggregated) = (new_histogram(), new_histogram());
         let mut read = 0;
         for _ in 0..args.requests {

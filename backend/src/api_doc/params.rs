@@ -199,7 +199,7 @@ fn filters() -> Parameter {
          its key (`props.plan==pro`).",
             limits::MAX_FILTERS,
             limits::MAX_FILTER_VALUE_CHARS,
-            crate::report::property::Property::names()
+            crate::rollup::property::Property::names()
         ),
     )
     .schema(Some(

@@ -110,7 +110,7 @@ fn documented_properties_and_limits_are_the_code_s() {
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
     let mut dimensions: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
-    dimensions.push(crate::report::property::PROP_KEYS);
+    dimensions.push(crate::rollup::property::PROP_KEYS);
     assert_eq!(properties, set(&dimensions));
     assert_eq!(property[1]["pattern"], super::wire::custom_property());
     let receipts = &doc["components"]["schemas"]["Receipts"]["properties"]["received"];

@@ -122,7 +122,7 @@ component!(
                 Dimension::ALL
                     .iter()
                     .map(|d| d.name())
-                    .chain([crate::report::property::PROP_KEYS]),
+                    .chain([crate::rollup::property::PROP_KEYS]),
             ))
             .description(Some(
                 "A built-in property, or `props`: the keys of the custom properties the \
@@ -145,7 +145,7 @@ component!(
 pub fn custom_property() -> String {
     format!(
         "^{}{NOT_CONTROL}{{1,{}}}$",
-        regex_escape(crate::report::property::PROPS_PREFIX),
+        regex_escape(crate::rollup::property::PROPS_PREFIX),
         limits::MAX_PROP_KEY_CHARS
     )
 }

@@ -47,8 +47,8 @@ pub struct BreakdownResponse {
     description = "Results sorted by visitors, descending, one page at a time. Session-level \
         properties (entry_page, exit_page, source, referrer, channel, utm_source, utm_medium, \
         utm_campaign, utm_content, utm_term, browser, os, device, country) also carry visits, \
-        bounce rate and visit duration; `event_type` and custom properties (`props.<key>`, read from raw \
-        events) carry event counts and conversion rates. \
+        bounce rate and visit duration; `event_type`, custom properties (`props.<key>`) and their keys \
+        (`props`) carry event counts and conversion rates. \
         With `format=csv` or `Accept: text/csv` the same results come as CSV with a header row \
         (the result keys as columns).",
     params(Range, BreakdownParams),

@@ -9,8 +9,8 @@
 use beacon_event::EventError;
 use regex::Regex;
 
-use super::property::Property;
 use super::query::{MAX_FILTERS, MAX_FILTER_VALUE_CHARS};
+use crate::rollup::Property;
 
 /// The operators, longest first where one contains another.
 const OPERATORS: [(&str, Op, bool); 4] = [

@@ -16,7 +16,6 @@ pub mod filter;
 mod funnel;
 mod goals;
 mod plausible;
-pub mod property;
 pub(crate) mod query;
 mod realtime;
 mod render;

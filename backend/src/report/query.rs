@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime};
 
 use super::filter::parse_filters;
 pub use super::filter::Filter;
-use super::property::Property;
+use crate::rollup::Property;
 use crate::rollup::Zone;
 
 /// Longest range a report covers.

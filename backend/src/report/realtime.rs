@@ -19,7 +19,7 @@ use crate::api_doc::wire::SiteIdSchema;
 use crate::rollup::{Dimension, Zone};
 use crate::store::{MongoStore, Order, Page};
 
-use super::property::Property;
+use crate::rollup::Property;
 
 /// The realtime window.
 pub const REALTIME_SECONDS: i64 = 300;

@@ -7,8 +7,8 @@ use serde::{Serialize, Serializer};
 use time::Date;
 use utoipa::ToSchema;
 
-use super::property::Property;
 use super::query::{Metric, ReportQuery};
+use crate::rollup::Property;
 use crate::rollup::{Counters, Dimension};
 use crate::store::Row;
 

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::property::Property;
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
+use crate::rollup::Property;
 use crate::rollup::{Counters, Dimension, Zone};
 use crate::store::{Order, Page, RawEvent, Row};
 

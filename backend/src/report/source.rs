@@ -1,13 +1,15 @@
 //! Where a report's numbers come from: the worker's rollups when nothing is filtered (a bounded
 //! number of documents), the raw events otherwise ([`Scan`]). Every endpoint asks through
-//! [`Source`], so a filtered and an unfiltered report count the same way.
+//! [`Source`], so a filtered and an unfiltered report count the same way. Custom properties
+//! are read from rollups only over days whose every event was counted in them (days begun by a
+//! worker that rolls them up, or rebuilt since: `MongoStore::props_rolled_up`).
 
 use crate::rollup::Counters;
 use crate::store::{MongoStore, Order, Page, Row, RowsQuery};
 
-use super::property::Property;
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
+use crate::rollup::Property;
 
 /// The raw events of `q`'s range, filtered by `q`'s filters.
 pub async fn scan(store: &MongoStore, q: &ReportQuery) -> Result<Scan, ReportError> {
@@ -24,7 +26,12 @@ pub enum Source {
 impl Source {
     /// Rollups when nothing is filtered and the breakdown (if any) is rolled up.
     pub async fn for_query(store: &MongoStore, q: &ReportQuery) -> Result<Self, ReportError> {
-        let rolled_up = q.property.as_ref().is_none_or(|p| p.dimension().is_some());
+        let rolled_up = match &q.property {
+            None | Some(Property::Dim(_)) => true,
+            Some(Property::Prop(_) | Property::PropKeys) => {
+                q.filters.is_empty() && store.props_rolled_up(&q.site_id, q.from, q.to).await?
+            }
+        };
         if q.filters.is_empty() && rolled_up {
             return Ok(Self::Rollups);
         }
@@ -57,20 +64,18 @@ impl Source {
         order: Order,
         page: Page,
     ) -> Result<Vec<Row>, ReportError> {
-        match (self, property) {
-            (Self::Rollups, Property::Dim(dim)) => Ok(store
+        match self {
+            Self::Rollups => Ok(store
                 .breakdown(RowsQuery {
                     site: &q.site_id,
                     from: q.from,
                     to: q.to,
-                    dim: *dim,
+                    dim: property,
                     order,
                     page,
                 })
                 .await?),
-            // `for_query` reads raw events for a custom property: no rollup holds one.
-            (Self::Rollups, Property::Prop(_) | Property::PropKeys) => Ok(Vec::new()),
-            (Self::Scan(scan), property) => Ok(scan.rows(property, order, page)),
+            Self::Scan(scan) => Ok(scan.rows(property, order, page)),
         }
     }
 }

@@ -16,11 +16,11 @@ use crate::api_doc::wire::SiteIdSchema;
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order, Page};
 
-use super::property::Property;
 use super::render::{Extras, ReportedDay};
 use super::request::{endpoint, Report};
 use super::source::Source;
 use super::{render, ReportError, ReportQuery, TOP_PATHS};
+use crate::rollup::Property;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PathViews {

@@ -1,11 +1,12 @@
 //! What a rollup document counts, and where a count goes (site × bucket × property value).
 
+use std::borrow::Cow;
 use std::ops::{AddAssign, Sub};
 
 use beacon_event::SiteId;
 use time::{Date, OffsetDateTime};
 
-use super::{Dimension, Zone};
+use super::{Property, Zone, TOTAL};
 
 /// The additive counters every rollup document carries. Signed: a visit that gets a second page
 /// stops being a bounce, and a moving exit page leaves one value for another, so some
@@ -142,7 +143,7 @@ impl Bucket {
 pub struct RollupKey {
     pub site: SiteId,
     pub bucket: Bucket,
-    pub dim: Option<Dimension>,
+    pub dim: Option<Property>,
     pub value: String,
 }
 
@@ -156,40 +157,48 @@ impl RollupKey {
         }
     }
 
-    pub fn of(site: &SiteId, bucket: Bucket, dim: Dimension, value: &str) -> Self {
+    pub fn of(site: &SiteId, bucket: Bucket, dim: impl Into<Property>, value: &str) -> Self {
         Self {
             site: site.clone(),
             bucket,
-            dim: Some(dim),
+            dim: Some(dim.into()),
             value: value.to_owned(),
         }
     }
 
     /// The dimension's name as stored (`total` for the site total).
-    pub fn dim_name(&self) -> &'static str {
-        Dimension::stored(self.dim)
+    pub fn dim_name(&self) -> Cow<'static, str> {
+        self.dim
+            .as_ref()
+            .map_or(Cow::Borrowed(TOTAL), Property::stored)
+    }
+
+    /// Whether this is a day's site total, the document that says what the day's documents
+    /// hold (see `crate::store::ROLLUP_VERSION`).
+    pub fn is_daily_total(&self) -> bool {
+        self.dim.is_none() && matches!(self.bucket, Bucket::Day(_))
     }
 
     /// The document id: every part, so one key is one document and an upsert finds it.
-    /// Values may contain `|`; the value is last, so ids stay unambiguous.
+    /// Values may contain `|`; the value is last and a custom property's key is escaped
+    /// ([`Property::delimited`]), so ids stay unambiguous.
     pub fn id(&self) -> String {
         let bucket = match self.bucket {
             Bucket::Day(d) => d.to_string(),
             Bucket::Hour(s) => format!("h{s}"),
         };
-        format!(
-            "{}|{}|{}|{}",
-            self.site,
-            bucket,
-            self.dim_name(),
-            self.value
-        )
+        let dim = self
+            .dim
+            .as_ref()
+            .map_or(Cow::Borrowed(TOTAL), Property::delimited);
+        format!("{}|{}|{}|{}", self.site, bucket, dim, self.value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollup::Dimension;
     use time::macros::datetime;
 
     #[test]
@@ -215,6 +224,10 @@ mod tests {
         assert_eq!(
             RollupKey::of(&site, Bucket::day_of(t), Dimension::Path, "/a|b").id(),
             "s|2026-11-25|path|/a|b"
+        );
+        assert_eq!(
+            RollupKey::of(&site, Bucket::day_of(t), Property::Prop("a|b".into()), "c").id(),
+            "s|2026-11-25|props.a%7Cb|c"
         );
         assert_eq!(
             RollupKey::total(&site, Bucket::hour_of(t)).id(),

@@ -91,12 +91,6 @@ impl Dimension {
         }
     }
 
-    /// The `dim` a rollup document of `dim` is stored under: its name, `total` for the site's
-    /// total (`None`).
-    pub fn stored(dim: Option<Self>) -> &'static str {
-        dim.map_or(TOTAL, Self::name)
-    }
-
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.name() == name)
     }

@@ -28,11 +28,15 @@
 
 mod counters;
 mod dimension;
+pub mod property;
+mod props;
 pub mod visit;
 mod zone;
 
 pub use counters::{Bucket, Counters, RollupKey};
 pub use dimension::{channel_of, Dimension, DIRECT, TOTAL, UNKNOWN};
+pub use property::Property;
+pub use props::prop_text;
 pub use visit::{VisitTag, VisitorState};
 pub use zone::Zone;
 

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use beacon_event::event::Context;
-use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
+use beacon_event::{Event, EventType, PagePath, PropValue, Props, SiteId, VisitorId};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -115,6 +115,64 @@ fn a_crafted_clickstream_has_known_visits_bounces_and_durations() {
     // Hourly totals: all three visits started in the 10:00 hour.
     let hour = format!("s|h{}|total|", T0.unix_timestamp());
     assert_eq!((r[&hour].visits, r[&hour].views), (3, 5));
+}
+
+/// `e` carrying these custom properties.
+fn with_props(e: Event, props: &[(&str, PropValue)]) -> Event {
+    let values = props.iter().map(|(k, v)| ((*k).to_owned(), v.clone()));
+    Event {
+        props: Some(Props::from_values(values).unwrap()),
+        ..e
+    }
+}
+
+#[test]
+fn custom_properties_count_events_views_and_each_visitor_once_per_value() {
+    let m = |min: i64| T0 + Duration::minutes(min);
+    let pro = ("plan", PropValue::Str("pro".into()));
+    let events = [
+        with_props(
+            event(1, "a", "page_view", "/", m(0)),
+            std::slice::from_ref(&pro),
+        ),
+        with_props(
+            event(2, "a", "signup", "/", m(1)),
+            &[pro.clone(), ("seats", PropValue::Float(2.5))],
+        ),
+        with_props(
+            event(3, "b", "signup", "/", m(2)),
+            &[
+                ("plan", PropValue::Str("team".into())),
+                ("seats", PropValue::Int(12)),
+            ],
+        ),
+        // A key with the separators of ids and seen keys in it.
+        with_props(
+            event(4, "b", "signup", "/", m(3)),
+            &[("a|b=c", PropValue::Bool(true))],
+        ),
+        event(5, "c", "page_view", "/", m(4)),
+    ];
+    let r = run(&events);
+    let c = |id: &str| {
+        let c = r[id];
+        (c.visitors, c.events, c.views)
+    };
+    assert_eq!(c("s|2026-11-25|props.plan|pro"), (1, 2, 1));
+    assert_eq!(c("s|2026-11-25|props.plan|team"), (1, 1, 0));
+    assert_eq!(c("s|2026-11-25|props.seats|2.5"), (1, 1, 0));
+    assert_eq!(c("s|2026-11-25|props.seats|12"), (1, 1, 0));
+    assert_eq!(c("s|2026-11-25|props.a%7Cb%3Dc|true"), (1, 1, 0));
+    assert_eq!(c("s|2026-11-25|props|plan"), (2, 3, 1));
+    assert_eq!(c("s|2026-11-25|props|seats"), (2, 2, 0));
+    assert_eq!(c("s|2026-11-25|props|a|b=c"), (1, 1, 0));
+    // Exactly those documents: nothing for the event without properties, no visit counters.
+    let props: Vec<&String> = r.keys().filter(|k| k.contains("|props")).collect();
+    assert_eq!(props.len(), 8, "{props:?}");
+    assert!(r
+        .iter()
+        .filter(|(k, _)| k.contains("|props"))
+        .all(|(_, c)| (c.visits, c.bounces, c.duration) == (0, 0, 0)));
 }
 
 #[test]

@@ -17,7 +17,9 @@ use beacon_event::event::Context;
 use beacon_event::{Event, SiteId};
 use time::OffsetDateTime;
 
-use super::{Bucket, Contributions, Counters, Dimension, Position, RollupKey, Zone};
+use super::{
+    prop_text, Bucket, Contributions, Counters, Dimension, Position, Property, RollupKey, Zone,
+};
 
 /// Longest gap between two events of one visit.
 pub const VISIT_GAP_SECONDS: i64 = 30 * 60;
@@ -213,20 +215,19 @@ impl VisitorState {
             events: 1,
             ..Counters::default()
         };
-        let path = (Dimension::Path, e.path.as_str());
-        let event_type = (Dimension::EventType, e.event_type.as_str());
-        let targets = [
+        let mut targets = vec![
             (RollupKey::total(site, day), seen_key(day, None)),
             (RollupKey::total(site, hour), seen_key(hour, None)),
-            (
-                RollupKey::of(site, day, path.0, path.1),
-                seen_key(day, Some(path)),
-            ),
-            (
-                RollupKey::of(site, day, event_type.0, event_type.1),
-                seen_key(day, Some(event_type)),
-            ),
         ];
+        let path = (Property::Dim(Dimension::Path), e.path.as_str().to_owned());
+        let event_type = (
+            Dimension::EventType.into(),
+            e.event_type.as_str().to_owned(),
+        );
+        for (property, value) in [path, event_type].into_iter().chain(prop_values(e)) {
+            let seen = seen_key(day, Some((&property, &value)));
+            targets.push((RollupKey::of(site, day, property, &value), seen));
+        }
         for (key, seen) in targets {
             let visitors = i64::from(self.first_time(seen));
             out.add(
@@ -263,7 +264,7 @@ impl VisitorState {
             let start_day = Bucket::day_in(after.started_at(), &zone);
             for dim in Dimension::SESSION_FIXED {
                 let value = after.value(dim);
-                if self.first_time(seen_key(start_day, Some((dim, &value)))) {
+                if self.first_time(seen_key(start_day, Some((&dim.into(), &value)))) {
                     let key = RollupKey::of(site, start_day, dim, &value);
                     delta.entry(key).or_default().visitors += 1;
                 }
@@ -285,14 +286,31 @@ impl VisitorState {
     }
 }
 
+/// The custom properties `e` carries, as their rollup documents count them: each key (under
+/// `props`) and each key's value (under `props.<key>`), values shown by [`prop_text`].
+fn prop_values(e: &Event) -> impl Iterator<Item = (Property, String)> + '_ {
+    let props = e.props.iter().flat_map(|p| p.as_map());
+    props
+        .filter_map(|(key, value)| Some((key, prop_text(value)?)))
+        .flat_map(|(key, text)| {
+            [
+                (Property::PropKeys, key.clone()),
+                (Property::Prop(key.clone()), text),
+            ]
+        })
+}
+
 /// How a visitor state records that a document counts the visitor: a day's total
 /// (`2026-11-24|total`), an hour's total (`Hour(1763942400)`, the hour's start in Unix
-/// seconds), or a day's value of a property (`2026-11-24|path=/pricing`). These strings are
-/// stored in every visitor state, so their format never changes.
-fn seen_key(bucket: Bucket, value: Option<(Dimension, &str)>) -> String {
+/// seconds), or a day's value of a property (`2026-11-24|path=/pricing`,
+/// `2026-11-24|props.plan=pro`). These strings are stored in every visitor state, so their
+/// format never changes.
+fn seen_key(bucket: Bucket, value: Option<(&Property, &str)>) -> String {
     match (bucket, value) {
         (Bucket::Day(day), None) => format!("{day}|total"),
-        (Bucket::Day(day), Some((dim, value))) => format!("{day}|{dim}={value}"),
+        (Bucket::Day(day), Some((property, value))) => {
+            format!("{day}|{}={value}", property.delimited())
+        }
         (Bucket::Hour(start), _) => format!("Hour({start})"),
     }
 }
@@ -316,8 +334,12 @@ mod tests {
         let day = Bucket::Day(date!(2026 - 11 - 24));
         assert_eq!(seen_key(day, None), "2026-11-24|total");
         assert_eq!(
-            seen_key(day, Some((Dimension::Path, "/pricing"))),
+            seen_key(day, Some((&Dimension::Path.into(), "/pricing"))),
             "2026-11-24|path=/pricing"
+        );
+        assert_eq!(
+            seen_key(day, Some((&Property::Prop("a=b".into()), "c"))),
+            "2026-11-24|props.a%3Db=c"
         );
         assert_eq!(
             seen_key(Bucket::Hour(1_763_942_400), None),

@@ -236,14 +236,15 @@ pub struct StoredRevenue {
 /// A stored custom property value as reports show it: text as is, a number as JSON writes it,
 /// a boolean as `true`/`false`; anything else (written by other means) is left out.
 pub(super) fn prop_text(value: &Bson) -> Option<String> {
-    Some(match value {
-        Bson::String(s) => s.clone(),
-        Bson::Int32(n) => n.to_string(),
-        Bson::Int64(n) => n.to_string(),
-        Bson::Double(f) if f.is_finite() => f.to_string(),
-        Bson::Boolean(b) => b.to_string(),
+    let json = match value {
+        Bson::String(s) => serde_json::Value::String(s.clone()),
+        Bson::Int32(n) => (*n).into(),
+        Bson::Int64(n) => (*n).into(),
+        Bson::Double(f) => (*f).into(),
+        Bson::Boolean(b) => (*b).into(),
         _ => return None,
-    })
+    };
+    crate::rollup::prop_text(&json)
 }
 
 #[cfg(test)]

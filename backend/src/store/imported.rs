@@ -30,10 +30,14 @@ const IMPORTED: &str = "imp";
 
 /// Every `dim` a daily document can have.
 fn all_dims() -> Vec<&'static str> {
-    std::iter::once(None)
-        .chain(Dimension::ALL.map(Some))
-        .map(Dimension::stored)
+    std::iter::once(TOTAL)
+        .chain(Dimension::ALL.map(Dimension::name))
         .collect()
+}
+
+/// The `dim` of an imported document of `dim` (`None`: the site's total).
+fn stored(dim: Option<Dimension>) -> &'static str {
+    dim.map_or(TOTAL, Dimension::name)
 }
 
 /// One day of one table's imported counters, summed per document.
@@ -177,9 +181,7 @@ impl MongoStore {
         if fresh {
             let mut earlier = Vec::new();
             for dim in imported.dims {
-                let found = self
-                    .marked(site, Dimension::stored(*dim), (day, day))
-                    .await?;
+                let found = self.marked(site, stored(*dim), (day, day)).await?;
                 earlier.extend(
                     found
                         .into_iter()

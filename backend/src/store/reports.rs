@@ -14,10 +14,10 @@ use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
 use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
-use super::rollup_documents::{GroupedRow, RollupDocument};
+use super::rollup_documents::{GroupedRow, RollupDocument, PROPS_ROLLED_UP, ROLLUP_VERSION};
 use super::shared_loads::LoadKey;
 use super::{MongoStore, StoreError, DAILY, HOURLY};
-use crate::rollup::{Counters, Dimension, Position, TOTAL};
+use crate::rollup::{Counters, Position, Property, TOTAL};
 
 /// A breakdown row: one property value and its counters over the range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub struct RowsQuery<'a> {
     pub site: &'a SiteId,
     pub from: Date,
     pub to: Date,
-    pub dim: Dimension,
+    pub dim: &'a Property,
     pub order: Order,
     pub page: Page,
 }
@@ -143,6 +143,31 @@ impl MongoStore {
             .collect())
     }
 
+    /// Whether every day of `[from, to]` with data rolls up custom properties (its total says
+    /// so, see [`ROLLUP_VERSION`]): only then can its property reports read rollups.
+    pub async fn props_rolled_up(
+        &self,
+        site: &SiteId,
+        from: Date,
+        to: Date,
+    ) -> Result<bool, StoreError> {
+        let filter = doc! { "site": site.as_str(), "dim": TOTAL, "day": day_range(from, to) };
+        let totals: Vec<Document> = self
+            .db
+            .collection::<Document>(DAILY)
+            .find(filter)
+            .projection(doc! { ROLLUP_VERSION: 1 })
+            .await?
+            .try_collect()
+            .await?;
+        let version = |d: &Document| match d.get(ROLLUP_VERSION) {
+            Some(Bson::Int32(v)) => i64::from(*v),
+            Some(Bson::Int64(v)) => *v,
+            _ => 0,
+        };
+        Ok(totals.iter().all(|d| version(d) >= PROPS_ROLLED_UP))
+    }
+
     /// The site's total counters per hour in `[from, until)` (unix seconds of each hour).
     pub async fn hourly_totals(
         &self,
@@ -176,7 +201,7 @@ impl MongoStore {
         group.insert("_id", "$value");
         let range = day_range(q.from, q.to);
         let mut pipeline = vec![
-            doc! { "$match": { "site": q.site.as_str(), "dim": q.dim.name(), "day": range } },
+            doc! { "$match": { "site": q.site.as_str(), "dim": q.dim.stored().as_ref(), "day": range } },
             doc! { "$group": group },
         ];
         let (order, page) = (q.order, q.page);

@@ -4,6 +4,7 @@
 //! `value`, and `day` or `hour`), the [`Counters`], the watermark per Kafka partition (`wm`)
 //! and, on daily documents, the tier (`t`, see `super::top`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use mongodb::bson::DateTime;
@@ -57,19 +58,38 @@ pub(super) struct GroupedRow {
     pub counters: Counters,
 }
 
+/// What a day's documents hold, stored on its site total (`rv`) by the worker that creates it:
+/// 2 when that worker rolls up custom properties, so every event of the day was counted in them
+/// (a day begun by an older worker has none, and its property reports read raw events). A
+/// rebuild writes the day afresh, with it.
+pub const ROLLUP_VERSION: &str = "rv";
+/// The [`ROLLUP_VERSION`] from which a day's custom properties are rolled up.
+pub const PROPS_ROLLED_UP: i64 = 2;
+
 /// What a new rollup document is set to on insert: what it counts.
 #[derive(Debug, Serialize)]
 pub(super) struct RollupIdentity<'a> {
     site: &'a str,
-    dim: &'static str,
+    dim: Cow<'static, str>,
     value: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     day: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hour: Option<DateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rv: Option<i64>,
 }
 
 impl<'a> RollupIdentity<'a> {
+    /// A document the worker creates: a daily total says what the day's documents hold.
+    pub fn written(key: &'a RollupKey) -> Self {
+        let rv = key.is_daily_total().then_some(PROPS_ROLLED_UP);
+        Self {
+            rv,
+            ..Self::of(key)
+        }
+    }
+
     pub fn of(key: &'a RollupKey) -> Self {
         let (day, hour) = match key.bucket {
             Bucket::Day(day) => (day.format(DAY).ok(), None),
@@ -81,6 +101,7 @@ impl<'a> RollupIdentity<'a> {
             value: &key.value,
             day,
             hour,
+            rv: None,
         }
     }
 }

@@ -124,7 +124,7 @@ fn new_rollup_document(
     tier: Option<i64>,
 ) -> Result<Document, StoreError> {
     let mut document = doc! { "_id": id };
-    document.extend(typed(&RollupIdentity::of(key))?);
+    document.extend(typed(&RollupIdentity::written(key))?);
     document.extend(typed(sum)?);
     let wm: Document = marks
         .iter()
@@ -159,7 +159,7 @@ fn rollup_statement(
         set.insert(top::TIER, t);
     }
     let inc = typed(sum)?;
-    let on_insert = typed(&RollupIdentity::of(key))?;
+    let on_insert = typed(&RollupIdentity::written(key))?;
     Ok(doc! {
         "q": q,
         "u": { "$inc": inc, "$set": set, "$setOnInsert": on_insert },

@@ -23,7 +23,7 @@ use time::Date;
 use super::bson::day_range;
 use super::rollup_documents::RollupDocument;
 use super::{MongoStore, StoreError, DAILY, META};
-use crate::rollup::{Bucket, Counters, Dimension, RollupKey};
+use crate::rollup::{Bucket, Counters, Property, RollupKey};
 use crate::store::{Order, Page, Row, RowsQuery};
 
 /// The tier field of a daily rollup document.
@@ -119,7 +119,7 @@ impl MongoStore {
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
-            let filter = doc! { "site": site.as_str(), "dim": dim.name(), TIER: t, "day": day_range(from, to) };
+            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: t, "day": day_range(from, to) };
             let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
             let fresh: Vec<String> = docs
                 .iter()
@@ -145,7 +145,7 @@ impl MongoStore {
         &self,
         seen: &mut Candidates,
         site: &SiteId,
-        dim: Dimension,
+        dim: &Property,
         days: &[Date],
         values: &[String],
     ) -> Result<(), StoreError> {
@@ -153,7 +153,7 @@ impl MongoStore {
             .iter()
             .flat_map(|value| {
                 days.iter()
-                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim, value).id())
+                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim.clone(), value).id())
             })
             .filter(|id| !seen.counted.contains(id))
             .collect();

@@ -16,11 +16,11 @@ use serde_json::{json, Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use self::translate::{translate, Extra, Metric};
-use super::property::Property;
 use super::query::Params;
 use super::request::{Endpoint, Report};
 use super::source::Source;
 use super::{ReportError, ReportQuery, REALTIME_SECONDS};
+use crate::rollup::Property;
 use crate::rollup::{Counters, Dimension};
 use crate::store::{MongoStore, Order};
 

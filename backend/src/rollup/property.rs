@@ -1,10 +1,12 @@
-//! What a breakdown or a filter names: one of the built-in [`Dimension`]s, or a custom property
-//! the tracker sent with its events (`props.plan`, Plausible's `event:props:plan`).
+//! What a breakdown, a filter or a rollup document names: one of the built-in [`Dimension`]s,
+//! or a custom property the tracker sent with its events (`props.plan`, Plausible's
+//! `event:props:plan`), or the custom properties' keys.
 //!
-//! Custom properties belong to each event (like `path`), are not rolled up, and so are always
-//! read from raw events ([`super::scan`]). Their values are shown as text: a number as written
-//! in JSON (`3`, `2.5`), a boolean as `true` or `false`.
+//! Custom properties belong to each event (like `path`). The worker rolls up each key's values
+//! (`dim` `props.<key>`) and the keys themselves (`dim` `props`); their values are shown as text
+//! ([`super::prop_text`]).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use beacon_event::limits::MAX_PROP_KEY_CHARS;
@@ -54,6 +56,31 @@ impl Property {
         self.dimension().is_some_and(Dimension::is_path)
     }
 
+    /// The `dim` its rollup documents are stored under: the name [`Property::parse`] reads.
+    pub fn stored(&self) -> Cow<'static, str> {
+        match self {
+            Self::Dim(d) => Cow::Borrowed(d.name()),
+            Self::PropKeys => Cow::Borrowed(PROP_KEYS),
+            Self::Prop(key) => Cow::Owned(format!("{PROPS_PREFIX}{key}")),
+        }
+    }
+
+    /// [`Property::stored`] where it is one part of a string with `|` (ids) or `=` (seen keys)
+    /// between the parts: a key's `%`, `|` and `=` percent-encoded, so no two properties give
+    /// the same part. Built-in names and `props` have none of them.
+    pub fn delimited(&self) -> Cow<'static, str> {
+        match self {
+            Self::Prop(key) if key.contains(['%', '|', '=']) => {
+                let key = key
+                    .replace('%', "%25")
+                    .replace('|', "%7C")
+                    .replace('=', "%3D");
+                Cow::Owned(format!("{PROPS_PREFIX}{key}"))
+            }
+            _ => self.stored(),
+        }
+    }
+
     /// Every name [`Property::parse`] accepts, for error messages.
     pub fn names() -> String {
         let mut names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
@@ -70,11 +97,7 @@ impl From<Dimension> for Property {
 
 impl fmt::Display for Property {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Dim(d) => f.write_str(d.name()),
-            Self::Prop(key) => write!(f, "{PROPS_PREFIX}{key}"),
-            Self::PropKeys => f.write_str(PROP_KEYS),
-        }
+        f.write_str(&self.stored())
     }
 }
 
@@ -111,5 +134,16 @@ mod tests {
         }
         assert!(Property::Dim(Dimension::ExitPage).is_path());
         assert!(!Property::Prop("path".into()).is_path());
+    }
+
+    #[test]
+    fn delimited_names_cannot_collide() {
+        let names = ["a|b", "a", "a%7Cb", "a=b", "a%3Db", "%", "%25"]
+            .map(|k| Property::Prop(k.into()).delimited().into_owned());
+        let distinct: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert!(names.iter().all(|n| !n.contains(['|', '='])), "{names:?}");
+        assert_eq!(Property::Prop("plan".into()).delimited(), "props.plan");
+        assert_eq!(Property::Dim(Dimension::Path).delimited(), "path");
     }
 }
