@@ -3,6 +3,7 @@
 
 mod support;
 
+use mongodb::bson::{doc, Document};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{day_ago, stdout, TestSystem, CHROME};
@@ -226,5 +227,149 @@ async fn goals_and_a_funnel_with_drop_offs_and_filters() {
         .await;
     assert_eq!(goals["goals"].as_array().unwrap().len(), 3);
     assert_eq!(funnel(&system, &day, "").await.0, StatusCode::NOT_FOUND);
+    system.shutdown().await;
+}
+
+/// The day's site total's goal list: the goals every event of the day was counted by.
+async fn listed_goals(system: &TestSystem, day: &str) -> Vec<String> {
+    let daily = system
+        .store
+        .database()
+        .collection::<Document>("rollups_daily");
+    let filter = doc! { "site": "shop", "dim": "total", "day": day };
+    let total = daily.find_one(filter).await.unwrap().unwrap();
+    let list = total.get_array("goals").cloned().unwrap_or_default();
+    list.iter()
+        .map(|g| g.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Goals are read from the worker's rollups over days every event of which was counted by
+/// them, and from raw events over a day that began before a goal was added, until a rebuild.
+#[tokio::test]
+async fn goals_read_rollups_over_days_that_counted_them_and_raw_events_otherwise() {
+    let system = TestSystem::start().await;
+    stdout(&system.admin(&["site", "add", "shop", "--public"]));
+    stdout(&system.admin(&["goal", "add", "shop", "--event", "signup"]));
+    let (day, _) = day_ago(1, 0, 0);
+    let goals_url = format!("/stats/goals?site_id=shop&date={day}");
+    let report = |url: String| {
+        let system = &system;
+        async move {
+            let (status, body) = system.report(&url).await;
+            assert_eq!(status, StatusCode::OK, "{url}: {body}");
+            body["goals"].clone()
+        }
+    };
+    let scanned = || report(format!("{goals_url}&filters=event_type!%3D__none__"));
+    let figures = |goals: &Value| -> Vec<(i64, i64)> {
+        let goals = goals.as_array().unwrap().iter();
+        goals
+            .map(|g| {
+                (
+                    g["visitors"].as_i64().unwrap(),
+                    g["events"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+
+    let first = json!([
+        view("a", "/thanks", 9, 0),
+        at("a", "signup", "/", 9, 1),
+        view("b", "/thanks", 9, 0),
+    ]);
+    let (status, body) = system.post_as(&first, "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(3).await;
+    assert_eq!(listed_goals(&system, &day).await, ["event:signup"]);
+    let goals = report(goals_url.clone()).await;
+    assert_eq!(figures(&goals), [(1, 1)]);
+    assert_eq!(goals, scanned().await);
+
+    // A goal and a funnel added once the day has begun: the day's earlier events were not
+    // counted by them.
+    stdout(&system.admin(&["goal", "add", "shop", "--page", "/thanks"]));
+    let late = [
+        "funnel",
+        "add",
+        "shop",
+        "late",
+        "--step",
+        "page:/thanks",
+        "--step",
+        "event:signup",
+    ];
+    stdout(&system.admin(&late));
+    let funnel_url = format!("/stats/funnel?site_id=shop&date={day}&funnel=late");
+    let funnel = |filters: &'static str| {
+        let url = format!("{funnel_url}{filters}");
+        let system = &system;
+        async move {
+            let (status, body) = system.report(&url).await;
+            assert_eq!(status, StatusCode::OK, "{url}: {body}");
+            let steps = body["steps"].as_array().unwrap().iter();
+            steps
+                .map(|s| s["visitors"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    let second = json!([view("c", "/thanks", 11, 0), at("c", "signup", "/", 11, 1)]);
+    let (status, body) = system.post_as(&second, "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(5).await;
+    assert_eq!(listed_goals(&system, &day).await, ["event:signup"]);
+    let goals = report(goals_url.clone()).await;
+    // From raw events: all three visitors of /thanks (its rollups hold only c), and a, whose
+    // funnel steps came before the funnel was added.
+    assert_eq!(figures(&goals), [(2, 2), (3, 3)]);
+    assert_eq!(goals, scanned().await);
+    assert_eq!(funnel("").await, [3, 2]);
+    assert_eq!(funnel("&filters=event_type!%3D__none__").await, [3, 2]);
+
+    // A rebuild counts the day by every goal.
+    let rebuild = ["rollups", "rebuild", "shop", "--from", &day, "--to", &day];
+    stdout(&system.admin(&rebuild));
+    let all = [
+        "event:signup",
+        "funnel:late\u{1f}page:/thanks\u{1f}event:signup",
+        "page:/thanks",
+    ];
+    assert_eq!(listed_goals(&system, &day).await, all);
+    assert_eq!(report(goals_url.clone()).await, goals);
+    assert_eq!(funnel("").await, [3, 2]);
+
+    // A goal removed during the day leaves the day's list for good, even if added again.
+    stdout(&system.admin(&["goal", "remove", "shop", "--event", "signup"]));
+    let third = json!([view("d", "/thanks", 12, 0)]);
+    let (status, body) = system.post_as(&third, "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(6).await;
+    stdout(&system.admin(&["goal", "add", "shop", "--event", "signup"]));
+    let fourth = json!([view("e", "/thanks", 13, 0)]);
+    let (status, body) = system.post_as(&fourth, "203.0.113.5", CHROME).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    system.wait_stored(7).await;
+    let kept = [
+        "funnel:late\u{1f}page:/thanks\u{1f}event:signup",
+        "page:/thanks",
+    ];
+    assert_eq!(listed_goals(&system, &day).await, kept);
+    let goals = report(goals_url.clone()).await;
+    assert_eq!(figures(&goals), [(5, 5), (2, 2)]);
+    assert_eq!(goals, scanned().await);
+
+    // Rebuilt again, the day lists them all; with the raw events gone the rollups still answer.
+    stdout(&system.admin(&rebuild));
+    assert_eq!(listed_goals(&system, &day).await, all);
+    let events = system.store.database().collection::<Document>("events");
+    events
+        .delete_many(doc! { "site_id": "shop" })
+        .await
+        .unwrap();
+    assert_eq!(report(goals_url.clone()).await, goals);
+    assert_eq!(funnel("").await, [5, 2]);
+    // A filtered report reads raw events: none are left.
+    assert_eq!(funnel("&filters=event_type!%3D__none__").await, [0, 0]);
     system.shutdown().await;
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use beacon::rollup::goals::SiteGoals;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use beacon::rollup::Position;
@@ -18,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{day_ago, TestSystem, CHROME, FIREFOX, IPAD, IPHONE};
+use support::{day_ago, stdout, TestSystem, CHROME, FIREFOX, IPAD, IPHONE};
 use time::macros::datetime;
 use time::Duration;
 
@@ -209,6 +210,16 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
     eprintln!("seed {seed} (BEACON_TEST_SEED reproduces it)");
     let mut rng = StdRng::seed_from_u64(seed);
     let system = TestSystem::start().await;
+    // Goals, counted by the worker and compared below with the same report from raw events.
+    stdout(&system.admin(&["site", "add", "rand", "--public"]));
+    for goal in [["--event", "goal"], ["--page", "/p1"], ["--page", "/p*"]] {
+        stdout(&system.admin(&["goal", "add", "rand", goal[0], goal[1]]));
+    }
+    let mut funnel = vec!["funnel", "add", "rand", "f"];
+    for step in ["page:/p0", "page:/p1", "event:goal"] {
+        funnel.extend(["--step", step]);
+    }
+    stdout(&system.admin(&funnel));
     let (day, _) = day_ago(1, 0, 0);
     let agents = [CHROME, FIREFOX, IPHONE, IPAD];
     let referrers = [
@@ -240,6 +251,11 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
             let referrer = referrers[rng.random_range(0..referrers.len())];
             if !referrer.is_empty() {
                 event["referrer"] = json!(referrer);
+            }
+            if kind == "goal" && rng.random_bool(0.5) {
+                let currency = ["EUR", "USD"][rng.random_range(0..2)];
+                let amount = rng.random_range(1..10_000) as f64 / 100.0;
+                event["revenue"] = json!({ "amount": amount, "currency": currency });
             }
             match rng.random_range(0..4) {
                 0 => {}
@@ -312,6 +328,15 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
         .collect();
     assert_eq!(reported, truth.path_views);
 
+    // The day was counted by every goal and the funnel, so their reports read rollups below.
+    let daily = system
+        .store
+        .database()
+        .collection::<Document>("rollups_daily");
+    let total = doc! { "site": "rand", "dim": "total", "day": &day };
+    let total = daily.find_one(total).await.unwrap().unwrap();
+    assert_eq!(total.get_array("goals").unwrap().len(), 4, "{total}");
+
     // Every report from rollups equals the same report aggregated from raw events (a filter
     // that matches everything sends a report down the raw-event path).
     let all = "&filters=event_type!%3D__none__";
@@ -319,6 +344,8 @@ async fn rollups_equal_raw_event_aggregation_on_random_traffic() {
         format!("/stats?{q}&metrics=visits,bounce_rate,visit_duration,views_per_visit,events"),
         format!("/stats/timeseries?{q}&interval=hour"),
         format!("/stats/timeseries?site_id=rand&from={day}&to={day}&interval=day"),
+        format!("/stats/goals?{q}"),
+        format!("/stats/funnel?{q}&funnel=f"),
     ];
     for property in [
         "path",
@@ -460,17 +487,27 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     let crashed = fresh_store().await;
     let mut held = VisitorStates::default();
     for range in [0..50, 50..120] {
-        apply_batch(&crashed, &events[range], retention, &mut held)
-            .await
-            .unwrap();
+        apply_batch(
+            &crashed,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut held,
+        )
+        .await
+        .unwrap();
     }
     assert!(held.dirty() > 0);
     held.save(&crashed).await.unwrap();
     assert_eq!(held.dirty(), 0);
     for range in [120..170, 170..260] {
-        apply_batch(&crashed, &events[range], retention, &mut held)
-            .await
-            .unwrap();
+        apply_batch(
+            &crashed,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut held,
+        )
+        .await
+        .unwrap();
     }
     // Its raw events and rollups went ahead to 260; the saved states stayed at the checkpoint.
     let (to_260, to_120) = (
@@ -483,9 +520,14 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     // The replacement starts from the committed offset with nothing held.
     let mut replacement = VisitorStates::default();
     for range in [120..200, 200..300] {
-        apply_batch(&crashed, &events[range], retention, &mut replacement)
-            .await
-            .unwrap();
+        apply_batch(
+            &crashed,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut replacement,
+        )
+        .await
+        .unwrap();
     }
     replacement.save(&crashed).await.unwrap();
     assert_stored(&crashed, &once, &once).await;
@@ -503,12 +545,22 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
     // During a rebalance two workers briefly hold the same partition from the same commit.
     let shared = fresh_store().await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
-    apply_batch(&shared, &events[..150], retention, &mut old_owner)
-        .await
-        .unwrap();
-    apply_batch(&shared, &events[..100], retention, &mut new_owner)
-        .await
-        .unwrap();
+    apply_batch(
+        &shared,
+        (&events[..150], &SiteGoals::default()),
+        retention,
+        &mut old_owner,
+    )
+    .await
+    .unwrap();
+    apply_batch(
+        &shared,
+        (&events[..100], &SiteGoals::default()),
+        retention,
+        &mut new_owner,
+    )
+    .await
+    .unwrap();
     new_owner.save(&shared).await.unwrap();
     let refused = old_owner.save(&shared).await;
     assert!(
@@ -532,9 +584,14 @@ async fn reapply_and_compare(
     states.clear();
     let rest = window.end..events.len();
     for range in [window, rest] {
-        apply_batch(&shared, &events[range], retention, &mut states)
-            .await
-            .unwrap();
+        apply_batch(
+            &shared,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut states,
+        )
+        .await
+        .unwrap();
         states.save(&shared).await.unwrap();
     }
     assert_stored(&shared, &once, &once).await;
@@ -552,13 +609,23 @@ async fn a_conflict_after_some_saves_landed_is_repaired_by_a_reapply_from_mongod
     // saves are conditional updates, not inserts).
     let shared = single_pass(&events[..100]).await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
-    apply_batch(&shared, &events[100..250], retention, &mut old_owner)
-        .await
-        .unwrap();
+    apply_batch(
+        &shared,
+        (&events[100..250], &SiteGoals::default()),
+        retention,
+        &mut old_owner,
+    )
+    .await
+    .unwrap();
     // The new owner gets as far as a few events: some visitors (of 12) are not among them.
-    apply_batch(&shared, &events[100..105], retention, &mut new_owner)
-        .await
-        .unwrap();
+    apply_batch(
+        &shared,
+        (&events[100..105], &SiteGoals::default()),
+        retention,
+        &mut new_owner,
+    )
+    .await
+    .unwrap();
     new_owner.save(&shared).await.unwrap();
     // The visitors the new owner saved conflict; the others' saves land.
     let before = visitor_states(&shared).await;
@@ -582,22 +649,38 @@ async fn a_failed_batch_leaves_the_held_states_as_they_were() {
     let retention = Duration::days(30);
     let store = fresh_store().await;
     let mut held = VisitorStates::default();
-    apply_batch(&store, &events[..60], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &store,
+        (&events[..60], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     let (len, dirty) = (held.len(), held.dirty());
     assert!(dirty > 0);
     // A store that cannot be reached (nothing listens on port 1).
     let broken = MongoStore::connect("mongodb://127.0.0.1:1/unreachable")
         .await
         .unwrap();
-    let failed = apply_batch(&broken, &events[60..], retention, &mut held).await;
+    let failed = apply_batch(
+        &broken,
+        (&events[60..], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await;
     assert!(failed.is_err(), "{failed:?}");
     assert_eq!((held.len(), held.dirty()), (len, dirty));
     // The same held states then apply the batch on the real store, and the result is exact.
-    apply_batch(&store, &events[60..], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &store,
+        (&events[60..], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     held.save(&store).await.unwrap();
     let once = single_pass(&events).await;
     assert_stored(&store, &once, &once).await;
@@ -615,9 +698,14 @@ async fn a_visitor_state_expires_two_days_after_its_last_event_or_its_last_save(
     events[1].0.timestamp = now + Duration::hours(1);
     events[1].0.visitor_id = VisitorId::parse("a-different-visitor").unwrap();
     let mut held = VisitorStates::default();
-    apply_batch(&store, &events, Duration::days(30), &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &store,
+        (&events, &SiteGoals::default()),
+        Duration::days(30),
+        &mut held,
+    )
+    .await
+    .unwrap();
     assert_eq!(held.save(&store).await.unwrap(), 2);
     let docs: Vec<Document> = store
         .database()
@@ -683,9 +771,14 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     let mut held = VisitorStates::default();
     held.set_rollup_budget(usize::MAX);
     for range in [0..60, 60..120] {
-        apply_batch(&crashed, &events[range], retention, &mut held)
-            .await
-            .unwrap();
+        apply_batch(
+            &crashed,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut held,
+        )
+        .await
+        .unwrap();
     }
     assert!(held.rollups_held() > 0);
     assert!(rollup_counters(&crashed).await.is_empty());
@@ -701,29 +794,49 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     // held, then one that finds the worker caught up: both stay held for the checkpoint (a
     // held run is written only there, where a conflict re-applies the window).
     held.set_rollup_budget(0);
-    apply_batch(&crashed, &events[120..150], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &crashed,
+        (&events[120..150], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     assert_eq!(held.rollups_held(), 0);
     let to_150 = single_pass(&events[..150]).await;
     assert_stored(&crashed, &to_150, &to_120).await;
     held.set_rollup_budget(usize::MAX);
-    apply_batch(&crashed, &events[150..170], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &crashed,
+        (&events[150..170], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     held.set_rollup_budget(0);
-    apply_batch(&crashed, &events[170..230], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &crashed,
+        (&events[170..230], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     assert!(held.rollups_held() > 0);
     assert_stored(&crashed, &to_150, &to_120).await;
     // A checkpoint writes them (its commit never happens: the worker dies), then a batch is
     // held again.
     held.save(&crashed).await.unwrap();
     held.set_rollup_budget(usize::MAX);
-    apply_batch(&crashed, &events[230..260], retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &crashed,
+        (&events[230..260], &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     assert!(held.rollups_held() > 0);
     let to_230 = single_pass(&events[..230]).await;
     assert_stored(&crashed, &to_230, &to_230).await;
@@ -735,16 +848,26 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     let mut replacement = VisitorStates::default();
     replacement.set_rollup_budget(usize::MAX);
     for range in [120..150, 150..200, 200..240] {
-        apply_batch(&crashed, &events[range], retention, &mut replacement)
-            .await
-            .unwrap();
+        apply_batch(
+            &crashed,
+            (&events[range], &SiteGoals::default()),
+            retention,
+            &mut replacement,
+        )
+        .await
+        .unwrap();
     }
     // Every event adds at least one delta (to its day's total); past the mark, a batch of 60
     // adds at most one run per document it changes.
     let before = replacement.rollups_held();
-    apply_batch(&crashed, &events[240..300], retention, &mut replacement)
-        .await
-        .unwrap();
+    apply_batch(
+        &crashed,
+        (&events[240..300], &SiteGoals::default()),
+        retention,
+        &mut replacement,
+    )
+    .await
+    .unwrap();
     let grown = replacement.rollups_held() - before;
     assert!(grown < 60, "{grown} deltas held for 60 events");
     replacement.save(&crashed).await.unwrap();
@@ -762,9 +885,14 @@ async fn a_watermark_inside_a_held_run_fails_the_save_as_a_conflict() {
     // No rollup mark yet: every held delta is past it and summed into runs.
     let mut held = VisitorStates::default();
     held.set_rollup_budget(usize::MAX);
-    apply_batch(&store, &events, retention, &mut held)
-        .await
-        .unwrap();
+    apply_batch(
+        &store,
+        (&events, &SiteGoals::default()),
+        retention,
+        &mut held,
+    )
+    .await
+    .unwrap();
     let runs = held.rollups_held();
     assert!(runs > 0 && runs < events.len(), "{runs} held");
     // A writer the mark could not fence (a zombie that kept the partition) adds the first half

@@ -265,7 +265,9 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         let batch = (0..size)
             .map(|_| generator.next_event(now))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let outcome = beacon::worker::store_batch(&store, &batch, retention)
+        // The site's goals as the worker would count them (bench-reports registers some).
+        let goals = beacon::worker::goals_for(&store, &batch).await?;
+        let outcome = beacon::worker::store_batch_with_goals(&store, &batch, retention, &goals)
             .await
             .with_context(|| {
                 format!(

@@ -249,7 +249,9 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     let started = Instant::now();
     let mut last_save = Instant::now();
     for (i, chunk) in events.chunks(args.batch).enumerate() {
-        beacon::worker::apply_batch(&store, chunk, RETENTION, &mut states).await?;
+        // As the worker does: the batch's goals read first (none registered here).
+        let goals = beacon::worker::goals_for(&store, chunk).await?;
+        beacon::worker::apply_batch(&store, (chunk, &goals), RETENTION, &mut states).await?;
         window += chunk.len();
         let last = (i + 1) * args.batch >= events.len();
         if last || policy.due(last_save.elapsed(), states.holding(window), false) {

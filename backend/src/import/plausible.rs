@@ -269,7 +269,7 @@ impl Columns {
             visits: self.count(row, visits)?,
             bounces: self.count(row, "bounces")?,
             duration: self.count(row, "visit_duration")?,
-            bots: 0,
+            ..Counters::default()
         })
     }
 
@@ -488,7 +488,7 @@ mod tests {
             visits: 4,
             bounces: 1,
             duration: 120,
-            bots: 0,
+            ..Counters::default()
         };
         assert_eq!(got.len(), 8);
         assert!(got.iter().all(|(_, c)| *c == want));

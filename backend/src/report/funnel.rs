@@ -1,24 +1,28 @@
 //! `GET /stats/funnel`: how many visitors went through a registered funnel's steps, in order,
-//! within one visit, and where they dropped off (read from raw events, filters applied).
+//! within one visit, and where they dropped off: from the worker's funnel rollups where every
+//! day of the range counted the funnel (`crate::rollup::goals`), from raw events otherwise and
+//! when filtered.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
 use beacon_event::SiteId;
 use serde::Serialize;
+use time::Date;
 use utoipa::ToSchema;
 
-use super::goals::Matcher;
 use super::render::{ratio, ReportedDay};
 use super::request::{endpoint, Report};
 use super::scan::Scan;
 use super::source::scan;
-use super::ReportError;
+use super::{ReportError, ReportQuery};
 use crate::api_doc::params::{FunnelParam, Range};
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
+use crate::rollup::goals::{funnel_key, funnel_value, Matcher};
+use crate::rollup::property::FUNNEL;
 use crate::sites::Funnel;
 use crate::store::MongoStore;
 
@@ -56,26 +60,43 @@ pub struct FunnelStep {
 }
 
 /// Per step of `funnel`, the visitors who reached it: took every step up to it, in order,
-/// within one of their visits (other events in between do not matter).
+/// within one of their visits (other events in between do not matter), each visitor once per
+/// day they completed the step on, like every visitor count.
 pub fn reached(scan: &Scan, funnel: &Funnel) -> Vec<i64> {
     let steps: Vec<Matcher> = funnel.steps.iter().map(Matcher::new).collect();
-    let mut furthest: HashMap<&str, usize> = HashMap::new();
+    let mut reached: Vec<HashSet<(&str, Date)>> = vec![HashSet::new(); steps.len()];
     for events in scan.visits().into_values() {
         // Matching each step at its earliest chance finds the longest run of steps.
         let mut done = 0;
         for e in &events {
-            if done < steps.len() && steps[done].matches(e) {
+            if done < steps.len() && steps[done].matches(&e.event_type, &e.path) {
+                reached[done].insert((e.visitor.as_str(), scan.day_of(e)));
                 done += 1;
             }
         }
-        if let Some(first) = events.first().filter(|_| done > 0) {
-            let best = furthest.entry(first.visitor.as_str()).or_default();
-            *best = (*best).max(done);
-        }
     }
-    (1..=steps.len())
-        .map(|step| furthest.values().filter(|done| **done >= step).count() as i64)
-        .collect()
+    reached.iter().map(|r| r.len() as i64).collect()
+}
+
+/// Per step of `funnel`, the visitors who reached it, read from rollups; `None` when a day of
+/// the range was not counted by this funnel (or a filter applies) and raw events must answer.
+async fn reached_in_rollups(
+    store: &MongoStore,
+    q: &ReportQuery,
+    funnel: &Funnel,
+) -> Result<Option<Vec<i64>>, ReportError> {
+    if !q.filters.is_empty() {
+        return Ok(None);
+    }
+    let key = funnel_key(funnel);
+    let keys = BTreeSet::from([key.clone()]);
+    let range = (q.from, q.to);
+    let Some(tallies) = store.tallies(&q.site_id, range, &keys, &[FUNNEL]).await? else {
+        return Ok(None);
+    };
+    let steps = 1..=funnel.steps.len();
+    let reached = steps.map(|step| tallies.get(FUNNEL, &funnel_value(step, &key)).visitors);
+    Ok(Some(reached.collect()))
 }
 
 /// The steps' figures from the visitors who reached each.
@@ -107,8 +128,11 @@ fn rows(funnel: &Funnel, reached: &[i64]) -> Vec<FunnelStep> {
     summary = "Visitors through a funnel's steps",
     description = "A funnel registered for the site (`beacon-admin funnel add`): 2 to 8 goals \
         in order. A visitor reaches a step when one of their visits has every step up to it, \
-        in that order (other events in between are fine). Read from raw events, so filters \
-        apply and the range reaches back `RETENTION_DAYS`.",
+        in that order (other events in between are fine), counted once per day they \
+        completed it on. Read from rollups over days counted with the funnel registered \
+        (a funnel added later counts from the next day on, or after `beacon-admin rollups \
+        rebuild`), from raw events otherwise and when filtered (reaching back \
+        `RETENTION_DAYS`).",
     params(Range, FunnelParam),
     responses(
         (status = 200, description = "The funnel.", body = FunnelResponse, example = json!({
@@ -142,7 +166,10 @@ pub async fn funnel(
             message,
         });
     };
-    let reached = reached(&scan(&store, &q).await?, &funnel);
+    let reached = match reached_in_rollups(&store, &q, &funnel).await? {
+        Some(reached) => reached,
+        None => reached(&scan(&store, &q).await?, &funnel),
+    };
     let steps = rows(&funnel, &reached);
     let first = reached.first().copied().unwrap_or(0);
     let last = reached.last().copied().unwrap_or(0);

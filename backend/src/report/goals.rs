@@ -1,7 +1,8 @@
 //! `GET /stats/goals`: each goal of a registered site with its converted visitors, events and
-//! conversion rate over the range (read from raw events, filters applied).
+//! conversion rate over the range: from the worker's goal rollups where every day of the range
+//! counted every goal (`crate::rollup::goals`), from raw events otherwise and when filtered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -10,7 +11,6 @@ use beacon_event::SiteId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::filter::Pattern;
 use super::render::{ratio, ReportedDay};
 use super::request::{endpoint, Report};
 use super::scan::Scan;
@@ -19,8 +19,11 @@ use super::ReportError;
 use crate::api_doc::params::Range;
 use crate::api_doc::responses::ReportErrors;
 use crate::api_doc::wire::SiteIdSchema;
+use crate::rollup::goals::{goal_key, Matcher};
+use crate::rollup::property::{GOAL, GOAL_REVENUE};
+use crate::rollup::Counters;
 use crate::sites::Goal;
-use crate::store::{MongoStore, RawEvent};
+use crate::store::{MongoStore, RawEvent, Tallies};
 
 /// The `/stats/goals` response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,78 +78,80 @@ pub struct RevenueFigure {
     pub events: i64,
 }
 
-/// Per currency: the sum in millionths and the number of events, for each goal.
-fn revenue(scan: &Scan, matchers: &[Matcher]) -> Vec<Vec<RevenueFigure>> {
-    let mut sums: Vec<BTreeMap<&str, (i128, i64)>> = vec![BTreeMap::new(); matchers.len()];
-    for e in scan.matching() {
-        let Some(r) = &e.revenue else { continue };
-        for (i, _) in matchers.iter().enumerate().filter(|(_, m)| m.matches(e)) {
-            let entry = sums[i].entry(r.currency.as_str()).or_default();
-            *entry = (entry.0 + i128::from(r.micros), entry.1 + 1);
-        }
-    }
-    let units = |micros: i128| micros as f64 / 1_000_000.0;
-    sums.into_iter()
-        .map(|by_currency| {
-            by_currency
-                .into_iter()
-                .map(|(currency, (micros, events))| RevenueFigure {
-                    currency: currency.to_owned(),
-                    total: units(micros),
-                    average: units(micros / i128::from(events.max(1))),
-                    events,
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// A goal, ready to test events against: its path pattern compiled.
-pub enum Matcher {
-    Page(Pattern),
-    Event(String),
-}
-
-impl Matcher {
-    pub fn new(goal: &Goal) -> Self {
-        match goal {
-            Goal::Page { path } => Self::Page(Pattern::page(path)),
-            Goal::Event { name } => Self::Event(name.clone()),
-        }
-    }
-
-    /// Whether `e` completes the goal.
-    pub fn matches(&self, e: &RawEvent) -> bool {
-        match self {
-            Self::Event(name) => e.event_type == *name,
-            Self::Page(page) => {
-                e.event_type == beacon_event::fields::PAGE_VIEW && page.equals(&e.path)
-            }
-        }
-    }
+/// One goal's counts: conversions, and per currency the revenue in millionths and the events
+/// that carried it.
+#[derive(Default)]
+struct Tally {
+    conversions: Counters,
+    revenue: BTreeMap<String, (i128, i64)>,
 }
 
 /// Each goal's conversions in `scan`.
 pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
     let matchers: Vec<Matcher> = goals.iter().map(Matcher::new).collect();
-    let by_goal = scan.group(
-        |e, _| {
-            let hits = matchers.iter().enumerate().filter(|(_, m)| m.matches(e));
-            hits.map(|(i, _)| i).collect::<Vec<usize>>()
-        },
-        |_| None,
-    );
-    let total = scan.totals().visitors;
-    let mut revenue = revenue(scan, &matchers).into_iter();
+    let hits = |e: &RawEvent| {
+        let hit = matchers.iter().enumerate();
+        hit.filter(|(_, m)| m.matches(&e.event_type, &e.path))
+            .map(|(i, _)| i)
+            .collect::<Vec<usize>>()
+    };
+    let by_goal = scan.group(|e, _| hits(e), |_| None);
+    let mut tallies: Vec<Tally> = (0..goals.len())
+        .map(|i| Tally {
+            conversions: by_goal.get(&i).copied().unwrap_or_default(),
+            ..Tally::default()
+        })
+        .collect();
+    for e in scan.matching() {
+        let Some(r) = &e.revenue else { continue };
+        for i in hits(e) {
+            let entry = tallies[i].revenue.entry(r.currency.clone()).or_default();
+            *entry = (entry.0 + i128::from(r.micros), entry.1 + 1);
+        }
+    }
+    rows(goals, tallies, scan.totals().visitors)
+}
+
+/// Each goal's conversions read from rollups.
+fn rolled_up(counts: Tallies, goals: &[Goal]) -> Vec<GoalRow> {
+    let tallies = goals
+        .iter()
+        .map(|goal| {
+            let key = goal_key(goal);
+            let revenue = counts.values(GOAL_REVENUE).filter_map(|(value, c)| {
+                let (currency, of) = value.split_once('|')?;
+                (of == key).then(|| (currency.to_owned(), (i128::from(c.revenue), c.events)))
+            });
+            Tally {
+                conversions: counts.get(GOAL, &key),
+                revenue: revenue.collect(),
+            }
+        })
+        .collect();
+    rows(goals, tallies, counts.totals.visitors)
+}
+
+/// The report's rows, in the goals' order; `total` visitors make the conversion rates.
+fn rows(goals: &[Goal], tallies: Vec<Tally>, total: i64) -> Vec<GoalRow> {
+    let units = |micros: i128| micros as f64 / 1_000_000.0;
     goals
         .iter()
-        .enumerate()
-        .map(|(i, goal)| {
-            let c = by_goal.get(&i).copied().unwrap_or_default();
+        .zip(tallies)
+        .map(|(goal, tally)| {
+            let c = tally.conversions;
             let (kind, matches) = match goal {
                 Goal::Page { path } => ("page", path.clone()),
                 Goal::Event { name } => ("event", name.clone()),
             };
+            let revenue = tally
+                .revenue
+                .into_iter()
+                .map(|(currency, (micros, events))| RevenueFigure {
+                    currency,
+                    total: units(micros),
+                    average: units(micros / i128::from(events.max(1))),
+                    events,
+                });
             GoalRow {
                 name: goal.display_name(),
                 kind,
@@ -154,7 +159,7 @@ pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
                 visitors: c.visitors,
                 events: c.events,
                 conversion_rate: ratio(c.visitors, total, 100.0, 1),
-                revenue: revenue.next().unwrap_or_default(),
+                revenue: revenue.collect(),
             }
         })
         .collect()
@@ -169,8 +174,10 @@ pub fn conversions(scan: &Scan, goals: &[Goal]) -> Vec<GoalRow> {
     description = "The goals registered for the site (`beacon-admin goal add`): page views on a \
         path pattern (`*`: any characters but `/`, `**`: any) or custom events by name, each \
         with the visitors who converted, the converting events and the conversion rate (% of \
-        the range's visitors). Read from raw events, so filters apply and the range reaches \
-        back `RETENTION_DAYS`. A site without goals (or not registered) has an empty list.",
+        the range's visitors). Read from rollups over days counted with every goal registered \
+        (goals added later count from the next day on, or after `beacon-admin rollups \
+        rebuild`), from raw events otherwise and when filtered (reaching back \
+        `RETENTION_DAYS`). A site without goals (or not registered) has an empty list.",
     params(Range),
     responses(
         (status = 200, description = "The goals.", body = GoalsResponse, example = json!({
@@ -187,9 +194,19 @@ pub async fn goals(
     Report(q, registration): Report<endpoint::Goals>,
 ) -> Result<Json<GoalsResponse>, ReportError> {
     let goals = registration.site.map(|s| s.goals).unwrap_or_default();
-    let rows = match goals.is_empty() {
-        true => Vec::new(),
-        false => conversions(&scan(&store, &q).await?, &goals),
+    let keys: BTreeSet<String> = goals.iter().map(goal_key).collect();
+    let counted = match goals.is_empty() || !q.filters.is_empty() {
+        true => None,
+        false => {
+            let dims = [GOAL, GOAL_REVENUE];
+            let range = (q.from, q.to);
+            store.tallies(&q.site_id, range, &keys, &dims).await?
+        }
+    };
+    let rows = match (goals.is_empty(), counted) {
+        (true, _) => Vec::new(),
+        (false, Some(counts)) => rolled_up(counts, &goals),
+        (false, None) => conversions(&scan(&store, &q).await?, &goals),
     };
     Ok(Json(GoalsResponse {
         site_id: q.site_id.clone(),

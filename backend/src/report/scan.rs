@@ -159,6 +159,11 @@ impl Scan {
         out
     }
 
+    /// The site's local day `e` happened on.
+    pub fn day_of(&self, e: &RawEvent) -> time::Date {
+        self.zone.date_of(from_millis(e.ts_ms))
+    }
+
     /// The matching events, in the order the worker processed them.
     pub fn matching(&self) -> impl Iterator<Item = &RawEvent> {
         self.matching.iter().map(|&i| &self.events[i])
@@ -212,6 +217,8 @@ impl Scan {
             Property::PropKeys => {
                 self.group(|e, _| e.props.keys().cloned().collect::<Vec<_>>(), |_| None)
             }
+            // Goals have reports of their own (`super::goals`).
+            Property::Goal | Property::GoalRevenue | Property::Funnel => BTreeMap::new(),
         }
     }
 }
@@ -224,7 +231,7 @@ fn value_of<'a>(property: &Property, e: &'a RawEvent, session: &'a Session) -> &
         Property::Dim(Dimension::EventType) => &e.event_type,
         Property::Dim(dim) => session.value(*dim),
         Property::Prop(key) => e.props.get(key).map_or("", String::as_str),
-        // Refused in filters (`super::filter`).
-        Property::PropKeys => "",
+        // Refused in filters (`super::filter`), or never parsed.
+        Property::PropKeys | Property::Goal | Property::GoalRevenue | Property::Funnel => "",
     }
 }

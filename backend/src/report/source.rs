@@ -28,7 +28,8 @@ impl Source {
     pub async fn for_query(store: &MongoStore, q: &ReportQuery) -> Result<Self, ReportError> {
         let rolled_up = match &q.property {
             None | Some(Property::Dim(_)) => true,
-            Some(Property::Prop(_) | Property::PropKeys) => {
+            // Custom properties (the others are never parsed from a query).
+            Some(_) => {
                 q.filters.is_empty() && store.props_rolled_up(&q.site_id, q.from, q.to).await?
             }
         };

@@ -38,15 +38,22 @@ pub struct Counters {
     /// Events from bots and scripts, filtered out of everything else.
     #[serde(deserialize_with = "count")]
     pub bots: i64,
+    /// Revenue in millionths of the currency (goal revenue documents only; not written when 0).
+    #[serde(deserialize_with = "count", skip_serializing_if = "is_zero")]
+    pub revenue: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl Counters {
     /// Field names in MongoDB, in the order of [`Counters::values`].
-    pub const FIELDS: [&'static str; 7] = [
-        "views", "events", "visitors", "visits", "bounces", "duration", "bots",
+    pub const FIELDS: [&'static str; 8] = [
+        "views", "events", "visitors", "visits", "bounces", "duration", "bots", "revenue",
     ];
 
-    pub fn values(&self) -> [i64; 7] {
+    pub fn values(&self) -> [i64; 8] {
         [
             self.views,
             self.events,
@@ -55,10 +62,11 @@ impl Counters {
             self.bounces,
             self.duration,
             self.bots,
+            self.revenue,
         ]
     }
 
-    pub fn from_values(v: [i64; 7]) -> Self {
+    pub fn from_values(v: [i64; 8]) -> Self {
         Self {
             views: v[0],
             events: v[1],
@@ -67,6 +75,7 @@ impl Counters {
             bounces: v[4],
             duration: v[5],
             bots: v[6],
+            revenue: v[7],
         }
     }
 

@@ -28,6 +28,7 @@
 
 mod counters;
 mod dimension;
+pub mod goals;
 pub mod property;
 mod props;
 pub mod visit;
@@ -40,7 +41,7 @@ pub use props::prop_text;
 pub use visit::{VisitTag, VisitorState};
 pub use zone::Zone;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a record sits in the topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,6 +61,9 @@ pub struct Position {
 #[derive(Debug, Default)]
 pub struct Contributions {
     by_key: BTreeMap<RollupKey, Vec<Run>>,
+    /// Per day's site total, the goals every event of the day here was matched against
+    /// ([`goals`]): the intersection of the sets noted.
+    goal_lists: BTreeMap<RollupKey, BTreeSet<String>>,
 }
 
 /// Deltas of consecutive events of one partition, summed: offsets `first..=last`.
@@ -88,6 +92,27 @@ impl Contributions {
         });
     }
 
+    /// Notes that events counted in `total` (a day's site total) were matched against `goals`.
+    pub fn note_goals(&mut self, total: RollupKey, goals: &BTreeSet<String>) {
+        match self.goal_lists.get_mut(&total) {
+            Some(list) => list.retain(|g| goals.contains(g)),
+            None => {
+                self.goal_lists.insert(total, goals.clone());
+            }
+        }
+    }
+
+    /// The goals every event noted for `total` in all of `parts` was matched against (`None`:
+    /// none noted).
+    pub fn goals_in(parts: &[&Contributions], total: &RollupKey) -> Option<BTreeSet<String>> {
+        let mut lists = parts.iter().filter_map(|p| p.goal_lists.get(total));
+        let mut goals = lists.next()?.clone();
+        for list in lists {
+            goals.retain(|g| list.contains(g));
+        }
+        Some(goals)
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &RollupKey> {
         self.by_key.keys()
     }
@@ -106,6 +131,9 @@ impl Contributions {
     pub fn merge(&mut self, other: Contributions) {
         for (key, deltas) in other.by_key {
             self.by_key.entry(key).or_default().extend(deltas);
+        }
+        for (total, goals) in other.goal_lists {
+            self.note_goals(total, &goals);
         }
     }
 

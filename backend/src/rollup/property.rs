@@ -17,6 +17,12 @@ use crate::rollup::Dimension;
 pub const PROPS_PREFIX: &str = "props.";
 /// The name of the custom properties' keys themselves (a breakdown only).
 pub const PROP_KEYS: &str = "props";
+/// The `dim` of goal conversion documents.
+pub const GOAL: &str = "goal";
+/// The `dim` of goal revenue documents.
+pub const GOAL_REVENUE: &str = "goal_revenue";
+/// The `dim` of funnel step documents.
+pub const FUNNEL: &str = "funnel";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Property {
@@ -26,6 +32,12 @@ pub enum Property {
     /// The keys of the custom properties events carry: which properties there are (a
     /// breakdown only).
     PropKeys,
+    /// Goal conversions, per goal ([`super::goals`]): rollup documents only, never parsed.
+    Goal,
+    /// Goal revenue, per currency and goal: rollup documents only, never parsed.
+    GoalRevenue,
+    /// Funnel steps reached, per step and funnel: rollup documents only, never parsed.
+    Funnel,
 }
 
 impl Property {
@@ -47,7 +59,7 @@ impl Property {
     pub fn dimension(&self) -> Option<Dimension> {
         match self {
             Self::Dim(d) => Some(*d),
-            Self::Prop(_) | Self::PropKeys => None,
+            Self::Prop(_) | Self::PropKeys | Self::Goal | Self::GoalRevenue | Self::Funnel => None,
         }
     }
 
@@ -61,6 +73,9 @@ impl Property {
         match self {
             Self::Dim(d) => Cow::Borrowed(d.name()),
             Self::PropKeys => Cow::Borrowed(PROP_KEYS),
+            Self::Goal => Cow::Borrowed(GOAL),
+            Self::GoalRevenue => Cow::Borrowed(GOAL_REVENUE),
+            Self::Funnel => Cow::Borrowed(FUNNEL),
             Self::Prop(key) => Cow::Owned(format!("{PROPS_PREFIX}{key}")),
         }
     }

@@ -40,6 +40,11 @@ pub(crate) fn event(n: u128, visitor: &str, kind: &str, path: &str, at: OffsetDa
 
 /// Applies events in order (positions 0, 1, ...) and sums every delta per document.
 fn run(events: &[Event]) -> BTreeMap<String, Counters> {
+    run_with(events, &goals::GoalSet::NONE)
+}
+
+/// [`run`] with the site's goals and funnels.
+fn run_with(events: &[Event], goals: &goals::GoalSet) -> BTreeMap<String, Counters> {
     let mut states: HashMap<String, VisitorState> = HashMap::new();
     let mut out = Contributions::default();
     for (i, e) in events.iter().enumerate() {
@@ -50,7 +55,7 @@ fn run(events: &[Event]) -> BTreeMap<String, Counters> {
             partition: 0,
             offset: i as i64,
         };
-        state.apply(e, at, &mut out);
+        state.apply(e, at, goals, &mut out);
     }
     out.keys()
         .map(|k| {
@@ -176,6 +181,82 @@ fn custom_properties_count_events_views_and_each_visitor_once_per_value() {
 }
 
 #[test]
+fn goals_count_converting_events_each_visitor_once_a_day_and_revenue_per_currency() {
+    let m = |min: i64| T0 + Duration::minutes(min);
+    let registered = [
+        crate::sites::Goal::page("/blog/*").unwrap(),
+        crate::sites::Goal::event("signup").unwrap(),
+    ];
+    let goals = goals::GoalSet::new(&registered, &[]);
+    let paid = |e: Event, amount: &str, currency: &str| Event {
+        revenue: Some(beacon_event::Revenue::new(amount, currency).unwrap()),
+        ..e
+    };
+    let events = [
+        event(1, "a", "page_view", "/blog/x", m(0)),
+        event(2, "a", "page_view", "/blog/y", m(1)),
+        event(3, "a", "page_view", "/blog/y/z", m(2)),
+        paid(event(4, "a", "signup", "/blog/x", m(3)), "10.5", "EUR"),
+        paid(event(5, "b", "signup", "/", m(3)), "2", "EUR"),
+        paid(event(6, "b", "signup", "/", m(4)), "3", "USD"),
+        event(7, "c", "page_view", "/", m(5)),
+    ];
+    let r = run_with(&events, &goals);
+    let c = |id: &str| {
+        let c = r[id];
+        (c.visitors, c.events, c.revenue)
+    };
+    assert_eq!(c("s|2026-11-25|goal|page:/blog/*"), (1, 2, 0));
+    assert_eq!(c("s|2026-11-25|goal|event:signup"), (2, 3, 0));
+    assert_eq!(
+        c("s|2026-11-25|goal_revenue|EUR|event:signup"),
+        (0, 2, 12_500_000)
+    );
+    assert_eq!(
+        c("s|2026-11-25|goal_revenue|USD|event:signup"),
+        (0, 1, 3_000_000)
+    );
+    assert_eq!(r.keys().filter(|k| k.contains("|goal")).count(), 4);
+    // Without goals, none of those documents.
+    assert!(run(&events).keys().all(|k| !k.contains("|goal")));
+}
+
+#[test]
+fn funnel_steps_count_each_visitor_once_a_day_in_order_within_one_visit() {
+    let m = |min: i64| T0 + Duration::minutes(min);
+    let steps = vec![
+        crate::sites::Goal::page("/").unwrap(),
+        crate::sites::Goal::page("/pricing").unwrap(),
+        crate::sites::Goal::event("signup").unwrap(),
+    ];
+    let funnel = crate::sites::Funnel::new("f", steps).unwrap();
+    let key = goals::funnel_key(&funnel);
+    let set = goals::GoalSet::new(&[], &[funnel]);
+    let events = [
+        // a: the whole funnel, then again in a second visit (counted once).
+        event(1, "a", "page_view", "/", m(0)),
+        event(2, "a", "page_view", "/blog", m(1)),
+        event(3, "a", "page_view", "/pricing", m(2)),
+        event(4, "a", "signup", "/pricing", m(3)),
+        event(5, "a", "page_view", "/", m(60)),
+        event(6, "a", "page_view", "/pricing", m(61)),
+        // b: pricing before home: only the first step.
+        event(7, "b", "page_view", "/pricing", m(0)),
+        event(8, "b", "page_view", "/", m(1)),
+        // c: home, then pricing in another visit: only the first step.
+        event(9, "c", "page_view", "/", m(0)),
+        event(10, "c", "page_view", "/pricing", m(45)),
+    ];
+    let r = run_with(&events, &set);
+    let step = |k: usize| {
+        let id = format!("s|2026-11-25|funnel|{}", goals::funnel_value(k, &key));
+        r.get(&id).map_or(0, |c| c.visitors)
+    };
+    assert_eq!([step(1), step(2), step(3)], [3, 1, 1]);
+    assert_eq!(r.keys().filter(|k| k.contains("|funnel|")).count(), 3);
+}
+
+#[test]
 fn replayed_deltas_are_dropped_by_the_watermark() {
     let mut state = VisitorState::new(&site(), "a");
     let mut out = Contributions::default();
@@ -183,10 +264,16 @@ fn replayed_deltas_are_dropped_by_the_watermark() {
         partition: 2,
         offset,
     };
-    state.apply(&event(1, "a", "page_view", "/", T0), at(10), &mut out);
+    state.apply(
+        &event(1, "a", "page_view", "/", T0),
+        at(10),
+        &goals::GoalSet::NONE,
+        &mut out,
+    );
     state.apply(
         &event(2, "a", "page_view", "/x", T0 + Duration::minutes(1)),
         at(11),
+        &goals::GoalSet::NONE,
         &mut out,
     );
     assert!(state.has_applied(at(11)) && !state.has_applied(at(12)));
@@ -230,8 +317,8 @@ fn held_deltas_and_a_new_batch_add_up_as_one_set() {
     let mut copy = state.clone();
     for (i, e) in events.iter().enumerate() {
         let out = if i < 2 { &mut held } else { &mut batch };
-        state.apply(e, at(i as i64), out);
-        copy.apply(e, at(i as i64), &mut together);
+        state.apply(e, at(i as i64), &goals::GoalSet::NONE, out);
+        copy.apply(e, at(i as i64), &goals::GoalSet::NONE, &mut together);
     }
     let (held_len, batch_len) = (held.len(), batch.len());
     assert!(held_len > 0 && batch_len > 0);

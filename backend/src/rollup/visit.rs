@@ -11,12 +11,13 @@
 //! events in the same order it produces the same deltas, which is what makes a replay exact (see
 //! [`super`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use beacon_event::event::Context;
 use beacon_event::{Event, SiteId};
 use time::OffsetDateTime;
 
+use super::goals::{funnel_value, revenue_value, FunnelRule, GoalRule, GoalSet};
 use super::{
     prop_text, Bucket, Contributions, Counters, Dimension, Position, Property, RollupKey, Zone,
 };
@@ -42,6 +43,9 @@ pub struct Visit {
     pub events: i64,
     /// The first event's context: source, device, country... of the whole visit.
     pub context: Context,
+    /// Per funnel (its key), how many of its steps this visit has taken in order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub funnels: BTreeMap<String, usize>,
 }
 
 impl Visit {
@@ -56,6 +60,7 @@ impl Visit {
             pageviews: i64::from(e.event_type.is_page_view()),
             events: 1,
             context: e.context.clone(),
+            funnels: BTreeMap::new(),
         }
     }
 
@@ -179,19 +184,27 @@ impl VisitorState {
     }
 
     /// Applies one event: updates the visit and records every counter delta, tagged with
-    /// the event's position, in `out`. Returns the visit the event belongs to.
-    pub fn apply(&mut self, e: &Event, at: Position, out: &mut Contributions) -> VisitTag {
+    /// the event's position, in `out`, the event matched against its site's goals and funnels.
+    /// Returns the visit the event belongs to.
+    pub fn apply(
+        &mut self,
+        e: &Event,
+        at: Position,
+        goals: &GoalSet,
+        out: &mut Contributions,
+    ) -> VisitTag {
         let ms = millis(e.timestamp);
-        self.count_event(e, at, out);
+        self.count_event(e, at, &goals.goals, out);
         // The visit: continue it or start a new one.
         let before = self
             .visit
             .clone()
             .filter(|v| ms - v.last_ms < VISIT_GAP_SECONDS * 1000 && ms >= v.start_ms);
-        let after = match &before {
+        let mut after = match &before {
             Some(v) => v.continued(e),
             None => Visit::start(e),
         };
+        self.count_funnels(e, at, (&goals.funnels, &mut after), out);
         self.count_visit(&e.site_id, before.as_ref(), &after, at, out);
         let tag = VisitTag {
             visit_id: after.id.clone(),
@@ -204,8 +217,15 @@ impl VisitorState {
         tag
     }
 
-    /// Event properties: counted where the event happened, the visitor once per document.
-    fn count_event(&mut self, e: &Event, at: Position, out: &mut Contributions) {
+    /// Event properties and goals: counted where the event happened, the visitor once per
+    /// document.
+    fn count_event(
+        &mut self,
+        e: &Event,
+        at: Position,
+        goals: &[GoalRule],
+        out: &mut Contributions,
+    ) {
         let site = &e.site_id;
         let zone = Zone::of_event(&e.context.timezone);
         let day = Bucket::day_in(e.timestamp, &zone);
@@ -224,9 +244,30 @@ impl VisitorState {
             Dimension::EventType.into(),
             e.event_type.as_str().to_owned(),
         );
-        for (property, value) in [path, event_type].into_iter().chain(prop_values(e)) {
+        let reached = goals
+            .iter()
+            .filter(|g| g.matcher.matches(e.event_type.as_str(), e.path.as_str()));
+        let reached: Vec<&GoalRule> = reached.collect();
+        let conversions = reached.iter().map(|g| (Property::Goal, g.key.clone()));
+        let values = [path, event_type].into_iter().chain(prop_values(e));
+        for (property, value) in values.chain(conversions) {
             let seen = seen_key(day, Some((&property, &value)));
             targets.push((RollupKey::of(site, day, property, &value), seen));
+        }
+        if let Some(revenue) = &e.revenue {
+            for goal in reached {
+                let value = revenue_value(revenue.currency(), &goal.key);
+                let worth = Counters {
+                    events: 1,
+                    revenue: revenue.micros(),
+                    ..Counters::default()
+                };
+                out.add(
+                    RollupKey::of(site, day, Property::GoalRevenue, &value),
+                    at,
+                    worth,
+                );
+            }
         }
         for (key, seen) in targets {
             let visitors = i64::from(self.first_time(seen));
@@ -238,6 +279,41 @@ impl VisitorState {
                     ..event_counts
                 },
             );
+        }
+    }
+
+    /// Funnels: `e` takes the next step of each funnel whose step it matches in `visit`; the
+    /// visitor is counted once a day in each step they complete.
+    fn count_funnels(
+        &mut self,
+        e: &Event,
+        at: Position,
+        (funnels, visit): (&[FunnelRule], &mut Visit),
+        out: &mut Contributions,
+    ) {
+        let zone = Zone::of_event(&e.context.timezone);
+        let day = Bucket::day_in(e.timestamp, &zone);
+        for funnel in funnels {
+            let done = visit.funnels.get(&funnel.key).copied().unwrap_or(0);
+            let Some(next) = funnel.steps.get(done) else {
+                continue;
+            };
+            if !next.matches(e.event_type.as_str(), e.path.as_str()) {
+                continue;
+            }
+            visit.funnels.insert(funnel.key.clone(), done + 1);
+            let value = funnel_value(done + 1, &funnel.key);
+            if self.first_time(seen_key(day, Some((&Property::Funnel, &value)))) {
+                let reached = Counters {
+                    visitors: 1,
+                    ..Counters::default()
+                };
+                out.add(
+                    RollupKey::of(&e.site_id, day, Property::Funnel, &value),
+                    at,
+                    reached,
+                );
+            }
         }
     }
 

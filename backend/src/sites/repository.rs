@@ -7,8 +7,19 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::Collection;
 
 use super::domains::normalize_all;
-use super::{secrets, Site, SitesError, COLLECTION};
+use super::{secrets, Funnel, Goal, Site, SitesError, COLLECTION};
 use crate::store::{MongoStore, StoreError};
+
+/// A registered site's goals and funnels.
+#[derive(Debug, serde::Deserialize)]
+pub struct GoalsOf {
+    #[serde(rename = "_id")]
+    pub id: SiteId,
+    #[serde(default)]
+    pub goals: Vec<Goal>,
+    #[serde(default)]
+    pub funnels: Vec<Funnel>,
+}
 
 /// The `sites` collection: reads for the services, and every change `beacon-admin` makes.
 #[derive(Clone)]
@@ -46,6 +57,18 @@ impl Sites {
     /// The registered sites among `ids` (one query).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Site>, StoreError> {
         let cursor = self.collection.find(doc! { "_id": { "$in": ids } }).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// The goals and funnels of the registered sites among `ids` (one query, reading only
+    /// those).
+    pub async fn goals_of(&self, ids: &[&str]) -> Result<Vec<GoalsOf>, StoreError> {
+        let cursor = self
+            .collection
+            .clone_with_type::<GoalsOf>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "goals": 1, "funnels": 1 })
+            .await?;
         Ok(cursor.try_collect().await?)
     }
 

@@ -14,6 +14,7 @@
 
 mod bson;
 mod documents;
+mod goals;
 mod imported;
 mod marks;
 mod replay;
@@ -30,6 +31,7 @@ mod writes;
 
 use documents::{EventDocument, EventOrigin};
 pub use documents::{StoredRevenue, StoredVisit};
+pub use goals::Tallies;
 pub use imported::ImportedDay;
 pub use replay::{Replaced, RollupRange};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};

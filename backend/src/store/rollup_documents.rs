@@ -20,12 +20,30 @@ use crate::rollup::{Bucket, Counters, RollupKey};
 pub(super) struct RollupDocument {
     #[serde(rename = "_id")]
     pub id: String,
+    pub dim: String,
     pub value: String,
     pub day: Option<String>,
     pub hour: Option<DateTime>,
     pub wm: BTreeMap<String, i64>,
+    /// A day's site total: the goals every event of the day was matched against.
+    #[serde(deserialize_with = "list")]
+    pub goals: Option<Vec<String>>,
     #[serde(flatten)]
     pub counters: Counters,
+}
+
+/// A stored list of strings; anything else (edited by hand) reads as no list.
+fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        List(Vec<String>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::List(list) => Some(list),
+        Stored::Other(_) => None,
+    })
 }
 
 /// How a daily document's `day` is written.
@@ -63,6 +81,9 @@ pub(super) struct GroupedRow {
 /// (a day begun by an older worker has none, and its property reports read raw events). A
 /// rebuild writes the day afresh, with it.
 pub const ROLLUP_VERSION: &str = "rv";
+/// A day's site total's field listing the goals counted in its rollups for every event of the
+/// day (`crate::rollup::goals`).
+pub const GOALS: &str = "goals";
 /// The [`ROLLUP_VERSION`] from which a day's custom properties are rolled up.
 pub const PROPS_ROLLED_UP: i64 = 2;
 
@@ -178,10 +199,15 @@ mod tests {
 
     #[test]
     fn counters_are_stored_under_their_field_names() {
-        let c = Counters::from_values([1, 2, 3, 4, 5, 6, 7]);
+        let c = Counters::from_values([1, 2, 3, 4, 5, 6, 7, 8]);
         let stored = bson::to_document(&c).unwrap();
         let names: Vec<&str> = stored.keys().map(String::as_str).collect();
         assert_eq!(names, Counters::FIELDS);
         assert_eq!(bson::from_document::<Counters>(stored).unwrap(), c);
+        // Revenue is written only where there is some (goal revenue documents).
+        let without = Counters::from_values([1, 2, 3, 4, 5, 6, 7, 0]);
+        let stored = bson::to_document(&without).unwrap();
+        assert!(!stored.contains_key("revenue"), "{stored}");
+        assert_eq!(bson::from_document::<Counters>(stored).unwrap(), without);
     }
 }

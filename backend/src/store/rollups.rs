@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mongodb::bson::{self, doc, Bson, Document};
 
-use super::rollup_documents::{RollupDocument, RollupIdentity};
+use super::rollup_documents::{RollupDocument, RollupIdentity, GOALS};
 use super::{top, MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Bucket, Contributions, Counters, RollupKey};
 
@@ -62,20 +62,20 @@ impl MongoStore {
         let tiered = name == DAILY;
         let mut fields = doc! { "wm": 1 };
         if tiered {
-            top::RANKED.iter().for_each(|f| {
+            top::RANKED.iter().chain([&GOALS]).for_each(|f| {
                 fields.insert(*f, 1);
             });
         }
         let found: Vec<RollupDocument> = self.find_by_ids(name, &ids, Some(fields)).await?;
-        let stored: HashMap<String, (BTreeMap<i32, i64>, Counters)> = found
+        let stored: HashMap<String, Stored> = found
             .into_iter()
-            .map(|d| (d.watermarks(), d.counters, d.id))
-            .map(|(wm, counters, id)| (id, (wm, counters)))
+            .map(|d| (d.watermarks(), d.counters, d.goals, d.id))
+            .map(|(wm, counters, goals, id)| (id, (wm, counters, goals)))
             .collect();
         let mut writes = RollupWrites::default();
         for (key, id) in keys.into_iter().zip(ids) {
             let known = stored.get(&id);
-            let (before, mut counters) = known.cloned().unwrap_or_default();
+            let (before, mut counters, goals) = known.cloned().unwrap_or_default();
             let pending = Contributions::pending_in(parts, key, &before).map_err(|_| {
                 // Another writer added part of a run: its records must be applied again.
                 StoreError::Conflict {
@@ -93,18 +93,53 @@ impl MongoStore {
                 continue;
             }
             counters += sum;
-            let tier = tiered.then(|| top::tier(&counters));
+            let stamp = Stamp {
+                tier: tiered.then(|| top::tier(&counters)),
+                goals: goal_list(parts, key, known.map(|_| goals)),
+            };
             match known {
                 Some(_) => writes
                     .updates
-                    .push(rollup_statement(key, id, &before, &sum, &marks, tier)?),
+                    .push(rollup_statement(key, id, &before, &sum, &marks, stamp)?),
                 None => writes
                     .inserts
-                    .push(new_rollup_document(key, id, &sum, &marks, tier)?),
+                    .push(new_rollup_document(key, id, &sum, &marks, stamp)?),
             }
         }
         Ok(writes)
     }
+}
+
+/// A stored document's watermark, counters and goal list.
+type Stored = (BTreeMap<i32, i64>, Counters, Option<Vec<String>>);
+
+/// What a write sets besides the counters and the watermark: a daily document's tier, and a
+/// day's site total's goal list.
+struct Stamp {
+    tier: Option<i64>,
+    goals: Option<Vec<String>>,
+}
+
+/// The goal list a day's site total is written with: the goals its events here were matched
+/// against, and, for a stored document, also listed there before (one stored without a list
+/// was begun by a worker that counted none). `None` for other documents.
+fn goal_list(
+    parts: &[&Contributions],
+    key: &RollupKey,
+    stored: Option<Option<Vec<String>>>,
+) -> Option<Vec<String>> {
+    if !key.is_daily_total() {
+        return None;
+    }
+    let noted = Contributions::goals_in(parts, key).unwrap_or_default();
+    Some(match stored {
+        None => noted.into_iter().collect(),
+        Some(before) => before
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|g| noted.contains(g))
+            .collect(),
+    })
 }
 
 /// One collection's rollup writes: documents to insert, update statements for the others.
@@ -121,7 +156,7 @@ fn new_rollup_document(
     id: String,
     sum: &Counters,
     marks: &BTreeMap<i32, i64>,
-    tier: Option<i64>,
+    stamp: Stamp,
 ) -> Result<Document, StoreError> {
     let mut document = doc! { "_id": id };
     document.extend(typed(&RollupIdentity::written(key))?);
@@ -131,8 +166,11 @@ fn new_rollup_document(
         .map(|(p, offset)| (p.to_string(), Bson::Int64(*offset)))
         .collect();
     document.insert("wm", wm);
-    if let Some(t) = tier {
+    if let Some(t) = stamp.tier {
         document.insert(top::TIER, t);
+    }
+    if let Some(goals) = stamp.goals {
+        document.insert(GOALS, goals);
     }
     Ok(document)
 }
@@ -143,7 +181,7 @@ fn rollup_statement(
     before: &BTreeMap<i32, i64>,
     sum: &Counters,
     marks: &BTreeMap<i32, i64>,
-    tier: Option<i64>,
+    stamp: Stamp,
 ) -> Result<Document, StoreError> {
     let mut q = doc! { "_id": &id };
     let mut set = Document::new();
@@ -155,8 +193,11 @@ fn rollup_statement(
         };
         set.insert(field, *offset);
     }
-    if let Some(t) = tier {
+    if let Some(t) = stamp.tier {
         set.insert(top::TIER, t);
+    }
+    if let Some(goals) = stamp.goals {
+        set.insert(GOALS, goals);
     }
     let inc = typed(sum)?;
     let on_insert = typed(&RollupIdentity::written(key))?;

@@ -172,6 +172,7 @@ mod tests {
                     browser: "Firefox".into(),
                     ..Context::default()
                 },
+                funnels: [("funnel:f\u{1f}page:/".to_owned(), 1)].into(),
             }),
         }
     }

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use beacon_event::Event;
 
 use super::states::{Held, VisitorStates, WorkingSet};
+use crate::rollup::goals::SiteGoals;
 use crate::rollup::{Bucket, Contributions, Counters, Position, RollupKey, VisitorState, Zone};
 use crate::store::{EventStore, InsertOutcome, StateStore, StoreError, StoredEvent};
 
@@ -31,19 +32,30 @@ pub async fn store_batch<S: EventStore + StateStore>(
     events: &[(Event, Position)],
     retention: time::Duration,
 ) -> Result<BatchOutcome, StoreError> {
+    store_batch_with_goals(store, events, retention, &SiteGoals::default()).await
+}
+
+/// [`store_batch`] counting each site's `goals` ([`store_batch`] counts none, so its days list
+/// none and goal reports read raw events for them).
+pub async fn store_batch_with_goals<S: EventStore + StateStore>(
+    store: &S,
+    events: &[(Event, Position)],
+    retention: time::Duration,
+    goals: &SiteGoals,
+) -> Result<BatchOutcome, StoreError> {
     let mut states = VisitorStates::default();
-    let outcome = apply_batch(store, events, retention, &mut states).await?;
+    let outcome = apply_batch(store, (events, goals), retention, &mut states).await?;
     states.save(store).await?;
     Ok(outcome)
 }
 
 /// Writes one batch's raw events and its rollup deltas (with those held, or holds them within
 /// the rollup budget), computing them from the visitor states in `states` (loading those it
-/// does not hold); the states it changed go back into `states`, unsaved, only once the writes
-/// succeeded.
+/// does not hold) and matching them against their sites' goals; the states it changed go back
+/// into `states`, unsaved, only once the writes succeeded.
 pub async fn apply_batch<S: EventStore + StateStore>(
     store: &S,
-    events: &[(Event, Position)],
+    (events, goals): (&[(Event, Position)], &SiteGoals),
     retention: time::Duration,
     states: &mut VisitorStates,
 ) -> Result<BatchOutcome, StoreError> {
@@ -63,8 +75,9 @@ pub async fn apply_batch<S: EventStore + StateStore>(
         .await?;
     let mut working = states.working_set(store, &ids).await?;
     let mut contributions = Contributions::default();
-    let to_store = visit(&fresh, &mut working, &mut contributions);
+    let to_store = visit(&fresh, goals, &mut working, &mut contributions);
     count_bots(&bots, &mut contributions);
+    note_goals(fresh.iter().chain(&bots), goals, &mut contributions);
 
     let InsertOutcome {
         inserted,
@@ -111,6 +124,7 @@ async fn fresh<'a>(
 /// skipped: their raw event and deltas are in already.
 fn visit(
     fresh: &[&(Event, Position)],
+    goals: &SiteGoals,
     working: &mut WorkingSet,
     contributions: &mut Contributions,
 ) -> Vec<StoredEvent> {
@@ -125,7 +139,8 @@ fn visit(
         if held.state.has_applied(*at) {
             continue;
         }
-        let visit = held.state.apply(event, *at, contributions);
+        let goals = goals.of(&event.site_id);
+        let visit = held.state.apply(event, *at, goals, contributions);
         held.dirty = true;
         to_store.push(StoredEvent {
             event: event.clone(),
@@ -136,6 +151,26 @@ fn visit(
     to_store
 }
 
+/// Notes, for each day's site total these events count in, the goals they were matched
+/// against: what the day lists ([`crate::rollup::goals`]).
+fn note_goals<'a>(
+    events: impl Iterator<Item = &'a &'a (Event, Position)>,
+    goals: &SiteGoals,
+    contributions: &mut Contributions,
+) {
+    let totals: BTreeSet<RollupKey> = events.map(|(e, _)| daily_total(e)).collect();
+    for total in totals {
+        let keys = goals.of(&total.site).keys();
+        contributions.note_goals(total, &keys);
+    }
+}
+
+/// The site total of `e`'s day, in its site's zone.
+fn daily_total(e: &Event) -> RollupKey {
+    let zone = Zone::of_event(&e.context.timezone);
+    RollupKey::total(&e.site_id, Bucket::day_in(e.timestamp, &zone))
+}
+
 /// Bots are only counted, per site and day.
 fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
     for (event, at) in bots {
@@ -143,9 +178,7 @@ fn count_bots(bots: &[&(Event, Position)], contributions: &mut Contributions) {
             bots: 1,
             ..Counters::default()
         };
-        let zone = Zone::of_event(&event.context.timezone);
-        let key = RollupKey::total(&event.site_id, Bucket::day_in(event.timestamp, &zone));
-        contributions.add(key, *at, bots);
+        contributions.add(daily_total(event), *at, bots);
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::endpoints::StoreHealth;
+use super::goals::goals_for;
 use super::window::Window;
 use super::{apply_batch, VisitorStates};
 use crate::backoff::Backoff;
@@ -170,7 +171,8 @@ async fn reapply(
     window: &Window,
 ) -> Result<(), StoreError> {
     for chunk in window.events().chunks(to.config.worker_batch_size) {
-        apply_batch(to.store, chunk, to.config.retention, states).await?;
+        let goals = goals_for(to.store, chunk).await?;
+        apply_batch(to.store, (chunk, &goals), to.config.retention, states).await?;
     }
     states.save(to.store).await.map(|_| ())
 }

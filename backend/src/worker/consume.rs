@@ -10,6 +10,7 @@ use super::checkpoint::{checkpoint, commit, record_states, CheckpointPolicy, Wir
 use super::dead_letters::DeadLetters;
 use super::decode::decode;
 use super::endpoints::StoreHealth;
+use super::goals::goals_for;
 use super::lookout::{Look, Lookout, LAG_EVERY};
 use super::starvation::Watch;
 use super::window::{offset_gaps, Window};
@@ -223,7 +224,13 @@ impl Consumption<'_> {
         } = self.wiring;
         let mut backoff = Backoff::default();
         loop {
-            let applied = apply_batch(store, events, config.retention, &mut self.states).await;
+            let applied = match goals_for(store, events).await {
+                Ok(goals) => {
+                    let batch = (events, &goals);
+                    apply_batch(store, batch, config.retention, &mut self.states).await
+                }
+                Err(e) => Err(e),
+            };
             health.record(&applied);
             match applied {
                 Ok(outcome) => return Some(outcome),

@@ -33,6 +33,7 @@ mod consume;
 mod dead_letters;
 mod decode;
 mod endpoints;
+mod goals;
 mod lookout;
 pub mod rebuild;
 pub mod rebuild_cli;
@@ -41,9 +42,10 @@ mod states;
 pub mod status;
 mod window;
 
-pub use batch::{apply_batch, store_batch, BatchOutcome};
+pub use batch::{apply_batch, store_batch, store_batch_with_goals, BatchOutcome};
 pub use checkpoint::{CheckpointPolicy, Holding};
 pub use decode::{decode, DeadLetter};
+pub use goals::goals_for;
 pub use states::VisitorStates;
 
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.

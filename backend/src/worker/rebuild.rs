@@ -4,7 +4,8 @@
 //! the rollups of past days must be computed again, while the worker keeps storing new events.
 //! How: the site's stored events of the range (and of the day before, so visits that cross
 //! midnight start where they started) are read back in the order the worker stored them and
-//! stored again, by the worker's own [`store_batch`], into a scratch database: that is a fresh
+//! stored again, by the worker's own [`store_batch_with_goals`] (with the site's goals as
+//! registered now), into a scratch database: that is a fresh
 //! single pass. Its rollups then replace the site's, document by document, each on the
 //! condition that the worker did not change it meanwhile ([`MongoStore::replace_rollups`]).
 //! Running it twice changes nothing. Days whose raw events may have expired
@@ -14,7 +15,7 @@ use beacon_event::SiteId;
 use indicatif::ProgressBar;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::store_batch;
+use super::{goals_for, store_batch_with_goals};
 use crate::rollup::Zone;
 use crate::store::{MongoStore, Replaced, RollupRange, StoreError};
 
@@ -77,7 +78,9 @@ pub async fn rebuild(
     let result = async {
         scratch.ensure_indexes().await?;
         for chunk in events.chunks(CHUNK) {
-            store_batch(&scratch, chunk, retention).await?;
+            // The site's goals as registered now: the rebuilt days list them all.
+            let goals = goals_for(store, chunk).await?;
+            store_batch_with_goals(&scratch, chunk, retention, &goals).await?;
             progress.inc(chunk.len() as u64);
         }
         store.replace_rollups(&scratch, &range).await
