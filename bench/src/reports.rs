@@ -41,7 +41,7 @@ type Check = Box<dyn Fn(&Value, u64) -> anyhow::Result<()>>;
 
 /// One endpoint under test: its label in the table, its path and query, and a check of its body.
 struct Endpoint {
-    label: &'static str,
+    label: String,
     url: String,
     check: Check,
 }
@@ -147,35 +147,77 @@ fn check_funnel(body: &Value, _: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The reports that read raw events, on the site `scripts/bench-reports` registers.
-fn scan_endpoints(at: impl Fn(&str, &str) -> String, paths: usize) -> Vec<Endpoint> {
+/// A filter every event passes: the same report, read from raw events.
+const EVERY_EVENT: &str = "&filters=event_type!%3D__none__";
+
+/// The custom property, goal and funnel reports, read from rollups on the site
+/// `scripts/bench-reports` registers (before seeding, so every day counted its goals).
+fn conversion_endpoints(at: impl Fn(&str, &str) -> String) -> Vec<Endpoint> {
     vec![
         Endpoint {
-            label: "`/stats` + `filters=source==Google`",
-            url: at("", "&filters=source%3D%3DGoogle"),
-            check: Box::new(check_filtered),
+            label: "`/stats/breakdown?property=props`".into(),
+            url: at("/breakdown", "&property=props"),
+            check: check_breakdown(1),
         },
         Endpoint {
-            label: "`/stats/breakdown?property=path&filters=source==Google`",
-            url: at("/breakdown", "&property=path&filters=source%3D%3DGoogle"),
-            check: check_breakdown(paths),
-        },
-        Endpoint {
-            label: "`/stats/breakdown?property=props.plan`",
+            label: "`/stats/breakdown?property=props.plan`".into(),
             url: at("/breakdown", "&property=props.plan"),
             check: check_breakdown(2),
         },
         Endpoint {
-            label: "`/stats/goals` (2 goals)",
+            label: "`/stats/goals` (2 goals)".into(),
             url: at("/goals", ""),
             check: Box::new(check_goals),
         },
         Endpoint {
-            label: "`/stats/funnel` (3 steps)",
+            label: "`/stats/funnel` (3 steps)".into(),
             url: at("/funnel", "&funnel=signup"),
             check: Box::new(check_funnel),
         },
     ]
+}
+
+/// The reports that read raw events, on the site `scripts/bench-reports` registers: filtered
+/// ones, and the conversion reports read that way (a filter every event passes), each checked
+/// equal to the same report read from rollups.
+fn scan_endpoints(at: impl Fn(&str, &str) -> String + Copy, paths: usize) -> Vec<Endpoint> {
+    let raw = conversion_endpoints(at).into_iter().map(|e| Endpoint {
+        label: format!("{} from raw events", e.label),
+        url: format!("{}{EVERY_EVENT}", e.url),
+        check: e.check,
+    });
+    let filtered = vec![
+        Endpoint {
+            label: "`/stats` + `filters=source==Google`".into(),
+            url: at("", "&filters=source%3D%3DGoogle"),
+            check: Box::new(check_filtered),
+        },
+        Endpoint {
+            label: "`/stats/breakdown?property=path&filters=source==Google`".into(),
+            url: at("/breakdown", "&property=path&filters=source%3D%3DGoogle"),
+            check: check_breakdown(paths),
+        },
+    ];
+    filtered.into_iter().chain(raw).collect()
+}
+
+/// Each conversion report read from rollups answers what the same report read from raw events
+/// does (the JSON equal, figures and order).
+async fn check_equal_to_raw(
+    client: &reqwest::Client,
+    at: impl Fn(&str, &str) -> String,
+) -> anyhow::Result<()> {
+    for e in conversion_endpoints(at) {
+        let rolled: Value = serde_json::from_str(&get(client, &e.url).await?)?;
+        let raw = format!("{}{EVERY_EVENT}", e.url);
+        let scanned: Value = serde_json::from_str(&get(client, &raw).await?)?;
+        ensure!(
+            rolled == scanned,
+            "{}: {rolled} from rollups, {scanned} from raw events",
+            e.url
+        );
+    }
+    Ok(())
 }
 
 /// Times each endpoint sequentially; rows: events that day, endpoint, requests, p50, p95, max.
@@ -192,12 +234,12 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     let at = |path: &str, extra: &str| base.replacen("{}", path, 1) + extra;
     let endpoints = [
         Endpoint {
-            label: "`/stats`",
+            label: "`/stats`".into(),
             url: at("", ""),
             check: Box::new(check_stats),
         },
         Endpoint {
-            label: "`/stats` + `metrics=visits,bounce_rate,visit_duration,views_per_visit`",
+            label: "`/stats` + `metrics=visits,bounce_rate,visit_duration,views_per_visit`".into(),
             url: at(
                 "",
                 "&metrics=visits,bounce_rate,visit_duration,views_per_visit",
@@ -205,27 +247,28 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
             check: Box::new(check_metrics),
         },
         Endpoint {
-            label: "`/stats/breakdown?property=source`",
+            label: "`/stats/breakdown?property=source`".into(),
             url: at("/breakdown", "&property=source"),
             check: check_breakdown(sources),
         },
         Endpoint {
-            label: "`/stats/breakdown?property=path`",
+            label: "`/stats/breakdown?property=path`".into(),
             url: at("/breakdown", "&property=path"),
             check: check_breakdown(paths),
         },
         Endpoint {
-            label: "`/stats/timeseries?interval=hour`",
+            label: "`/stats/timeseries?interval=hour`".into(),
             url: at("/timeseries", "&interval=hour"),
             check: Box::new(check_timeseries),
         },
     ];
     let client = reqwest::Client::new();
     let mut rows = Vec::new();
-    for endpoint in &endpoints {
+    for endpoint in endpoints.iter().chain(&conversion_endpoints(at)) {
         rows.push(time_endpoint(&client, endpoint, args.requests, args.events, views).await?);
     }
     if args.scan_requests > 0 {
+        check_equal_to_raw(&client, at).await?;
         for endpoint in &scan_endpoints(at, paths) {
             let row = time_endpoint(&client, endpoint, args.scan_requests, args.events, views);
             rows.push(row.await?);
@@ -254,7 +297,7 @@ async fn time_endpoint(
     (endpoint.check)(&body, views)
         .with_context(|| format!("implausible answer from {}", endpoint.url))?;
     let mut histogram = new_histogram();
-    let bar = progress(u64::from(requests), endpoint.label);
+    let bar = progress(u64::from(requests), &endpoint.label);
     for _ in 0..requests {
         let t = Instant::now();
         let body = get(client, &endpoint.url).await?;
