@@ -4,7 +4,6 @@
 
 mod support;
 
-use beacon::rollup::goals::SiteGoals;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use beacon::rollup::Position;
@@ -487,27 +486,17 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     let crashed = fresh_store().await;
     let mut held = VisitorStates::default();
     for range in [0..50, 50..120] {
-        apply_batch(
-            &crashed,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut held,
-        )
-        .await
-        .unwrap();
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
     }
     assert!(held.dirty() > 0);
     held.save(&crashed).await.unwrap();
     assert_eq!(held.dirty(), 0);
     for range in [120..170, 170..260] {
-        apply_batch(
-            &crashed,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut held,
-        )
-        .await
-        .unwrap();
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
     }
     // Its raw events and rollups went ahead to 260; the saved states stayed at the checkpoint.
     let (to_260, to_120) = (
@@ -520,14 +509,9 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     // The replacement starts from the committed offset with nothing held.
     let mut replacement = VisitorStates::default();
     for range in [120..200, 200..300] {
-        apply_batch(
-            &crashed,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut replacement,
-        )
-        .await
-        .unwrap();
+        apply_batch(&crashed, &events[range], retention, &mut replacement)
+            .await
+            .unwrap();
     }
     replacement.save(&crashed).await.unwrap();
     assert_stored(&crashed, &once, &once).await;
@@ -545,22 +529,12 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
     // During a rebalance two workers briefly hold the same partition from the same commit.
     let shared = fresh_store().await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
-    apply_batch(
-        &shared,
-        (&events[..150], &SiteGoals::default()),
-        retention,
-        &mut old_owner,
-    )
-    .await
-    .unwrap();
-    apply_batch(
-        &shared,
-        (&events[..100], &SiteGoals::default()),
-        retention,
-        &mut new_owner,
-    )
-    .await
-    .unwrap();
+    apply_batch(&shared, &events[..150], retention, &mut old_owner)
+        .await
+        .unwrap();
+    apply_batch(&shared, &events[..100], retention, &mut new_owner)
+        .await
+        .unwrap();
     new_owner.save(&shared).await.unwrap();
     let refused = old_owner.save(&shared).await;
     assert!(
@@ -584,14 +558,9 @@ async fn reapply_and_compare(
     states.clear();
     let rest = window.end..events.len();
     for range in [window, rest] {
-        apply_batch(
-            &shared,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut states,
-        )
-        .await
-        .unwrap();
+        apply_batch(&shared, &events[range], retention, &mut states)
+            .await
+            .unwrap();
         states.save(&shared).await.unwrap();
     }
     assert_stored(&shared, &once, &once).await;
@@ -609,23 +578,13 @@ async fn a_conflict_after_some_saves_landed_is_repaired_by_a_reapply_from_mongod
     // saves are conditional updates, not inserts).
     let shared = single_pass(&events[..100]).await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
-    apply_batch(
-        &shared,
-        (&events[100..250], &SiteGoals::default()),
-        retention,
-        &mut old_owner,
-    )
-    .await
-    .unwrap();
+    apply_batch(&shared, &events[100..250], retention, &mut old_owner)
+        .await
+        .unwrap();
     // The new owner gets as far as a few events: some visitors (of 12) are not among them.
-    apply_batch(
-        &shared,
-        (&events[100..105], &SiteGoals::default()),
-        retention,
-        &mut new_owner,
-    )
-    .await
-    .unwrap();
+    apply_batch(&shared, &events[100..105], retention, &mut new_owner)
+        .await
+        .unwrap();
     new_owner.save(&shared).await.unwrap();
     // The visitors the new owner saved conflict; the others' saves land.
     let before = visitor_states(&shared).await;
@@ -649,38 +608,22 @@ async fn a_failed_batch_leaves_the_held_states_as_they_were() {
     let retention = Duration::days(30);
     let store = fresh_store().await;
     let mut held = VisitorStates::default();
-    apply_batch(
-        &store,
-        (&events[..60], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&store, &events[..60], retention, &mut held)
+        .await
+        .unwrap();
     let (len, dirty) = (held.len(), held.dirty());
     assert!(dirty > 0);
     // A store that cannot be reached (nothing listens on port 1).
     let broken = MongoStore::connect("mongodb://127.0.0.1:1/unreachable")
         .await
         .unwrap();
-    let failed = apply_batch(
-        &broken,
-        (&events[60..], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await;
+    let failed = apply_batch(&broken, &events[60..], retention, &mut held).await;
     assert!(failed.is_err(), "{failed:?}");
     assert_eq!((held.len(), held.dirty()), (len, dirty));
     // The same held states then apply the batch on the real store, and the result is exact.
-    apply_batch(
-        &store,
-        (&events[60..], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&store, &events[60..], retention, &mut held)
+        .await
+        .unwrap();
     held.save(&store).await.unwrap();
     let once = single_pass(&events).await;
     assert_stored(&store, &once, &once).await;
@@ -698,14 +641,9 @@ async fn a_visitor_state_expires_two_days_after_its_last_event_or_its_last_save(
     events[1].0.timestamp = now + Duration::hours(1);
     events[1].0.visitor_id = VisitorId::parse("a-different-visitor").unwrap();
     let mut held = VisitorStates::default();
-    apply_batch(
-        &store,
-        (&events, &SiteGoals::default()),
-        Duration::days(30),
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&store, &events, Duration::days(30), &mut held)
+        .await
+        .unwrap();
     assert_eq!(held.save(&store).await.unwrap(), 2);
     let docs: Vec<Document> = store
         .database()
@@ -771,14 +709,9 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     let mut held = VisitorStates::default();
     held.set_rollup_budget(usize::MAX);
     for range in [0..60, 60..120] {
-        apply_batch(
-            &crashed,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut held,
-        )
-        .await
-        .unwrap();
+        apply_batch(&crashed, &events[range], retention, &mut held)
+            .await
+            .unwrap();
     }
     assert!(held.rollups_held() > 0);
     assert!(rollup_counters(&crashed).await.is_empty());
@@ -794,49 +727,29 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     // held, then one that finds the worker caught up: both stay held for the checkpoint (a
     // held run is written only there, where a conflict re-applies the window).
     held.set_rollup_budget(0);
-    apply_batch(
-        &crashed,
-        (&events[120..150], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&crashed, &events[120..150], retention, &mut held)
+        .await
+        .unwrap();
     assert_eq!(held.rollups_held(), 0);
     let to_150 = single_pass(&events[..150]).await;
     assert_stored(&crashed, &to_150, &to_120).await;
     held.set_rollup_budget(usize::MAX);
-    apply_batch(
-        &crashed,
-        (&events[150..170], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&crashed, &events[150..170], retention, &mut held)
+        .await
+        .unwrap();
     held.set_rollup_budget(0);
-    apply_batch(
-        &crashed,
-        (&events[170..230], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&crashed, &events[170..230], retention, &mut held)
+        .await
+        .unwrap();
     assert!(held.rollups_held() > 0);
     assert_stored(&crashed, &to_150, &to_120).await;
     // A checkpoint writes them (its commit never happens: the worker dies), then a batch is
     // held again.
     held.save(&crashed).await.unwrap();
     held.set_rollup_budget(usize::MAX);
-    apply_batch(
-        &crashed,
-        (&events[230..260], &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&crashed, &events[230..260], retention, &mut held)
+        .await
+        .unwrap();
     assert!(held.rollups_held() > 0);
     let to_230 = single_pass(&events[..230]).await;
     assert_stored(&crashed, &to_230, &to_230).await;
@@ -848,26 +761,16 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     let mut replacement = VisitorStates::default();
     replacement.set_rollup_budget(usize::MAX);
     for range in [120..150, 150..200, 200..240] {
-        apply_batch(
-            &crashed,
-            (&events[range], &SiteGoals::default()),
-            retention,
-            &mut replacement,
-        )
-        .await
-        .unwrap();
+        apply_batch(&crashed, &events[range], retention, &mut replacement)
+            .await
+            .unwrap();
     }
     // Every event adds at least one delta (to its day's total); past the mark, a batch of 60
     // adds at most one run per document it changes.
     let before = replacement.rollups_held();
-    apply_batch(
-        &crashed,
-        (&events[240..300], &SiteGoals::default()),
-        retention,
-        &mut replacement,
-    )
-    .await
-    .unwrap();
+    apply_batch(&crashed, &events[240..300], retention, &mut replacement)
+        .await
+        .unwrap();
     let grown = replacement.rollups_held() - before;
     assert!(grown < 60, "{grown} deltas held for 60 events");
     replacement.save(&crashed).await.unwrap();
@@ -885,14 +788,9 @@ async fn a_watermark_inside_a_held_run_fails_the_save_as_a_conflict() {
     // No rollup mark yet: every held delta is past it and summed into runs.
     let mut held = VisitorStates::default();
     held.set_rollup_budget(usize::MAX);
-    apply_batch(
-        &store,
-        (&events, &SiteGoals::default()),
-        retention,
-        &mut held,
-    )
-    .await
-    .unwrap();
+    apply_batch(&store, &events, retention, &mut held)
+        .await
+        .unwrap();
     let runs = held.rollups_held();
     assert!(runs > 0 && runs < events.len(), "{runs} held");
     // A writer the mark could not fence (a zombie that kept the partition) adds the first half

@@ -267,7 +267,11 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         // The site's goals as the worker would count them (bench-reports registers some).
         let goals = beacon::worker::goals_for(&store, &batch).await?;
-        let outcome = beacon::worker::store_batch_with_goals(&store, &batch, retention, &goals)
+        let batch = beacon::worker::Batch {
+            events: &batch,
+            goals: &goals,
+        };
+        let outcome = beacon::worker::store_batch(&store, batch, retention)
             .await
             .with_context(|| {
                 format!(

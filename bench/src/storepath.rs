@@ -251,7 +251,11 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     for (i, chunk) in events.chunks(args.batch).enumerate() {
         // As the worker does: the batch's goals read first (none registered here).
         let goals = beacon::worker::goals_for(&store, chunk).await?;
-        beacon::worker::apply_batch(&store, (chunk, &goals), RETENTION, &mut states).await?;
+        let batch = beacon::worker::Batch {
+            events: chunk,
+            goals: &goals,
+        };
+        beacon::worker::apply_batch(&store, batch, RETENTION, &mut states).await?;
         window += chunk.len();
         let last = (i + 1) * args.batch >= events.len();
         if last || policy.due(last_save.elapsed(), states.holding(window), false) {

@@ -10,7 +10,7 @@
 //! against (`goals`, kept by the worker as the intersection of the sets it used for the day):
 //! reports read a goal or funnel from rollups only over days that list it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use beacon_event::fields::PAGE_VIEW;
 use beacon_event::SiteId;
@@ -124,13 +124,18 @@ static NO_GOALS: GoalSet = GoalSet::NONE;
 /// Each site's goals and funnels, read once per batch so that one batch counts by one set.
 #[derive(Default)]
 pub struct SiteGoals {
-    by_site: HashMap<SiteId, GoalSet>,
+    by_site: BTreeMap<SiteId, GoalSet>,
 }
 
 impl SiteGoals {
-    pub fn new(registered: HashMap<SiteId, GoalSet>) -> Self {
+    /// No site has goals or funnels.
+    pub const NONE: SiteGoals = SiteGoals {
+        by_site: BTreeMap::new(),
+    };
+
+    pub fn new(registered: impl IntoIterator<Item = (SiteId, GoalSet)>) -> Self {
         Self {
-            by_site: registered,
+            by_site: registered.into_iter().collect(),
         }
     }
 
@@ -166,7 +171,7 @@ mod tests {
         assert_eq!(funnel_value(2, "funnel:x"), "2|funnel:x");
         let site = SiteId::parse("s").unwrap();
         let set = GoalSet::new(&[Goal::event("signup").unwrap()], &[funnel]);
-        let goals = SiteGoals::new(HashMap::from([(site.clone(), set)]));
+        let goals = SiteGoals::new([(site.clone(), set)]);
         let keys = goals.of(&site).keys();
         let want = ["event:signup", "funnel:a|b\u{1f}page:/\u{1f}event:signup"];
         assert_eq!(keys, want.map(str::to_owned).into());

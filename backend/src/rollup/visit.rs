@@ -7,6 +7,10 @@
 //! visit that gets a second page stops being a bounce and a moving exit page moves its visit,
 //! both with plain `$inc`.
 //!
+//! Goals and funnels are counted here too, by the site's set the caller passes in
+//! ([`super::goals`]), which is part of the input: the same state, events and set give the same
+//! deltas.
+//!
 //! Everything here is a pure function of (state, event): given the same state and the same
 //! events in the same order it produces the same deltas, which is what makes a replay exact (see
 //! [`super`]).
@@ -254,21 +258,7 @@ impl VisitorState {
             let seen = seen_key(day, Some((&property, &value)));
             targets.push((RollupKey::of(site, day, property, &value), seen));
         }
-        if let Some(revenue) = &e.revenue {
-            for goal in reached {
-                let value = revenue_value(revenue.currency(), &goal.key);
-                let worth = Counters {
-                    events: 1,
-                    revenue: revenue.micros(),
-                    ..Counters::default()
-                };
-                out.add(
-                    RollupKey::of(site, day, Property::GoalRevenue, &value),
-                    at,
-                    worth,
-                );
-            }
-        }
+        count_revenue(e, (at, day), &reached, out);
         for (key, seen) in targets {
             let visitors = i64::from(self.first_time(seen));
             out.add(
@@ -359,6 +349,26 @@ impl VisitorState {
             return false;
         }
         self.seen.insert(key)
+    }
+}
+
+/// What `e` was worth, in each goal it `reached`: one document per goal and currency.
+fn count_revenue(
+    e: &Event,
+    (at, day): (Position, Bucket),
+    reached: &[&GoalRule],
+    out: &mut Contributions,
+) {
+    let Some(revenue) = &e.revenue else { return };
+    let worth = Counters {
+        events: 1,
+        revenue: revenue.micros(),
+        ..Counters::default()
+    };
+    for goal in reached {
+        let value = revenue_value(revenue.currency(), &goal.key);
+        let key = RollupKey::of(&e.site_id, day, Property::GoalRevenue, &value);
+        out.add(key, at, worth);
     }
 }
 

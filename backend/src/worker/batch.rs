@@ -27,38 +27,59 @@ pub struct BatchOutcome {
 /// visitor states, in that order, each write idempotent by Kafka position (see
 /// [`crate::rollup`]). Safe to call again with the same or an overlapping batch after any
 /// failure.
-pub async fn store_batch<S: EventStore + StateStore>(
+pub async fn store_batch<'a, S: EventStore + StateStore>(
     store: &S,
-    events: &[(Event, Position)],
+    batch: impl Into<Batch<'a>>,
     retention: time::Duration,
-) -> Result<BatchOutcome, StoreError> {
-    store_batch_with_goals(store, events, retention, &SiteGoals::default()).await
-}
-
-/// [`store_batch`] counting each site's `goals` ([`store_batch`] counts none, so its days list
-/// none and goal reports read raw events for them).
-pub async fn store_batch_with_goals<S: EventStore + StateStore>(
-    store: &S,
-    events: &[(Event, Position)],
-    retention: time::Duration,
-    goals: &SiteGoals,
 ) -> Result<BatchOutcome, StoreError> {
     let mut states = VisitorStates::default();
-    let outcome = apply_batch(store, (events, goals), retention, &mut states).await?;
+    let outcome = apply_batch(store, batch, retention, &mut states).await?;
     states.save(store).await?;
     Ok(outcome)
 }
+
+/// Events to store, and the goals and funnels of their sites they are counted by. Events alone
+/// are counted by none (their days list none, and goal reports read raw events for them).
+#[derive(Clone, Copy)]
+pub struct Batch<'a> {
+    pub events: &'a [(Event, Position)],
+    pub goals: &'a SiteGoals,
+}
+
+impl<'a> From<&'a [(Event, Position)]> for Batch<'a> {
+    fn from(events: &'a [(Event, Position)]) -> Self {
+        Self {
+            events,
+            goals: &NO_GOALS,
+        }
+    }
+}
+
+impl<'a> From<&'a Vec<(Event, Position)>> for Batch<'a> {
+    fn from(events: &'a Vec<(Event, Position)>) -> Self {
+        events.as_slice().into()
+    }
+}
+
+impl<'a, const N: usize> From<&'a [(Event, Position); N]> for Batch<'a> {
+    fn from(events: &'a [(Event, Position); N]) -> Self {
+        events.as_slice().into()
+    }
+}
+
+static NO_GOALS: SiteGoals = SiteGoals::NONE;
 
 /// Writes one batch's raw events and its rollup deltas (with those held, or holds them within
 /// the rollup budget), computing them from the visitor states in `states` (loading those it
 /// does not hold) and matching them against their sites' goals; the states it changed go back
 /// into `states`, unsaved, only once the writes succeeded.
-pub async fn apply_batch<S: EventStore + StateStore>(
+pub async fn apply_batch<'a, S: EventStore + StateStore>(
     store: &S,
-    (events, goals): (&[(Event, Position)], &SiteGoals),
+    batch: impl Into<Batch<'a>>,
     retention: time::Duration,
     states: &mut VisitorStates,
 ) -> Result<BatchOutcome, StoreError> {
+    let Batch { events, goals } = batch.into();
     let mut ordered: Vec<&(Event, Position)> = events.iter().collect();
     ordered.sort_by_key(|(_, at)| *at);
     let (bots, humans): (Vec<_>, Vec<_>) = ordered.into_iter().partition(|(e, _)| e.context.bot);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::endpoints::StoreHealth;
 use super::goals::goals_for;
 use super::window::Window;
-use super::{apply_batch, VisitorStates};
+use super::{apply_batch, Batch, VisitorStates};
 use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::metrics::{
@@ -172,7 +172,11 @@ async fn reapply(
 ) -> Result<(), StoreError> {
     for chunk in window.events().chunks(to.config.worker_batch_size) {
         let goals = goals_for(to.store, chunk).await?;
-        apply_batch(to.store, (chunk, &goals), to.config.retention, states).await?;
+        let batch = Batch {
+            events: chunk,
+            goals: &goals,
+        };
+        apply_batch(to.store, batch, to.config.retention, states).await?;
     }
     states.save(to.store).await.map(|_| ())
 }

@@ -14,7 +14,7 @@ use super::goals::goals_for;
 use super::lookout::{Look, Lookout, LAG_EVERY};
 use super::starvation::Watch;
 use super::window::{offset_gaps, Window};
-use super::{apply_batch, BatchOutcome, VisitorStates};
+use super::{apply_batch, Batch, BatchOutcome, VisitorStates};
 use crate::backoff::{retry, Backoff};
 use crate::config::Config;
 use crate::metrics::{BOTS_FILTERED, EVENTS_DUPLICATE, EVENTS_STORED};
@@ -226,7 +226,10 @@ impl Consumption<'_> {
         loop {
             let applied = match goals_for(store, events).await {
                 Ok(goals) => {
-                    let batch = (events, &goals);
+                    let batch = Batch {
+                        events,
+                        goals: &goals,
+                    };
                     apply_batch(store, batch, config.retention, &mut self.states).await
                 }
                 Err(e) => Err(e),

@@ -2,7 +2,7 @@
 //! batch, so one added or removed takes effect from the next batch and one batch counts by one
 //! set.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use beacon_event::Event;
 
@@ -22,5 +22,5 @@ pub async fn goals_for(
     let sets = registered
         .into_iter()
         .map(|s| (s.id, GoalSet::new(&s.goals, &s.funnels)));
-    Ok(SiteGoals::new(sets.collect::<HashMap<_, _>>()))
+    Ok(SiteGoals::new(sets))
 }

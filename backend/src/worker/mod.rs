@@ -42,7 +42,7 @@ mod states;
 pub mod status;
 mod window;
 
-pub use batch::{apply_batch, store_batch, store_batch_with_goals, BatchOutcome};
+pub use batch::{apply_batch, store_batch, Batch, BatchOutcome};
 pub use checkpoint::{CheckpointPolicy, Holding};
 pub use decode::{decode, DeadLetter};
 pub use goals::goals_for;

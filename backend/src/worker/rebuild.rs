@@ -4,7 +4,7 @@
 //! the rollups of past days must be computed again, while the worker keeps storing new events.
 //! How: the site's stored events of the range (and of the day before, so visits that cross
 //! midnight start where they started) are read back in the order the worker stored them and
-//! stored again, by the worker's own [`store_batch_with_goals`] (with the site's goals as
+//! stored again, by the worker's own [`store_batch`] (with the site's goals and funnels as
 //! registered now), into a scratch database: that is a fresh
 //! single pass. Its rollups then replace the site's, document by document, each on the
 //! condition that the worker did not change it meanwhile ([`MongoStore::replace_rollups`]).
@@ -15,7 +15,7 @@ use beacon_event::SiteId;
 use indicatif::ProgressBar;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{goals_for, store_batch_with_goals};
+use super::{goals_for, store_batch, Batch};
 use crate::rollup::Zone;
 use crate::store::{MongoStore, Replaced, RollupRange, StoreError};
 
@@ -80,7 +80,11 @@ pub async fn rebuild(
         for chunk in events.chunks(CHUNK) {
             // The site's goals as registered now: the rebuilt days list them all.
             let goals = goals_for(store, chunk).await?;
-            store_batch_with_goals(&scratch, chunk, retention, &goals).await?;
+            let batch = Batch {
+                events: chunk,
+                goals: &goals,
+            };
+            store_batch(&scratch, batch, retention).await?;
             progress.inc(chunk.len() as u64);
         }
         store.replace_rollups(&scratch, &range).await

@@ -2,7 +2,6 @@
 //! rollup deltas by watermark, conditional state saves), so replays and retries are checked
 //! in milliseconds; `backend/tests/rollups.rs` checks the same over the wire.
 
-use crate::rollup::goals::SiteGoals;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
@@ -217,14 +216,9 @@ async fn a_state_saved_by_another_worker_meanwhile_is_a_conflict() {
     let store = MemoryStore::default();
     let mut states = VisitorStates::default();
     let first = [(event(1, "a", "page_view", 0, false), at(0))];
-    apply_batch(
-        &store,
-        (&first, &SiteGoals::default()),
-        RETENTION,
-        &mut states,
-    )
-    .await
-    .unwrap();
+    apply_batch(&store, &first, RETENTION, &mut states)
+        .await
+        .unwrap();
     // Another worker saves visitor `a` first (a rebalance overlap).
     let mut theirs = VisitorState::new(&site(), "a");
     theirs.applied = at(9);
