@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::render::{ratio, ReportedDay};
 use super::request::{endpoint, Report};
 use super::scan::Scan;
-use super::source::scan;
+use super::source::{scan, tallies};
 use super::{ReportError, ReportQuery};
 use crate::api_doc::params::{FunnelParam, Range};
 use crate::api_doc::responses::ReportErrors;
@@ -85,13 +85,9 @@ async fn reached_in_rollups(
     q: &ReportQuery,
     funnel: &Funnel,
 ) -> Result<Option<Vec<i64>>, ReportError> {
-    if !q.filters.is_empty() {
-        return Ok(None);
-    }
     let key = funnel_key(funnel);
     let keys = BTreeSet::from([key.clone()]);
-    let range = (q.from, q.to);
-    let Some(tallies) = store.tallies(&q.site_id, range, &keys, &[FUNNEL]).await? else {
+    let Some(tallies) = tallies(store, q, &keys, &[FUNNEL]).await? else {
         return Ok(None);
     };
     let steps = 1..=funnel.steps.len();

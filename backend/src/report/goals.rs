@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::render::{ratio, ReportedDay};
 use super::request::{endpoint, Report};
 use super::scan::Scan;
-use super::source::scan;
+use super::source::{scan, tallies};
 use super::ReportError;
 use crate::api_doc::params::Range;
 use crate::api_doc::responses::ReportErrors;
@@ -195,18 +195,13 @@ pub async fn goals(
 ) -> Result<Json<GoalsResponse>, ReportError> {
     let goals = registration.site.map(|s| s.goals).unwrap_or_default();
     let keys: BTreeSet<String> = goals.iter().map(goal_key).collect();
-    let counted = match goals.is_empty() || !q.filters.is_empty() {
-        true => None,
-        false => {
-            let dims = [GOAL, GOAL_REVENUE];
-            let range = (q.from, q.to);
-            store.tallies(&q.site_id, range, &keys, &dims).await?
+    let rows = if goals.is_empty() {
+        Vec::new()
+    } else {
+        match tallies(&store, &q, &keys, &[GOAL, GOAL_REVENUE]).await? {
+            Some(counts) => rolled_up(counts, &goals),
+            None => conversions(&scan(&store, &q).await?, &goals),
         }
-    };
-    let rows = match (goals.is_empty(), counted) {
-        (true, _) => Vec::new(),
-        (false, Some(counts)) => rolled_up(counts, &goals),
-        (false, None) => conversions(&scan(&store, &q).await?, &goals),
     };
     Ok(Json(GoalsResponse {
         site_id: q.site_id.clone(),

@@ -137,7 +137,7 @@ impl Scan {
         for &i in &self.matching {
             let e = &self.events[i];
             let session = &self.sessions[&e.visit.id];
-            let day = self.zone.date_of(from_millis(e.ts_ms));
+            let day = self.day_of(e);
             for key in event_keys(e, session) {
                 let c = out.entry(key.clone()).or_default();
                 c.events += 1;

@@ -5,7 +5,9 @@
 //! worker that rolls them up, or rebuilt since: `MongoStore::props_rolled_up`).
 
 use crate::rollup::Counters;
-use crate::store::{MongoStore, Order, Page, Row, RowsQuery};
+use std::collections::BTreeSet;
+
+use crate::store::{MongoStore, Order, Page, Row, RowsQuery, Tallies};
 
 use super::scan::Scan;
 use super::{ReportError, ReportQuery};
@@ -16,6 +18,22 @@ pub async fn scan(store: &MongoStore, q: &ReportQuery) -> Result<Scan, ReportErr
     let (from, until) = q.instants();
     let events = store.raw_events(&q.site_id, from, until).await?;
     Ok(Scan::new(events, &q.filters, q.zone.clone()))
+}
+
+/// The goal or funnel documents of `dims` over `q`'s range, when the range is unfiltered and
+/// every day of it was counted by each of `keys` (`None`: raw events must answer).
+pub async fn tallies(
+    store: &MongoStore,
+    q: &ReportQuery,
+    keys: &BTreeSet<String>,
+    dims: &[&str],
+) -> Result<Option<Tallies>, ReportError> {
+    if !q.filters.is_empty() {
+        return Ok(None);
+    }
+    Ok(store
+        .tallies(&q.site_id, (q.from, q.to), keys, dims)
+        .await?)
 }
 
 pub enum Source {

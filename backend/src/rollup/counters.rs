@@ -86,7 +86,7 @@ impl Counters {
 
 /// A stored count: any BSON number, a double truncated (only a hand-edited document has one);
 /// anything else counts 0, so one damaged document cannot fail a report or a worker's read.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+pub(crate) fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Number {
@@ -183,7 +183,7 @@ impl RollupKey {
     }
 
     /// Whether this is a day's site total, the document that says what the day's documents
-    /// hold (see `crate::store::ROLLUP_VERSION`).
+    /// hold (its `rv` and its goal list, see `crate::store`).
     pub fn is_daily_total(&self) -> bool {
         self.dim.is_none() && matches!(self.bucket, Bucket::Day(_))
     }

@@ -34,6 +34,7 @@ mod props;
 pub mod visit;
 mod zone;
 
+pub(crate) use counters::count;
 pub use counters::{Bucket, Counters, RollupKey};
 pub use dimension::{channel_of, Dimension, DIRECT, TOTAL, UNKNOWN};
 pub use property::Property;

@@ -55,7 +55,7 @@ impl Property {
         Dimension::parse(name).map(Self::Dim)
     }
 
-    /// The built-in dimension, if it is one (only those are rolled up).
+    /// The built-in dimension, if it is one.
     pub fn dimension(&self) -> Option<Dimension> {
         match self {
             Self::Dim(d) => Some(*d),
@@ -68,7 +68,8 @@ impl Property {
         self.dimension().is_some_and(Dimension::is_path)
     }
 
-    /// The `dim` its rollup documents are stored under: the name [`Property::parse`] reads.
+    /// The `dim` its rollup documents are stored under: for what a query can name, the name
+    /// [`Property::parse`] reads.
     pub fn stored(&self) -> Cow<'static, str> {
         match self {
             Self::Dim(d) => Cow::Borrowed(d.name()),

@@ -15,6 +15,7 @@
 //! events in the same order it produces the same deltas, which is what makes a replay exact (see
 //! [`super`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use beacon_event::event::Context;
@@ -243,17 +244,20 @@ impl VisitorState {
             (RollupKey::total(site, day), seen_key(day, None)),
             (RollupKey::total(site, hour), seen_key(hour, None)),
         ];
-        let path = (Property::Dim(Dimension::Path), e.path.as_str().to_owned());
+        let path = (Dimension::Path.into(), Cow::Borrowed(e.path.as_str()));
         let event_type = (
             Dimension::EventType.into(),
-            e.event_type.as_str().to_owned(),
+            Cow::Borrowed(e.event_type.as_str()),
         );
         let reached = goals
             .iter()
             .filter(|g| g.matcher.matches(e.event_type.as_str(), e.path.as_str()));
         let reached: Vec<&GoalRule> = reached.collect();
-        let conversions = reached.iter().map(|g| (Property::Goal, g.key.clone()));
-        let values = [path, event_type].into_iter().chain(prop_values(e));
+        let conversions = reached
+            .iter()
+            .map(|g| (Property::Goal, Cow::Borrowed(g.key.as_str())));
+        let props = prop_values(e).map(|(property, value)| (property, Cow::Owned(value)));
+        let values = [path, event_type].into_iter().chain(props);
         for (property, value) in values.chain(conversions) {
             let seen = seen_key(day, Some((&property, &value)));
             targets.push((RollupKey::of(site, day, property, &value), seen));

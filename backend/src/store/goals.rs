@@ -10,7 +10,7 @@ use time::Date;
 use super::bson::day_range;
 use super::rollup_documents::RollupDocument;
 use super::{MongoStore, StoreError, DAILY};
-use crate::rollup::{Counters, TOTAL};
+use crate::rollup::Counters;
 
 /// A range's documents of some dims, summed per dim and value, and its site totals.
 #[derive(Debug, Default)]
@@ -45,8 +45,7 @@ impl MongoStore {
         keys: &BTreeSet<String>,
         dims: &[&str],
     ) -> Result<Option<Tallies>, StoreError> {
-        let filter = doc! { "site": site.as_str(), "dim": TOTAL, "day": day_range(from, to) };
-        let totals: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
+        let totals = self.daily_total_documents(site, from, to).await?;
         let listed = |d: &RollupDocument| {
             let list = d.goals.iter().flatten().collect::<BTreeSet<&String>>();
             keys.iter().all(|k| list.contains(k))

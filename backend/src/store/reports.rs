@@ -14,7 +14,7 @@ use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
 use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
-use super::rollup_documents::{GroupedRow, RollupDocument, PROPS_ROLLED_UP, ROLLUP_VERSION};
+use super::rollup_documents::{GroupedRow, RollupDocument, PROPS_ROLLED_UP};
 use super::shared_loads::LoadKey;
 use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Counters, Position, Property, TOTAL};
@@ -135,8 +135,7 @@ impl MongoStore {
         from: Date,
         to: Date,
     ) -> Result<Vec<(Date, Counters)>, StoreError> {
-        let filter = doc! { "site": site.as_str(), "dim": TOTAL, "day": day_range(from, to) };
-        let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
+        let docs = self.daily_total_documents(site, from, to).await?;
         Ok(docs
             .into_iter()
             .filter_map(|d| Some((d.date()?, d.counters)))
@@ -144,28 +143,26 @@ impl MongoStore {
     }
 
     /// Whether every day of `[from, to]` with data rolls up custom properties (its total says
-    /// so, see [`ROLLUP_VERSION`]): only then can its property reports read rollups.
+    /// so, see [`PROPS_ROLLED_UP`]): only then can its property reports read rollups.
     pub async fn props_rolled_up(
         &self,
         site: &SiteId,
         from: Date,
         to: Date,
     ) -> Result<bool, StoreError> {
+        let totals = self.daily_total_documents(site, from, to).await?;
+        Ok(totals.iter().all(|d| d.rv >= PROPS_ROLLED_UP))
+    }
+
+    /// The site's daily total documents in `[from, to]`: one per day with data.
+    pub(super) async fn daily_total_documents(
+        &self,
+        site: &SiteId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<RollupDocument>, StoreError> {
         let filter = doc! { "site": site.as_str(), "dim": TOTAL, "day": day_range(from, to) };
-        let totals: Vec<Document> = self
-            .db
-            .collection::<Document>(DAILY)
-            .find(filter)
-            .projection(doc! { ROLLUP_VERSION: 1 })
-            .await?
-            .try_collect()
-            .await?;
-        let version = |d: &Document| match d.get(ROLLUP_VERSION) {
-            Some(Bson::Int32(v)) => i64::from(*v),
-            Some(Bson::Int64(v)) => *v,
-            _ => 0,
-        };
-        Ok(totals.iter().all(|d| version(d) >= PROPS_ROLLED_UP))
+        self.find_all(DAILY, filter).await
     }
 
     /// The site's total counters per hour in `[from, until)` (unix seconds of each hour).

@@ -28,6 +28,9 @@ pub(super) struct RollupDocument {
     /// A day's site total: the goals every event of the day was matched against.
     #[serde(deserialize_with = "list")]
     pub goals: Option<Vec<String>>,
+    /// A day's site total: what the day's documents hold ([`PROPS_ROLLED_UP`]).
+    #[serde(deserialize_with = "crate::rollup::count")]
+    pub rv: i64,
     #[serde(flatten)]
     pub counters: Counters,
 }
@@ -76,15 +79,13 @@ pub(super) struct GroupedRow {
     pub counters: Counters,
 }
 
-/// What a day's documents hold, stored on its site total (`rv`) by the worker that creates it:
-/// 2 when that worker rolls up custom properties, so every event of the day was counted in them
-/// (a day begun by an older worker has none, and its property reports read raw events). A
-/// rebuild writes the day afresh, with it.
-pub const ROLLUP_VERSION: &str = "rv";
 /// A day's site total's field listing the goals counted in its rollups for every event of the
 /// day (`crate::rollup::goals`).
 pub const GOALS: &str = "goals";
-/// The [`ROLLUP_VERSION`] from which a day's custom properties are rolled up.
+/// What a day's documents hold, stored on its site total (`rv`) by the worker that creates it:
+/// this when that worker rolls up custom properties, so every event of the day was counted in
+/// them (a day begun by an older worker has none, and its property reports read raw events). A
+/// rebuild writes the day afresh, with it.
 pub const PROPS_ROLLED_UP: i64 = 2;
 
 /// What a new rollup document is set to on insert: what it counts.

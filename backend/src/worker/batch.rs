@@ -98,7 +98,7 @@ pub async fn apply_batch<'a, S: EventStore + StateStore>(
     let mut contributions = Contributions::default();
     let to_store = visit(&fresh, goals, &mut working, &mut contributions);
     count_bots(&bots, &mut contributions);
-    note_goals(fresh.iter().chain(&bots), goals, &mut contributions);
+    note_goals(goals, &mut contributions);
 
     let InsertOutcome {
         inserted,
@@ -172,14 +172,11 @@ fn visit(
     to_store
 }
 
-/// Notes, for each day's site total these events count in, the goals they were matched
-/// against: what the day lists ([`crate::rollup::goals`]).
-fn note_goals<'a>(
-    events: impl Iterator<Item = &'a &'a (Event, Position)>,
-    goals: &SiteGoals,
-    contributions: &mut Contributions,
-) {
-    let totals: BTreeSet<RollupKey> = events.map(|(e, _)| daily_total(e)).collect();
+/// Notes, for each day's site total the batch's events count in, the goals and funnels they
+/// were matched against: what the day lists ([`crate::rollup::goals`]).
+fn note_goals(goals: &SiteGoals, contributions: &mut Contributions) {
+    let totals = contributions.keys().filter(|k| k.is_daily_total());
+    let totals: Vec<RollupKey> = totals.cloned().collect();
     for total in totals {
         let keys = goals.of(&total.site).keys();
         contributions.note_goals(total, &keys);
