@@ -176,9 +176,14 @@ async fn property_reports_read_rollups_and_raw_events_for_days_begun_before_them
         rolled_up.push(rows);
     }
 
-    // A day whose total an older worker created (no `rv`), its property documents missing: its
-    // property reports read raw events, not rollups that would miss its earlier events.
+    // A day whose total an older worker created (no `rv`), its property documents and event
+    // blocks missing: its property reports read raw events, not rollups that would miss its
+    // earlier events, and its filtered reports read one raw document per event.
     let db = system.store.database();
+    let blocks = db.collection::<Document>("event_blocks");
+    let site_blocks = doc! { "site": "props" };
+    let removed = blocks.delete_many(site_blocks.clone()).await.unwrap();
+    assert!(removed.deleted_count >= 1);
     let daily = db.collection::<Document>("rollups_daily");
     let total = doc! { "site": "props", "dim": "total" };
     let older = daily
@@ -194,17 +199,22 @@ async fn property_reports_read_rollups_and_raw_events_for_days_begun_before_them
         .zip([&rolled_up[0], &rolled_up[3]])
     {
         assert_eq!(&breakdown(property, "").await, rows, "{property}");
+        let filtered = breakdown(property, "&filters=path~%3D/").await;
+        assert_eq!(&filtered, rows, "{property}, filtered");
     }
 
-    // A rebuild counts the day afresh, properties included, and says so on its total.
+    // A rebuild counts the day afresh, properties included, writes its events' blocks, and
+    // says so on its total.
     let today = support::today();
     let said = support::stdout(&system.admin(&["rollups", "rebuild", "props", "--from", &today]));
     assert!(said.contains("from 5 events"), "{said}");
     assert_eq!(daily.count_documents(props_docs).await.unwrap(), 9);
     let rebuilt = daily.find_one(total).await.unwrap().unwrap();
-    assert_eq!(rebuilt.get_i64("rv").ok(), Some(2), "{rebuilt}");
+    assert_eq!(rebuilt.get_i64("rv").ok(), Some(3), "{rebuilt}");
+    assert!(blocks.count_documents(site_blocks.clone()).await.unwrap() >= 1);
 
-    // With the raw events gone (as after their retention), the rollups still answer.
+    // With the raw event documents gone, the rollups still answer, and filtered reports read
+    // the blocks.
     let events = db.collection::<Document>("events");
     events
         .delete_many(doc! { "site_id": "props" })
@@ -215,6 +225,12 @@ async fn property_reports_read_rollups_and_raw_events_for_days_begun_before_them
         .zip([&rolled_up[0], &rolled_up[3]])
     {
         assert_eq!(&breakdown(property, "").await, rows, "{property}");
+        let filtered = breakdown(property, "&filters=path~%3D/").await;
+        assert_eq!(&filtered, rows, "{property}, filtered");
     }
+    // Without the blocks too (as after the retention), filtered reports find nothing.
+    blocks.delete_many(site_blocks).await.unwrap();
+    let filtered = breakdown("props.plan", "&filters=path~%3D/").await;
+    assert_eq!(filtered, serde_json::json!([]));
     system.shutdown().await;
 }

@@ -7,8 +7,8 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use beacon::rollup::Position;
-use beacon::store::MongoStore;
 use beacon::store::StoreError;
+use beacon::store::{MongoStore, RawEvent};
 use beacon::worker::{apply_batch, store_batch, VisitorStates};
 use beacon_event::event::Context;
 use beacon_event::{Event, EventType, PagePath, SiteId, VisitorId};
@@ -117,12 +117,18 @@ async fn replays_with_any_batch_boundaries_count_every_event_once() {
     );
     assert!(a.len() > 20, "only {} rollup documents", a.len());
     assert_eq!(a, b);
+    // Every human event reads once from the blocks of the batches that stored it.
+    let read = events_read(&once).await;
+    let humans = events.iter().filter(|(e, _)| !e.context.bot).count();
+    assert_eq!(read.len(), humans);
+    assert_eq!(events_read(&replayed).await, read);
 
     // A client retry (same eid, a later record) is not counted again.
     let mut retry = events[5].clone();
     retry.1.offset = 1000;
     store_batch(&replayed, &[retry], retention).await.unwrap();
     assert_eq!(rollup_counters(&replayed).await, a);
+    assert_eq!(events_read(&replayed).await, read);
     let _ = once.database().drop().await;
     let _ = replayed.database().drop().await;
 }
@@ -459,6 +465,21 @@ async fn visitor_states(store: &MongoStore) -> BTreeMap<String, Document> {
         .collect()
 }
 
+/// Every event of the generated site as filtered reports read them, from its blocks: the same
+/// events, each once, as its raw event documents hold.
+async fn events_read(store: &MongoStore) -> Vec<RawEvent> {
+    let site = SiteId::parse("site").unwrap();
+    let (from, until) = (
+        datetime!(2026-11-19 00:00 UTC),
+        datetime!(2026-11-24 00:00 UTC),
+    );
+    let blocks = store.raw_events_from_blocks(&site, from, until).await;
+    let documents = store.raw_events_from_documents(&site, from, until).await;
+    let blocks = blocks.unwrap();
+    assert_eq!(blocks, documents.unwrap(), "blocks and raw documents");
+    blocks
+}
+
 /// Asserts that `store` holds the rollups `rollups_as` holds and the visitor states
 /// `states_as` holds (the same reference store once a replay is complete; an earlier one while
 /// the states lag behind the rollups between checkpoints).
@@ -468,6 +489,9 @@ async fn assert_stored(store: &MongoStore, rollups_as: &MongoStore, states_as: &
         rollup_counters(rollups_as).await,
         "rollups"
     );
+    // Raw events and their blocks go ahead of held rollups: they are checked against each
+    // other, and against a single pass where a test's replay is complete.
+    events_read(store).await;
     assert_eq!(
         visitor_states(store).await,
         visitor_states(states_as).await,
@@ -515,6 +539,7 @@ async fn states_held_between_checkpoints_replay_exactly_after_a_crash() {
     }
     replacement.save(&crashed).await.unwrap();
     assert_stored(&crashed, &once, &once).await;
+    assert_eq!(events_read(&crashed).await, events_read(&once).await);
     for store in [once, crashed, to_260, to_120] {
         let _ = store.database().drop().await;
     }
@@ -775,6 +800,7 @@ async fn rollup_deltas_held_under_a_backlog_are_written_before_the_states_and_re
     assert!(grown < 60, "{grown} deltas held for 60 events");
     replacement.save(&crashed).await.unwrap();
     assert_stored(&crashed, &once, &once).await;
+    assert_eq!(events_read(&crashed).await, events_read(&once).await);
     for store in [once, crashed, to_120, to_150, to_230] {
         let _ = store.database().drop().await;
     }

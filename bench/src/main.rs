@@ -13,13 +13,14 @@
 //! And two tools for the reports benchmark: `seed` writes a site-day (`--mix bench` or
 //! `realistic`) into MongoDB
 //! through the worker's storage path (`beacon::worker::store_batch`), `counts` prints how many
-//! documents MongoDB holds.
+//! documents MongoDB holds; `filtered` times filtered reports over several seeded days.
 //!
 //! `scripts/bench` and `scripts/bench-reports` start the system and run the matrix; this binary
 //! only measures (and seeds).
 
 #![forbid(unsafe_code)]
 
+mod filtered;
 mod mix;
 mod probes;
 mod realistic;
@@ -61,6 +62,9 @@ enum Probe {
     Counts(reports::CountsArgs),
     /// Breakdown pages read tier by tier against the full aggregation, side by side.
     Tiers(tiers::TiersArgs),
+    /// Filtered reports over a range of seeded days, and the range's raw events loaded from
+    /// blocks and one document per event, side by side.
+    Filtered(filtered::FilteredArgs),
     /// Copies the worker's stored raw events with a bare insert_many loop (same store).
     BareInsert(storepath::BareInsertArgs),
     /// The worker's storage path (states and rollup deltas held as under a backlog) against a
@@ -78,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         Probe::Seed(args) => seed::seed(args).await?,
         Probe::Counts(args) => reports::counts(args).await?,
         Probe::Tiers(args) => tiers::tiers(args).await?,
+        Probe::Filtered(args) => filtered::filtered(args).await?,
         Probe::BareInsert(args) => storepath::bare_insert(args).await?,
         Probe::StorePath(args) => storepath::store_path(args).await?,
     };

@@ -277,7 +277,7 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     Ok(rows.join("\n"))
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+pub(crate) async fn get(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
     let response = client.get(url).send().await?;
     let status = response.status();
     let body = response.text().await?;

@@ -214,8 +214,28 @@ pub struct SeedArgs {
     /// Events per `store_batch` call.
     #[arg(long, default_value_t = 5_000)]
     batch: usize,
+    /// The Kafka partition the events come from: several days of one site, each seeded on
+    /// its own partition, share no position and no `eid`.
+    #[arg(long, default_value_t = 0)]
+    partition: u16,
     #[command(flatten)]
     mix: crate::mix::MixArgs,
+}
+
+/// A generated event moved to `partition`, its `eid` with it (partition 0 leaves it as is).
+fn on_partition((mut event, at): (Event, Position), partition: u16) -> (Event, Position) {
+    if partition == 0 {
+        return (event, at);
+    }
+    // The eid's last 8 bytes are the offset, whose top bytes are always 0.
+    let mut eid = *event.eid.as_bytes();
+    eid[8..10].copy_from_slice(&partition.to_be_bytes());
+    event.eid = uuid::Uuid::from_bytes(eid);
+    let at = Position {
+        partition: i32::from(partition),
+        ..at
+    };
+    (event, at)
 }
 
 /// The site-day `seed` fills and `reports`, `counts` and `tiers` read back: one definition, so
@@ -263,7 +283,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         let size = (args.events - done).min(args.batch as u64);
         let now = OffsetDateTime::now_utc();
         let batch = (0..size)
-            .map(|_| generator.next_event(now))
+            .map(|_| Ok(on_partition(generator.next_event(now)?, args.partition)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         // The site's goals as the worker would count them (bench-reports registers some).
         let goals = beacon::worker::goals_for(&store, &batch).await?;

@@ -259,6 +259,18 @@ start_services() {
   wait_http "http://127.0.0.1:${REPORT_PORT:-4000}/readyz" report_service
 }
 
+# register_bench_site BIN MONGO_URL SITE: registers SITE (public: no key) with the goals and funnel
+# the report benchmarks read (`signup` events, `/pricing` views, a three-step `signup` funnel).
+# Fails, changing nothing, if SITE is registered already (a data dir kept from an earlier run).
+register_bench_site() {
+  local bin="$1" mongo="$2" site="$3"
+  MONGO_URL="$mongo" "$bin/beacon-admin" site add "$site" --public >/dev/null 2>&1 || return 1
+  admin() { MONGO_URL="$mongo" "$bin/beacon-admin" "$@" >/dev/null; }
+  admin goal add "$site" --event signup
+  admin goal add "$site" --page /pricing
+  admin funnel add "$site" signup --step page:/ --step page:/pricing --step event:signup
+}
+
 # write_section DOC MARKER SECTION_FILE: replaces what stands between `<!-- MARKER:start -->` and
 # `<!-- MARKER:end -->` in DOC (both lines included) with SECTION_FILE, which carries the markers
 # itself; appends the markers first if DOC has none.

@@ -70,7 +70,7 @@ pub fn reached(scan: &Scan, funnel: &Funnel) -> Vec<i64> {
         let mut done = 0;
         for e in &events {
             if done < steps.len() && steps[done].matches(&e.event_type, &e.path) {
-                reached[done].insert((e.visitor.as_str(), scan.day_of(e)));
+                reached[done].insert((&*e.visitor, scan.day_of(e)));
                 done += 1;
             }
         }

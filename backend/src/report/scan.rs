@@ -10,33 +10,58 @@
 //! visitors count matching events; visits, bounces and durations count the visits that have
 //! at least one matching event, with the whole visit's bounce and duration.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use time::OffsetDateTime;
 
 use super::query::Filter;
 use crate::rollup::visit::from_millis;
 use crate::rollup::Property;
 use crate::rollup::{Counters, Dimension, Zone};
-use crate::store::{Order, Page, RawEvent, Row};
+use crate::store::{Order, Page, RawEvent, Row, StoredVisit};
 
 /// One visit as seen in the range.
 #[derive(Debug)]
 pub struct Session {
-    pub visitor: String,
     pub start_ms: i64,
     pub last_ms: i64,
     pub events: i64,
-    pub exit: String,
-    values: BTreeMap<Dimension, String>,
+    visit: Arc<StoredVisit>,
+    /// The visit's entry page, or when none was stored the path of its first event seen.
+    entry: Arc<str>,
+    /// The path of its last page view seen (of its first event if it has none).
+    exit: Arc<str>,
     matching: bool,
 }
 
 impl Session {
     pub fn value(&self, dim: Dimension) -> &str {
-        self.values.get(&dim).map_or("", String::as_str)
+        match dim {
+            Dimension::EntryPage => &self.entry,
+            Dimension::ExitPage => &self.exit,
+            Dimension::Path | Dimension::EventType => "",
+            dim => dim.shown(self.visit.value(dim)),
+        }
+    }
+
+    /// The visit `e` is the first seen event of.
+    fn start(e: &RawEvent) -> Self {
+        let entry = match e.visit.entry_page.as_str() {
+            "" => e.path.clone(),
+            stored => stored.into(),
+        };
+        Session {
+            start_ms: e.ts_ms,
+            last_ms: e.ts_ms,
+            events: 0,
+            visit: e.visit.clone(),
+            entry,
+            exit: e.path.clone(),
+            matching: false,
+        }
     }
 }
 
@@ -45,66 +70,51 @@ pub struct Scan {
     zone: Zone,
     /// In the worker's processing order; shared with the other reports of the same load.
     events: Arc<Vec<RawEvent>>,
+    /// Per event, its visit's index in `sessions`.
+    visit_of: Vec<u32>,
     matching: Vec<usize>,
-    sessions: HashMap<String, Session>,
+    sessions: Vec<Session>,
 }
 
-/// The visits of `events` (in stream order), each with its properties as reports show them.
-fn sessions(events: &[RawEvent]) -> HashMap<String, Session> {
-    let mut sessions: HashMap<String, Session> = HashMap::new();
-    for e in events {
-        let s = sessions
-            .entry(e.visit.id.clone())
-            .or_insert_with(|| Session::start(e));
+/// The visits of `events` (in stream order), each with its properties as reports show them,
+/// and the index of each event's visit.
+fn sessions(events: &[RawEvent]) -> (Vec<Session>, Vec<u32>) {
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut sessions: Vec<Session> = Vec::new();
+    // Per visit, its last page view (or first event): its exit page.
+    let mut exits: Vec<usize> = Vec::new();
+    let mut visit_of = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let at = *index.entry(e.visit.id.as_str()).or_insert_with(|| {
+            sessions.push(Session::start(e));
+            exits.push(i);
+            (sessions.len() - 1) as u32
+        });
+        let s = &mut sessions[at as usize];
         s.events += 1;
         s.last_ms = s.last_ms.max(e.ts_ms);
-        if e.event_type == beacon_event::fields::PAGE_VIEW {
-            s.exit = e.path.clone();
+        if &*e.event_type == beacon_event::fields::PAGE_VIEW {
+            exits[at as usize] = i;
         }
+        visit_of.push(at);
     }
-    for s in sessions.values_mut() {
-        let exit = s.exit.clone();
-        s.values.insert(Dimension::ExitPage, exit);
+    for (s, exit) in sessions.iter_mut().zip(exits) {
+        s.exit = events[exit].path.clone();
     }
-    sessions
-}
-
-impl Session {
-    /// The visit `e` is the first seen event of.
-    fn start(e: &RawEvent) -> Self {
-        let values = Dimension::SESSION_FIXED
-            .into_iter()
-            .map(|d| {
-                let value = match (d, e.visit.value(d)) {
-                    // No entry page stored: the path of the first event seen.
-                    (Dimension::EntryPage, "") => e.path.as_str(),
-                    (d, v) => d.shown(v),
-                };
-                (d, value.to_owned())
-            })
-            .collect();
-        Session {
-            visitor: e.visitor.clone(),
-            start_ms: e.ts_ms,
-            last_ms: e.ts_ms,
-            events: 0,
-            exit: e.path.clone(),
-            values,
-            matching: false,
-        }
-    }
+    (sessions, visit_of)
 }
 
 impl Scan {
     /// `events` in processing order, as `MongoStore::raw_events` answers (which sorts them).
     pub fn new(events: Arc<Vec<RawEvent>>, filters: &[Filter], zone: Zone) -> Self {
         debug_assert!(events.is_sorted_by_key(|e| e.position));
-        let mut sessions = sessions(&events);
+        let (mut sessions, visit_of) = sessions(&events);
         let matching: Vec<usize> = events
             .iter()
+            .zip(&visit_of)
             .enumerate()
-            .filter(|(_, e)| {
-                let session = &sessions[&e.visit.id];
+            .filter(|(_, (e, &at))| {
+                let session = &sessions[at as usize];
                 filters
                     .iter()
                     .all(|f| f.matches(value_of(&f.property, e, session)))
@@ -112,13 +122,12 @@ impl Scan {
             .map(|(i, _)| i)
             .collect();
         for &i in &matching {
-            if let Some(s) = sessions.get_mut(&events[i].visit.id) {
-                s.matching = true;
-            }
+            sessions[visit_of[i] as usize].matching = true;
         }
         Self {
             zone,
             events,
+            visit_of,
             matching,
             sessions,
         }
@@ -127,27 +136,27 @@ impl Scan {
     /// Aggregates matching events by `event_keys` (none, one or several per event) and
     /// matching visits by `visit_key`. Visitors are distinct (local day, visitor) pairs per
     /// key, as in the daily rollups.
-    pub fn group<K: Ord + Hash + Clone, E: IntoIterator<Item = K>>(
-        &self,
-        event_keys: impl Fn(&RawEvent, &Session) -> E,
-        visit_key: impl Fn(&Session) -> Option<K>,
+    pub fn group<'s, K: Ord + Hash + Clone, E: IntoIterator<Item = K>>(
+        &'s self,
+        event_keys: impl Fn(&'s RawEvent, &'s Session) -> E,
+        visit_key: impl Fn(&'s Session) -> Option<K>,
     ) -> BTreeMap<K, Counters> {
-        let mut out: BTreeMap<K, Counters> = BTreeMap::new();
+        let mut out: HashMap<K, Counters> = HashMap::new();
         let mut seen: HashSet<(K, time::Date, &str)> = HashSet::new();
         for &i in &self.matching {
             let e = &self.events[i];
-            let session = &self.sessions[&e.visit.id];
+            let session = &self.sessions[self.visit_of[i] as usize];
             let day = self.day_of(e);
             for key in event_keys(e, session) {
                 let c = out.entry(key.clone()).or_default();
                 c.events += 1;
-                c.views += i64::from(e.event_type == beacon_event::fields::PAGE_VIEW);
-                if seen.insert((key, day, e.visitor.as_str())) {
+                c.views += i64::from(&*e.event_type == beacon_event::fields::PAGE_VIEW);
+                if seen.insert((key, day, &*e.visitor)) {
                     c.visitors += 1;
                 }
             }
         }
-        for s in self.sessions.values().filter(|s| s.matching) {
+        for s in self.sessions.iter().filter(|s| s.matching) {
             let Some(key) = visit_key(s) else {
                 continue;
             };
@@ -156,7 +165,7 @@ impl Scan {
             c.bounces += i64::from(s.events == 1);
             c.duration += (s.last_ms - s.start_ms).max(0) / 1000;
         }
-        out
+        out.into_iter().collect()
     }
 
     /// The site's local day `e` happened on.
@@ -204,22 +213,20 @@ impl Scan {
 
     /// Counters per value of `property`. A custom property counts the events that carry it.
     pub fn by(&self, property: &Property) -> BTreeMap<String, Counters> {
-        match property {
-            Property::Dim(Dimension::Path) => self.group(|e, _| Some(e.path.clone()), |_| None),
+        let by = match property {
+            Property::Dim(Dimension::Path) => self.group(|e, _| Some(&*e.path), |_| None),
             Property::Dim(Dimension::EventType) => {
-                self.group(|e, _| Some(e.event_type.clone()), |_| None)
+                self.group(|e, _| Some(&*e.event_type), |_| None)
             }
-            Property::Dim(dim) => self.group(
-                |_, s| Some(s.value(*dim).to_owned()),
-                |s| Some(s.value(*dim).to_owned()),
-            ),
-            Property::Prop(key) => self.group(|e, _| e.props.get(key).cloned(), |_| None),
-            Property::PropKeys => {
-                self.group(|e, _| e.props.keys().cloned().collect::<Vec<_>>(), |_| None)
+            Property::Dim(dim) => self.group(|_, s| Some(s.value(*dim)), |s| Some(s.value(*dim))),
+            Property::Prop(key) => {
+                self.group(|e, _| e.props.get(key).map(String::as_str), |_| None)
             }
+            Property::PropKeys => self.group(|e, _| e.props.keys().map(String::as_str), |_| None),
             // Goals have reports of their own (`super::goals`).
             Property::Goal | Property::GoalRevenue | Property::Funnel => BTreeMap::new(),
-        }
+        };
+        by.into_iter().map(|(k, c)| (k.to_owned(), c)).collect()
     }
 }
 

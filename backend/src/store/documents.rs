@@ -3,6 +3,8 @@
 //! Times are BSON dates (`ts`) so range queries use the index; the raw client IP and User-Agent
 //! never reach this layer, only the derived `visitor_id`.
 
+use std::collections::BTreeMap;
+
 use beacon_event::Event;
 use mongodb::bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -51,15 +53,6 @@ impl<'a> EventDocument<'a> {
         visit: &VisitTag,
         expire_at: time::OffsetDateTime,
     ) -> Self {
-        // Props are flat JSON scalars (validated at ingestion); one that BSON cannot hold is
-        // left out rather than failing the batch.
-        let props = e.props.as_ref().map(|props| {
-            props
-                .as_map()
-                .iter()
-                .filter_map(|(k, v)| Bson::try_from(v.clone()).ok().map(|b| (k.clone(), b)))
-                .collect()
-        });
         Self {
             id: e.eid.to_string(),
             site_id: e.site_id.as_str(),
@@ -71,7 +64,7 @@ impl<'a> EventDocument<'a> {
             user_id: e.user_id.as_ref().map(|u| u.as_str()),
             referrer: e.referrer.as_ref().map(|r| r.as_str()),
             screen_width: e.screen_width.map(i64::from),
-            props,
+            props: stored_props(e),
             revenue: e.revenue.map(|r| StoredRevenue {
                 micros: r.micros(),
                 currency: r.currency().to_owned(),
@@ -82,6 +75,18 @@ impl<'a> EventDocument<'a> {
             bot: e.context.bot,
         }
     }
+}
+
+/// An event's custom properties as stored. They are flat JSON scalars (validated at
+/// ingestion); one that BSON cannot hold is left out rather than failing the batch.
+pub(super) fn stored_props(e: &Event) -> Option<Document> {
+    e.props.as_ref().map(|props| {
+        props
+            .as_map()
+            .iter()
+            .filter_map(|(k, v)| Bson::try_from(v.clone()).ok().map(|b| (k.clone(), b)))
+            .collect()
+    })
 }
 
 /// A Kafka position as documents hold it: a raw event's origin (`src`), a visitor state's last
@@ -147,7 +152,7 @@ pub(super) struct EventOrigin {
 
 /// The visit an event belongs to, stored with it (`s`) for filtered reports: its id and its
 /// fixed session properties as reports show them, each under its dimension's name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StoredVisit {
     pub id: String,
@@ -231,6 +236,14 @@ pub(super) struct RawEventDocument {
 pub struct StoredRevenue {
     pub micros: i64,
     pub currency: String,
+}
+
+/// Stored custom properties as reports show them: each value as text ([`prop_text`]).
+pub(super) fn prop_texts(props: Option<&Document>) -> BTreeMap<String, String> {
+    let props = props.into_iter().flatten();
+    props
+        .filter_map(|(k, v)| Some((k.clone(), prop_text(v)?)))
+        .collect()
 }
 
 /// A stored custom property value as reports show it: text as is, a number as JSON writes it,

@@ -7,11 +7,14 @@
 //! visitor; `meta`, the worker's marks and checkpoints; `salts`, the visitor-id salts.
 //!
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
-//! `rollup_documents` (a rollup as a document), `visitors` (visitor states), `writes` (the
+//! `rollup_documents` (a rollup as a document), `blocks` (a batch's events packed for filtered
+//! reports) and `block_cache` (those read, kept decoded), `visitors` (visitor states), `writes` (the
 //! write commands both use), `marks`, `reports` and `top` (reading counters), `salts`,
 //! `status`, `replay` (events read back to rebuild rollups), `imported` (days imported from
 //! another tool's export); `bson` has the values they share.
 
+mod block_cache;
+mod blocks;
 mod bson;
 mod documents;
 mod goals;
@@ -137,6 +140,8 @@ pub struct MongoStore {
     tiers_ready: Arc<AtomicBool>,
     /// Raw-event loads in flight, joined by reports of the same range ([`shared_loads`]).
     loads: Arc<shared_loads::SharedLoads>,
+    /// Event blocks read before, decoded ([`block_cache`]).
+    blocks: Arc<block_cache::BlockCache>,
 }
 
 impl MongoStore {
@@ -161,6 +166,7 @@ impl MongoStore {
             db,
             tiers_ready: Arc::default(),
             loads: Arc::default(),
+            blocks: Arc::default(),
         })
     }
 
@@ -173,6 +179,7 @@ impl MongoStore {
             db,
             tiers_ready: Arc::default(),
             loads: Arc::default(),
+            blocks: Arc::default(),
         }
     }
 
@@ -206,6 +213,11 @@ impl MongoStore {
                 EVENTS,
                 vec![index(doc! { "site_id": 1, "ts": 1 }), expiry_index()],
             ),
+            // What filtered reports read: one site's blocks of a range of UTC days.
+            (
+                blocks::BLOCKS,
+                vec![index(doc! { "site": 1, "day": 1 }), expiry_index()],
+            ),
         ];
         for (collection, indexes) in plan {
             self.db
@@ -233,8 +245,8 @@ impl MongoStore {
             .collect())
     }
 
-    /// Stores events; already stored ones are counted as duplicates, not errors.
-    /// Each expires `retention` after it happened.
+    /// Stores events, then their blocks (`blocks`); already stored ones are counted as
+    /// duplicates, not errors. Each expires `retention` after it happened.
     pub async fn insert_events(
         &self,
         events: &[StoredEvent],
@@ -253,22 +265,24 @@ impl MongoStore {
             .await;
         metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
             .record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(result) => Ok(InsertOutcome {
+        let outcome = match result {
+            Ok(result) => InsertOutcome {
                 inserted: result.inserted_ids.len(),
                 duplicates: 0,
-            }),
+            },
             Err(e) => match only_duplicates(&e) {
-                Some(duplicates) => Ok(InsertOutcome {
+                Some(duplicates) => InsertOutcome {
                     inserted: events.len() - duplicates,
                     duplicates,
-                }),
+                },
                 None => {
                     metrics::counter!(crate::metrics::MONGO_WRITE_ERRORS).increment(1);
-                    Err(e.into())
+                    return Err(e.into());
                 }
             },
-        }
+        };
+        self.insert_blocks(events, retention).await?;
+        Ok(outcome)
     }
 
     /// Every document of `collection` that `filter` matches, read as `T`.

@@ -13,7 +13,7 @@ use mongodb::bson::{doc, Bson, Document};
 use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
-use super::documents::{prop_text, RawEventDocument, StoredRevenue, StoredVisit};
+use super::documents::{prop_texts, RawEventDocument, StoredRevenue, StoredVisit};
 use super::rollup_documents::{GroupedRow, RollupDocument, PROPS_ROLLED_UP};
 use super::shared_loads::LoadKey;
 use super::{MongoStore, StoreError, DAILY, HOURLY};
@@ -102,14 +102,15 @@ pub struct RowsQuery<'a> {
 /// One raw event as a filtered report needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
-    pub visitor: String,
-    pub event_type: String,
-    pub path: String,
+    /// Texts shared with the other events of its block that have them (`super::blocks`).
+    pub visitor: Arc<str>,
+    pub event_type: Arc<str>,
+    pub path: Arc<str>,
     pub ts_ms: i64,
     /// The record that stored it: the worker's processing order.
     pub position: Position,
-    /// The visit it belongs to, with its fixed session properties.
-    pub visit: StoredVisit,
+    /// The visit it belongs to, with its fixed session properties (shared by its events).
+    pub visit: Arc<StoredVisit>,
     /// Its custom properties, each value as text.
     pub props: BTreeMap<String, String>,
     pub revenue: Option<StoredRevenue>,
@@ -254,6 +255,21 @@ impl MongoStore {
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<RawEvent>, StoreError> {
+        if self.in_blocks(site, from, until).await? {
+            return self.raw_events_from_blocks(site, from, until).await;
+        }
+        self.raw_events_from_documents(site, from, until).await
+    }
+
+    /// [`MongoStore::raw_events`] read one document per event: for ranges with days stored
+    /// before events were also written in blocks (`super::blocks`), and what blocks are
+    /// checked against.
+    pub async fn raw_events_from_documents(
+        &self,
+        site: &SiteId,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<RawEvent>, StoreError> {
         let mut cursor = self
             .events
             .find(
@@ -269,23 +285,24 @@ impl MongoStore {
             let Ok(raw) = mongodb::bson::from_document::<RawEventDocument>(d) else {
                 continue;
             };
-            let position = super::documents::origin(raw.src);
-            let props = raw.props.iter().flatten();
-            let props = props
-                .filter_map(|(k, v)| Some((k.clone(), prop_text(v)?)))
-                .collect();
-            out.push(RawEvent {
-                visitor: raw.visitor_id,
-                event_type: raw.event_type,
-                path: raw.path,
-                ts_ms: raw.ts.timestamp_millis(),
-                position,
-                visit: raw.s,
-                props,
-                revenue: raw.revenue,
-            });
+            out.push(RawEvent::from(raw));
         }
         out.sort_by_key(|e| e.position);
         Ok(out)
+    }
+}
+
+impl From<RawEventDocument> for RawEvent {
+    fn from(raw: RawEventDocument) -> Self {
+        RawEvent {
+            visitor: raw.visitor_id.into(),
+            event_type: raw.event_type.into(),
+            path: raw.path.into(),
+            ts_ms: raw.ts.timestamp_millis(),
+            position: super::documents::origin(raw.src),
+            visit: Arc::new(raw.s),
+            props: prop_texts(raw.props.as_ref()),
+            revenue: raw.revenue,
+        }
     }
 }

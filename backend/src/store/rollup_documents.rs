@@ -87,6 +87,9 @@ pub const GOALS: &str = "goals";
 /// them (a day begun by an older worker has none, and its property reports read raw events). A
 /// rebuild writes the day afresh, with it.
 pub const PROPS_ROLLED_UP: i64 = 2;
+/// A day begun by a worker that also writes every event in blocks (`super::blocks`), so its
+/// filtered reports can read them; it rolls up custom properties too.
+pub const EVENTS_IN_BLOCKS: i64 = 3;
 
 /// What a new rollup document is set to on insert: what it counts.
 #[derive(Debug, Serialize)]
@@ -105,7 +108,7 @@ pub(super) struct RollupIdentity<'a> {
 impl<'a> RollupIdentity<'a> {
     /// A document the worker creates: a daily total says what the day's documents hold.
     pub fn written(key: &'a RollupKey) -> Self {
-        let rv = key.is_daily_total().then_some(PROPS_ROLLED_UP);
+        let rv = key.is_daily_total().then_some(EVENTS_IN_BLOCKS);
         Self {
             rv,
             ..Self::of(key)

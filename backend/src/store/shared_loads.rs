@@ -137,7 +137,7 @@ mod tests {
         );
         assert_eq!(runs.load(Ordering::SeqCst), 2, "one load per range");
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
-        assert_eq!(c.unwrap()[0].path, "/a");
+        assert_eq!(&*c.unwrap()[0].path, "/a");
         assert!(loads.lock().is_empty(), "nothing kept once done");
 
         // A later request reads afresh.

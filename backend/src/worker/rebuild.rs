@@ -7,7 +7,8 @@
 //! stored again, by the worker's own [`store_batch`] (with the site's goals and funnels as
 //! registered now), into a scratch database: that is a fresh
 //! single pass. Its rollups then replace the site's, document by document, each on the
-//! condition that the worker did not change it meanwhile ([`MongoStore::replace_rollups`]).
+//! condition that the worker did not change it meanwhile ([`MongoStore::replace_rollups`]),
+//! after the pass's event blocks (what filtered reports read) are added to the site's.
 //! Running it twice changes nothing. Days whose raw events may have expired
 //! (`RETENTION_DAYS`) are left as they are and reported.
 
@@ -87,6 +88,8 @@ pub async fn rebuild(
             store_batch(&scratch, batch, retention).await?;
             progress.inc(chunk.len() as u64);
         }
+        // Before the rollups: a rebuilt day's site total says its events are in blocks.
+        store.copy_blocks(&scratch, site).await?;
         store.replace_rollups(&scratch, &range).await
     }
     .await;
