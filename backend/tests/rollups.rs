@@ -475,7 +475,7 @@ async fn events_read(store: &MongoStore) -> Vec<RawEvent> {
     );
     let blocks = store.raw_events_from_blocks(&site, from, until).await;
     let documents = store.raw_events_from_documents(&site, from, until).await;
-    let blocks = blocks.unwrap();
+    let blocks = blocks.unwrap().to_vec();
     assert_eq!(blocks, documents.unwrap(), "blocks and raw documents");
     blocks
 }

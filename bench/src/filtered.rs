@@ -152,7 +152,7 @@ async fn loads(args: &FilteredArgs) -> anyhow::Result<String> {
         let started = Instant::now();
         let one_by_one = store.raw_events_from_documents(&site, from, until).await?;
         documents.record(started.elapsed().as_micros() as u64)?;
-        ensure!(packed == one_by_one, "blocks and documents differ");
+        ensure!(packed.to_vec() == one_by_one, "blocks and documents differ");
         loaded = packed.len();
         bar.inc(1);
     }

@@ -21,7 +21,7 @@ use super::query::Filter;
 use crate::rollup::visit::from_millis;
 use crate::rollup::Property;
 use crate::rollup::{Counters, Dimension, Zone};
-use crate::store::{Order, Page, RawEvent, Row, StoredVisit};
+use crate::store::{At, Order, Page, RangeEvents, RawEvent, Row, StoredVisit};
 
 /// One visit as seen in the range.
 #[derive(Debug)]
@@ -69,65 +69,62 @@ pub struct Scan {
     /// The site's time zone: visitors are distinct per local day.
     zone: Zone,
     /// In the worker's processing order; shared with the other reports of the same load.
-    events: Arc<Vec<RawEvent>>,
-    /// Per event, its visit's index in `sessions`.
-    visit_of: Vec<u32>,
-    matching: Vec<usize>,
+    events: Arc<RangeEvents>,
+    /// The matching events, each with its visit's index in `sessions`.
+    matching: Vec<(At, u32)>,
     sessions: Vec<Session>,
 }
 
 /// The visits of `events` (in stream order), each with its properties as reports show them,
-/// and the index of each event's visit.
-fn sessions(events: &[RawEvent]) -> (Vec<Session>, Vec<u32>) {
-    let mut index: HashMap<&str, u32> = HashMap::new();
+/// and each event with the index of its visit.
+fn sessions(events: &RangeEvents) -> (Vec<Session>, Vec<(At, u32)>) {
+    let mut by_id: HashMap<&str, u32> = HashMap::new();
+    // The events of a visit in one block share its `Arc`: its address finds the visit without
+    // hashing its id again.
+    let mut by_address: HashMap<usize, u32> = HashMap::new();
     let mut sessions: Vec<Session> = Vec::new();
     // Per visit, its last page view (or first event): its exit page.
-    let mut exits: Vec<usize> = Vec::new();
+    let mut exits: Vec<At> = Vec::new();
     let mut visit_of = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        let at = *index.entry(e.visit.id.as_str()).or_insert_with(|| {
-            sessions.push(Session::start(e));
-            exits.push(i);
-            (sessions.len() - 1) as u32
+    for (at, e) in events.iter() {
+        let address = Arc::as_ptr(&e.visit) as usize;
+        let visit = *by_address.entry(address).or_insert_with(|| {
+            *by_id.entry(e.visit.id.as_str()).or_insert_with(|| {
+                sessions.push(Session::start(e));
+                exits.push(at);
+                (sessions.len() - 1) as u32
+            })
         });
-        let s = &mut sessions[at as usize];
+        let s = &mut sessions[visit as usize];
         s.events += 1;
         s.last_ms = s.last_ms.max(e.ts_ms);
         if &*e.event_type == beacon_event::fields::PAGE_VIEW {
-            exits[at as usize] = i;
+            exits[visit as usize] = at;
         }
-        visit_of.push(at);
+        visit_of.push((at, visit));
     }
     for (s, exit) in sessions.iter_mut().zip(exits) {
-        s.exit = events[exit].path.clone();
+        s.exit = events.get(exit).path.clone();
     }
     (sessions, visit_of)
 }
 
 impl Scan {
-    /// `events` in processing order, as `MongoStore::raw_events` answers (which sorts them).
-    pub fn new(events: Arc<Vec<RawEvent>>, filters: &[Filter], zone: Zone) -> Self {
-        debug_assert!(events.is_sorted_by_key(|e| e.position));
-        let (mut sessions, visit_of) = sessions(&events);
-        let matching: Vec<usize> = events
-            .iter()
-            .zip(&visit_of)
-            .enumerate()
-            .filter(|(_, (e, &at))| {
-                let session = &sessions[at as usize];
-                filters
-                    .iter()
-                    .all(|f| f.matches(value_of(&f.property, e, session)))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &matching {
-            sessions[visit_of[i] as usize].matching = true;
+    /// `events` in processing order, as `MongoStore::raw_events` answers.
+    pub fn new(events: Arc<RangeEvents>, filters: &[Filter], zone: Zone) -> Self {
+        let (mut sessions, mut matching) = sessions(&events);
+        matching.retain(|&(at, visit)| {
+            let (e, session) = (events.get(at), &sessions[visit as usize]);
+            filters
+                .iter()
+                .all(|f| f.matches(value_of(&f.property, e, session)))
+        });
+        for &(_, visit) in &matching {
+            sessions[visit as usize].matching = true;
         }
         Self {
             zone,
             events,
-            visit_of,
             matching,
             sessions,
         }
@@ -143,9 +140,9 @@ impl Scan {
     ) -> BTreeMap<K, Counters> {
         let mut out: HashMap<K, Counters> = HashMap::new();
         let mut seen: HashSet<(K, time::Date, &str)> = HashSet::new();
-        for &i in &self.matching {
-            let e = &self.events[i];
-            let session = &self.sessions[self.visit_of[i] as usize];
+        for &(at, visit) in &self.matching {
+            let e = self.events.get(at);
+            let session = &self.sessions[visit as usize];
             let day = self.day_of(e);
             for key in event_keys(e, session) {
                 let c = out.entry(key.clone()).or_default();
@@ -175,7 +172,7 @@ impl Scan {
 
     /// The matching events, in the order the worker processed them.
     pub fn matching(&self) -> impl Iterator<Item = &RawEvent> {
-        self.matching.iter().map(|&i| &self.events[i])
+        self.matching.iter().map(|&(at, _)| self.events.get(at))
     }
 
     /// The matching events of each visit, in the order the worker processed them.

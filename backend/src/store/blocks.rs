@@ -25,6 +25,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::bson::{date, day_range};
 use super::documents::{prop_texts, stored_props, StoredRevenue, StoredVisit};
+use super::range_events::RangeEvents;
 use super::reports::RawEvent;
 use super::rollup_documents::EVENTS_IN_BLOCKS;
 use super::{only_duplicates, MongoStore, StoreError, StoredEvent};
@@ -190,25 +191,6 @@ fn blocks_of(events: &[StoredEvent], retention: Duration) -> Vec<BlockDocument> 
     blocks
 }
 
-/// The events of `blocks` (each in offset order) that happened at a millisecond `keep`
-/// accepts, in processing order, each position once. Blocks written once each follow one
-/// another; only replays cut at other boundaries overlap, and only then is every event sorted.
-fn in_processing_order(
-    mut blocks: Vec<Arc<Vec<RawEvent>>>,
-    keep: impl Fn(i64) -> bool,
-) -> Vec<RawEvent> {
-    blocks.sort_by_key(|b| b.first().map(|e| e.position));
-    let mut out = Vec::with_capacity(blocks.iter().map(|b| b.len()).sum());
-    for block in &blocks {
-        out.extend(block.iter().filter(|e| keep(e.ts_ms)).cloned());
-    }
-    if !out.is_sorted_by(|a, b| a.position < b.position) {
-        out.sort_by_key(|e| e.position);
-        out.dedup_by_key(|e| e.position);
-    }
-    out
-}
-
 /// A block's id alone: which blocks a range has.
 #[derive(Debug, Deserialize)]
 struct BlockId {
@@ -269,14 +251,15 @@ impl MongoStore {
         Ok(totals.iter().all(|d| d.rv >= EVENTS_IN_BLOCKS))
     }
 
-    /// [`MongoStore::raw_events`] read from blocks: each Kafka position once, in processing
-    /// order. A block that cannot be read (written by other means) is left out.
+    /// [`MongoStore::raw_events`] read from blocks (those read before from the cache): each
+    /// Kafka position once, in processing order. A block that cannot be read (written by other
+    /// means) is left out.
     pub async fn raw_events_from_blocks(
         &self,
         site: &SiteId,
         from: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<RawEvent>, StoreError> {
+    ) -> Result<RangeEvents, StoreError> {
         let (first, last) = utc_days(from, until);
         let filter = doc! { "site": site.as_str(), "day": day_range(first, last) };
         let ids: Vec<BlockId> = self
@@ -300,9 +283,8 @@ impl MongoStore {
             date(from).timestamp_millis(),
             date(until).timestamp_millis(),
         );
-        Ok(in_processing_order(blocks, |ms| {
-            (from_ms..until_ms).contains(&ms)
-        }))
+        let keep = |ms: i64| (from_ms..until_ms).contains(&ms);
+        Ok(RangeEvents::from_blocks(blocks, keep))
     }
 
     /// Reads and decodes the blocks `ids` (all that `filter` matches when `all`), keeping

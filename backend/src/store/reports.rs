@@ -14,6 +14,7 @@ use time::{Date, OffsetDateTime};
 
 use super::bson::{date, day_range};
 use super::documents::{prop_texts, RawEventDocument, StoredRevenue, StoredVisit};
+use super::range_events::RangeEvents;
 use super::rollup_documents::{GroupedRow, RollupDocument, PROPS_ROLLED_UP};
 use super::shared_loads::LoadKey;
 use super::{MongoStore, StoreError, DAILY, HOURLY};
@@ -238,7 +239,7 @@ impl MongoStore {
         site: &SiteId,
         from: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Arc<Vec<RawEvent>>, StoreError> {
+    ) -> Result<Arc<RangeEvents>, StoreError> {
         let key = LoadKey {
             site: site.as_str().to_owned(),
             from_ms: date(from).timestamp_millis(),
@@ -254,11 +255,12 @@ impl MongoStore {
         site: &SiteId,
         from: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<RawEvent>, StoreError> {
+    ) -> Result<RangeEvents, StoreError> {
         if self.in_blocks(site, from, until).await? {
             return self.raw_events_from_blocks(site, from, until).await;
         }
-        self.raw_events_from_documents(site, from, until).await
+        let events = self.raw_events_from_documents(site, from, until).await?;
+        Ok(RangeEvents::from_vec(events))
     }
 
     /// [`MongoStore::raw_events`] read one document per event: for ranges with days stored

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::OnceCell;
 
-use super::reports::RawEvent;
+use super::range_events::RangeEvents;
 use super::StoreError;
 
 /// A site's events in `[from, until)`, instants in milliseconds.
@@ -23,7 +23,7 @@ pub(super) struct LoadKey {
     pub until_ms: i64,
 }
 
-type Load = Arc<OnceCell<Arc<Vec<RawEvent>>>>;
+type Load = Arc<OnceCell<Arc<RangeEvents>>>;
 
 #[derive(Default)]
 pub(super) struct SharedLoads {
@@ -33,10 +33,10 @@ pub(super) struct SharedLoads {
 impl SharedLoads {
     /// The events of `key`: from the load in flight for it, or from `load`, run here. A load
     /// that fails or is dropped (its request went away) leaves the others to run their own.
-    pub async fn get<F, Fut>(&self, key: LoadKey, load: F) -> Result<Arc<Vec<RawEvent>>, StoreError>
+    pub async fn get<F, Fut>(&self, key: LoadKey, load: F) -> Result<Arc<RangeEvents>, StoreError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<RawEvent>, StoreError>>,
+        Fut: Future<Output = Result<RangeEvents, StoreError>>,
     {
         // The guard holds this request's only share of the load, so that its count tells
         // whether anybody else waits on it.
@@ -94,6 +94,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::store::RawEvent;
 
     fn key(site: &str) -> LoadKey {
         LoadKey {
@@ -120,10 +121,10 @@ mod tests {
     }
 
     /// A load that counts its runs and takes `ms` to answer.
-    async fn counted(runs: &AtomicUsize, ms: u64) -> Result<Vec<RawEvent>, StoreError> {
+    async fn counted(runs: &AtomicUsize, ms: u64) -> Result<RangeEvents, StoreError> {
         runs.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        Ok(vec![event("/a")])
+        Ok(RangeEvents::from_vec(vec![event("/a")]))
     }
 
     #[tokio::test]
@@ -137,7 +138,7 @@ mod tests {
         );
         assert_eq!(runs.load(Ordering::SeqCst), 2, "one load per range");
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
-        assert_eq!(&*c.unwrap()[0].path, "/a");
+        assert_eq!(&*c.unwrap().to_vec()[0].path, "/a");
         assert!(loads.lock().is_empty(), "nothing kept once done");
 
         // A later request reads afresh.
