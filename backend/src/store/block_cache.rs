@@ -99,20 +99,7 @@ mod tests {
     use super::*;
 
     fn block(n: usize) -> Arc<Vec<RawEvent>> {
-        let event = RawEvent {
-            visitor: "v".into(),
-            event_type: "page_view".into(),
-            path: "/".into(),
-            ts_ms: 0,
-            position: crate::rollup::Position {
-                partition: 0,
-                offset: 0,
-            },
-            visit: Default::default(),
-            props: Default::default(),
-            revenue: None,
-        };
-        Arc::new(vec![event; n])
+        Arc::new(vec![RawEvent::viewing("/"); n])
     }
 
     #[test]

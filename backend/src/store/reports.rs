@@ -294,6 +294,26 @@ impl MongoStore {
     }
 }
 
+#[cfg(test)]
+impl RawEvent {
+    /// A page view of `path` by visitor `v` at position (0, 0), for tests.
+    pub(crate) fn viewing(path: &str) -> Self {
+        RawEvent {
+            visitor: "v".into(),
+            event_type: "page_view".into(),
+            path: path.into(),
+            ts_ms: 0,
+            position: Position {
+                partition: 0,
+                offset: 0,
+            },
+            visit: Default::default(),
+            props: Default::default(),
+            revenue: None,
+        }
+    }
+}
+
 impl From<RawEventDocument> for RawEvent {
     fn from(raw: RawEventDocument) -> Self {
         RawEvent {

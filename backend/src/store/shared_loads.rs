@@ -104,27 +104,11 @@ mod tests {
         }
     }
 
-    fn event(path: &str) -> RawEvent {
-        RawEvent {
-            visitor: "v".into(),
-            event_type: "page_view".into(),
-            path: path.into(),
-            ts_ms: 0,
-            position: crate::rollup::Position {
-                partition: 0,
-                offset: 0,
-            },
-            visit: Default::default(),
-            props: Default::default(),
-            revenue: None,
-        }
-    }
-
     /// A load that counts its runs and takes `ms` to answer.
     async fn counted(runs: &AtomicUsize, ms: u64) -> Result<RangeEvents, StoreError> {
         runs.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        Ok(RangeEvents::from_vec(vec![event("/a")]))
+        Ok(RangeEvents::from_vec(vec![RawEvent::viewing("/a")]))
     }
 
     #[tokio::test]
