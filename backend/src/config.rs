@@ -89,6 +89,9 @@ pub struct Config {
     /// `RETENTION_DAYS`: raw events expire this long after they happened (a TTL index);
     /// rollups are kept.
     pub retention: time::Duration,
+    /// `REPORT_CACHE_EVENTS`: how many events of the event blocks it has read the report service
+    /// keeps decoded for filtered reports (about 250 bytes each; 0 keeps none).
+    pub report_cache_events: usize,
     /// `GEOIP_DB`: a MaxMind `.mmdb` country (or city) database; unset: country is unknown.
     pub geoip_db: Option<std::path::PathBuf>,
     /// `TRACKER_DIR`: the packaged tracker ingestion serves at `/beacon.js` (`scripts/build-site`
@@ -156,6 +159,7 @@ impl Config {
             worker_starved_after: millis(&get, "WORKER_STARVED_AFTER_MS", 20_000)?,
             log_format: log_format(&text("LOG_FORMAT", "text"))?,
             retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
+            report_cache_events: number(&get, "REPORT_CACHE_EVENTS", 1_000_000, 0..=100_000_000)?,
             geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
             tracker_dir: text("TRACKER_DIR", "dist/tracker").into(),
             filter_bots: boolean(&get, "FILTER_BOTS", true)?,

@@ -213,6 +213,15 @@ async fn property_reports_read_rollups_and_raw_events_for_days_begun_before_them
     assert_eq!(rebuilt.get_i64("rv").ok(), Some(3), "{rebuilt}");
     assert!(blocks.count_documents(site_blocks.clone()).await.unwrap() >= 1);
 
+    // Documents in the blocks' collection that are not blocks (written by other means) are
+    // left out, not the report.
+    let day = support::today();
+    let strays = [
+        doc! { "_id": 7, "site": "props", "day": &day },
+        doc! { "_id": "stray", "site": "props", "day": &day, "data": "not a block" },
+    ];
+    blocks.insert_many(strays).await.unwrap();
+
     // With the raw event documents gone, the rollups still answer, and filtered reports read
     // the blocks.
     let events = db.collection::<Document>("events");

@@ -88,7 +88,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
-    let store = Arc::new(MongoStore::connect(&config.mongo_url).await?);
+    let store = MongoStore::connect(&config.mongo_url).await?;
+    let store = Arc::new(store.with_block_cache(config.report_cache_events));
     tracing::info!(addr = %listener.local_addr()?, "report service listening");
     http::serve(
         "report",

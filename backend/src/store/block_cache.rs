@@ -5,16 +5,14 @@
 //! never changes once written (a replay writes another block or hits the same id; nothing
 //! updates one), so a decoded copy stays exact. Which blocks a load needs is asked of the store
 //! each time (their ids), so a block written since, or deleted by the retention, is seen at once.
-//! Bounded by events held: the least recently used blocks go first.
+//! Bounded by events held (`REPORT_CACHE_EVENTS`; about 250 bytes each, their texts and visits
+//! shared within their block): the least recently used blocks go first, and a range of more
+//! events than that reads the rest from the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::reports::RawEvent;
-
-/// Events held at most: about 250 bytes each (its texts and visit shared with its block), so a
-/// quarter of a gigabyte. A range of more events than this reads the rest from the store.
-pub(super) const CACHED_EVENTS: usize = 1_000_000;
 
 pub(super) struct BlockCache {
     capacity: usize,
@@ -34,13 +32,9 @@ struct Cached {
     used: u64,
 }
 
-impl Default for BlockCache {
-    fn default() -> Self {
-        Self::new(CACHED_EVENTS)
-    }
-}
-
 impl BlockCache {
+    /// A cache of at most `capacity` events (0 holds none: what processes that never read
+    /// blocks for reports get).
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,

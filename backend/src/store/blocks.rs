@@ -19,7 +19,7 @@ use std::sync::Arc;
 use beacon_event::SiteId;
 use futures::TryStreamExt;
 use mongodb::bson::spec::BinarySubtype;
-use mongodb::bson::{doc, Binary, DateTime};
+use mongodb::bson::{doc, Binary, DateTime, Document};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
@@ -191,13 +191,6 @@ fn blocks_of(events: &[StoredEvent], retention: Duration) -> Vec<BlockDocument> 
     blocks
 }
 
-/// A block's id alone: which blocks a range has.
-#[derive(Debug, Deserialize)]
-struct BlockId {
-    #[serde(rename = "_id")]
-    id: String,
-}
-
 /// The UTC days an instant range `[from, until)` touches.
 fn utc_days(from: OffsetDateTime, until: OffsetDateTime) -> (Date, Date) {
     let last = (until - Duration::MILLISECOND).max(from);
@@ -262,9 +255,9 @@ impl MongoStore {
     ) -> Result<RangeEvents, StoreError> {
         let (first, last) = utc_days(from, until);
         let filter = doc! { "site": site.as_str(), "day": day_range(first, last) };
-        let ids: Vec<BlockId> = self
+        let ids: Vec<Document> = self
             .db
-            .collection::<BlockId>(BLOCKS)
+            .collection::<Document>(BLOCKS)
             .find(filter.clone())
             .projection(doc! { "_id": 1 })
             .await?
@@ -272,7 +265,9 @@ impl MongoStore {
             .await?;
         let mut blocks = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
-        for BlockId { id } in ids {
+        // A document whose id is not text is not a block (written by other means): left out.
+        let ids = ids.iter().filter_map(|d| d.get_str("_id").ok());
+        for id in ids.map(str::to_owned) {
             match self.blocks.get(&id) {
                 Some(events) => blocks.push(events),
                 None => missing.push(id),
@@ -291,11 +286,11 @@ impl MongoStore {
     /// them in the cache.
     async fn read_blocks(
         &self,
-        filter: mongodb::bson::Document,
+        filter: Document,
         ids: Vec<String>,
         all: bool,
     ) -> Result<Vec<Arc<Vec<RawEvent>>>, StoreError> {
-        let read: Vec<BlockDocument> = match (ids.is_empty(), all) {
+        let read: Vec<Document> = match (ids.is_empty(), all) {
             (true, _) => return Ok(Vec::new()),
             (false, true) => self.find_all(BLOCKS, filter).await?,
             (false, false) => self.find_by_ids(BLOCKS, &ids, None).await?,
@@ -303,7 +298,11 @@ impl MongoStore {
         let mut out = Vec::with_capacity(read.len());
         for block in read {
             // One that cannot be read (written by other means) is left out, not the report.
-            let Ok(body) = postcard::from_bytes::<Body>(&block.data.bytes) else {
+            let block = mongodb::bson::from_document::<BlockDocument>(block);
+            let Some((block, body)) = block.ok().and_then(|b| {
+                let body = postcard::from_bytes::<Body>(&b.data.bytes).ok()?;
+                Some((b, body))
+            }) else {
                 continue;
             };
             let events = Arc::new(body.unpack());

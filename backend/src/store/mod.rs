@@ -168,8 +168,15 @@ impl MongoStore {
             db,
             tiers_ready: Arc::default(),
             loads: Arc::default(),
-            blocks: Arc::default(),
+            blocks: Arc::new(block_cache::BlockCache::new(0)),
         })
+    }
+
+    /// This store, keeping up to `events` events of the event blocks it reads decoded
+    /// (`block_cache`): what the report service does.
+    pub fn with_block_cache(mut self, events: usize) -> Self {
+        self.blocks = Arc::new(block_cache::BlockCache::new(events));
+        self
     }
 
     /// Another database on the same server, sharing this store's client and connection pool
@@ -181,7 +188,7 @@ impl MongoStore {
             db,
             tiers_ready: Arc::default(),
             loads: Arc::default(),
-            blocks: Arc::default(),
+            blocks: Arc::new(block_cache::BlockCache::new(0)),
         }
     }
 
