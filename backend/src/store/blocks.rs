@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::bson::{date, day_range};
-use super::documents::{prop_texts, stored_props, StoredRevenue, StoredVisit};
+use super::documents::{prop_texts, EventDocument, StoredRevenue, StoredVisit};
 use super::range_events::RangeEvents;
 use super::reports::RawEvent;
 use super::rollup_documents::EVENTS_IN_BLOCKS;
@@ -90,17 +90,20 @@ impl Packer {
         i
     }
 
-    fn visit(&mut self, visit: StoredVisit) -> u32 {
-        let next = self.body.visits.len() as u32;
-        *self.visits.entry(visit).or_insert_with_key(|v| {
-            self.body.visits.push(v.clone());
-            next
-        })
+    fn visit(&mut self, visit: &StoredVisit) -> u32 {
+        if let Some(&i) = self.visits.get(visit) {
+            return i;
+        }
+        let i = self.body.visits.len() as u32;
+        self.body.visits.push(visit.clone());
+        self.visits.insert(visit.clone(), i);
+        i
     }
 
-    fn push(&mut self, s: &StoredEvent) {
+    /// Adds `s`, whose raw-event document is `doc` (its visit and properties as stored).
+    fn push(&mut self, s: &StoredEvent, doc: &EventDocument) {
         let e = &s.event;
-        let props = prop_texts(stored_props(e).as_ref());
+        let props = prop_texts(doc.props());
         let props = props
             .iter()
             .map(|(k, v)| (self.text(k), self.text(v)))
@@ -113,7 +116,7 @@ impl Packer {
             visitor: self.text(e.visitor_id.as_str()),
             event_type: self.text(e.event_type.as_str()),
             path: self.text(e.path.as_str()),
-            visit: self.visit(StoredVisit::of(&s.visit)),
+            visit: self.visit(doc.visit()),
             props,
             revenue,
         };
@@ -157,22 +160,27 @@ impl Body {
     }
 }
 
-/// The blocks of `events`: one per site, UTC day and partition, in offset order, split at
-/// [`MAX_EVENTS`].
-fn blocks_of(events: &[StoredEvent], retention: Duration) -> Vec<BlockDocument> {
-    let mut groups: BTreeMap<(&str, Date, i32), Vec<&StoredEvent>> = BTreeMap::new();
-    for s in events {
+/// The blocks of `events` (`docs` their raw-event documents, in the same order): one per
+/// site, UTC day and partition, in offset order, split at [`MAX_EVENTS`].
+fn blocks_of(
+    events: &[StoredEvent],
+    docs: &[EventDocument],
+    retention: Duration,
+) -> Vec<BlockDocument> {
+    type Pair<'e, 'd> = (&'e StoredEvent, &'d EventDocument<'d>);
+    let mut groups: BTreeMap<(&str, Date, i32), Vec<Pair>> = BTreeMap::new();
+    for (s, doc) in events.iter().zip(docs) {
         let day = s.event.timestamp.to_offset(time::UtcOffset::UTC).date();
         let key = (s.event.site_id.as_str(), day, s.at.partition);
-        groups.entry(key).or_default().push(s);
+        groups.entry(key).or_default().push((s, doc));
     }
     let mut blocks = Vec::new();
     for ((site, day, partition), mut group) in groups {
-        group.sort_by_key(|s| s.at.offset);
+        group.sort_by_key(|(s, _)| s.at.offset);
         for chunk in group.chunks(MAX_EVENTS) {
             let mut packer = Packer::default();
-            chunk.iter().for_each(|s| packer.push(s));
-            let (first, last) = (chunk[0].at.offset, chunk[chunk.len() - 1].at.offset);
+            chunk.iter().for_each(|(s, doc)| packer.push(s, doc));
+            let (first, last) = (chunk[0].0.at.offset, chunk[chunk.len() - 1].0.at.offset);
             let day_end = day.next_day().unwrap_or(day).midnight().assume_utc();
             blocks.push(BlockDocument {
                 id: format!("{site}|{day}|{partition}|{first}|{last}"),
@@ -199,14 +207,16 @@ fn utc_days(from: OffsetDateTime, until: OffsetDateTime) -> (Date, Date) {
 }
 
 impl MongoStore {
-    /// Writes the blocks of `events` (stored as raw events just before); a block already
+    /// Writes the blocks of `events` (stored as the raw-event documents `docs` just before,
+    /// whose visits and properties are packed as they are); a block already
     /// written by an earlier attempt at the same records is skipped.
     pub(super) async fn insert_blocks(
         &self,
         events: &[StoredEvent],
+        docs: &[EventDocument<'_>],
         retention: Duration,
     ) -> Result<(), StoreError> {
-        self.put_blocks(blocks_of(events, retention)).await
+        self.put_blocks(blocks_of(events, docs, retention)).await
     }
 
     /// Inserts `blocks`, skipping those already written.

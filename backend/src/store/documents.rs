@@ -42,6 +42,18 @@ pub(super) struct EventDocument<'a> {
     bot: bool,
 }
 
+impl EventDocument<'_> {
+    /// The visit it belongs to, as stored.
+    pub(super) fn visit(&self) -> &StoredVisit {
+        &self.s
+    }
+
+    /// Its custom properties, as stored.
+    pub(super) fn props(&self) -> Option<&Document> {
+        self.props.as_ref()
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -79,7 +91,7 @@ impl<'a> EventDocument<'a> {
 
 /// An event's custom properties as stored. They are flat JSON scalars (validated at
 /// ingestion); one that BSON cannot hold is left out rather than failing the batch.
-pub(super) fn stored_props(e: &Event) -> Option<Document> {
+fn stored_props(e: &Event) -> Option<Document> {
     e.props.as_ref().map(|props| {
         props
             .as_map()

@@ -269,7 +269,7 @@ impl MongoStore {
         let result = self
             .events
             .clone_with_type::<EventDocument>()
-            .insert_many(docs)
+            .insert_many(&docs)
             .ordered(false)
             .await;
         metrics::histogram!(crate::metrics::MONGO_WRITE_SECONDS)
@@ -290,7 +290,7 @@ impl MongoStore {
                 }
             },
         };
-        self.insert_blocks(events, retention).await?;
+        self.insert_blocks(events, &docs, retention).await?;
         Ok(outcome)
     }
 

@@ -35,6 +35,11 @@ fn read_back(s: &StoredEvent) -> RawEvent {
     RawEvent::from(mongodb::bson::from_document::<RawEventDocument>(doc).unwrap())
 }
 
+/// The raw-event documents the worker writes before a batch's blocks.
+fn documents(events: &[StoredEvent]) -> Vec<EventDocument<'_>> {
+    events.iter().map(|s| s.document(RETENTION)).collect()
+}
+
 fn body(block: &BlockDocument) -> Body {
     postcard::from_bytes::<Body>(&block.data.bytes).unwrap()
 }
@@ -63,7 +68,7 @@ fn a_block_gives_back_what_the_raw_documents_give() {
     props.insert("trial".into(), serde_json::json!(true));
     events[7].event.props = Some(Props::try_from(props).unwrap());
     events[9].event.revenue = Some(Revenue::from_micros(12_500_000, "EUR").unwrap());
-    let blocks = blocks_of(&events, RETENTION);
+    let blocks = blocks_of(&events, &documents(&events), RETENTION);
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].id, "s|2026-11-02|0|0|49");
     assert_eq!(blocks[0].n, 50);
@@ -95,7 +100,7 @@ fn blocks_are_cut_by_site_utc_day_and_partition_and_size() {
     }
     let many = (0..MAX_EVENTS + 1).map(|n| stored(100 + n as u128, "c", "/", day1, (2, n as i64)));
     events.extend(many);
-    let blocks = blocks_of(&events, RETENTION);
+    let blocks = blocks_of(&events, &documents(&events), RETENTION);
     let ids: Vec<(&str, i64)> = blocks.iter().map(|b| (b.id.as_str(), b.n)).collect();
     assert_eq!(
         ids,
