@@ -25,6 +25,7 @@ mod mix;
 mod probes;
 mod realistic;
 mod reports;
+mod rollups_only;
 mod seed;
 mod site_day;
 mod storepath;

@@ -1,5 +1,6 @@
-//! `reports`: latency of the report endpoints on one seeded site-day, and `counts`: how many
-//! documents MongoDB holds, to show that a report reads a bounded number of them.
+//! `reports`: latency of the report endpoints on one seeded site-day (or a range of days seeded
+//! alike), and `counts`: how many documents MongoDB holds, to show that a report reads a bounded
+//! number of them.
 
 use std::time::Instant;
 
@@ -19,6 +20,10 @@ pub struct ReportsArgs {
     report: String,
     #[command(flatten)]
     day: SeededDay,
+    /// The range's last day (YYYY-MM-DD): the reports ask for `--date`..`--to`, each day of it
+    /// seeded with `--events` events (`scripts/bench-filtered`). Without it, the one day.
+    #[arg(long)]
+    to: Option<String>,
     /// How many events `bench seed` stored for the day (offsets 0..events): the answers are
     /// checked against what was seeded.
     #[arg(long)]
@@ -106,12 +111,30 @@ fn check_breakdown(expected_rows: usize) -> Check {
     })
 }
 
-fn check_timeseries(body: &Value, views: u64) -> anyhow::Result<()> {
-    let points = body["points"].as_array().context("no points")?;
-    ensure!(points.len() == 24, "{} hourly points", points.len());
-    let sum: u64 = points.iter().filter_map(|p| p["views"].as_u64()).sum();
-    ensure!(sum == views, "hourly views sum to {sum}, seeded {views}");
+/// A breakdown's first page of 1 to 10 rows (values the mix does not fix the number of).
+fn check_some_rows(body: &Value, _: u64) -> anyhow::Result<()> {
+    let rows = body["results"].as_array().context("no results")?.len();
+    ensure!((1..=10).contains(&rows), "{rows} rows");
     Ok(())
+}
+
+/// The timeseries: `points` points (24 hours of a day, or the range's days) adding up to the
+/// views seeded.
+fn check_timeseries(points: usize) -> Check {
+    Box::new(move |body, views| {
+        let got = body["points"].as_array().context("no points")?;
+        ensure!(
+            got.len() == points,
+            "{} points, expected {points}",
+            got.len()
+        );
+        let sum: u64 = got.iter().filter_map(|p| p["views"].as_u64()).sum();
+        ensure!(
+            sum == views,
+            "the points' views sum to {sum}, seeded {views}"
+        );
+        Ok(())
+    })
 }
 
 /// A filtered `/stats`: some of the views, not all.
@@ -220,19 +243,35 @@ async fn check_equal_to_raw(
     Ok(())
 }
 
-/// Times each endpoint sequentially; rows: events that day, endpoint, requests, p50, p95, max.
-pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
-    loopback(&args.report)?;
-    let views = seed::page_views(args.events);
-    // Sources: the referrers' and Direct.
-    let sources = args.mix.first_page(6, args.mix.referrers + 1)?;
-    let paths = args.mix.first_page(50, args.mix.paths)?;
-    let base = format!(
-        "{}/stats{{}}?site_id={}&date={}",
-        args.report, args.day.site, args.day.date
-    );
-    let at = |path: &str, extra: &str| base.replacen("{}", path, 1) + extra;
-    let endpoints = [
+/// The days asked for: `--date` alone, or `--date`..`--to`; and the query naming them.
+fn range(args: &ReportsArgs) -> anyhow::Result<(u64, String)> {
+    let Some(to) = &args.to else {
+        return Ok((1, format!("date={}", args.day.date)));
+    };
+    let day = |d: &str, name: &'static str| {
+        beacon_event::Day::parse_named(d, name)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map(|d| d.start().date())
+    };
+    let days = (day(to, "to")? - day(&args.day.date, "date")?).whole_days() + 1;
+    ensure!(days >= 1, "--to is before --date");
+    Ok((days as u64, format!("from={}&to={to}", args.day.date)))
+}
+
+/// The reports read from rollups: the summary, the breakdowns' first pages (`sources` and
+/// `paths` rows) and the timeseries (hourly for a day, daily for a range).
+fn rollup_endpoints(
+    at: impl Fn(&str, &str) -> String,
+    sources: usize,
+    paths: usize,
+    days: u64,
+) -> Vec<Endpoint> {
+    let (interval, points) = if days == 1 {
+        ("hour", 24)
+    } else {
+        ("day", days as usize)
+    };
+    let mut endpoints = vec![
         Endpoint {
             label: "`/stats`".into(),
             url: at("", ""),
@@ -256,21 +295,54 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
             url: at("/breakdown", "&property=path"),
             check: check_breakdown(paths),
         },
-        Endpoint {
-            label: "`/stats/timeseries?interval=hour`".into(),
-            url: at("/timeseries", "&interval=hour"),
-            check: Box::new(check_timeseries),
-        },
     ];
+    for property in ["entry_page", "exit_page"] {
+        endpoints.push(Endpoint {
+            label: format!("`/stats/breakdown?property={property}`"),
+            url: at("/breakdown", &format!("&property={property}")),
+            check: check_breakdown(paths),
+        });
+    }
+    endpoints.push(Endpoint {
+        label: "`/stats/breakdown?property=referrer`".into(),
+        url: at("/breakdown", "&property=referrer"),
+        check: Box::new(check_some_rows),
+    });
+    endpoints.push(Endpoint {
+        label: format!("`/stats/timeseries?interval={interval}`"),
+        url: at("/timeseries", &format!("&interval={interval}")),
+        check: check_timeseries(points),
+    });
+    endpoints
+}
+
+/// Times each endpoint sequentially; rows: events that day (or in the range), endpoint,
+/// requests, p50, p95, max.
+pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
+    loopback(&args.report)?;
+    let (days, period) = range(&args)?;
+    let views = seed::page_views(args.events) * days;
+    // Sources: the referrers' and Direct.
+    let sources = args.mix.first_page(6, args.mix.referrers + 1)?;
+    let paths = args.mix.first_page(50, args.mix.paths)?;
+    let base = format!(
+        "{}/stats{{}}?site_id={}&{period}",
+        args.report, args.day.site
+    );
+    let at = |path: &str, extra: &str| base.replacen("{}", path, 1) + extra;
     let client = reqwest::Client::new();
     let mut rows = Vec::new();
-    for endpoint in endpoints.iter().chain(&conversion_endpoints(at)) {
-        rows.push(time_endpoint(&client, endpoint, args.requests, args.events, views).await?);
+    let events = args.events * days;
+    for endpoint in rollup_endpoints(at, sources, paths, days)
+        .iter()
+        .chain(&conversion_endpoints(at))
+    {
+        rows.push(time_endpoint(&client, endpoint, args.requests, events, views).await?);
     }
     if args.scan_requests > 0 {
         check_equal_to_raw(&client, at).await?;
         for endpoint in &scan_endpoints(at, paths) {
-            let row = time_endpoint(&client, endpoint, args.scan_requests, args.events, views);
+            let row = time_endpoint(&client, endpoint, args.scan_requests, events, views);
             rows.push(row.await?);
         }
     }

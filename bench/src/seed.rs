@@ -25,6 +25,7 @@ use beacon_event::{Event, PagePath, SiteId};
 use clap::Args;
 use time::{Date, OffsetDateTime};
 
+use crate::rollups_only::RollupsOnly;
 use crate::site_day::SiteDay;
 use crate::visits::{VisitEnd, VisitSlots};
 
@@ -218,6 +219,11 @@ pub struct SeedArgs {
     /// its own partition, share no position and no `eid`.
     #[arg(long, default_value_t = 0)]
     partition: u16,
+    /// Writes only the day's rollup documents, computed by the worker's batch code with the
+    /// visitor states held in memory and written once at the end (no raw events, blocks or
+    /// states: [`crate::rollups_only`]). For days too large for the whole path on the stand-in.
+    #[arg(long)]
+    rollups_only: bool,
     #[command(flatten)]
     mix: crate::mix::MixArgs,
 }
@@ -279,6 +285,10 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
     let mut reported = Instant::now();
     let mut done = 0u64;
     let (mut inserted, mut duplicates) = (0usize, 0usize);
+    // With --rollups-only: every state and delta of the day, held as a worker working through
+    // a backlog holds them, written (rollups only) at the end.
+    let mut held = beacon::worker::VisitorStates::default();
+    held.set_rollup_budget(usize::MAX);
     while done < args.events {
         let size = (args.events - done).min(args.batch as u64);
         let now = OffsetDateTime::now_utc();
@@ -291,15 +301,19 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
             events: &batch,
             goals: &goals,
         };
-        let outcome = beacon::worker::store_batch(&store, batch, retention)
-            .await
-            .with_context(|| {
-                format!(
-                    "store_batch at offset {}; continue with --start-offset {}",
-                    args.start_offset + done,
-                    args.start_offset + done
-                )
-            })?;
+        let outcome = if args.rollups_only {
+            let rollups = RollupsOnly(&store);
+            beacon::worker::apply_batch(&rollups, batch, retention, &mut held).await
+        } else {
+            beacon::worker::store_batch(&store, batch, retention).await
+        }
+        .with_context(|| {
+            format!(
+                "store_batch at offset {}; continue with --start-offset {}",
+                args.start_offset + done,
+                args.start_offset + done
+            )
+        })?;
         inserted += outcome.inserted;
         duplicates += outcome.duplicates;
         done += size;
@@ -314,6 +328,11 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
             );
             reported = Instant::now();
         }
+    }
+    if args.rollups_only {
+        let written = held.save(&RollupsOnly(&store)).await?;
+        eprintln!("seed: rollups written, {written} visitor states kept out of MongoDB");
+        inserted = 0;
     }
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!("seed: {inserted} raw events inserted, {duplicates} duplicates (a repeated range)");

@@ -72,6 +72,12 @@ pub struct StorePathArgs {
     /// checkpoints as the worker does working through a backlog ([`CheckpointPolicy`]).
     #[arg(long, default_value_t = 30_000)]
     checkpoint_ms: u64,
+    /// Overrides the policy's most records between checkpoints (experiments only).
+    #[arg(long)]
+    max_records: Option<usize>,
+    /// Overrides the policy's most unsaved states (experiments only).
+    #[arg(long)]
+    max_dirty: Option<usize>,
     #[command(flatten)]
     mix: crate::mix::MixArgs,
 }
@@ -240,7 +246,9 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     // saved at each checkpoint and at the end.
     let store = fresh_store(&base, &format!("{database}_worker")).await?;
     let bar = crate::probes::progress(args.events, "worker apply_batch");
-    let policy = CheckpointPolicy::new(std::time::Duration::from_millis(args.checkpoint_ms));
+    let mut policy = CheckpointPolicy::new(std::time::Duration::from_millis(args.checkpoint_ms));
+    policy.max_records = args.max_records.unwrap_or(policy.max_records);
+    policy.max_dirty = args.max_dirty.unwrap_or(policy.max_dirty);
     let mut states = beacon::worker::VisitorStates::default();
     // A backlog: the worker holds rollup deltas between writes, as here.
     states.set_rollup_budget(policy.max_rollup_deltas);

@@ -10,13 +10,15 @@
 // (the page asks for the reports read from raw events, goals, funnels and custom properties,
 // once those read from rollups have answered; both moments are from navigation start).
 //
-// Usage: REPORT_URL=... SITE=... DATE=YYYY-MM-DD EVENTS=N [LOADS=10] node e2e/bench/dashboard.mjs
+// Usage: REPORT_URL=... SITE=... DATE=YYYY-MM-DD EVENTS=N [TO=YYYY-MM-DD] [LOADS=10]
+//   node e2e/bench/dashboard.mjs   (TO: the page for the range DATE..TO instead of the one day)
 // Fails (exit 1) when a call is not 2xx or carries no server timing: a figure without them
 // would not be the page's.
 import { launchBrowser } from '../tests/browser.mjs';
 import { readsRawEvents } from '../tests/report-calls.mjs';
 
-const { REPORT_URL, SITE, DATE, EVENTS } = process.env;
+const { REPORT_URL, SITE, DATE, EVENTS, TO } = process.env;
+const PERIOD = TO ? `period=custom&from=${DATE}&to=${TO}` : `date=${DATE}`;
 const LOADS = Number(process.env.LOADS || 10);
 if (!REPORT_URL || !SITE || !DATE || !EVENTS) {
   throw new Error('REPORT_URL, SITE, DATE and EVENTS must be set (scripts/bench-reports sets them)');
@@ -31,7 +33,7 @@ const fromRollups = (url) => /^\/stats(\/timeseries|\/breakdown)?$/.test(new URL
 async function load(browser) {
   const page = await browser.newPage();
   try {
-    await page.goto(`${REPORT_URL}/?site=${encodeURIComponent(SITE)}&date=${DATE}`, {
+    await page.goto(`${REPORT_URL}/?site=${encodeURIComponent(SITE)}&${PERIOD}`, {
       waitUntil: 'networkidle',
       timeout: 600000, // the reports read from raw events take seconds to minutes on a large day
     });
