@@ -150,27 +150,6 @@ async fn tiered_pages_equal_aggregated_ones_and_read_few_documents_on_a_skewed_s
 }
 
 #[tokio::test]
-async fn a_dimension_of_two_values_skips_its_empty_tiers_in_few_queries() {
-    // 2,000 events a day: the day's total is in tier 10, its 2 event types in tiers 10 and
-    // about 7; one query per tier would be 12 (10 down to -1).
-    let store = seeded("two", &traffic(6000, 7, |u| (u * 40.0) as usize)).await;
-    let site = SiteId::parse(SITE).unwrap();
-    let (from, to) = RANGES[0];
-    let q = RowsQuery {
-        site: &site,
-        from,
-        to,
-        dim: &Property::Dim(Dimension::EventType),
-        order: Order::Events,
-        page: Page { skip: 0, limit: 10 },
-    };
-    let top = store.top_rows(q).await.unwrap();
-    assert_eq!(top.rows, store.aggregate_rows(q).await.unwrap());
-    assert_eq!(top.rows.len(), 2);
-    assert!(top.tier_queries <= 8, "{} queries", top.tier_queries);
-}
-
-#[tokio::test]
 async fn tiered_pages_stay_exact_when_every_value_counts_the_same() {
     // 40 paths drawn uniformly: values count about the same, so a page reads most documents.
     let store = seeded("flat", &traffic(1200, 5, |u| (u * 40.0) as usize)).await;

@@ -6,13 +6,11 @@
 //! sets it in the conditional update that changes the counters, computed from the counters it
 //! read under the same watermark condition, so replays and rebalances keep it exact.
 //!
-//! A page is read tier by tier, highest first (index `site, dim, t, day`; after an empty tier
-//! the next query spans twice as many, so a dimension of three values costs a few queries, not
-//! one per tier). Once every document of tier ≥ T is read, every other one counts less than
-//! 2^T, so a value not seen yet totals at most `days · (2^T − 1)` over the range. Each value
-//! seen is summed exactly (its documents on the range's other days are looked up by id); once
-//! the page's last row counts more than that bound, no unseen value can enter the page and
-//! reading stops. On a skewed distribution (real
+//! A page is read tier by tier, highest first (index `site, dim, t, day`). Once every document
+//! of tier ≥ T is read, every other one counts less than 2^T, so a value not seen yet totals at
+//! most `days · (2^T − 1)` over the range. Each value seen is summed exactly (its documents on
+//! the range's other days are looked up by id); once the page's last row counts more than that
+//! bound, no unseen value can enter the page and reading stops. On a skewed distribution (real
 //! traffic) that is a few documents per day; on a flat one (every value equal) it reads all.
 
 use std::collections::{HashMap, HashSet};
@@ -51,8 +49,6 @@ pub struct Top {
     pub rows: Vec<Row>,
     /// Rollup documents read (by tier and by id).
     pub documents_read: usize,
-    /// Queries of tiers made to read them.
-    pub tier_queries: usize,
 }
 
 /// The values seen so far, each summed exactly over the range.
@@ -91,7 +87,7 @@ impl Candidates {
         keys[at] > bound
     }
 
-    fn page(self, order: Order, page: Page, tier_queries: usize) -> Top {
+    fn page(self, order: Order, page: Page) -> Top {
         let rows = self
             .sums
             .into_iter()
@@ -99,7 +95,6 @@ impl Candidates {
         Top {
             rows: order.arrange(rows, page),
             documents_read: self.read,
-            tier_queries,
         }
     }
 }
@@ -123,16 +118,9 @@ impl MongoStore {
         let day_count = i64::try_from(totals.len()).unwrap_or(i64::MAX);
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
-        let (mut hi, mut width, mut queries) = (highest, 1, 0);
-        while hi >= -1 {
-            queries += 1;
-            let lo = (hi - width + 1).max(-1);
-            let tiers = doc! { "$gte": lo, "$lte": hi };
-            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: tiers, "day": day_range(from, to) };
+        for t in (-1..=highest).rev() {
+            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: t, "day": day_range(from, to) };
             let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
-            // Empty tiers (a dimension of few values, the top of a skewed one) are skipped in
-            // widening steps: one query instead of one per tier.
-            width = if docs.is_empty() { width * 2 } else { 1 };
             let fresh: Vec<String> = docs
                 .iter()
                 .map(|d| &d.value)
@@ -143,14 +131,13 @@ impl MongoStore {
                 .collect();
             docs.into_iter().for_each(|d| seen.add(d));
             self.complete(&mut seen, site, dim, &days, &fresh).await?;
-            // Every document below tier lo counts at most 2^lo - 1 (at most 0 below tier 0).
-            let bound = day_count.saturating_mul((1_i64 << lo.max(0)) - 1);
-            if lo >= 0 && seen.settled(order, need, bound) {
+            // Every document below tier t counts at most 2^t - 1 (at most 0 below tier 0).
+            let bound = day_count.saturating_mul((1_i64 << t.max(0)) - 1);
+            if t >= 0 && seen.settled(order, need, bound) {
                 break;
             }
-            hi = lo - 1;
         }
-        Ok(seen.page(order, page, queries))
+        Ok(seen.page(order, page))
     }
 
     /// Adds the documents of `values` on the range's other days, so each is summed exactly.
