@@ -213,3 +213,49 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     assert_eq!(breakdown(store.clone()).await, aggregated);
     check_equal(&store).await;
 }
+
+#[tokio::test]
+async fn a_kept_page_is_answered_until_an_event_changes_its_days() {
+    let zipf = |u: f64| (300_f64.powf(u) as usize).min(299);
+    let events = traffic(1500, 9, zipf);
+    let store = seeded("kept", &events).await.with_page_cache(16);
+    let site = SiteId::parse(SITE).unwrap();
+    let (from, to) = RANGES[1];
+    let q = RowsQuery {
+        site: &site,
+        from,
+        to,
+        dim: &Property::Dim(Dimension::Path),
+        order: Order::Views,
+        page: Page { skip: 0, limit: 10 },
+    };
+    let first = store.top_rows(q).await.unwrap();
+    assert!(first.documents_read > 0);
+    let again = store.top_rows(q).await.unwrap();
+    assert_eq!(
+        (again.rows.clone(), again.documents_read),
+        (first.rows.clone(), 0)
+    );
+
+    // 500 more views of one path on the range's last day: the page is read again and shows them.
+    let (mut event, at) = events.last().cloned().unwrap();
+    let more: Vec<_> = (0..500)
+        .map(|i| {
+            event.eid = uuid::Uuid::from_u128(10_000 + i);
+            event.path = PagePath::parse("/new").unwrap();
+            event.event_type = EventType::parse("page_view").unwrap();
+            let at = Position {
+                offset: at.offset + 1 + i as i64,
+                ..at
+            };
+            (event.clone(), at)
+        })
+        .collect();
+    store_batch(&store, &more, Duration::days(3650))
+        .await
+        .unwrap();
+    let after = store.top_rows(q).await.unwrap();
+    assert!(after.documents_read > 0);
+    assert_eq!(after.rows[0].value, "/new");
+    assert_eq!(after.rows, store.aggregate_rows(q).await.unwrap());
+}

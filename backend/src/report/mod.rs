@@ -82,6 +82,10 @@ pub fn router(store: Arc<MongoStore>, dashboard_dir: &std::path::Path) -> Router
         .merge(dashboard::router(dashboard_dir))
 }
 
+/// Breakdown pages the report service keeps while their days' totals stand (a few rows each;
+/// the stats page asks for about ten per view).
+const CACHED_PAGES: usize = 1024;
+
 /// Runs the report service on `listener` until `shutdown`.
 pub async fn run(
     config: &Config,
@@ -89,7 +93,10 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), ServiceError> {
     let store = MongoStore::connect(&config.mongo_url).await?;
-    let store = Arc::new(store.with_block_cache(config.report_cache_events));
+    let store = store
+        .with_block_cache(config.report_cache_events)
+        .with_page_cache(CACHED_PAGES);
+    let store = Arc::new(store);
     tracing::info!(addr = %listener.local_addr()?, "report service listening");
     http::serve(
         "report",

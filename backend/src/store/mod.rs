@@ -9,7 +9,8 @@
 //! One file per job: `documents` (an event as a document), `rollups` (writing counters),
 //! `rollup_documents` (a rollup as a document), `blocks` (a batch's events packed for filtered
 //! reports) and `block_cache` (those read, kept decoded), `visitors` (visitor states), `writes` (the
-//! write commands both use), `marks`, `reports` and `top` (reading counters), `salts`,
+//! write commands both use), `marks`, `reports` and `top` (reading counters; `top_cache` the
+//! pages read, while their days' totals stand), `salts`,
 //! `status`, `replay` (events read back to rebuild rollups), `imported` (days imported from
 //! another tool's export); `bson` has the values they share.
 
@@ -30,6 +31,7 @@ mod seams;
 mod shared_loads;
 mod status;
 mod top;
+mod top_cache;
 mod visitors;
 mod writes;
 
@@ -144,6 +146,8 @@ pub struct MongoStore {
     loads: Arc<shared_loads::SharedLoads>,
     /// Event blocks read before, decoded ([`block_cache`]).
     blocks: Arc<block_cache::BlockCache>,
+    /// Breakdown pages read before, while their range's totals stand ([`top_cache`]).
+    tops: Arc<top_cache::TopCache>,
 }
 
 impl MongoStore {
@@ -169,6 +173,7 @@ impl MongoStore {
             tiers_ready: Arc::default(),
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
+            tops: Arc::new(top_cache::TopCache::new(0)),
         })
     }
 
@@ -176,6 +181,13 @@ impl MongoStore {
     /// (`block_cache`): what the report service does.
     pub fn with_block_cache(mut self, events: usize) -> Self {
         self.blocks = Arc::new(block_cache::BlockCache::new(events));
+        self
+    }
+
+    /// This store, keeping up to `pages` breakdown pages it reads while their range's day
+    /// totals stand (`top_cache`): what the report service does.
+    pub fn with_page_cache(mut self, pages: usize) -> Self {
+        self.tops = Arc::new(top_cache::TopCache::new(pages));
         self
     }
 
@@ -189,6 +201,7 @@ impl MongoStore {
             tiers_ready: Arc::default(),
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
+            tops: Arc::new(top_cache::TopCache::new(0)),
         }
     }
 

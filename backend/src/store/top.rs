@@ -14,6 +14,7 @@
 //! traffic) that is a few documents per day; on a flat one (every value equal) it reads all.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use beacon_event::SiteId;
 use futures::TryStreamExt;
@@ -22,6 +23,7 @@ use time::Date;
 
 use super::bson::day_range;
 use super::rollup_documents::RollupDocument;
+use super::top_cache::{TopCache, Totals};
 use super::{MongoStore, StoreError, DAILY, META};
 use crate::rollup::{Bucket, Counters, Property, RollupKey};
 use crate::store::{Order, Page, Row, RowsQuery};
@@ -100,8 +102,28 @@ impl Candidates {
 }
 
 impl MongoStore {
-    /// One page of `dim`'s values over `[from, to]` in `order`, read tier by tier.
+    /// One page of `dim`'s values over `[from, to]` in `order`, read tier by tier (or kept
+    /// from an earlier read while the range's day totals are unchanged: [`TopCache`]).
     pub async fn top_rows(&self, q: RowsQuery<'_>) -> Result<Top, StoreError> {
+        let read_at = Instant::now();
+        let totals = self.daily_totals(q.site, q.from, q.to).await?;
+        let key = TopCache::key(&q);
+        if let Some(rows) = self.tops.get(&key, &totals) {
+            let documents_read = 0;
+            return Ok(Top {
+                rows,
+                documents_read,
+            });
+        }
+        let top = self.read_top(q, &totals).await?;
+        if self.tops.enabled() && self.daily_totals(q.site, q.from, q.to).await? == totals {
+            self.tops.put(key, totals, top.rows.clone(), read_at);
+        }
+        Ok(top)
+    }
+
+    /// [`MongoStore::top_rows`] read from the store, given the range's day totals.
+    async fn read_top(&self, q: RowsQuery<'_>, totals: &Totals) -> Result<Top, StoreError> {
         let RowsQuery {
             site,
             from,
@@ -112,7 +134,6 @@ impl MongoStore {
         } = q;
         // Days with data, and the highest tier any value can have (a total counts at least
         // as much as each of its values).
-        let totals = self.daily_totals(site, from, to).await?;
         let highest = totals.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
         let days: Vec<Date> = totals.iter().map(|(day, _)| *day).collect();
         let day_count = i64::try_from(totals.len()).unwrap_or(i64::MAX);
