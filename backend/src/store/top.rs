@@ -108,7 +108,10 @@ impl MongoStore {
         let read_at = Instant::now();
         let totals = self.daily_totals(q.site, q.from, q.to).await?;
         let key = TopCache::key(&q);
-        if let Some(rows) = self.tops.get(&key, &totals) {
+        if let Some((rows, refresh)) = self.tops.get(&key, &totals) {
+            if refresh {
+                self.read_again(q, key, totals);
+            }
             let documents_read = 0;
             return Ok(Top {
                 rows,
@@ -116,10 +119,48 @@ impl MongoStore {
             });
         }
         let top = self.read_top(q, &totals).await?;
-        if self.tops.enabled() && self.daily_totals(q.site, q.from, q.to).await? == totals {
-            self.tops.put(key, totals, top.rows.clone(), read_at);
-        }
+        self.keep(q, key, totals, top.rows.clone(), read_at).await?;
         Ok(top)
+    }
+
+    /// Keeps a page read under `totals` if they still stand (nothing was counted meanwhile).
+    async fn keep(
+        &self,
+        q: RowsQuery<'_>,
+        key: String,
+        totals: Totals,
+        rows: Vec<Row>,
+        read_at: Instant,
+    ) -> Result<(), StoreError> {
+        if self.tops.enabled() && self.daily_totals(q.site, q.from, q.to).await? == totals {
+            self.tops.put(key, totals, rows, read_at);
+        }
+        Ok(())
+    }
+
+    /// Reads a kept page again in the background (it was answered from the cache meanwhile).
+    fn read_again(&self, q: RowsQuery<'_>, key: String, totals: Totals) {
+        let store = self.clone();
+        let (site, dim) = (q.site.clone(), q.dim.clone());
+        let (from, to, order, page) = (q.from, q.to, q.order, q.page);
+        tokio::spawn(async move {
+            let q = RowsQuery {
+                site: &site,
+                from,
+                to,
+                dim: &dim,
+                order,
+                page,
+            };
+            let read_at = Instant::now();
+            let read = match store.read_top(q, &totals).await {
+                Ok(top) => store.keep(q, key, totals, top.rows, read_at).await,
+                Err(e) => Err(e),
+            };
+            if let Err(error) = read {
+                tracing::debug!(%error, "a kept breakdown page could not be read again");
+            }
+        });
     }
 
     /// [`MongoStore::top_rows`] read from the store, given the range's day totals.

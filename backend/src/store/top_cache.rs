@@ -6,10 +6,10 @@
 //! every load. A day's rollup documents change only together with its site total: every event
 //! adds to the total's `events`, and a rebuild that changes a document changes the total it
 //! sums to. So a page read while the range's totals were T is still the page while they are T.
-//! The totals are read again after the page and it is kept only if they did not move meanwhile;
-//! and only for [`MAX_AGE`], in case a write landed its total before our first read and a
-//! document after our last one, or an import (which writes a day's tables one by one, the
-//! total among them) added a table after the total.
+//! The totals are read again after the page and it is kept only if they did not move meanwhile.
+//! A page older than [`MAX_AGE`] is still answered, and read again in the background, in case a
+//! write landed its total before our first read and a document after our last one, or an import
+//! (which writes a day's tables one by one, the total among them) added a table after the total.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -20,7 +20,7 @@ use time::Date;
 use super::reports::{Row, RowsQuery};
 use crate::rollup::Counters;
 
-/// Longest a page is answered from the cache.
+/// Age after which a page answered from the cache is read again (in the background).
 pub(super) const MAX_AGE: Duration = Duration::from_secs(60);
 
 /// The range's day totals a page was read with.
@@ -71,17 +71,23 @@ impl TopCache {
         )
     }
 
-    /// The rows of page `key` if it was read with these `totals`, less than [`MAX_AGE`] ago.
-    pub fn get(&self, key: &str, totals: &Totals) -> Option<Vec<Row>> {
+    /// The rows of page `key` if it was read with these `totals`, and whether the caller is to
+    /// read it again: it is older than [`MAX_AGE`] (the first caller to see that is told so; the
+    /// others, until then, are not).
+    pub fn get(&self, key: &str, totals: &Totals) -> Option<(Vec<Row>, bool)> {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
         let kept = inner.pages.get_mut(key)?;
-        if kept.totals != *totals || kept.read_at.elapsed() >= MAX_AGE {
+        if kept.totals != *totals {
             return None;
         }
         kept.used = now;
-        Some(kept.rows.clone())
+        let refresh = kept.read_at.elapsed() >= MAX_AGE;
+        if refresh {
+            kept.read_at = Instant::now();
+        }
+        Some((kept.rows.clone(), refresh))
     }
 
     /// Keeps page `key`, read with `totals` from `read_at`; the least recently used page goes
@@ -137,16 +143,21 @@ mod tests {
     }
 
     #[test]
-    fn a_page_is_answered_only_while_its_totals_are_unchanged_and_young() {
+    fn a_page_is_answered_only_while_its_totals_are_unchanged() {
         let cache = TopCache::new(2);
         cache.put("a".into(), totals(5), rows(3), Instant::now());
-        assert_eq!(cache.get("a", &totals(5)), Some(rows(3)));
+        assert_eq!(cache.get("a", &totals(5)), Some((rows(3), false)));
         // One more event that day: read again.
         assert_eq!(cache.get("a", &totals(6)), None);
-        // Read longer ago than MAX_AGE: read again.
+    }
+
+    #[test]
+    fn an_old_page_is_answered_and_one_caller_reads_it_again() {
+        let cache = TopCache::new(2);
         let long_ago = Instant::now().checked_sub(MAX_AGE).unwrap();
         cache.put("b".into(), totals(5), rows(1), long_ago);
-        assert_eq!(cache.get("b", &totals(5)), None);
+        assert_eq!(cache.get("b", &totals(5)), Some((rows(1), true)));
+        assert_eq!(cache.get("b", &totals(5)), Some((rows(1), false)));
     }
 
     #[test]
