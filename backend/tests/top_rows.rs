@@ -126,6 +126,21 @@ async fn check_equal(store: &MongoStore) -> usize {
     first_page_read
 }
 
+static PATHS: Property = Property::Dim(Dimension::Path);
+
+/// The first page of top paths over the second range.
+fn top_paths(site: &SiteId) -> RowsQuery<'_> {
+    let (from, to) = RANGES[1];
+    RowsQuery {
+        site,
+        from,
+        to,
+        dim: &PATHS,
+        order: Order::Views,
+        page: Page { skip: 0, limit: 10 },
+    }
+}
+
 async fn path_documents(store: &MongoStore, day: &str) -> u64 {
     store
         .database()
@@ -176,16 +191,7 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
 
     // Until the backfill ran, breakdowns aggregate (tiered reads would miss every document).
     let site = SiteId::parse(SITE).unwrap();
-    let page = Page { skip: 0, limit: 10 };
-    let (from, to) = RANGES[1];
-    let q = RowsQuery {
-        site: &site,
-        from,
-        to,
-        dim: &Property::Dim(Dimension::Path),
-        order: Order::Views,
-        page,
-    };
+    let q = top_paths(&site);
     let aggregated = store.aggregate_rows(q).await.unwrap();
     assert_eq!(aggregated.len(), 10);
     let breakdown = |s: MongoStore| async move { s.breakdown(q).await.unwrap() };
@@ -220,15 +226,7 @@ async fn a_kept_page_is_answered_until_an_event_changes_its_days() {
     let events = traffic(1500, 9, zipf);
     let store = seeded("kept", &events).await.with_page_cache(16);
     let site = SiteId::parse(SITE).unwrap();
-    let (from, to) = RANGES[1];
-    let q = RowsQuery {
-        site: &site,
-        from,
-        to,
-        dim: &Property::Dim(Dimension::Path),
-        order: Order::Views,
-        page: Page { skip: 0, limit: 10 },
-    };
+    let q = top_paths(&site);
     let first = store.top_rows(q).await.unwrap();
     assert!(first.documents_read > 0);
     let again = store.top_rows(q).await.unwrap();
