@@ -195,6 +195,9 @@ impl Generator {
     }
 }
 
+/// Raw events expire this long after they happened: kept for the whole benchmark.
+const RETENTION: time::Duration = time::Duration::days(3650);
+
 #[derive(Args)]
 pub struct SeedArgs {
     /// MongoDB URL (loopback only), with the database the services use.
@@ -265,55 +268,39 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         .date();
     let end = args.start_offset + args.events;
     ensure!(
+        !args.rollups_only || args.start_offset == 0,
+        "--rollups-only seeds a whole day in one run (its visitor states live in memory)"
+    );
+    ensure!(
         end <= args.day_events,
         "offsets up to {end} do not fit a day of {} events (--day-events)",
         args.day_events
     );
-    let store = MongoStore::connect(&args.mongo).await?;
-    store
-        .ensure_indexes()
-        .await
-        .context("creating indexes (is MongoDB up?)")?;
-    // As the worker does at start: reports read tiered rollups once this has run.
-    store.backfill_tiers().await?;
+    let store = prepared_store(&args.mongo).await?;
     let mut generator =
         args.mix
             .generator(&args.day.site, date, args.day_events, args.start_offset)?;
-    // Raw events expire `retention` after they happened: keep them for the whole benchmark.
-    let retention = time::Duration::days(3650);
     let started = Instant::now();
     let mut reported = Instant::now();
     let mut done = 0u64;
     let (mut inserted, mut duplicates) = (0usize, 0usize);
-    // With --rollups-only: every state and delta of the day, held as a worker working through
-    // a backlog holds them, written (rollups only) at the end.
     let mut held = beacon::worker::VisitorStates::default();
-    held.set_rollup_budget(usize::MAX);
+    held.set_rollup_budget(usize::MAX); // written at the end (--rollups-only)
     while done < args.events {
         let size = (args.events - done).min(args.batch as u64);
         let now = OffsetDateTime::now_utc();
         let batch = (0..size)
             .map(|_| Ok(on_partition(generator.next_event(now)?, args.partition)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        // The site's goals as the worker would count them (bench-reports registers some).
-        let goals = beacon::worker::goals_for(&store, &batch).await?;
-        let batch = beacon::worker::Batch {
-            events: &batch,
-            goals: &goals,
-        };
-        let outcome = if args.rollups_only {
-            let rollups = RollupsOnly(&store);
-            beacon::worker::apply_batch(&rollups, batch, retention, &mut held).await
-        } else {
-            beacon::worker::store_batch(&store, batch, retention).await
-        }
-        .with_context(|| {
-            format!(
-                "store_batch at offset {}; continue with --start-offset {}",
-                args.start_offset + done,
-                args.start_offset + done
-            )
-        })?;
+        let outcome = store_one(&store, &batch, args.rollups_only, &mut held)
+            .await
+            .with_context(|| {
+                format!(
+                    "store_batch at offset {}; continue with --start-offset {}",
+                    args.start_offset + done,
+                    args.start_offset + done
+                )
+            })?;
         inserted += outcome.inserted;
         duplicates += outcome.duplicates;
         done += size;
@@ -344,6 +331,42 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
         elapsed,
         args.events as f64 / elapsed
     ))
+}
+
+/// The store with its indexes and tiers, as the worker prepares it at start.
+async fn prepared_store(url: &str) -> anyhow::Result<MongoStore> {
+    let store = MongoStore::connect(url).await?;
+    store
+        .ensure_indexes()
+        .await
+        .context("creating indexes (is MongoDB up?)")?;
+    // Reports read tiered rollups once this has run.
+    store.backfill_tiers().await?;
+    Ok(store)
+}
+
+/// Stores one batch the way `seed` was asked to: through the worker's whole storage path, or
+/// (`rollups_only`) its batch code with every visitor state and rollup delta held in `held`, as
+/// a worker working through a backlog holds them, until the end of the run.
+async fn store_one(
+    store: &MongoStore,
+    batch: &[(Event, Position)],
+    rollups_only: bool,
+    held: &mut beacon::worker::VisitorStates,
+) -> anyhow::Result<beacon::worker::BatchOutcome> {
+    // The site's goals as the worker would count them (bench-reports registers some).
+    let goals = beacon::worker::goals_for(store, batch).await?;
+    let batch = beacon::worker::Batch {
+        events: batch,
+        goals: &goals,
+    };
+    let retention = RETENTION;
+    let outcome = if rollups_only {
+        beacon::worker::apply_batch(&RollupsOnly(store), batch, retention, held).await?
+    } else {
+        beacon::worker::store_batch(store, batch, retention).await?
+    };
+    Ok(outcome)
 }
 
 #[cfg(test)]

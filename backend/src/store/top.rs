@@ -119,7 +119,9 @@ impl MongoStore {
             });
         }
         let top = self.read_top(q, &totals).await?;
-        self.keep(q, key, totals, top.rows.clone(), read_at).await?;
+        if self.tops.enabled() {
+            self.keep(q, key, totals, top.rows.clone(), read_at).await?;
+        }
         Ok(top)
     }
 
@@ -132,7 +134,7 @@ impl MongoStore {
         rows: Vec<Row>,
         read_at: Instant,
     ) -> Result<(), StoreError> {
-        if self.tops.enabled() && self.daily_totals(q.site, q.from, q.to).await? == totals {
+        if self.daily_totals(q.site, q.from, q.to).await? == totals {
             self.tops.put(key, totals, rows, read_at);
         }
         Ok(())
