@@ -174,7 +174,9 @@ fn days() -> Parameter {
 
 fn filters() -> Parameter {
     let mut names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
-    let custom = format!("props\\.[^;{}]{{1,64}}?", control_chars!());
+    // A key with `=`, `!` or `~` could hold or end in an operator: the first operator ends the
+    // property, so such a key cannot be filtered on.
+    let custom = format!("props\\.[^;=!~{}]{{1,64}}?", control_chars!());
     names.push(&custom);
     let one = format!(
         "({})(==|!=|~=|!~=){}{{0,{}}}",
@@ -196,7 +198,7 @@ fn filters() -> Parameter {
          `\\`. Matching is case-sensitive. At most {} filters; a value is at most {} \
          characters, none of them a control character or `;` (it may hold an operator: the \
          first one ends the property). Properties: {}; a custom property is `props.` and \
-         its key (`props.plan==pro`).",
+         its key (`props.plan==pro`; a key with `=`, `!` or `~` cannot be filtered on).",
             limits::MAX_FILTERS,
             limits::MAX_FILTER_VALUE_CHARS,
             crate::rollup::property::Property::names()

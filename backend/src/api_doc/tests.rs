@@ -156,3 +156,37 @@ fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
         .chain(parts.flat_map(|part| properties(doc, part)))
         .collect()
 }
+
+/// Every `filters` value the document accepts, the parser reads: a custom property's key that
+/// holds or ends in operator characters would be cut by the first operator (Schemathesis found
+/// `props.…~=` rejected).
+#[test]
+fn documented_filters_are_the_ones_the_parser_reads() {
+    let doc = document();
+    let parameters = doc["paths"]["/stats/goals"]["get"]["parameters"].as_array();
+    let filters = parameters
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "filters")
+        .expect("a filters parameter");
+    let pattern = filters["schema"]["pattern"].as_str().expect("a pattern");
+    // Values of up to 2,048 characters in up to ten filters make a large automaton.
+    let documented = regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 30)
+        .build()
+        .expect("the pattern is a regex");
+    let read = |f: &str| crate::report::filter::parse_filters(f).is_ok();
+    let ok = [
+        "props.plan==pro",
+        "props.a b!=x",
+        "props.a!~=x",
+        "source==Google;props.k~=v",
+        "",
+    ];
+    for ok in ok {
+        assert!(documented.is_match(ok) && read(ok), "{ok}");
+    }
+    for cut in ["props.!==x", "props.===x", "props.~==x", "props.a=b==x"] {
+        assert!(!documented.is_match(cut), "{cut} is documented");
+    }
+}
