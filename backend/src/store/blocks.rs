@@ -13,7 +13,9 @@
 //! replay cut at other boundaries writes overlapping blocks, so readers keep each Kafka position
 //! once. Whether a day's events are all in blocks is on its site total ([`EVENTS_IN_BLOCKS`]).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use beacon_event::SiteId;
@@ -79,25 +81,28 @@ struct Packer {
     visits: HashMap<StoredVisit, u32>,
 }
 
+/// `value`'s index in `list`, appended (and remembered in `seen`) the first time.
+fn index_of<T, Q>(seen: &mut HashMap<T, u32>, list: &mut Vec<T>, value: &Q) -> u32
+where
+    T: Borrow<Q> + Hash + Eq + Clone,
+    Q: ToOwned<Owned = T> + Hash + Eq + ?Sized,
+{
+    if let Some(&i) = seen.get(value) {
+        return i;
+    }
+    let i = list.len() as u32;
+    list.push(value.to_owned());
+    seen.insert(value.to_owned(), i);
+    i
+}
+
 impl Packer {
     fn text(&mut self, text: &str) -> u32 {
-        if let Some(&i) = self.texts.get(text) {
-            return i;
-        }
-        let i = self.body.texts.len() as u32;
-        self.body.texts.push(text.to_owned());
-        self.texts.insert(text.to_owned(), i);
-        i
+        index_of(&mut self.texts, &mut self.body.texts, text)
     }
 
     fn visit(&mut self, visit: &StoredVisit) -> u32 {
-        if let Some(&i) = self.visits.get(visit) {
-            return i;
-        }
-        let i = self.body.visits.len() as u32;
-        self.body.visits.push(visit.clone());
-        self.visits.insert(visit.clone(), i);
-        i
+        index_of(&mut self.visits, &mut self.body.visits, visit)
     }
 
     /// Adds `s`, whose raw-event document is `doc` (its visit and properties as stored).

@@ -112,10 +112,9 @@ impl MongoStore {
             if refresh {
                 self.read_again(q, key, totals);
             }
-            let documents_read = 0;
             return Ok(Top {
                 rows,
-                documents_read,
+                documents_read: 0,
             });
         }
         let top = self.read_top(q, &totals).await?;
