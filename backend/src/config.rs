@@ -154,7 +154,7 @@ impl Config {
             max_connections: number(&get, "MAX_CONNECTIONS", 10_000, 1..=1_000_000)?,
             worker_batch_size: number(&get, "WORKER_BATCH_SIZE", 10_000, 1..=100_000)?,
             worker_batch_wait: millis(&get, "WORKER_BATCH_WAIT_MS", 100)?,
-            worker_checkpoint: number(&get, "WORKER_CHECKPOINT_MS", 30_000, 0..=600_000)
+            worker_checkpoint: number(&get, "WORKER_CHECKPOINT_MS", 120_000, 0..=600_000)
                 .map(Duration::from_millis)?,
             worker_starved_after: millis(&get, "WORKER_STARVED_AFTER_MS", 20_000)?,
             log_format: log_format(&text("LOG_FORMAT", "text"))?,
@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(c.consumer_group, "beacon-worker");
         assert_eq!(c.kafka_partitions, 3);
         assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
-        assert_eq!(c.worker_checkpoint, Duration::from_secs(30));
+        assert_eq!(c.worker_checkpoint, Duration::from_secs(120));
         assert_eq!(c.worker_starved_after, Duration::from_secs(20));
         assert_eq!(c.dashboard_dir, std::path::PathBuf::from("dashboard"));
         assert_eq!(c.dashboard_url, "http://localhost:4000");

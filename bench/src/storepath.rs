@@ -70,7 +70,7 @@ pub struct StorePathArgs {
     connections: Vec<usize>,
     /// The worker side's `WORKER_CHECKPOINT_MS` (0: states saved after every batch); it
     /// checkpoints as the worker does working through a backlog ([`CheckpointPolicy`]).
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, default_value_t = 120_000)]
     checkpoint_ms: u64,
     /// Overrides the policy's most records between checkpoints (experiments only).
     #[arg(long)]
@@ -252,7 +252,12 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     let mut states = beacon::worker::VisitorStates::default();
     // A backlog: the worker holds rollup deltas between writes, as here.
     states.set_rollup_budget(policy.max_rollup_deltas);
-    let (mut saves, mut saved_states, mut window) = (0, 0, 0);
+    let (mut saves, mut saved_states) = (0, 0);
+    // The worker keeps each window's decoded events for a conflict's re-apply: held here too,
+    // so the growth of the resident set is what the worker holds.
+    let mut window: Vec<(Event, Position)> = Vec::new();
+    let baseline = resident_bytes();
+    let mut peak = baseline;
     let mut saving = std::time::Duration::ZERO;
     let started = Instant::now();
     let mut last_save = Instant::now();
@@ -264,14 +269,16 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
             goals: &goals,
         };
         beacon::worker::apply_batch(&store, batch, RETENTION, &mut states).await?;
-        window += chunk.len();
+        window.extend_from_slice(chunk);
+        peak = peak.max(resident_bytes());
         let last = (i + 1) * args.batch >= events.len();
-        if last || policy.due(last_save.elapsed(), states.holding(window), false) {
+        if last || policy.due(last_save.elapsed(), states.holding(window.len()), false) {
             let save = Instant::now();
             saved_states += states.save(&store).await?;
             saving += save.elapsed();
             saves += 1;
-            window = 0;
+            window.clear();
+            peak = peak.max(resident_bytes());
             last_save = Instant::now();
         }
         bar.inc(chunk.len() as u64);
@@ -282,9 +289,10 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     store.database().drop().await?;
     let per_event = |n: usize| n as f64 / args.events as f64;
     let written = format!(
-        "documents written per event: 1 raw + {:.2} rollups + {:.2} states",
+        "documents written per event: 1 raw + {:.2} rollups + {:.2} states; held at most {} MB",
         per_event(states.rollup_writes()),
-        per_event(saved_states)
+        per_event(saved_states),
+        peak.saturating_sub(baseline) >> 20
     );
     eprintln!(
         "worker: {rate:.0} events/s, {saved_states} state saves in {saves} checkpoints taking {:.1} of {elapsed:.1} s; {written}",
@@ -310,6 +318,11 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
         100.0 * rate / bare
     ));
     Ok(rows.join("\n"))
+}
+
+/// This process's resident set, in bytes (0 where the system does not say).
+fn resident_bytes() -> usize {
+    memory_stats::memory_stats().map_or(0, |m| m.physical_mem)
 }
 
 #[cfg(test)]
