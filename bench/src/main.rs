@@ -22,6 +22,7 @@
 
 mod filtered;
 mod mix;
+mod posts;
 mod probes;
 mod realistic;
 mod reports;

@@ -74,6 +74,25 @@ pub struct IngestArgs {
     /// start says the load generator itself fell behind.
     #[arg(long)]
     timeline: bool,
+    /// What is posted: the bench mix sends one body again and again; the realistic mix sends
+    /// a day of `max_requests` x `batch` events, each once (generated before the run).
+    #[command(flatten)]
+    mix: crate::mix::MixArgs,
+    /// A process to pause (SIGSTOP) while the requests are sent, after they are generated, and
+    /// resume after: the worker, so a backlog builds up in Kafka.
+    #[arg(long)]
+    pause_pid: Option<u32>,
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to `pid` with kill(1).
+fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .context("running kill")?;
+    ensure!(status.success(), "kill -{signal} {pid} failed");
+    Ok(())
 }
 
 /// The resolution of Tokio's timer (see the open loop in [`ingest`]).
@@ -129,17 +148,19 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
         args.batch >= 1 && args.concurrency >= 1,
         "batch and concurrency must be >= 1"
     );
-    let events: Vec<serde_json::Value> = (0..args.batch)
-        .map(|i| {
-            serde_json::json!({"site_id": args.site, "event_type": "page_view",
-                "path": format!("/page/{}", i % 20), "user_id": format!("u{}", i % 200)})
-        })
-        .collect();
-    let body = if args.batch == 1 {
-        events[0].to_string()
-    } else {
-        serde_json::Value::Array(events).to_string()
-    };
+    let posts = crate::posts::posts(&args.mix, &args.site, args.batch, args.max_requests)?;
+    if let Some(pid) = args.pause_pid {
+        signal(pid, "STOP")?;
+    }
+    let row = load(&args, Arc::new(posts)).await;
+    if let Some(pid) = args.pause_pid {
+        signal(pid, "CONT")?;
+    }
+    row
+}
+
+/// Sends `posts` as `args` say (closed or open loop); the row.
+async fn load(args: &IngestArgs, posts: Arc<Vec<crate::posts::Post>>) -> anyhow::Result<String> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
@@ -170,7 +191,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
     let measured_from = started + warmup;
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, endpoint, body) = (client.clone(), endpoint.clone(), body.clone());
+        let (client, endpoint, posts) = (client.clone(), endpoint.clone(), posts.clone());
         let (sent, failed, latencies) = (sent.clone(), failed.clone(), latencies.clone());
         let (max, rate) = (args.max_requests, args.rate);
         workers.push(tokio::spawn(async move {
@@ -201,10 +222,15 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<String> {
                 let sent_at = Instant::now();
                 let t = due.min(sent_at);
                 let late = sent_at.saturating_duration_since(due).as_micros() as u64;
-                let ok = client
+                let post = &posts[(i % posts.len() as u64) as usize];
+                let mut request = client
                     .post(&endpoint)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
+                    .header("content-type", "application/json");
+                if let Some(agent) = &post.user_agent {
+                    request = request.header("user-agent", agent);
+                }
+                let ok = request
+                    .body(post.body.clone())
                     .send()
                     .await
                     .is_ok_and(|r| r.status().as_u16() == 202);

@@ -106,8 +106,9 @@ impl Sizes {
     }
 }
 
-/// What ingestion would derive from one user agent.
+/// One user agent, and what ingestion derives from it.
 struct Agent {
+    user_agent: String,
     browser: String,
     browser_version: String,
     os: String,
@@ -174,8 +175,10 @@ fn agents(n: u64) -> anyhow::Result<Vec<Agent>> {
         .map(|k| {
             let (template, base) = AGENTS[(k % AGENTS.len() as u64) as usize];
             let version = base.saturating_sub(k / AGENTS.len() as u64);
-            let info = parser.parse(&template.replace("{v}", &version.to_string()));
+            let user_agent = template.replace("{v}", &version.to_string());
+            let info = parser.parse(&user_agent);
             Agent {
+                user_agent,
                 browser: info.browser,
                 browser_version: info.browser_version,
                 os: info.os,
@@ -244,8 +247,9 @@ impl Realistic {
         })
     }
 
-    /// What ingestion would have derived for visitor `who`: one referrer, agent and country.
-    fn context_of(&self, who: u64) -> Context {
+    /// What ingestion would have derived for visitor `who`: one referrer, agent and country;
+    /// and the agent.
+    fn context_of(&self, who: u64) -> (Context, &Agent) {
         let mut rng = ChaCha8Rng::seed_from_u64(mix2(who, 0xc0));
         let (source, referrer_domain) = if mix2(who, 1) % 100 < DIRECT_PERCENT {
             (String::new(), String::new())
@@ -254,7 +258,7 @@ impl Realistic {
             self.referrers[rank - 1].clone()
         };
         let agent = &self.agents[self.agent_rank.sample(&mut rng) as usize - 1];
-        Context {
+        let context = Context {
             browser: agent.browser.clone(),
             browser_version: agent.browser_version.clone(),
             os: agent.os.clone(),
@@ -263,7 +267,8 @@ impl Realistic {
             source,
             referrer_domain,
             ..Context::default()
-        }
+        };
+        (context, agent)
     }
 
     /// The path of the event at `offset`: a draw from the Zipf law over the paths' ranks.
@@ -274,12 +279,24 @@ impl Realistic {
 
     /// The next event and its position (partition 0, offset = its index in the day).
     pub fn next_event(&mut self, received_at: OffsetDateTime) -> anyhow::Result<(Event, Position)> {
+        self.next_sent(received_at)
+            .map(|(event, at, _)| (event, at))
+    }
+
+    /// [`Realistic::next_event`], with the User-Agent its visitor's browser sends (what
+    /// ingestion derives the event's browser, OS and device from).
+    pub fn next_sent(
+        &mut self,
+        received_at: OffsetDateTime,
+    ) -> anyhow::Result<(Event, Position, &str)> {
         let (offset, who) = self.visits.next_visitor()?;
         let path = self.path_at(offset).clone();
         let nanos = nanos_into_day(offset, self.visits.day_events());
-        let context = self.context_of(who);
-        self.day
-            .event(offset, who, path, nanos, context, received_at)
+        let (context, agent) = self.context_of(who);
+        let (event, at) = self
+            .day
+            .event(offset, who, path, nanos, context, received_at)?;
+        Ok((event, at, &agent.user_agent))
     }
 }
 
