@@ -50,8 +50,8 @@ fn realistic_posts(
     let now = OffsetDateTime::now_utc();
     let day_events = requests.saturating_mul(batch as u64);
     ensure!(
-        day_events <= 10_000_000,
-        "--mix realistic generates --max-requests x --batch events first: at most 10,000,000"
+        day_events <= 2_000_000,
+        "--mix realistic generates --max-requests x --batch events first: at most 2,000,000"
     );
     let mut day = Realistic::new(site, now.date(), day_events, 0, &mix.sizes(day_events))?;
     (0..requests)
