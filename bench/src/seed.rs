@@ -195,8 +195,9 @@ impl Generator {
     }
 }
 
-/// Raw events expire this long after they happened: kept for the whole benchmark.
-const RETENTION: time::Duration = time::Duration::days(3650);
+/// Raw events expire this long after they happened: kept for the whole benchmark (seeding and
+/// `store-path` alike).
+pub(crate) const RETENTION: time::Duration = time::Duration::days(3650);
 
 #[derive(Args)]
 pub struct SeedArgs {
@@ -360,11 +361,10 @@ async fn store_one(
         events: batch,
         goals: &goals,
     };
-    let retention = RETENTION;
     let outcome = if rollups_only {
-        beacon::worker::apply_batch(&RollupsOnly(store), batch, retention, held).await?
+        beacon::worker::apply_batch(&RollupsOnly(store), batch, RETENTION, held).await?
     } else {
-        beacon::worker::store_batch(store, batch, retention).await?
+        beacon::worker::store_batch(store, batch, RETENTION).await?
     };
     Ok(outcome)
 }

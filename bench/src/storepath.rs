@@ -29,8 +29,7 @@ use futures::TryStreamExt as _;
 use mongodb::bson::{doc, Document};
 use time::OffsetDateTime;
 
-/// Raw events expire `RETENTION` after they happened: keep them for the whole benchmark.
-const RETENTION: time::Duration = time::Duration::days(3650);
+use crate::seed::RETENTION;
 
 #[derive(Args)]
 pub struct BareInsertArgs {
