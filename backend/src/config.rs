@@ -92,6 +92,9 @@ pub struct Config {
     /// `REPORT_CACHE_EVENTS`: how many events of the event blocks it has read the report service
     /// keeps decoded for filtered reports (about 250 bytes each; 0 keeps none).
     pub report_cache_events: usize,
+    /// `REPORT_CACHE_ROLLUPS`: how many daily rollup documents breakdowns have read the report
+    /// service keeps, per day while the day's total stands (about 200 bytes each; 0 keeps none).
+    pub report_cache_rollups: usize,
     /// `GEOIP_DB`: a MaxMind `.mmdb` country (or city) database; unset: country is unknown.
     pub geoip_db: Option<std::path::PathBuf>,
     /// `TRACKER_DIR`: the packaged tracker ingestion serves at `/beacon.js` (`scripts/build-site`
@@ -160,6 +163,7 @@ impl Config {
             log_format: log_format(&text("LOG_FORMAT", "text"))?,
             retention: time::Duration::days(number(&get, "RETENTION_DAYS", 180, 1..=36_500)?),
             report_cache_events: number(&get, "REPORT_CACHE_EVENTS", 1_000_000, 0..=100_000_000)?,
+            report_cache_rollups: number(&get, "REPORT_CACHE_ROLLUPS", 250_000, 0..=100_000_000)?,
             geoip_db: get("GEOIP_DB").map(std::path::PathBuf::from),
             tracker_dir: text("TRACKER_DIR", "dist/tracker").into(),
             filter_bots: boolean(&get, "FILTER_BOTS", true)?,
@@ -322,6 +326,10 @@ mod tests {
         assert_eq!(c.kafka_linger_ms, DEFAULT_LINGER_MS);
         assert_eq!(c.worker_checkpoint, Duration::from_secs(120));
         assert_eq!(c.worker_starved_after, Duration::from_secs(20));
+        assert_eq!(
+            (c.report_cache_events, c.report_cache_rollups),
+            (1_000_000, 250_000)
+        );
         assert_eq!(c.dashboard_dir, std::path::PathBuf::from("dashboard"));
         assert_eq!(c.dashboard_url, "http://localhost:4000");
     }
@@ -335,6 +343,7 @@ mod tests {
             ("KAFKA_LINGER_MS", "0.5"),
             ("WORKER_CHECKPOINT_MS", "0"),
             ("REPORT_PORT", "4100"),
+            ("REPORT_CACHE_ROLLUPS", "0"),
             ("DASHBOARD_DIR", "/usr/share/beacon/dashboard"),
         ])
         .unwrap();
@@ -350,6 +359,7 @@ mod tests {
         assert_eq!(behind_a_proxy.dashboard_url, "https://stats.example.com");
         assert_eq!(c.kafka_linger_ms, 0.5);
         assert_eq!(c.worker_checkpoint, Duration::ZERO);
+        assert_eq!(c.report_cache_rollups, 0);
         assert_eq!(
             (c.kafka_topic.as_str(), c.dlq_topic.as_str()),
             ("t", "t.dlq")

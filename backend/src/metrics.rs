@@ -64,6 +64,9 @@ pub const WORKER_STARVED: &str = "beacon_worker_starved";
 pub const WORKER_STALLED: &str = "beacon_worker_stalled";
 /// Times a starved or stalled worker left its group and joined it again.
 pub const WORKER_REJOINS: &str = "beacon_worker_rejoins_total";
+/// Daily rollup documents the report service keeps for breakdowns, each day's while its total
+/// stands (`store/day_cache.rs`; at most `REPORT_CACHE_ROLLUPS`).
+pub const ROLLUPS_KEPT: &str = "beacon_report_rollups_kept";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -91,7 +94,7 @@ pub fn handle() -> &'static PrometheusHandle {
     description = "Prometheus text exposition format: request counts and latencies per route \
         (`beacon_http_requests_total`, `beacon_http_request_duration_seconds`), events accepted \
         and rejected, Kafka produce latency and delivery errors, worker stores, duplicates and \
-        dead letters.",
+        dead letters, the rollup documents the report service keeps.",
     responses((status = 200, description = "The metrics.", content_type = "text/plain", body = String,
         example = json!("beacon_events_accepted_total 42\n"))),
 )]

@@ -134,6 +134,8 @@ async fn every_service_exposes_prometheus_metrics_with_exact_counts() {
         sample(&report, "beacon_http_requests_total", &stats_requests),
         Some(1.0)
     );
+    // That request's top paths: the day's path documents read are kept while its total stands.
+    assert!(sample(&report, "beacon_report_rollups_kept", &[]).unwrap() >= 1.0);
 
     // Every answer says how long the service took, as browsers' Server-Timing reads it.
     let timed = system

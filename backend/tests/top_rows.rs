@@ -257,3 +257,82 @@ async fn a_kept_page_is_answered_until_an_event_changes_its_days() {
     assert_eq!(after.rows[0].value, "/new");
     assert_eq!(after.rows, store.aggregate_rows(q).await.unwrap());
 }
+
+/// `n` page views of `path` on 2026-11-11 from offset `first` on (a later batch of the site).
+fn more_views(n: usize, first: i64, path: &str) -> Vec<(Event, Position)> {
+    let (template, _) = traffic(1, 1, |_| 0).remove(0);
+    (0..n)
+        .map(|i| {
+            let mut event = template.clone();
+            event.eid = uuid::Uuid::from_u128(1_000_000 + first as u128 + i as u128);
+            event.path = PagePath::parse(path).unwrap();
+            event.event_type = EventType::parse("page_view").unwrap();
+            event.visitor_id = VisitorId::parse(&format!("late{}", i % 40)).unwrap();
+            event.timestamp = datetime!(2026-11-11 12:00 UTC) + Duration::seconds(i as i64);
+            event.received_at = event.timestamp;
+            let at = Position {
+                partition: 0,
+                offset: first + i as i64,
+            };
+            (event, at)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn kept_days_are_read_only_once_and_a_day_that_changed_is_read_again() {
+    let zipf = |u: f64| (300_f64.powf(u) as usize).min(299);
+    let store = seeded("days", &traffic(1500, 9, zipf))
+        .await
+        .with_day_cache(100_000);
+    let site = SiteId::parse(SITE).unwrap();
+    let month = RowsQuery {
+        from: RANGES[2].0,
+        to: RANGES[2].1,
+        ..top_paths(&site)
+    };
+    let first = store.top_rows(month).await.unwrap();
+    assert!(first.documents_read > 0);
+    // Every day's documents kept: nothing read from the store, the same page.
+    let again = store.top_rows(month).await.unwrap();
+    assert_eq!((&again.rows, again.documents_read), (&first.rows, 0));
+
+    // Later views on the middle day: only that day is read again, and they show.
+    store_batch(
+        &store,
+        &more_views(400, 5_000, "/late"),
+        Duration::days(3650),
+    )
+    .await
+    .unwrap();
+    let after = store.top_rows(month).await.unwrap();
+    assert_eq!(after.rows, store.aggregate_rows(month).await.unwrap());
+    assert_eq!(after.rows[0].value, "/late");
+    let that_day = path_documents(&store, "2026-11-11").await as usize;
+    assert!(
+        after.documents_read > 0 && after.documents_read <= that_day,
+        "read {} documents, the changed day has {that_day}",
+        after.documents_read
+    );
+}
+
+#[tokio::test]
+async fn pages_read_partly_from_kept_days_equal_aggregated_ones() {
+    // Flat (most documents read, every day kept deep) and skewed, each checked with every
+    // day kept, then again after one day changed under the kept others.
+    let flat = |u: f64| (u * 40.0) as usize;
+    let zipf = |u: f64| (2000_f64.powf(u) as usize).min(1999);
+    for (name, events) in [
+        ("kflat", traffic(1200, 5, flat)),
+        ("kzipf", traffic(6000, 18, zipf)),
+    ] {
+        let store = seeded(name, &events).await.with_day_cache(100_000);
+        check_equal(&store).await;
+        check_equal(&store).await;
+        let late = more_views(300, 50_000, "/p7");
+        store_batch(&store, &late, Duration::days(3650))
+            .await
+            .unwrap();
+        check_equal(&store).await;
+    }
+}

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod filtered;
+mod live;
 mod mix;
 mod posts;
 mod probes;

@@ -10,6 +10,7 @@ use clap::Args;
 use mongodb::bson::{doc, Document};
 use serde_json::Value;
 
+use crate::live::{self, Live, LiveDay};
 use crate::mix::MixArgs;
 use crate::probes::{loopback, ms, new_histogram, progress};
 use crate::seed::{self, SeededDay};
@@ -39,6 +40,18 @@ pub struct ReportsArgs {
     /// The mix `bench seed` stored (its sizes set how many rows a breakdown shows).
     #[command(flatten)]
     mix: MixArgs,
+    /// Live traffic: before each timed request, store this many more events of the range's
+    /// last day through the worker's storage path ([`crate::live`]; needs `--mongo`).
+    #[arg(long, default_value_t = 0)]
+    live_events: usize,
+    /// The MongoDB URL `--live-events` writes to (loopback only); with it the answers are
+    /// checked against the page views stored, which live events of earlier runs add to.
+    #[arg(long)]
+    mongo: Option<String>,
+    /// The Kafka partition the range's last day was seeded on (`scripts/bench-filtered` seeds
+    /// day k on partition k).
+    #[arg(long, default_value_t = 0)]
+    live_partition: u16,
 }
 
 /// Checks an answer against the page views seeded.
@@ -333,17 +346,28 @@ pub async fn reports(args: ReportsArgs) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let mut rows = Vec::new();
     let events = args.events * days;
+    let (earlier, mut live) = live_traffic(&args, views).await?;
+    let views = views + earlier;
     for endpoint in rollup_endpoints(at, sources, paths, days)
         .iter()
         .chain(&conversion_endpoints(at))
     {
-        rows.push(time_endpoint(&client, endpoint, args.requests, events, views).await?);
+        let timed = Timed {
+            requests: args.requests,
+            events,
+            views,
+        };
+        rows.push(time_endpoint(&client, endpoint, timed, live.as_mut()).await?);
     }
     if args.scan_requests > 0 {
         check_equal_to_raw(&client, at).await?;
         for endpoint in &scan_endpoints(at, paths) {
-            let row = time_endpoint(&client, endpoint, args.scan_requests, events, views);
-            rows.push(row.await?);
+            let timed = Timed {
+                requests: args.scan_requests,
+                events,
+                views,
+            };
+            rows.push(time_endpoint(&client, endpoint, timed, None).await?);
         }
     }
     Ok(rows.join("\n"))
@@ -357,23 +381,71 @@ pub(crate) async fn get(client: &reqwest::Client, url: &str) -> anyhow::Result<S
     Ok(body)
 }
 
-/// One checked request (its time shown: the report service keeps no page of it yet), then
-/// `requests` timed ones; the table row.
-async fn time_endpoint(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
+/// The page views stored beyond the seeded ones (with `--mongo`), and the live traffic
+/// `--live-events` asks for, on the range's last day.
+async fn live_traffic(
+    args: &ReportsArgs,
+    seeded_views: u64,
+) -> anyhow::Result<(u64, Option<Live>)> {
+    let Some(mongo) = args.mongo.as_deref() else {
+        ensure!(args.live_events == 0, "--live-events needs --mongo");
+        return Ok((0, None));
+    };
+    crate::probes::loopback(mongo)?;
+    let store = seed::prepared_store(mongo).await?;
+    let date = |d: &str, name: &'static str| {
+        beacon_event::Day::parse_named(d, name)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map(|d| d.start().date())
+    };
+    let first = date(&args.day.date, "date")?;
+    let last = date(args.to.as_deref().unwrap_or(&args.day.date), "to")?;
+    let site = &args.day.site;
+    let earlier = live::earlier_views(&store, site, (first, last), seeded_views).await?;
+    if args.live_events == 0 {
+        return Ok((earlier, None));
+    }
+    let to = LiveDay {
+        site,
+        day: last,
+        partition: args.live_partition,
+    };
+    let live = Live::new(store, &args.mix, to, args.live_events).await?;
+    Ok((earlier, Some(live)))
+}
+
+/// What an endpoint's row says: timed requests, events seeded, page views seeded.
+#[derive(Clone, Copy)]
+struct Timed {
     requests: u32,
     events: u64,
     views: u64,
+}
+
+/// One checked request (its time shown: the report service keeps no page of it yet), then
+/// `requests` timed ones, each after a batch of `live` traffic if any; the table row.
+async fn time_endpoint(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    Timed {
+        requests,
+        events,
+        views,
+    }: Timed,
+    mut live: Option<&mut Live>,
 ) -> anyhow::Result<String> {
     let started = Instant::now();
     let body: Value = serde_json::from_str(&get(client, &endpoint.url).await?)?;
     let first = started.elapsed().as_secs_f64() * 1000.0;
-    (endpoint.check)(&body, views)
+    let arrived = live.as_ref().map_or(0, |l| l.page_views);
+    (endpoint.check)(&body, views + arrived)
         .with_context(|| format!("implausible answer from {}", endpoint.url))?;
     let mut histogram = new_histogram();
     let bar = progress(u64::from(requests), &endpoint.label);
     for _ in 0..requests {
+        if let Some(live) = live.as_deref_mut() {
+            live.arrive().await?;
+        }
         let t = Instant::now();
         let body = get(client, &endpoint.url).await?;
         histogram.record(t.elapsed().as_micros() as u64)?;

@@ -233,7 +233,10 @@ pub struct SeedArgs {
 }
 
 /// A generated event moved to `partition`, its `eid` with it (partition 0 leaves it as is).
-fn on_partition((mut event, at): (Event, Position), partition: u16) -> (Event, Position) {
+pub(crate) fn on_partition(
+    (mut event, at): (Event, Position),
+    partition: u16,
+) -> (Event, Position) {
     if partition == 0 {
         return (event, at);
     }
@@ -335,7 +338,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<String> {
 }
 
 /// The store with its indexes and tiers, as the worker prepares it at start.
-async fn prepared_store(url: &str) -> anyhow::Result<MongoStore> {
+pub(crate) async fn prepared_store(url: &str) -> anyhow::Result<MongoStore> {
     let store = MongoStore::connect(url).await?;
     store
         .ensure_indexes()
@@ -349,7 +352,7 @@ async fn prepared_store(url: &str) -> anyhow::Result<MongoStore> {
 /// Stores one batch the way `seed` was asked to: through the worker's whole storage path, or
 /// (`rollups_only`) its batch code with every visitor state and rollup delta held in `held`, as
 /// a worker working through a backlog holds them, until the end of the run.
-async fn store_one(
+pub(crate) async fn store_one(
     store: &MongoStore,
     batch: &[(Event, Position)],
     rollups_only: bool,

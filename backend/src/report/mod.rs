@@ -95,7 +95,8 @@ pub async fn run(
     let store = MongoStore::connect(&config.mongo_url).await?;
     let store = store
         .with_block_cache(config.report_cache_events)
-        .with_page_cache(CACHED_PAGES);
+        .with_page_cache(CACHED_PAGES)
+        .with_day_cache(config.report_cache_rollups);
     let store = Arc::new(store);
     tracing::info!(addr = %listener.local_addr()?, "report service listening");
     http::serve(

@@ -17,6 +17,7 @@
 mod block_cache;
 mod blocks;
 mod bson;
+mod day_cache;
 mod documents;
 mod goals;
 mod imported;
@@ -32,6 +33,7 @@ mod shared_loads;
 mod status;
 mod top;
 mod top_cache;
+mod top_days;
 mod visitors;
 mod writes;
 
@@ -148,6 +150,8 @@ pub struct MongoStore {
     blocks: Arc<block_cache::BlockCache>,
     /// Breakdown pages read before, while their range's totals stand ([`top_cache`]).
     tops: Arc<top_cache::TopCache>,
+    /// Each day's rollup documents breakdowns read, while its total stands ([`day_cache`]).
+    days: Arc<day_cache::DayCache>,
 }
 
 impl MongoStore {
@@ -174,6 +178,7 @@ impl MongoStore {
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
             tops: Arc::new(top_cache::TopCache::new(0)),
+            days: Arc::new(day_cache::DayCache::new(0)),
         })
     }
 
@@ -191,6 +196,13 @@ impl MongoStore {
         self
     }
 
+    /// This store, keeping up to `documents` daily rollup documents breakdowns read, per day
+    /// while the day's total stands (`day_cache`): what the report service does.
+    pub fn with_day_cache(mut self, documents: usize) -> Self {
+        self.days = Arc::new(day_cache::DayCache::new(documents));
+        self
+    }
+
     /// Another database on the same server, sharing this store's client and connection pool
     /// (the benchmarks write side by side into scratch databases).
     pub fn with_database(&self, name: &str) -> Self {
@@ -202,6 +214,7 @@ impl MongoStore {
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
             tops: Arc::new(top_cache::TopCache::new(0)),
+            days: Arc::new(day_cache::DayCache::new(0)),
         }
     }
 

@@ -19,11 +19,12 @@ use std::time::Instant;
 use beacon_event::SiteId;
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Document};
-use time::Date;
 
 use super::bson::day_range;
+use super::day_cache::Held;
 use super::rollup_documents::RollupDocument;
 use super::top_cache::{TopCache, Totals};
+use super::top_days::RangeDays;
 use super::{MongoStore, StoreError, DAILY, META};
 use crate::rollup::{Bucket, Counters, Property, RollupKey};
 use crate::store::{Order, Page, Row, RowsQuery};
@@ -49,7 +50,7 @@ pub fn tier(c: &Counters) -> i64 {
 #[derive(Debug)]
 pub struct Top {
     pub rows: Vec<Row>,
-    /// Rollup documents read (by tier and by id).
+    /// Rollup documents read from the store (by tier and by id).
     pub documents_read: usize,
 }
 
@@ -59,14 +60,13 @@ struct Candidates {
     sums: HashMap<String, Counters>,
     /// Documents already added (a value's document can come back in a lower tier).
     counted: HashSet<String>,
-    read: usize,
 }
 
 impl Candidates {
-    fn add(&mut self, d: RollupDocument) {
-        self.read += 1;
-        if self.counted.insert(d.id) {
-            *self.sums.entry(d.value).or_default() += d.counters;
+    fn add(&mut self, d: &Held) {
+        if !self.counted.contains(&d.id) {
+            self.counted.insert(d.id.clone());
+            *self.sums.entry(d.value.clone()).or_default() += d.counters;
         }
     }
 
@@ -89,58 +89,68 @@ impl Candidates {
         keys[at] > bound
     }
 
-    fn page(self, order: Order, page: Page) -> Top {
+    fn page(self, order: Order, page: Page, documents_read: usize) -> Top {
         let rows = self
             .sums
             .into_iter()
             .map(|(value, counters)| Row { value, counters });
         Top {
             rows: order.arrange(rows, page),
-            documents_read: self.read,
+            documents_read,
         }
     }
 }
 
 impl MongoStore {
     /// One page of `dim`'s values over `[from, to]` in `order`, read tier by tier (or kept
-    /// from an earlier read while the range's day totals are unchanged: [`TopCache`]).
+    /// from an earlier read while the range's day totals are unchanged: [`TopCache`]; each
+    /// day's documents kept while its total is: [`super::day_cache`]).
     pub async fn top_rows(&self, q: RowsQuery<'_>) -> Result<Top, StoreError> {
         let read_at = Instant::now();
         let totals = self.daily_totals(q.site, q.from, q.to).await?;
         let key = TopCache::key(&q);
         if let Some((rows, refresh)) = self.tops.get(&key, &totals) {
             if refresh {
-                self.read_again(q, key, totals);
+                self.read_again(q, key, totals, false);
             }
             return Ok(Top {
                 rows,
                 documents_read: 0,
             });
         }
-        let top = self.read_top(q, &totals).await?;
-        if self.tops.enabled() {
-            self.keep(q, key, totals, top.rows.clone(), read_at).await?;
+        let (top, days) = self.read_top(q, &totals, false).await?;
+        if days.refresh_due() {
+            self.read_again(q, key.clone(), totals.clone(), true);
         }
+        self.keep(q, key, totals, &top, days, read_at).await?;
         Ok(top)
     }
 
-    /// Keeps a page read under `totals` if they still stand (nothing was counted meanwhile).
+    /// Keeps a page read under `totals` if they still stand (nothing was counted meanwhile),
+    /// and what was read of each day whose total still stands.
     async fn keep(
         &self,
         q: RowsQuery<'_>,
         key: String,
         totals: Totals,
-        rows: Vec<Row>,
+        top: &Top,
+        days: RangeDays,
         read_at: Instant,
     ) -> Result<(), StoreError> {
-        if self.daily_totals(q.site, q.from, q.to).await? == totals {
-            self.tops.put(key, totals, rows, read_at);
+        if !self.tops.enabled() && !self.days.enabled() {
+            return Ok(());
+        }
+        let now = self.daily_totals(q.site, q.from, q.to).await?;
+        days.keep(&self.days, &now, read_at);
+        if now == totals {
+            self.tops.put(key, totals, top.rows.clone(), read_at);
         }
         Ok(())
     }
 
-    /// Reads a kept page again in the background (it was answered from the cache meanwhile).
-    fn read_again(&self, q: RowsQuery<'_>, key: String, totals: Totals) {
+    /// Reads a page again in the background: it was answered from the cache meanwhile, or
+    /// (`fresh`) some of the days it was read from were kept long enough to be read again.
+    fn read_again(&self, q: RowsQuery<'_>, key: String, totals: Totals, fresh: bool) {
         let store = self.clone();
         let (site, dim) = (q.site.clone(), q.dim.clone());
         let (from, to, order, page) = (q.from, q.to, q.order, q.page);
@@ -154,8 +164,8 @@ impl MongoStore {
                 page,
             };
             let read_at = Instant::now();
-            let read = match store.read_top(q, &totals).await {
-                Ok(top) => store.keep(q, key, totals, top.rows, read_at).await,
+            let read = match store.read_top(q, &totals, fresh).await {
+                Ok((top, days)) => store.keep(q, key, totals, &top, days, read_at).await,
                 Err(e) => Err(e),
             };
             if let Err(error) = read {
@@ -164,67 +174,108 @@ impl MongoStore {
         });
     }
 
-    /// [`MongoStore::top_rows`] read from the store, given the range's day totals.
-    async fn read_top(&self, q: RowsQuery<'_>, totals: &Totals) -> Result<Top, StoreError> {
+    /// [`MongoStore::top_rows`] read from the days kept and the store (only the store if
+    /// `fresh`), given the range's day totals; also what it read of each day.
+    async fn read_top(
+        &self,
+        q: RowsQuery<'_>,
+        totals: &Totals,
+        fresh: bool,
+    ) -> Result<(Top, RangeDays), StoreError> {
         let RowsQuery {
             site,
-            from,
-            to,
             dim,
             order,
             page,
+            ..
         } = q;
-        // Days with data, and the highest tier any value can have (a total counts at least
-        // as much as each of its values).
+        // The highest tier any value can have (a total counts at least as much as each of
+        // its values).
         let highest = totals.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
-        let days: Vec<Date> = totals.iter().map(|(day, _)| *day).collect();
-        let day_count = i64::try_from(totals.len()).unwrap_or(i64::MAX);
+        let mut days = RangeDays::new(&self.days, site, dim, totals, fresh);
+        let day_count = i64::try_from(days.len()).unwrap_or(i64::MAX);
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
         for t in (-1..=highest).rev() {
-            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: t, "day": day_range(from, to) };
-            let docs: Vec<RollupDocument> = self.find_all(DAILY, filter).await?;
-            let fresh: Vec<String> = docs
-                .iter()
-                .map(|d| &d.value)
-                .filter(|v| !seen.sums.contains_key(*v))
-                .cloned()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            docs.into_iter().for_each(|d| seen.add(d));
-            self.complete(&mut seen, site, dim, &days, &fresh).await?;
+            self.read_tier(&mut days, site, dim, t).await?;
+            let mut fresh_values = HashSet::new();
+            for d in days.tier(t) {
+                if !seen.sums.contains_key(&d.value) {
+                    fresh_values.insert(d.value.clone());
+                }
+                seen.add(d);
+            }
+            let fresh_values: Vec<String> = fresh_values.into_iter().collect();
+            self.complete(&mut seen, &mut days, site, dim, &fresh_values)
+                .await?;
             // Every document below tier t counts at most 2^t - 1 (at most 0 below tier 0).
             let bound = day_count.saturating_mul((1_i64 << t.max(0)) - 1);
             if t >= 0 && seen.settled(order, need, bound) {
                 break;
             }
         }
-        Ok(seen.page(order, page))
+        Ok((seen.page(order, page, days.read()), days))
     }
 
-    /// Adds the documents of `values` on the range's other days, so each is summed exactly.
+    /// Reads tier `t`'s documents of the days not known yet, a query per run of such days.
+    async fn read_tier(
+        &self,
+        days: &mut RangeDays,
+        site: &SiteId,
+        dim: &Property,
+        t: i64,
+    ) -> Result<(), StoreError> {
+        let mut found: Vec<RollupDocument> = Vec::new();
+        for (from, to) in days.unread(t) {
+            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: t, "day": day_range(from, to) };
+            found.extend(self.find_all::<RollupDocument>(DAILY, filter).await?);
+        }
+        days.learn_tier(t, found);
+        Ok(())
+    }
+
+    /// Adds the documents of `values` on the range's other days, so each is summed exactly:
+    /// from what is known of those days, else looked up by id.
     async fn complete(
         &self,
         seen: &mut Candidates,
+        days: &mut RangeDays,
         site: &SiteId,
         dim: &Property,
-        days: &[Date],
         values: &[String],
     ) -> Result<(), StoreError> {
-        let ids: Vec<String> = values
-            .iter()
-            .flat_map(|value| {
-                days.iter()
-                    .map(move |day| RollupKey::of(site, Bucket::Day(*day), dim.clone(), value).id())
-            })
-            .filter(|id| !seen.counted.contains(id))
-            .collect();
-        if ids.is_empty() {
+        let dates = days.dates();
+        let mut wanted: HashMap<String, (usize, &String)> = HashMap::new();
+        for value in values {
+            for (i, day) in dates.iter().enumerate() {
+                let id = RollupKey::of(site, Bucket::Day(*day), dim.clone(), value).id();
+                if seen.counted.contains(&id) {
+                    continue;
+                }
+                match days.looked_up(i, value) {
+                    Some(Some(held)) => seen.add(held),
+                    Some(None) => {}
+                    None => {
+                        wanted.insert(id, (i, value));
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
             return Ok(());
         }
+        let ids: Vec<String> = wanted.keys().cloned().collect();
         let found: Vec<RollupDocument> = self.find_by_ids(DAILY, &ids, None).await?;
-        found.into_iter().for_each(|d| seen.add(d));
+        for d in found {
+            if let Some((i, value)) = wanted.remove(&d.id) {
+                let held = Held::from(d);
+                seen.add(&held);
+                days.learn_lookup(i, value.clone(), Some(held));
+            }
+        }
+        for (i, value) in wanted.into_values() {
+            days.learn_lookup(i, value.clone(), None);
+        }
         Ok(())
     }
 
