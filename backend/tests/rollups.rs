@@ -570,6 +570,67 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
     reapply_and_compare(shared, old_owner, &events, 0..150, once).await;
 }
 
+#[tokio::test]
+async fn after_a_conflict_the_worker_decodes_its_window_of_records_again_and_is_exact() {
+    use beacon::pipeline::consumer::Record;
+    use beacon::worker::{reapply, Window};
+    let events = generated(200, 31);
+    let once = single_pass(&events).await;
+    let config = beacon::config::Config::from_lookup(|name| match name {
+        "RETENTION_DAYS" => Some("30".to_owned()),
+        "WORKER_BATCH_SIZE" => Some("64".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+
+    let shared = fresh_store().await;
+    let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
+    apply_batch(&shared, &events[..150], config.retention, &mut old_owner)
+        .await
+        .unwrap();
+    apply_batch(&shared, &events[..100], config.retention, &mut new_owner)
+        .await
+        .unwrap();
+    new_owner.save(&shared).await.unwrap();
+    let refused = old_owner.save(&shared).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+
+    // The old owner's window: its 150 records as Kafka gave them, a poison one among them
+    // (sent to the dead-letter topic the first time, skipped now).
+    let mut window = Window::default();
+    let mut records: Vec<Record> = events[..150]
+        .iter()
+        .map(|(event, at)| Record {
+            partition: at.partition,
+            offset: at.offset,
+            payload: serde_json::to_vec(event).unwrap(),
+        })
+        .collect();
+    records.insert(
+        70,
+        Record {
+            partition: 0,
+            offset: 9_999,
+            payload: b"{not json".to_vec(),
+        },
+    );
+    window.extend(records);
+    old_owner.clear();
+    reapply(&shared, &config, &mut old_owner, &window)
+        .await
+        .unwrap();
+    apply_batch(&shared, &events[150..], config.retention, &mut old_owner)
+        .await
+        .unwrap();
+    old_owner.save(&shared).await.unwrap();
+    assert_stored(&shared, &once, &once).await;
+    let _ = once.database().drop().await;
+    let _ = shared.database().drop().await;
+}
+
 /// What the worker does after a conflict: drop what it holds and apply its window (`window`)
 /// again from MongoDB's states; then it goes on to the end. Everything must then equal `once`.
 async fn reapply_and_compare(

@@ -252,15 +252,24 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
     // A backlog: the worker holds rollup deltas between writes, as here.
     states.set_rollup_budget(policy.max_rollup_deltas);
     let (mut saves, mut saved_states) = (0, 0);
-    // The worker keeps each window's decoded events for a conflict's re-apply: held here too,
-    // so the growth of the resident set is what the worker holds.
-    let mut window: Vec<(Event, Position)> = Vec::new();
+    // The worker keeps each window's records (the events' JSON, as Kafka gave them) for a
+    // conflict's re-apply: held here too, copied from payloads made before the baseline, so the
+    // growth of the resident set is what the worker holds.
+    let payloads: Vec<Vec<u8>> = events
+        .iter()
+        .map(|(event, _)| serde_json::to_vec(event))
+        .collect::<Result<_, _>>()?;
+    let mut window: Vec<Vec<u8>> = Vec::new();
     let baseline = resident_bytes();
     let mut peak = baseline;
     let mut saving = std::time::Duration::ZERO;
     let started = Instant::now();
     let mut last_save = Instant::now();
-    for (i, chunk) in events.chunks(args.batch).enumerate() {
+    for (i, (chunk, records)) in events
+        .chunks(args.batch)
+        .zip(payloads.chunks(args.batch))
+        .enumerate()
+    {
         // As the worker does: the batch's goals read first (none registered here).
         let goals = beacon::worker::goals_for(&store, chunk).await?;
         let batch = beacon::worker::Batch {
@@ -268,7 +277,7 @@ pub async fn store_path(args: StorePathArgs) -> anyhow::Result<String> {
             goals: &goals,
         };
         beacon::worker::apply_batch(&store, batch, RETENTION, &mut states).await?;
-        window.extend_from_slice(chunk);
+        window.extend_from_slice(records);
         peak = peak.max(resident_bytes());
         let last = (i + 1) * args.batch >= events.len();
         if last || policy.due(last_save.elapsed(), states.holding(window.len()), false) {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::decode::decode;
 use super::endpoints::StoreHealth;
 use super::goals::goals_for;
 use super::window::Window;
@@ -162,25 +163,28 @@ async fn attempt(
         }
     }
     states.clear();
-    reapply(to, states, window).await
+    reapply(to.store, to.config, states, window).await
 }
 
-/// Applies the window again in batches from MongoDB's states, then saves the states. (Its
-/// dead letters were sent the first time.)
-async fn reapply(
-    to: &Wiring<'_>,
+/// Applies the window again from MongoDB's states, its records decoded again in batches of
+/// `WORKER_BATCH_SIZE` (their dead letters were sent the first time), then saves the states.
+/// `states` holds nothing from before the conflict.
+pub async fn reapply(
+    store: &MongoStore,
+    config: &Config,
     states: &mut VisitorStates,
     window: &Window,
 ) -> Result<(), StoreError> {
-    for chunk in window.events().chunks(to.config.worker_batch_size) {
-        let goals = goals_for(to.store, chunk).await?;
+    for chunk in window.taken().chunks(config.worker_batch_size) {
+        let (events, _) = decode(chunk, &config.kafka_topic);
+        let goals = goals_for(store, &events).await?;
         let batch = Batch {
-            events: chunk,
+            events: &events,
             goals: &goals,
         };
-        apply_batch(to.store, batch, to.config.retention, states).await?;
+        apply_batch(store, batch, config.retention, states).await?;
     }
-    states.save(to.store).await.map(|_| ())
+    states.save(store).await.map(|_| ())
 }
 
 pub fn record_states(states: &VisitorStates) {

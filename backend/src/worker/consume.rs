@@ -191,7 +191,7 @@ impl Consumption<'_> {
         self.lookout.worked();
         record_outcome(&outcome, batch.len());
         record_states(&self.states);
-        self.window.extend(&batch, events);
+        self.window.extend(batch);
         let held = self.states.holding(self.window.records());
         if policy.due(self.last_checkpoint.elapsed(), held, caught_up) {
             self.checkpoint().await?;

@@ -43,10 +43,11 @@ pub mod status;
 mod window;
 
 pub use batch::{apply_batch, store_batch, Batch, BatchOutcome};
-pub use checkpoint::{CheckpointPolicy, Holding};
+pub use checkpoint::{reapply, CheckpointPolicy, Holding};
 pub use decode::{decode, DeadLetter};
 pub use goals::goals_for;
 pub use states::VisitorStates;
+pub use window::Window;
 
 /// Runs the worker until `shutdown`; the batch in hand is finished and committed first.
 /// `listener` serves the worker's health and metrics endpoints.

@@ -3,34 +3,32 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use beacon_event::Event;
-
 use crate::pipeline::consumer::Record;
-use crate::rollup::Position;
 
-/// The records applied since the last checkpoint: their events, kept decoded because a
-/// conflict applies them again, and per partition the offset to commit once the checkpoint is
-/// saved (dead letters included: they were handled when sent).
+/// The records applied since the last checkpoint, and per partition the offset to commit once
+/// the checkpoint is saved (dead letters included: they were handled when sent). The records
+/// are kept as they came, not as the events decoded from them, because only a conflict applies
+/// them again: under a backlog a window holds hundreds of thousands, and an event decoded takes
+/// several times its JSON's bytes (docs/benchmarks.md).
 #[derive(Default)]
 pub struct Window {
-    events: Vec<(Event, Position)>,
+    taken: Vec<Record>,
     next: BTreeMap<i32, i64>,
-    records: usize,
 }
 
 impl Window {
-    /// Adds a batch: its records (for their offsets) and the events decoded from them.
-    pub fn extend(&mut self, records: &[Record], events: Vec<(Event, Position)>) {
-        for r in records {
+    /// Adds a batch of records, already applied.
+    pub fn extend(&mut self, records: Vec<Record>) {
+        for r in &records {
             let next = self.next.entry(r.partition).or_insert(r.offset + 1);
             *next = (*next).max(r.offset + 1);
         }
-        self.records += records.len();
-        self.events.extend(events);
+        self.taken.extend(records);
     }
 
-    pub fn events(&self) -> &[(Event, Position)] {
-        &self.events
+    /// The records taken, in the order they were applied.
+    pub fn taken(&self) -> &[Record] {
+        &self.taken
     }
 
     /// Per partition, the offset after the highest record taken.
@@ -40,11 +38,11 @@ impl Window {
 
     /// Records taken, dead letters included.
     pub fn records(&self) -> usize {
-        self.records
+        self.taken.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records == 0
+        self.taken.is_empty()
     }
 
     pub fn clear(&mut self) {
@@ -94,9 +92,11 @@ mod tests {
     #[test]
     fn the_window_commits_past_the_highest_record_of_each_partition() {
         let mut window = Window::default();
-        window.extend(&[record(0, 7), record(1, 3), record(0, 5)], Vec::new());
-        window.extend(&[record(1, 4)], Vec::new());
+        window.extend(vec![record(0, 7), record(1, 3), record(0, 5)]);
+        window.extend(vec![record(1, 4)]);
         assert_eq!(window.records(), 4);
+        let offsets: Vec<i64> = window.taken().iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [7, 3, 5, 4]);
         assert_eq!(
             window.next_offsets().iter().collect::<Vec<_>>(),
             [(&0, &8), (&1, &5)]
