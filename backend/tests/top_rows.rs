@@ -57,17 +57,24 @@ fn traffic(n: usize, seed: u64, path_of: impl Fn(f64) -> usize) -> Vec<(Event, P
         .collect()
 }
 
-async fn fresh_store(name: &str) -> MongoStore {
+/// The test server's URL with database `db`.
+fn url_of(db: &str) -> String {
     let url = std::env::var("MONGO_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into());
     let (scheme, rest) = url.split_once("://").unwrap();
     let hosts = rest.split(['/', '?']).next().unwrap();
+    format!("{scheme}://{hosts}/{db}")
+}
+
+fn store_url(store: &MongoStore) -> String {
+    url_of(store.database().name())
+}
+
+async fn fresh_store(name: &str) -> MongoStore {
     let db = format!(
         "beacon_top_{name}_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let store = MongoStore::connect(&format!("{scheme}://{hosts}/{db}"))
-        .await
-        .unwrap();
+    let store = MongoStore::connect(&url_of(&db)).await.unwrap();
     store.ensure_indexes().await.unwrap();
     store
 }
@@ -96,11 +103,11 @@ const RANGES: [(Date, Date); 3] = [
 ];
 
 /// Every tiered page equals the aggregated one; returns the documents read for the first
-/// page of top paths on one day.
-async fn check_equal(store: &MongoStore) -> usize {
+/// page of top paths on one day, by views and by visitors.
+async fn check_equal(store: &MongoStore) -> (usize, usize) {
     let site = SiteId::parse(SITE).unwrap();
     let pages = [(0, 10), (10, 10), (0, 1), (95, 10), (0, 1000)];
-    let mut first_page_read = 0;
+    let mut first_page_read = (0, 0);
     for (dim, order) in ORDERS {
         for (from, to) in RANGES {
             for (skip, limit) in pages {
@@ -116,9 +123,11 @@ async fn check_equal(store: &MongoStore) -> usize {
                 let top = store.top_rows(q).await.unwrap();
                 let all = store.aggregate_rows(q).await.unwrap();
                 assert_eq!(top.rows, all, "{dim:?} {order:?} {from}..{to} {page:?}");
-                if (dim, order, skip, limit) == (Dimension::Path, Order::Views, 0, 10) && from == to
-                {
-                    first_page_read = top.documents_read;
+                if (dim, skip, limit, from) == (Dimension::Path, 0, 10, to) {
+                    match order {
+                        Order::Views => first_page_read.0 = top.documents_read,
+                        _ => first_page_read.1 = top.documents_read,
+                    }
                 }
             }
         }
@@ -155,12 +164,20 @@ async fn tiered_pages_equal_aggregated_ones_and_read_few_documents_on_a_skewed_s
     // Zipf-like: path k drawn with probability ~ 1/k over 2,000 paths.
     let zipf = |u: f64| (2000_f64.powf(u) as usize).min(1999);
     let store = seeded("skewed", &traffic(6000, 18, zipf)).await;
-    let read = check_equal(&store).await;
+    // Read by `t` (no document is known to have `tv` yet), then by `tv` for the pages ordered
+    // by visitors or visits.
+    let (read, by_visitors_with_t) = check_equal(&store).await;
     let documents = path_documents(&store, "2026-11-10").await;
     assert!(documents > 500, "only {documents} path documents that day");
     assert!(
         read * 5 < documents as usize,
         "top 10 paths read {read} of {documents} documents"
+    );
+    assert_eq!(store.backfill_tiers().await.unwrap(), 0);
+    let (_, by_visitors) = check_equal(&store).await;
+    assert!(
+        by_visitors < by_visitors_with_t,
+        "top 10 paths by visitors read {by_visitors} documents by tv, {by_visitors_with_t} by t"
     );
 }
 
@@ -168,6 +185,8 @@ async fn tiered_pages_equal_aggregated_ones_and_read_few_documents_on_a_skewed_s
 async fn tiered_pages_stay_exact_when_every_value_counts_the_same() {
     // 40 paths drawn uniformly: values count about the same, so a page reads most documents.
     let store = seeded("flat", &traffic(1200, 5, |u| (u * 40.0) as usize)).await;
+    check_equal(&store).await;
+    store.backfill_tiers().await.unwrap();
     check_equal(&store).await;
 }
 
@@ -183,9 +202,11 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     let store = seeded("backfill", &traffic(1500, 3, zipf)).await;
     let rollups = store.database().collection::<Document>("rollups_daily");
     let before_tiers = all_documents(&rollups).await;
-    assert!(before_tiers.iter().all(|d| d.contains_key("t")));
+    assert!(before_tiers
+        .iter()
+        .all(|d| d.contains_key("t") && d.contains_key("tv")));
     rollups
-        .update_many(doc! {}, doc! { "$unset": { "t": "" } })
+        .update_many(doc! {}, doc! { "$unset": { "t": "", "tv": "" } })
         .await
         .unwrap();
 
@@ -203,12 +224,13 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     // The same tiers the worker wrote, and tiered reads from now on.
     let after = all_documents(&rollups).await;
     let tiers = |docs: &[Document]| {
-        let mut t: Vec<(String, i64)> = docs
+        let mut t: Vec<(String, i64, i64)> = docs
             .iter()
             .map(|d| {
                 (
                     d.get_str("_id").unwrap().to_owned(),
                     d.get_i64("t").unwrap(),
+                    d.get_i64("tv").unwrap(),
                 )
             })
             .collect();
@@ -218,6 +240,41 @@ async fn documents_written_before_tiers_get_them_and_reports_wait_for_them() {
     assert_eq!(tiers(&after), tiers(&before_tiers));
     assert_eq!(breakdown(store.clone()).await, aggregated);
     check_equal(&store).await;
+}
+
+#[tokio::test]
+async fn documents_from_before_visit_tiers_get_them_and_pages_stay_exact_meanwhile() {
+    // As a worker of the version before `tv` left them: every document has its `t` (and the
+    // marker says so), none has a `tv`.
+    let zipf = |u: f64| (300_f64.powf(u) as usize).min(299);
+    let store = seeded("upgrade", &traffic(1500, 4, zipf)).await;
+    store.backfill_tiers().await.unwrap();
+    let db = store.database();
+    db.collection::<Document>("rollups_daily")
+        .update_many(doc! {}, doc! { "$unset": { "tv": "" } })
+        .await
+        .unwrap();
+    db.collection::<Document>("meta")
+        .delete_one(doc! { "_id": "rollup_visit_tiers" })
+        .await
+        .unwrap();
+    // A store that has not seen the marker yet (the report service after an upgrade).
+    let upgraded = MongoStore::connect(&store_url(&store)).await.unwrap();
+    let site = SiteId::parse(SITE).unwrap();
+    let by_visitors = RowsQuery {
+        order: Order::Visitors,
+        ..top_paths(&site)
+    };
+    let aggregated = upgraded.aggregate_rows(by_visitors).await.unwrap();
+    assert_eq!(upgraded.breakdown(by_visitors).await.unwrap(), aggregated);
+    check_equal(&upgraded).await;
+
+    let given = upgraded.backfill_tiers().await.unwrap();
+    let documents = all_documents(&db.collection::<Document>("rollups_daily")).await;
+    assert_eq!(given, documents.len() as u64);
+    assert!(documents.iter().all(|d| d.get_i64("tv").is_ok()));
+    assert_eq!(upgraded.breakdown(by_visitors).await.unwrap(), aggregated);
+    check_equal(&upgraded).await;
 }
 
 #[tokio::test]
@@ -327,6 +384,8 @@ async fn pages_read_partly_from_kept_days_equal_aggregated_ones() {
         ("kzipf", traffic(6000, 18, zipf)),
     ] {
         let store = seeded(name, &events).await.with_day_cache(100_000);
+        // Pages by visitors and visits read by `tv`, the others by `t`: both kept per day.
+        store.backfill_tiers().await.unwrap();
         check_equal(&store).await;
         check_equal(&store).await;
         let late = more_views(300, 50_000, "/p7");

@@ -24,6 +24,9 @@ pub struct TiersArgs {
     /// The day's events (for the table only).
     #[arg(long)]
     events: u64,
+    /// The range's last day (YYYY-MM-DD): the pages cover `--date`..`--to`.
+    #[arg(long)]
+    to: Option<String>,
     /// Timed reads of each kind per breakdown, alternating.
     #[arg(long, default_value_t = 10)]
     requests: u32,
@@ -47,6 +50,11 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
     let store = MongoStore::connect(&args.mongo).await?;
     let day = Date::parse(&args.day.date, format_description!("[year]-[month]-[day]"))
         .context("--date must be YYYY-MM-DD")?;
+    let to = match &args.to {
+        Some(to) => Date::parse(to, format_description!("[year]-[month]-[day]"))
+            .context("--to must be YYYY-MM-DD")?,
+        None => day,
+    };
     let site =
         SiteId::parse(&args.day.site).map_err(|e| anyhow::anyhow!("--site: {}", e.message))?;
     let page = Page { skip: 0, limit: 10 };
@@ -59,7 +67,7 @@ pub async fn tiers(args: TiersArgs) -> anyhow::Result<String> {
             let q = RowsQuery {
                 site: &site,
                 from: day,
-                to: day,
+                to,
                 dim,
                 order,
                 page,

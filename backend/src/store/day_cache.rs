@@ -55,6 +55,8 @@ impl DayDocs {
 pub(super) struct DayKey {
     pub site: String,
     pub dim: String,
+    /// The tier field the documents were read by ([`super::tiers`]).
+    pub tiers: &'static str,
     pub day: Date,
 }
 
@@ -169,6 +171,7 @@ mod tests {
         DayKey {
             site: "s".into(),
             dim: "source".into(),
+            tiers: "t",
             day,
         }
     }

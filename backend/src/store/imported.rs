@@ -21,7 +21,8 @@ use time::Date;
 
 use super::bson::{date, day_range};
 use super::rollup_documents::{parse_day, ImportedRollup, RollupDocument, RollupIdentity};
-use super::{top, MongoStore, StoreError, DAILY, HOURLY};
+use super::tiers::Tiers;
+use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Bucket, Counters, Dimension, RollupKey, Zone, TOTAL};
 use serde::Deserialize;
 
@@ -201,7 +202,7 @@ impl MongoStore {
             let document = ImportedRollup {
                 identity: RollupIdentity::of(key),
                 counters,
-                t: top::tier(&counters),
+                tiers: Tiers::of(&counters),
                 imp: imported.table,
             };
             let set = mongodb::bson::to_document(&document)

@@ -31,6 +31,7 @@ mod salts;
 mod seams;
 mod shared_loads;
 mod status;
+mod tiers;
 mod top;
 mod top_cache;
 mod top_days;
@@ -46,7 +47,8 @@ pub use replay::{Replaced, RollupRange};
 pub use reports::{Order, Page, RawEvent, Row, RowsQuery};
 pub use seams::{EventStore, StateStore};
 pub use status::LastCheckpoint;
-pub use top::{tier, Top};
+pub use tiers::{tier, visit_tier};
+pub use top::Top;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -142,8 +144,9 @@ pub struct InsertOutcome {
 pub struct MongoStore {
     db: Database,
     events: Collection<Document>,
-    /// Set once every daily rollup is known to carry its tier ([`top`]).
+    /// Set once every daily rollup is known to carry its tier, and its visit tier ([`tiers`]).
     tiers_ready: Arc<AtomicBool>,
+    visit_tiers_ready: Arc<AtomicBool>,
     /// Raw-event loads in flight, joined by reports of the same range ([`shared_loads`]).
     loads: Arc<shared_loads::SharedLoads>,
     /// Event blocks read before, decoded ([`block_cache`]).
@@ -175,6 +178,7 @@ impl MongoStore {
             events: db.collection(EVENTS),
             db,
             tiers_ready: Arc::default(),
+            visit_tiers_ready: Arc::default(),
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
             tops: Arc::new(top_cache::TopCache::new(0)),
@@ -211,6 +215,7 @@ impl MongoStore {
             events: db.collection(EVENTS),
             db,
             tiers_ready: Arc::default(),
+            visit_tiers_ready: Arc::default(),
             loads: Arc::default(),
             blocks: Arc::new(block_cache::BlockCache::new(0)),
             tops: Arc::new(top_cache::TopCache::new(0)),
@@ -228,7 +233,8 @@ impl MongoStore {
                 vec![
                     index(doc! { "site": 1, "dim": 1, "day": 1 }),
                     // Breakdowns read a property's values tier by tier (top.rs).
-                    index(doc! { "site": 1, "dim": 1, top::TIER: 1, "day": 1 }),
+                    index(doc! { "site": 1, "dim": 1, tiers::TIER: 1, "day": 1 }),
+                    index(doc! { "site": 1, "dim": 1, tiers::VISIT_TIER: 1, "day": 1 }),
                 ],
             ),
             (HOURLY, vec![index(doc! { "site": 1, "hour": 1 })]),

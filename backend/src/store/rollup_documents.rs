@@ -131,7 +131,7 @@ impl<'a> RollupIdentity<'a> {
     }
 }
 
-/// A daily rollup document written by an import: what it counts, its counters, its tier and
+/// A daily rollup document written by an import: what it counts, its counters, its tiers and
 /// the table it was imported from (`imp`), which tells it apart from the worker's documents.
 #[derive(Debug, Serialize)]
 pub(super) struct ImportedRollup<'a> {
@@ -139,7 +139,8 @@ pub(super) struct ImportedRollup<'a> {
     pub identity: RollupIdentity<'a>,
     #[serde(flatten)]
     pub counters: Counters,
-    pub t: i64,
+    #[serde(flatten)]
+    pub tiers: super::tiers::Tiers,
     pub imp: &'a str,
 }
 

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mongodb::bson::{self, doc, Bson, Document};
 
 use super::rollup_documents::{RollupDocument, RollupIdentity, GOALS};
-use super::{top, MongoStore, StoreError, DAILY, HOURLY};
+use super::tiers::{Tiers, RANKED};
+use super::{MongoStore, StoreError, DAILY, HOURLY};
 use crate::rollup::{Bucket, Contributions, Counters, RollupKey};
 
 fn collection_of(key: &RollupKey) -> &'static str {
@@ -62,7 +63,7 @@ impl MongoStore {
         let tiered = name == DAILY;
         let mut fields = doc! { "wm": 1 };
         if tiered {
-            top::RANKED.iter().chain([&GOALS]).for_each(|f| {
+            RANKED.iter().chain([&GOALS]).for_each(|f| {
                 fields.insert(*f, 1);
             });
         }
@@ -94,7 +95,7 @@ impl MongoStore {
             }
             counters += sum;
             let stamp = Stamp {
-                tier: tiered.then(|| top::tier(&counters)),
+                tiers: tiered.then(|| Tiers::of(&counters)),
                 goals: goal_list(parts, key, known.map(|_| goals)),
             };
             match known {
@@ -113,10 +114,10 @@ impl MongoStore {
 /// A stored document's watermark, counters and goal list.
 type Stored = (BTreeMap<i32, i64>, Counters, Option<Vec<String>>);
 
-/// What a write sets besides the counters and the watermark: a daily document's tier, and a
+/// What a write sets besides the counters and the watermark: a daily document's tiers, and a
 /// day's site total's goal list.
 struct Stamp {
-    tier: Option<i64>,
+    tiers: Option<Tiers>,
     goals: Option<Vec<String>>,
 }
 
@@ -166,8 +167,8 @@ fn new_rollup_document(
         .map(|(p, offset)| (p.to_string(), Bson::Int64(*offset)))
         .collect();
     document.insert("wm", wm);
-    if let Some(t) = stamp.tier {
-        document.insert(top::TIER, t);
+    if let Some(tiers) = stamp.tiers {
+        document.extend(tiers.fields());
     }
     if let Some(goals) = stamp.goals {
         document.insert(GOALS, goals);
@@ -193,8 +194,8 @@ fn rollup_statement(
         };
         set.insert(field, *offset);
     }
-    if let Some(t) = stamp.tier {
-        set.insert(top::TIER, t);
+    if let Some(tiers) = stamp.tiers {
+        set.extend(tiers.fields());
     }
     if let Some(goals) = stamp.goals {
         set.insert(GOALS, goals);

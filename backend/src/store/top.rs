@@ -1,13 +1,15 @@
 //! The top values of a property over a range of days, reading a bounded number of rollup
 //! documents whatever the site's cardinality (20,000 paths a day read like 50).
 //!
-//! Each daily rollup document carries a *tier* `t`: ⌊log₂ m⌋ of m, the largest of the counters
-//! a breakdown is ordered by (views, events, visitors, visits), or -1 when m ≤ 0. The worker
-//! sets it in the conditional update that changes the counters, computed from the counters it
-//! read under the same watermark condition, so replays and rebalances keep it exact.
+//! Each daily rollup document carries *tiers* ([`super::tiers`]): `t` is ⌊log₂ m⌋ of m, the
+//! largest of the counters a breakdown is ordered by (views, events, visitors, visits), or -1
+//! when m ≤ 0; `tv` the same over visitors and visits, for pages in those orders. The worker
+//! sets them in the conditional update that changes the counters, computed from the counters
+//! it read under the same watermark condition, so replays and rebalances keep them exact.
 //!
-//! A page is read tier by tier, highest first (index `site, dim, t, day`). Once every document
-//! of tier ≥ T is read, every other one counts less than 2^T, so a value not seen yet totals at
+//! A page is read tier by tier, highest first (index `site, dim, t, day`, or `tv`). Once every
+//! document of tier ≥ T is read, every other one counts less than 2^T in the page's order, so
+//! a value not seen yet totals at
 //! most `days · (2^T − 1)` over the range. Each value seen is summed exactly (its documents on
 //! the range's other days are looked up by id); once the page's last row counts more than that
 //! bound, no unseen value can enter the page and reading stops. On a skewed distribution (real
@@ -17,34 +19,17 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use beacon_event::SiteId;
-use futures::TryStreamExt;
-use mongodb::bson::{self, doc, Document};
+use mongodb::bson::doc;
 
 use super::bson::day_range;
 use super::day_cache::Held;
 use super::rollup_documents::RollupDocument;
+use super::tiers::TierField;
 use super::top_cache::{TopCache, Totals};
 use super::top_days::RangeDays;
-use super::{MongoStore, StoreError, DAILY, META};
+use super::{MongoStore, StoreError, DAILY};
 use crate::rollup::{Bucket, Counters, Property, RollupKey};
 use crate::store::{Order, Page, Row, RowsQuery};
-
-/// The tier field of a daily rollup document.
-pub(super) const TIER: &str = "t";
-/// The counters a tier is computed from: those breakdowns are ordered by.
-pub(super) const RANKED: [&str; 4] = ["views", "events", "visitors", "visits"];
-/// The document (in `meta`) that says every daily rollup has its tier.
-const TIERS_READY: &str = "rollup_tiers";
-
-/// The tier of a document with these counters.
-pub fn tier(c: &Counters) -> i64 {
-    let m = c.views.max(c.events).max(c.visitors).max(c.visits);
-    if m <= 0 {
-        -1
-    } else {
-        63 - i64::from(m.leading_zeros())
-    }
-}
 
 /// A page of rows and what reading it cost.
 #[derive(Debug)]
@@ -189,15 +174,17 @@ impl MongoStore {
             page,
             ..
         } = q;
+        let field = TierField::for_order(order, self.visit_tiers_ready().await?);
         // The highest tier any value can have (a total counts at least as much as each of
         // its values).
-        let highest = totals.iter().map(|(_, c)| tier(c)).max().unwrap_or(-1);
-        let mut days = RangeDays::new(&self.days, site, dim, totals, fresh);
+        let highest = totals.iter().map(|(_, c)| (field.of)(c)).max();
+        let mut days = RangeDays::new(&self.days, (site, dim, field.name), totals, fresh);
         let day_count = i64::try_from(days.len()).unwrap_or(i64::MAX);
         let need = page.skip + page.limit;
         let mut seen = Candidates::default();
-        for t in (-1..=highest).rev() {
-            self.read_tier(&mut days, site, dim, t).await?;
+        for t in (-1..=highest.unwrap_or(-1)).rev() {
+            self.read_tier(&mut days, (site, dim, field.name), t)
+                .await?;
             let mut fresh_values = HashSet::new();
             for d in days.tier(t) {
                 if !seen.sums.contains_key(&d.value) {
@@ -217,17 +204,17 @@ impl MongoStore {
         Ok((seen.page(order, page, days.read()), days))
     }
 
-    /// Reads tier `t`'s documents of the days not known yet, a query per run of such days.
+    /// Reads the documents of tier `t` in `field` of the days not known yet, a query per run
+    /// of such days.
     async fn read_tier(
         &self,
         days: &mut RangeDays,
-        site: &SiteId,
-        dim: &Property,
+        (site, dim, field): (&SiteId, &Property, &str),
         t: i64,
     ) -> Result<(), StoreError> {
         let mut found: Vec<RollupDocument> = Vec::new();
         for (from, to) in days.unread(t) {
-            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), TIER: t, "day": day_range(from, to) };
+            let filter = doc! { "site": site.as_str(), "dim": dim.stored().as_ref(), field: t, "day": day_range(from, to) };
             found.extend(self.find_all::<RollupDocument>(DAILY, filter).await?);
         }
         days.learn_tier(t, found);
@@ -277,96 +264,5 @@ impl MongoStore {
             days.learn_lookup(i, value.clone(), None);
         }
         Ok(())
-    }
-
-    /// Whether every daily rollup document has its tier (cached once it does).
-    pub(super) async fn tiers_ready(&self) -> Result<bool, StoreError> {
-        use std::sync::atomic::Ordering;
-        if self.tiers_ready.load(Ordering::Relaxed) {
-            return Ok(true);
-        }
-        let ready = self
-            .db
-            .collection::<Document>(META)
-            .find_one(doc! { "_id": TIERS_READY })
-            .await?
-            .is_some();
-        self.tiers_ready.store(ready, Ordering::Relaxed);
-        Ok(ready)
-    }
-
-    /// Gives every daily rollup document written before tiers existed its tier, then records
-    /// that all have one. Run by the worker at start; a no-op once done. Each update is
-    /// conditional on the counters it was computed from (a worker of an older version may be
-    /// writing meanwhile); a document that changed is retried in the next pass.
-    pub async fn backfill_tiers(&self) -> Result<u64, StoreError> {
-        if self.tiers_ready().await? {
-            return Ok(0);
-        }
-        let rollups = self.db.collection::<Document>(DAILY);
-        let missing = doc! { TIER: { "$exists": false } };
-        let mut fields = doc! { "_id": 1 };
-        RANKED.iter().for_each(|f| {
-            fields.insert(*f, 1);
-        });
-        let mut updated = 0;
-        for _pass in 0..5 {
-            let docs: Vec<Document> = rollups
-                .find(missing.clone())
-                .projection(fields.clone())
-                .await?
-                .try_collect()
-                .await?;
-            if docs.is_empty() {
-                self.db
-                    .collection::<Document>(META)
-                    .update_one(
-                        doc! { "_id": TIERS_READY },
-                        doc! { "$set": { "ready": true } },
-                    )
-                    .upsert(true)
-                    .await?;
-                return Ok(updated);
-            }
-            for d in &docs {
-                let mut q = missing.clone();
-                q.insert("_id", d.get("_id").cloned().unwrap_or_default());
-                for f in RANKED {
-                    q.insert(f, d.get(f).cloned().unwrap_or_default());
-                }
-                let counters = bson::from_document::<Counters>(d.clone()).unwrap_or_default();
-                let set = doc! { "$set": { TIER: tier(&counters) } };
-                updated += rollups.update_one(q, set).await?.modified_count;
-            }
-        }
-        Err(StoreError::Corrupt(
-            "daily rollups kept changing while their tiers were backfilled".to_owned(),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tiers_bound_every_ranked_counter() {
-        let with = |views, visits| Counters {
-            views,
-            visits,
-            ..Counters::default()
-        };
-        assert_eq!(tier(&Counters::default()), -1);
-        assert_eq!(tier(&with(-3, 0)), -1);
-        assert_eq!(tier(&with(1, 0)), 0);
-        assert_eq!(tier(&with(2, 3)), 1);
-        assert_eq!(tier(&with(4, 0)), 2);
-        assert_eq!(tier(&with(1023, 1024)), 10);
-        assert_eq!(tier(&with(i64::MAX, 0)), 62);
-        // A document of tier t counts less than 2^(t+1) in every ranked counter.
-        for n in 1..5000 {
-            assert!(n < 1_i64 << (tier(&with(n, n / 2)) + 1));
-            assert!(n >= 1_i64 << tier(&with(n, 0)));
-        }
     }
 }

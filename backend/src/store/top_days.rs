@@ -44,11 +44,11 @@ pub(super) struct RangeDays {
 }
 
 impl RangeDays {
-    /// The days of `totals`, with what `cache` kept of each (nothing if `fresh`: a read again).
+    /// The days of `totals`, with what `cache` kept of each for pages read by tier field
+    /// `tiers` (nothing if `fresh`: a read again).
     pub fn new(
         cache: &DayCache,
-        site: &SiteId,
-        dim: &Property,
+        (site, dim, tiers): (&SiteId, &Property, &'static str),
         totals: &Totals,
         fresh: bool,
     ) -> Self {
@@ -59,6 +59,7 @@ impl RangeDays {
                 let key = DayKey {
                     site: site.as_str().to_owned(),
                     dim: dim.delimited().into_owned(),
+                    tiers,
                     day: *day,
                 };
                 let kept = if fresh { None } else { cache.get(&key, total) };
@@ -207,8 +208,7 @@ mod tests {
         let totals: Totals = days.into_iter().zip(events.map(total)).collect();
         RangeDays::new(
             cache,
-            &site,
-            &Property::Dim(crate::rollup::Dimension::Source),
+            (&site, &Property::Dim(crate::rollup::Dimension::Source), "t"),
             &totals,
             fresh,
         )
