@@ -551,7 +551,17 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
     let retention = Duration::days(30);
     let once = single_pass(&events).await;
 
-    // During a rebalance two workers briefly hold the same partition from the same commit.
+    let (shared, old_owner) = overlapping_owners(&events, retention).await;
+    reapply_and_compare(shared, old_owner, &events, 0..150, once).await;
+}
+
+/// During a rebalance two workers briefly hold the same partition from the same commit: the
+/// old owner applies `events[..150]`, the new one `events[..100]` and saves first, so the old
+/// owner's save conflicts. Returns the store and the old owner's states.
+async fn overlapping_owners(
+    events: &[(Event, Position)],
+    retention: Duration,
+) -> (MongoStore, VisitorStates) {
     let shared = fresh_store().await;
     let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
     apply_batch(&shared, &events[..150], retention, &mut old_owner)
@@ -566,8 +576,7 @@ async fn a_state_saved_by_another_worker_makes_the_save_conflict_and_a_reapply_i
         matches!(refused, Err(StoreError::Conflict { .. })),
         "{refused:?}"
     );
-
-    reapply_and_compare(shared, old_owner, &events, 0..150, once).await;
+    (shared, old_owner)
 }
 
 #[tokio::test]
@@ -583,20 +592,7 @@ async fn after_a_conflict_the_worker_decodes_its_window_of_records_again_and_is_
     })
     .unwrap();
 
-    let shared = fresh_store().await;
-    let (mut old_owner, mut new_owner) = (VisitorStates::default(), VisitorStates::default());
-    apply_batch(&shared, &events[..150], config.retention, &mut old_owner)
-        .await
-        .unwrap();
-    apply_batch(&shared, &events[..100], config.retention, &mut new_owner)
-        .await
-        .unwrap();
-    new_owner.save(&shared).await.unwrap();
-    let refused = old_owner.save(&shared).await;
-    assert!(
-        matches!(refused, Err(StoreError::Conflict { .. })),
-        "{refused:?}"
-    );
+    let (shared, mut old_owner) = overlapping_owners(&events, config.retention).await;
 
     // The old owner's window: its 150 records as Kafka gave them, a poison one among them
     // (sent to the dead-letter topic the first time, skipped now).
