@@ -256,17 +256,19 @@ async fn check_equal_to_raw(
     Ok(())
 }
 
+/// A `YYYY-MM-DD` argument as a date (`name` says which in the error).
+fn date_of(day: &str, name: &'static str) -> anyhow::Result<time::Date> {
+    beacon_event::Day::parse_named(day, name)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map(|d| d.start().date())
+}
+
 /// The days asked for: `--date` alone, or `--date`..`--to`; and the query naming them.
 fn range(args: &ReportsArgs) -> anyhow::Result<(u64, String)> {
     let Some(to) = &args.to else {
         return Ok((1, format!("date={}", args.day.date)));
     };
-    let day = |d: &str, name: &'static str| {
-        beacon_event::Day::parse_named(d, name)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .map(|d| d.start().date())
-    };
-    let days = (day(to, "to")? - day(&args.day.date, "date")?).whole_days() + 1;
+    let days = (date_of(to, "to")? - date_of(&args.day.date, "date")?).whole_days() + 1;
     ensure!(days >= 1, "--to is before --date");
     Ok((days as u64, format!("from={}&to={to}", args.day.date)))
 }
@@ -393,13 +395,8 @@ async fn live_traffic(
     };
     crate::probes::loopback(mongo)?;
     let store = seed::prepared_store(mongo).await?;
-    let date = |d: &str, name: &'static str| {
-        beacon_event::Day::parse_named(d, name)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .map(|d| d.start().date())
-    };
-    let first = date(&args.day.date, "date")?;
-    let last = date(args.to.as_deref().unwrap_or(&args.day.date), "to")?;
+    let first = date_of(&args.day.date, "date")?;
+    let last = date_of(args.to.as_deref().unwrap_or(&args.day.date), "to")?;
     let site = &args.day.site;
     let earlier = live::earlier_views(&store, site, (first, last), seeded_views).await?;
     if args.live_events == 0 {

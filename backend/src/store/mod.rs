@@ -173,8 +173,12 @@ impl MongoStore {
             .clone()
             .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
         let client = Client::with_options(options).map_err(StoreError::Url)?;
-        let db = client.database(&db_name);
-        Ok(Self {
+        Ok(Self::on(client.database(&db_name)))
+    }
+
+    /// A store of `db` that keeps nothing it reads (the report service adds its caches).
+    fn on(db: Database) -> Self {
+        Self {
             events: db.collection(EVENTS),
             db,
             tiers_ready: Arc::default(),
@@ -183,7 +187,7 @@ impl MongoStore {
             blocks: Arc::new(block_cache::BlockCache::new(0)),
             tops: Arc::new(top_cache::TopCache::new(0)),
             days: Arc::new(day_cache::DayCache::new(0)),
-        })
+        }
     }
 
     /// This store, keeping up to `events` events of the event blocks it reads decoded
@@ -210,17 +214,7 @@ impl MongoStore {
     /// Another database on the same server, sharing this store's client and connection pool
     /// (the benchmarks write side by side into scratch databases).
     pub fn with_database(&self, name: &str) -> Self {
-        let db = self.db.client().database(name);
-        Self {
-            events: db.collection(EVENTS),
-            db,
-            tiers_ready: Arc::default(),
-            visit_tiers_ready: Arc::default(),
-            loads: Arc::default(),
-            blocks: Arc::new(block_cache::BlockCache::new(0)),
-            tops: Arc::new(top_cache::TopCache::new(0)),
-            days: Arc::new(day_cache::DayCache::new(0)),
-        }
+        Self::on(self.db.client().database(name))
     }
 
     /// Creates the indexes reports need, and the TTL indexes that expire raw events, visitor

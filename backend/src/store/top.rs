@@ -9,11 +9,11 @@
 //!
 //! A page is read tier by tier, highest first (index `site, dim, t, day`, or `tv`). Once every
 //! document of tier ≥ T is read, every other one counts less than 2^T in the page's order, so
-//! a value not seen yet totals at
-//! most `days · (2^T − 1)` over the range. Each value seen is summed exactly (its documents on
-//! the range's other days are looked up by id); once the page's last row counts more than that
-//! bound, no unseen value can enter the page and reading stops. On a skewed distribution (real
-//! traffic) that is a few documents per day; on a flat one (every value equal) it reads all.
+//! a value not seen yet totals at most `days · (2^T − 1)` over the range. Each value seen is
+//! summed exactly (its documents on the range's other days are looked up by id, or taken from
+//! what was kept of those days); once the page's last row counts more than that bound, no
+//! unseen value can enter the page and reading stops. On a skewed distribution (real traffic)
+//! that is a few documents per day; on a flat one (every value equal) it reads all.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;

@@ -7,9 +7,9 @@ use crate::pipeline::consumer::Record;
 
 /// The records applied since the last checkpoint, and per partition the offset to commit once
 /// the checkpoint is saved (dead letters included: they were handled when sent). The records
-/// are kept as they came, not as the events decoded from them, because only a conflict applies
-/// them again: under a backlog a window holds hundreds of thousands, and an event decoded takes
-/// several times its JSON's bytes (docs/benchmarks.md).
+/// are kept as they came, not as the events decoded from them: only a conflict applies them
+/// again, and under a backlog a window holds hundreds of thousands, each smaller as JSON than
+/// decoded into its strings.
 #[derive(Default)]
 pub struct Window {
     taken: Vec<Record>,
